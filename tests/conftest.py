@@ -1,0 +1,86 @@
+"""Test database: a fresh PostgreSQL database per test run, migrated to head.
+
+`TEST_DATABASE_URL` names a server (its database is used only to create and drop the test
+database); with none, the embedded server under `.data/pg-test` is used.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from db.engine import DATA_DIR, embedded_url, make_engine, normalize_url
+from db.migrate import upgrade
+
+# Tables the tests fill; reference tables (province, settings, process definitions) stay.
+DATA_TABLES = (
+    "payment", "fee_assessment", "validity_change", "stage_visit", "request_event", "document",
+    "education", "contact", "address", "family_member", "work_licence", "request", "blob",
+    "member", "audit_event", "stat_release", "fee_tariff", "holiday", "staff_user",
+)
+
+
+def server_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    return normalize_url(url) if url else embedded_url(DATA_DIR / "pg-test")
+
+
+def create_database(base_url: str, name: str) -> str:
+    admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(base_url: str, name: str) -> None:
+    admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    return server_url()
+
+
+@pytest.fixture(scope="session")
+def db_url(pg_server_url):
+    name = f"test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    url = create_database(pg_server_url, name)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    drop_database(pg_server_url, name)
+
+
+@pytest.fixture(scope="session")
+def engine(db_url):
+    eng = make_engine(db_url, pool_size=40, max_overflow=10)
+    yield eng
+    eng.dispose()
+
+
+def wipe(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        # replica mode skips the append-only triggers, which would refuse TRUNCATE.
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        conn.execute(sa.text(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE"))
+        conn.execute(sa.text("UPDATE province_setting SET workdays = '{5,6,0,1,2}', opens = '07:30', "
+                             "closes = '14:30', renewal_window_days = 60, finance_approval_required = true"))
+
+
+@pytest.fixture
+def db(engine):
+    """A clean database (reference data only) for one test."""
+    wipe(engine)
+    yield engine
+
+
+ROOT = Path(__file__).resolve().parent.parent
