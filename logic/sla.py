@@ -159,7 +159,9 @@ class BusinessCalendar:
             return _like(local, moment)
         day = local.date()
         if not (self.is_working_day(day) and _time_us(local.time()) < self._open_us):
-            day = date.fromordinal(self._working_ordinal(self._working_days_before(day.toordinal() + 1), day.toordinal()))
+            # Working days up to and including `day` is the index of the next one after it.
+            ordinal = day.toordinal()
+            day = date.fromordinal(self._working_ordinal(self._working_days_before(ordinal + 1), ordinal))
         return _like(datetime.combine(day, self.opens), moment)
 
     # -------------------------------------------------------------- arithmetic
