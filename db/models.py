@@ -363,11 +363,14 @@ class RequestEvent(Base):
     from_stage: Mapped[str | None] = mapped_column(sa.Text)
     to_stage: Mapped[str | None] = mapped_column(sa.Text)
     reason: Mapped[str | None] = mapped_column(sa.Text)
-    # The request's version this event produced: one event per version, so no event is written twice.
+    # The request's version this event produced: one state change per version, so no transition is
+    # recorded twice. Notes (comments, document verdicts) carry the version they were written at.
     version: Mapped[int] = mapped_column(sa.Integer)
     data: Mapped[dict] = mapped_column(JSONB, server_default="{}")
     __table_args__ = (
-        sa.UniqueConstraint("request_id", "version"),
+        sa.Index("uq_request_event_transition", "request_id", "version", unique=True,
+                 postgresql_where=sa.text("action NOT IN ('comment', 'document_verdict', 'deadline_recomputed')")),
+        sa.Index("ix_request_event_request", "request_id", "at"),
         sa.Index("ix_request_event_actor_at", "actor_id", "at"),
         sa.Index("ix_request_event_at", "at"),
     )

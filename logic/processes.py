@@ -260,3 +260,27 @@ STATUS_LABELS_FA = {
     Status.REJECTED: "ردشده",
 }
 CLOSED_STATUSES = frozenset({Status.COMPLETED, Status.REJECTED})
+
+
+# Actions written to the request event log, with the Persian label the timeline shows.
+ACTIONS_FA: dict[str, str] = {
+    "submit": "ثبت درخواست",
+    "claim": "برداشتن کار",
+    "unclaim": "رها کردن کار",
+    "assign": "ارجاع به کارشناس",
+    "approve": "تأیید",
+    "reject": "رد",
+    "return": "بازگشت به عضو برای اصلاح",
+    "resubmit": "ارسال دوباره توسط عضو",
+    "member_completed": "تکمیل اطلاعات توسط عضو",
+    "fee_assessed": "تعیین مبلغ",
+    "finance_approved": "تأیید مبلغ توسط امور مالی",
+    "payment_confirmed": "پرداخت تأییدشده",
+    "committee_decision": "تصمیم کمیته",
+    "complete": "صدور و پایان",
+    "comment": "یادداشت",
+    "document_verdict": "نظر دربارهٔ مدرک",
+    "deadline_recomputed": "محاسبهٔ دوبارهٔ مهلت",
+}
+# Actions that do not change the request's state: they do not bump its version.
+NOTE_ACTIONS = frozenset({"comment", "document_verdict", "deadline_recomputed"})

@@ -385,8 +385,9 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['actor_id'], ['staff_user.id'], name=op.f('fk_request_event_actor_id_staff_user')),
     sa.ForeignKeyConstraint(['request_id'], ['request.id'], name=op.f('fk_request_event_request_id_request')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_request_event')),
-    sa.UniqueConstraint('request_id', 'version', name=op.f('uq_request_event_request_id_version'))
     )
+    op.create_index('uq_request_event_transition', 'request_event', ['request_id', 'version'], unique=True, postgresql_where=sa.text("action NOT IN ('comment', 'document_verdict', 'deadline_recomputed')"))
+    op.create_index('ix_request_event_request', 'request_event', ['request_id', 'at'], unique=False)
     op.create_index('ix_request_event_actor_at', 'request_event', ['actor_id', 'at'], unique=False)
     op.create_index('ix_request_event_at', 'request_event', ['at'], unique=False)
     op.create_table('stage_visit',
