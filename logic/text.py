@@ -187,3 +187,8 @@ def clean_reason(s: str, *, max_len: int = 2000, field: str = "دلیل") -> str
 def search_key(s: str) -> str:
     """Key for search boxes: normalize_text plus lowercase Latin letters."""
     return normalize_text(s).lower()
+
+
+def format_number(n: int) -> str:
+    """A count for people: Persian digits with thousands separators."""
+    return format_rial(n)

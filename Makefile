@@ -1,0 +1,35 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8501
+
+.PHONY: run test migrate demo bench install browser clean-data
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) -m db.migrate upgrade
+
+demo: migrate
+	$(PY) -m db.demo --if-empty
+
+run: demo
+	APP_MODE=$${APP_MODE:-demo} $(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: migrate
+	$(PY) -m bench.run $(BENCH_ARGS)
+
+clean-data:
+	rm -rf .data

@@ -1,0 +1,67 @@
+"""Entry point: login, then the pages the signed-in user's roles allow."""
+from __future__ import annotations
+
+import streamlit as st
+import streamlit_authenticator as stauth
+
+from db.engine import setting
+from logic.auth import ConfigError, cookie_key, load_actor, login_credentials
+from logic.jalali import now_tehran
+from ui.navigation import build_navigation
+from ui.session import db_session
+from ui.theme import apply_theme
+
+st.set_page_config(page_title="سامانهٔ پیشخوان سازمان نظام مهندسی ساختمان استان", page_icon="🏛️",
+                   layout="wide", initial_sidebar_state="expanded")
+apply_theme()
+
+LOGIN_FIELDS = {"Form name": "ورود کارکنان", "Username": "نام کاربری", "Password": "گذرواژه",
+                "Login": "ورود", "Captcha": "کد امنیتی"}
+
+try:
+    signing_key = cookie_key(setting("APP_MODE"), setting("COOKIE_KEY"))
+except ConfigError as exc:
+    st.error(exc.message)
+    st.stop()
+
+with db_session() as session:
+    credentials = login_credentials(session)
+
+authenticator = stauth.Authenticate(credentials, cookie_name="nezam_backoffice_auth", cookie_key=signing_key,
+                                    cookie_expiry_days=float(setting("COOKIE_EXPIRY_DAYS", "0.5")),
+                                    auto_hash=False)
+
+
+def login_page() -> None:
+    st.title("سامانهٔ پیشخوان سازمان نظام مهندسی ساختمان استان")
+    authenticator.login(location="main", fields=LOGIN_FIELDS, key="login-form")
+    if st.session_state.get("authentication_status") is False:
+        st.error("نام کاربری یا گذرواژه نادرست است.")
+    elif st.session_state.get("authentication_status"):
+        st.rerun()
+
+
+status = st.session_state.get("authentication_status")
+actor = None
+if status:
+    with db_session() as session:
+        # Read on every run so a deactivated or locked account loses access at once.
+        actor = load_actor(session, st.session_state["username"], now=now_tehran())
+    if actor is None:
+        authenticator.logout(location="unrendered")
+        st.session_state.pop("actor", None)
+
+if actor is None:
+    st.navigation([st.Page(login_page, title="ورود", icon=":material/login:", url_path="login")],
+                  position="hidden").run()
+    st.stop()
+
+st.session_state["actor"] = actor
+with st.sidebar:
+    st.markdown(f"**{actor.full_name}**  \n{actor.roles_label}  \n{actor.province_label}")
+    authenticator.logout(button_name="خروج", location="sidebar", key="logout-button")
+if not st.session_state.get("authentication_status"):
+    st.session_state.pop("actor", None)
+    st.rerun()
+
+build_navigation(actor).run()

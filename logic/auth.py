@@ -1,0 +1,91 @@
+"""Who is acting: staff identities, credentials for the login form, and the app's secret settings."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from db.models import StaffUser
+from logic.errors import DomainError
+from logic.reference import PROVINCE_NAMES_FA
+from logic.roles import role_label
+
+DEMO_COOKIE_KEY = "demo-cookie-key-not-for-production"
+MIN_COOKIE_KEY_LENGTH = 32
+
+
+class ConfigError(DomainError):
+    default_message = "پیکربندی سامانه کامل نیست."
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in staff member, as every service sees them."""
+
+    id: int
+    username: str
+    full_name: str
+    roles: frozenset[str]
+    province_id: int | None  # None: central organisation, all provinces
+
+    @property
+    def is_central(self) -> bool:
+        return self.province_id is None
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    def can_see_province(self, province_id: int) -> bool:
+        return self.province_id is None or self.province_id == province_id
+
+    @property
+    def province_label(self) -> str:
+        return "سازمان مرکزی (همهٔ استان‌ها)" if self.province_id is None else PROVINCE_NAMES_FA[self.province_id]
+
+    @property
+    def roles_label(self) -> str:
+        return "، ".join(role_label(r) for r in sorted(self.roles))
+
+
+def actor_from_row(user: StaffUser) -> Actor:
+    return Actor(user.id, user.username, user.full_name, frozenset(user.roles), user.province_id)
+
+
+def load_actor(session: Session, username: str, *, now: datetime | None = None) -> Actor | None:
+    """The active, unlocked staff member with this username, or None."""
+    user = session.scalar(sa.select(StaffUser).where(StaffUser.username == username))
+    if user is None or not user.is_active:
+        return None
+    if user.locked_until is not None and now is not None and user.locked_until > now:
+        return None
+    return actor_from_row(user)
+
+
+def login_credentials(session: Session) -> dict:
+    """The credentials mapping streamlit-authenticator expects, built from active staff rows.
+
+    Password hashes stay in memory only; nothing is written to disk (no YAML)."""
+    rows = session.execute(
+        sa.select(StaffUser.username, StaffUser.full_name, StaffUser.password_hash, StaffUser.email,
+                  StaffUser.roles)
+        .where(StaffUser.is_active)
+    ).all()
+    return {"usernames": {
+        r.username: {"name": r.full_name, "password": r.password_hash, "email": r.email or "",
+                     "roles": list(r.roles), "first_name": r.full_name, "last_name": ""}
+        for r in rows
+    }}
+
+
+def cookie_key(mode: str | None, key: str | None) -> str:
+    """The secret that signs login cookies. Outside demo mode a real key is required."""
+    if (mode or "production") == "demo":
+        return key or DEMO_COOKIE_KEY
+    if not key or key == DEMO_COOKIE_KEY or len(key) < MIN_COOKIE_KEY_LENGTH:
+        raise ConfigError(
+            "کلید امضای کوکی ورود (COOKIE_KEY) تنظیم نشده یا پیش‌فرض است. "
+            f"در حالت عملیاتی یک کلید تصادفی دست‌کم {MIN_COOKIE_KEY_LENGTH} نویسه‌ای لازم است."
+        )
+    return key

@@ -1,0 +1,24 @@
+"""Process definitions, read from logic.processes: stages, actors, limits and checklists."""
+import streamlit as st
+
+from logic.processes import PROCESSES
+from logic.roles import role_label
+from logic.text import to_persian_digits as fa
+from ui.session import require_page
+
+require_page(__file__)
+st.title("فرایندها و مهلت‌ها")
+st.caption("مهلت‌ها به روز کاری است؛ در مراحل عضو (تکمیل اطلاعات، پرداخت) ساعت مهلت متوقف است. "
+           "درخواستی که بیرون از ساعت اداری برسد، از آغاز روز کاری بعد شمرده می‌شود.")
+for proc in PROCESSES.values():
+    with st.expander(f"{proc.name_fa} — مهلت کل: {fa(proc.total_limit_days)} روز کاری", expanded=False):
+        st.caption(proc.description_fa)
+        rows = [{
+            "ردیف": fa(i),
+            "مرحله": s.name_fa,
+            "اقدام‌کننده": role_label(s.role) if s.role else "عضو",
+            "مهلت (روز کاری)": fa(s.limit_days) if s.limit_days else "ساعت متوقف",
+            "شرطی": "بله" if s.optional else "",
+            "فهرست بررسی": "؛ ".join(s.checklist),
+        } for i, s in enumerate(proc.stages, start=1)]
+        st.table(rows)

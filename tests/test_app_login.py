@@ -1,0 +1,85 @@
+"""Login and role-based navigation, driven through the real app script."""
+from __future__ import annotations
+
+import pytest
+
+from logic.reference import TEHRAN_ID
+from logic.roles import Role
+from tests.apptest import app, signed_in, texts
+from tests.conftest import ROOT
+from tests.factories import PASSWORD, make_staff
+from ui.navigation import PAGES
+
+ROLE_USERS = [(f"tehran.{r.value}", r.value, TEHRAN_ID) for r in Role] + [("central.expert", "central_expert", None)]
+
+
+@pytest.fixture
+def staff(db):
+    return {u: make_staff(db, u, [role], prov, full_name=f"کارمند {role}") for u, role, prov in ROLE_USERS}
+
+
+def login(at, username, password):
+    inputs = at.text_input
+    inputs[0].input(username)
+    inputs[1].input(password)
+    at.button[0].click()
+    return at.run()
+
+
+def test_logged_out_sees_only_the_persian_login_form(db_url, staff):
+    at = app(db_url).run()
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["نام کاربری", "گذرواژه"]
+    assert "پیشخوان" not in texts(at.title)
+
+
+def test_wrong_password_is_refused_in_persian(db_url, staff):
+    at = login(app(db_url).run(), "tehran.expert", "wrong-password")
+    assert "نام کاربری یا گذرواژه نادرست است." in texts(at.error)
+    assert "پیشخوان" not in texts(at.title)
+
+
+@pytest.mark.parametrize("username,role,province", ROLE_USERS)
+def test_each_role_logs_in_and_sees_exactly_its_pages(db_url, staff, username, role, province):
+    at = login(app(db_url).run(), username, PASSWORD)
+    assert not at.exception
+    assert texts(at.title) == ["پیشخوان"]
+    sidebar = " ".join(texts(at.sidebar.markdown))
+    assert f"کارمند {role}" in sidebar
+    assert ("تهران" if province else "سازمان مرکزی") in sidebar
+    registered = {i.get("script_path") for i in at._registered_pages.values()}
+    allowed = [spec for spec in PAGES if role in {str(r) for r in spec.roles}]
+    # The navigation built for this login holds exactly the role's pages.
+    assert {str(ROOT / "pages" / s.file) for s in allowed} == registered - {None}
+    for spec in allowed:
+        at.switch_page(f"pages/{spec.file}").run()
+        assert not at.exception, spec.file
+        assert spec.title in texts(at.title), spec.file
+
+
+@pytest.mark.parametrize("spec", [p for p in PAGES if "expert" not in {str(r) for r in p.roles}],
+                         ids=lambda p: p.file)
+def test_a_page_run_directly_by_url_still_refuses_a_role_it_is_not_for(db_url, staff, spec):
+    at = app(db_url, page=f"pages/{spec.file}")
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = "tehran.expert"
+    at.run()
+    assert "شما به این صفحه دسترسی ندارید." in texts(at.error)
+    assert spec.title not in texts(at.title)
+
+
+def test_a_deactivated_account_loses_access_on_its_next_run(db_url, db, staff):
+    import sqlalchemy as sa
+    at = signed_in(db_url, "tehran.manager")
+    assert texts(at.title) == ["پیشخوان"]
+    with db.begin() as conn:
+        conn.execute(sa.text("UPDATE staff_user SET is_active = false WHERE username = 'tehran.manager'"))
+    at.run()
+    assert "پیشخوان" not in texts(at.title)
+    assert not at.metric
+    # A fresh visit (new session, same browser) gets the login form, not the app.
+    fresh = signed_in(db_url, "tehran.manager")
+    assert [t.label for t in fresh.text_input] == ["نام کاربری", "گذرواژه"]
+    assert "پیشخوان" not in texts(fresh.title)
+
+

@@ -1,0 +1,53 @@
+"""Per-process engine, per-action sessions, and the signed-in actor for pages."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import sqlalchemy as sa
+import streamlit as st
+from sqlalchemy.orm import Session
+
+from db.engine import database_url, make_engine, session_scope
+from logic.auth import Actor
+
+
+@st.cache_resource(show_spinner=False)
+def _engine_for(url: str) -> sa.Engine:
+    return make_engine(url)
+
+
+def engine() -> sa.Engine:
+    """One engine per process and database URL."""
+    return _engine_for(database_url())
+
+
+@contextmanager
+def db_session() -> Iterator[Session]:
+    with session_scope(engine()) as session:
+        yield session
+
+
+def require_page(page_file: str) -> Actor:
+    """The signed-in actor, re-read from the database, if their roles allow this page; else stop.
+
+    app.py registers only allowed pages, but Streamlit can also run a file under pages/ directly by
+    its URL, so each page checks again against the same registry."""
+    from logic.auth import load_actor
+    from logic.jalali import now_tehran
+    from ui.navigation import spec_for_file
+
+    username = st.session_state.get("username") if st.session_state.get("authentication_status") else None
+    actor = None
+    if username:
+        with db_session() as session:
+            actor = load_actor(session, username, now=now_tehran())
+    if actor is None:
+        st.error("برای دیدن این صفحه باید وارد شوید.")
+        st.stop()
+    spec = spec_for_file(page_file)
+    if spec is None or not actor.roles & {str(r) for r in spec.roles}:
+        st.error("شما به این صفحه دسترسی ندارید.")
+        st.stop()
+    st.session_state["actor"] = actor
+    return actor
