@@ -1,0 +1,385 @@
+"""The workflow engine on a real database: every request type end to end, rejection, return and
+resubmission, four eyes, province and role checks, and the SLA clocks at every step."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from logic import workflow as wf
+from logic.errors import InvalidTransition, PermissionDenied, StaleRequest, ValidationError
+from logic.jalali import TEHRAN
+from logic.payments import confirm_payment
+from logic.processes import INITIAL_REVIEW, PROCESSES, StageKind
+from logic.reference import ISFAHAN_ID, TEHRAN_ID
+from logic.roles import Role
+from logic.sla import BusinessCalendar
+from tests.factories import make_assessment, make_member, make_staff
+
+CAL = BusinessCalendar()  # the default province calendar; the test database has no holidays
+SAT_0800 = datetime(2026, 11, 21, 8, 0, tzinfo=TEHRAN)  # a Saturday
+
+
+@pytest.fixture
+def world(db):
+    t = TEHRAN_ID
+    staff = {
+        "expert": make_staff(db, "t.expert", ["expert"], t, "کارشناس یکم"),
+        "expert2": make_staff(db, "t.expert2", ["expert", "final_reviewer"], t, "کارشناس دوم"),
+        "final": make_staff(db, "t.final", ["final_reviewer"], t, "بررسی نهایی"),
+        "head": make_staff(db, "t.head", ["head"], t, "رییس"),
+        "finance": make_staff(db, "t.finance", ["finance"], t, "مالی"),
+        "committee": make_staff(db, "t.committee", ["committee"], t, "کمیته"),
+        "manager": make_staff(db, "t.manager", ["manager"], t, "مدیر"),
+        "central": make_staff(db, "central.expert", ["central_expert"], None, "کارشناس مرکزی"),
+        "isfahan": make_staff(db, "i.expert", ["expert", "final_reviewer", "head"], ISFAHAN_ID, "کارشناس اصفهان"),
+    }
+    return staff
+
+
+def req_row(engine, rid):
+    with engine.connect() as c:
+        return c.execute(sa.text("SELECT * FROM request WHERE id = :i"), {"i": rid}).mappings().one()
+
+
+def events(engine, rid):
+    with engine.connect() as c:
+        return c.execute(sa.text("SELECT * FROM request_event WHERE request_id = :i ORDER BY id"),
+                         {"i": rid}).mappings().all()
+
+
+def check_invariants(engine, rid):
+    """What must hold after every step, whatever the step was."""
+    r = req_row(engine, rid)
+    evs = [e for e in events(engine, rid) if e["action"] not in ("comment",)]
+    assert [e["version"] for e in evs] == list(range(1, r["version"] + 1)), "one event per version"
+    stage = PROCESSES[r["type_code"]].stage(r["stage_code"])
+    with engine.connect() as c:
+        open_visits = c.execute(sa.text("SELECT * FROM stage_visit WHERE request_id = :i AND left_at IS NULL"),
+                                {"i": rid}).mappings().all()
+    if r["status"] == "open" and stage.clock_runs:
+        assert r["stage_due_at"] is not None and r["due_at"] is not None
+        limit = stage.limit_days * CAL.day_hours
+        expected = CAL.add_working_hours(r["stage_entered_at"], limit - float(r["stage_hours_used"]))
+        assert r["stage_due_at"] == expected
+        assert len(open_visits) == 1 and open_visits[0]["due_at"] == r["stage_due_at"]
+    else:
+        assert r["stage_due_at"] is None and r["due_at"] is None
+        assert open_visits == []
+    if r["status"] in ("completed", "rejected"):
+        assert r["closed_at"] is not None and r["met_sla"] is not None and r["assignee_id"] is None
+    return r
+
+
+def actor_for(world, stage, r):
+    """A staff member who may act at this stage of this request."""
+    candidates = {
+        Role.EXPERT: ["expert"], Role.FINAL_REVIEWER: ["final", "expert2"], Role.HEAD: ["head"],
+        Role.FINANCE: ["finance"], Role.COMMITTEE: ["committee"], Role.CENTRAL_EXPERT: ["central"],
+    }[stage.role]
+    for key in candidates:
+        if not (stage.four_eyes and world[key].id == r["initial_reviewer_id"]):
+            return world[key]
+    raise AssertionError("no eligible actor")
+
+
+def step(engine, world, rid, now, *, amount=1_500_000, refer=False):
+    """Take one forward step at whatever stage the request is in."""
+    r = req_row(engine, rid)
+    stage = PROCESSES[r["type_code"]].stage(r["stage_code"])
+    ticks = [True] * len(stage.checklist)
+    if stage.kind is StageKind.MEMBER:
+        return wf.member_completed(engine, rid, r["version"], now=now)
+    if stage.kind is StageKind.PAYMENT:
+        with engine.connect() as c:
+            has = c.execute(sa.text("SELECT count(*) FROM fee_assessment WHERE request_id = :i"), {"i": rid}).scalar()
+        if not has:
+            make_assessment(engine, rid, amount)
+        total = req_total(engine, rid)
+        return confirm_payment(engine, world["finance"], rid, f"REF{rid:06d}{r['version']}", total, now=now)
+    if stage.kind is StageKind.FEE:
+        make_assessment(engine, rid, amount, new_valid_until=date(2028, 3, 19),
+                        finance_status="pending" if r["type_code"] == "membership_renewal" else "not_required")
+    actor = actor_for(world, stage, r)
+    if stage.kind is StageKind.ISSUE:
+        return wf.complete(engine, actor, rid, r["version"], now=now)
+    return wf.approve(engine, actor, rid, r["version"], checklist=ticks, now=now, refer=refer)
+
+
+def req_total(engine, rid):
+    with engine.connect() as c:
+        return c.execute(sa.text("SELECT total FROM fee_assessment WHERE request_id = :i ORDER BY version DESC "
+                                 "LIMIT 1"), {"i": rid}).scalar()
+
+
+@pytest.mark.parametrize("type_code", list(PROCESSES))
+def test_every_request_type_runs_its_full_path(db, world, type_code):
+    member = make_member(db, TEHRAN_ID, status="applicant" if type_code == "new_membership" else "active",
+                         valid_until=date(2026, 3, 20))
+    out = wf.submit(db, member, type_code, {"note": "آزمون"}, submitted_at=SAT_0800)
+    r = check_invariants(db, out.request_id)
+    assert r["version"] == 1 and events(db, out.request_id)[0]["action"] == "submit"
+    visited = [r["stage_code"]]
+    now = SAT_0800
+    for _ in range(20):
+        if r["status"] != "open":
+            break
+        now += timedelta(hours=2)
+        step(db, world, out.request_id, now)
+        r = check_invariants(db, out.request_id)
+        if r["status"] == "open":
+            visited.append(r["stage_code"])
+    assert r["status"] == "completed"
+    proc = PROCESSES[type_code]
+    # Finance approval is on in every province by default and the test fees are payable;
+    # nobody referred the rating to the specialised committee.
+    expected = [s.code for s in proc.stages if s.code != "specialised_committee"]
+    assert visited == expected
+    evs = events(db, out.request_id)
+    assert evs[-1]["to_stage"] is None and evs[-1]["at"] == r["closed_at"]
+    with db.connect() as c:
+        visits = c.execute(sa.text("SELECT stage_code, met, hours_used, limit_hours FROM stage_visit "
+                                   "WHERE request_id = :i ORDER BY id"), {"i": out.request_id}).all()
+    assert [v.stage_code for v in visits] == [s for s in expected if proc.stage(s).clock_runs]
+    assert all(v.met for v in visits)  # two office hours per stage: every stage within its limit
+    assert r["process_hours_used"] == sum(v.hours_used for v in visits)
+    if type_code == "new_membership":
+        with db.connect() as c:
+            m = c.execute(sa.text("SELECT status, membership_no FROM member WHERE id = :i"), {"i": member}).one()
+        assert m.status == "active" and m.membership_no
+    if type_code == "membership_renewal":
+        with db.connect() as c:
+            assert c.execute(sa.text("SELECT valid_until FROM member WHERE id = :i"),
+                             {"i": member}).scalar() == date(2028, 3, 19)
+
+
+def test_after_hours_submission_starts_the_clock_at_the_next_opening(db, world):
+    member = make_member(db, TEHRAN_ID)
+    wed_evening = datetime(2026, 11, 25, 16, 0, tzinfo=TEHRAN)  # Wednesday after closing
+    out = wf.submit(db, member, "transfer", submitted_at=wed_evening)
+    r = check_invariants(db, out.request_id)
+    assert r["clock_started_at"] == datetime(2026, 11, 28, 7, 30, tzinfo=TEHRAN)  # Saturday
+    assert r["stage_due_at"] == datetime(2026, 11, 28, 14, 30, tzinfo=TEHRAN)
+
+
+def test_rejection_ends_the_request_with_its_reason(db, world):
+    out = wf.submit(db, make_member(db, TEHRAN_ID), "legacy_registration", submitted_at=SAT_0800)
+    with pytest.raises(ValidationError):
+        wf.reject(db, world["expert"], out.request_id, 1, "   ", now=SAT_0800 + timedelta(hours=1))
+    res = wf.reject(db, world["expert"], out.request_id, 1, "شمارهٔ عضویت قدیمی با سوابق نمی‌خواند",
+                    now=SAT_0800 + timedelta(hours=1))
+    r = check_invariants(db, out.request_id)
+    assert (res.status, r["status"], r["met_sla"]) == ("rejected", "rejected", True)
+    assert events(db, out.request_id)[-1]["reason"] == "شمارهٔ عضویت قدیمی با سوابق نمی‌خواند"
+    with pytest.raises(InvalidTransition):
+        wf.approve(db, world["expert"], out.request_id, r["version"], checklist=[True] * 5)
+
+
+def test_return_stops_the_clock_and_resubmission_resumes_it(db, world):
+    out = wf.submit(db, make_member(db, TEHRAN_ID), "new_membership", submitted_at=SAT_0800)
+    rid = out.request_id
+    # Three office hours pass, then the expert returns it.
+    wf.return_for_correction(db, world["expert"], rid, 1, "تصویر کارت ملی خوانا نیست",
+                             now=SAT_0800 + timedelta(hours=3))
+    r = check_invariants(db, rid)
+    assert r["status"] == "returned" and r["stage_hours_used"] == Decimal("3.0000")
+    with pytest.raises(InvalidTransition):
+        wf.approve(db, world["expert"], rid, r["version"], checklist=[True] * 4)
+    # The member takes four days; those days do not count.
+    back = SAT_0800 + timedelta(days=4)  # Wednesday 08:00
+    wf.resubmit(db, rid, r["version"], now=back)
+    r = check_invariants(db, rid)
+    assert r["status"] == "open"
+    assert r["stage_due_at"] == back + timedelta(hours=4)  # 7 h limit - 3 h used
+    assert r["due_at"] == CAL.add_working_hours(back, 5 * 7 - 3)
+    wf.approve(db, world["expert"], rid, r["version"], checklist=[True] * 4, now=back + timedelta(hours=1))
+    with db.connect() as c:
+        visits = c.execute(sa.text("SELECT outcome, hours_used, met FROM stage_visit WHERE request_id = :i "
+                                   "ORDER BY id"), {"i": rid}).all()
+    assert [(v.outcome, v.hours_used, v.met) for v in visits[:2]] == [
+        ("return", Decimal("3.0000"), None), ("approve", Decimal("4.0000"), True)]
+
+
+def test_a_late_stage_is_recorded_as_missed(db, world):
+    out = wf.submit(db, make_member(db, TEHRAN_ID), "transfer", submitted_at=SAT_0800)
+    late = SAT_0800 + timedelta(days=2)  # Monday: two working days on a one-day stage
+    wf.approve(db, world["expert"], out.request_id, 1, checklist=[True] * 3, now=late)
+    with db.connect() as c:
+        v = c.execute(sa.text("SELECT met, hours_used FROM stage_visit WHERE request_id = :i ORDER BY id LIMIT 1"),
+                      {"i": out.request_id}).one()
+    assert v.met is False and v.hours_used == Decimal("14.0000")  # Sat 6.5 h + Sun 7 h + Mon 0.5 h
+
+
+def test_incomplete_checklist_blocks_approval(db, world):
+    out = wf.submit(db, make_member(db, TEHRAN_ID), "new_membership", submitted_at=SAT_0800)
+    with pytest.raises(ValidationError, match="فهرست بررسی"):
+        wf.approve(db, world["expert"], out.request_id, 1, checklist=[True, True, False, True])
+    assert req_row(db, out.request_id)["version"] == 1
+
+
+@pytest.mark.parametrize("type_code,stage_code", [
+    (p.code, s.code) for p in PROCESSES.values() for s in p.stages if s.four_eyes])
+def test_four_eyes_at_every_later_review_stage(db, world, type_code, stage_code):
+    """The person who did the initial review cannot do the final or supervisory review."""
+    rid = wf.submit(db, make_member(db, TEHRAN_ID), type_code, submitted_at=SAT_0800).request_id
+    now = SAT_0800
+    while req_row(db, rid)["stage_code"] != INITIAL_REVIEW:
+        now += timedelta(minutes=30)
+        step(db, world, rid, now)
+    r = req_row(db, rid)
+    stage = PROCESSES[type_code].stage(INITIAL_REVIEW)
+    if stage.kind is StageKind.FEE:
+        make_assessment(db, rid, 0)
+    # expert2 holds both roles, so only the four-eyes rule can stop them.
+    wf.approve(db, world["expert2"], rid, r["version"], checklist=[True] * len(stage.checklist), now=now)
+    while req_row(db, rid)["stage_code"] != stage_code:
+        now += timedelta(minutes=30)
+        step(db, world, rid, now)
+    r = req_row(db, rid)
+    target = PROCESSES[type_code].stage(stage_code)
+    if target.role == Role.FINAL_REVIEWER:
+        with pytest.raises(PermissionDenied, match="چهار چشم"):
+            wf.approve(db, world["expert2"], rid, r["version"], checklist=[True] * len(target.checklist))
+        with pytest.raises(ValidationError):
+            wf.assign(db, world["manager"], [rid], world["expert2"].id)
+    assert req_row(db, rid)["version"] == r["version"]
+    wf.approve(db, actor_for(world, target, r), rid, r["version"], checklist=[True] * len(target.checklist))
+
+
+REVIEW_STAGES = [(p.code, s) for p in PROCESSES.values() for s in p.stages if s.role is not None]
+
+
+@pytest.mark.parametrize("type_code,stage", REVIEW_STAGES, ids=[f"{t}-{s.code}" for t, s in REVIEW_STAGES])
+def test_only_the_stage_role_in_the_province_may_act(db, world, type_code, stage):
+    rid = wf.submit(db, make_member(db, TEHRAN_ID), type_code, submitted_at=SAT_0800).request_id
+    now = SAT_0800
+    while req_row(db, rid)["stage_code"] != stage.code:
+        now += timedelta(minutes=30)
+        step(db, world, rid, now, refer=stage.code == "specialised_committee")
+    r = req_row(db, rid)
+    action = "complete" if stage.kind is StageKind.ISSUE else "approve"
+    ticks = [True] * len(stage.checklist)
+
+    def act(actor):
+        if action == "complete":
+            return wf.complete(db, actor, rid, r["version"])
+        return wf.approve(db, actor, rid, r["version"], checklist=ticks)
+
+    wrong_roles = [k for k in ("expert", "final", "head", "finance", "committee", "manager", "central")
+                   if stage.role not in world[k].roles]
+    for key in wrong_roles:
+        with pytest.raises(PermissionDenied):
+            act(world[key])
+    if stage.role != Role.CENTRAL_EXPERT:
+        with pytest.raises(PermissionDenied, match="استان"):
+            act(world["isfahan"])  # holds the roles, but of another province
+    assert req_row(db, rid)["version"] == r["version"]
+    if stage.kind is StageKind.FEE:
+        make_assessment(db, rid, 0, finance_status="pending")
+    act(actor_for(world, stage, r))
+    assert req_row(db, rid)["version"] == r["version"] + 1
+
+
+def test_stale_version_names_who_acted_and_changes_nothing(db, world):
+    rid = wf.submit(db, make_member(db, TEHRAN_ID), "transfer", submitted_at=SAT_0800).request_id
+    wf.claim(db, world["expert"], rid, 1, now=SAT_0800 + timedelta(minutes=5))
+    with pytest.raises(StaleRequest, match="کارشناس یکم") as err:
+        wf.return_for_correction(db, world["expert"], rid, 1, "نیاز به اصلاح")
+    assert "برداشتن کار" in err.value.message
+    r = req_row(db, rid)
+    assert (r["version"], r["status"]) == (2, "open")
+
+
+def test_claim_unclaim_and_manager_assignment(db, world):
+    rid = wf.submit(db, make_member(db, TEHRAN_ID), "transfer", submitted_at=SAT_0800).request_id
+    wf.claim(db, world["expert"], rid)
+    with pytest.raises(InvalidTransition, match="کارشناس یکم"):
+        wf.claim(db, world["expert2"], rid)
+    with pytest.raises(InvalidTransition):
+        wf.approve(db, world["expert2"], rid, 2, checklist=[True] * 3)
+    with pytest.raises(PermissionDenied):
+        wf.unclaim(db, world["expert2"], rid)
+    wf.unclaim(db, world["manager"], rid)
+    assert req_row(db, rid)["assignee_id"] is None
+    with pytest.raises(PermissionDenied):
+        wf.assign(db, world["expert"], [rid], world["expert2"].id)
+    with pytest.raises(ValidationError):
+        wf.assign(db, world["manager"], [rid], world["isfahan"].id)  # another province
+    with pytest.raises(ValidationError):
+        wf.assign(db, world["manager"], [rid], world["head"].id)  # lacks the stage's role
+    rid2 = wf.submit(db, make_member(db, TEHRAN_ID), "transfer", submitted_at=SAT_0800).request_id
+    assert wf.assign(db, world["manager"], [rid, rid2], world["expert2"].id) == 2
+    assert req_row(db, rid)["assignee_id"] == req_row(db, rid2)["assignee_id"] == world["expert2"].id
+    check_invariants(db, rid)
+
+
+def test_comment_is_logged_without_making_forms_stale(db, world):
+    rid = wf.submit(db, make_member(db, TEHRAN_ID), "transfer", submitted_at=SAT_0800).request_id
+    wf.comment(db, world["expert"], rid, "با عضو تماس گرفته شد")
+    with pytest.raises(PermissionDenied):
+        wf.comment(db, world["isfahan"], rid, "یادداشت")
+    wf.approve(db, world["expert"], rid, 1, checklist=[True] * 3)
+    assert [e["action"] for e in events(db, rid)] == ["submit", "comment", "approve"]
+
+
+def test_one_open_request_per_type_per_member(db, world):
+    member = make_member(db, TEHRAN_ID)
+    wf.submit(db, member, "card_reissue")
+    with pytest.raises(InvalidTransition):
+        wf.submit(db, member, "card_reissue")
+
+
+def test_sixteen_concurrent_approvals_exactly_one_wins(db, world):
+    from concurrent.futures import ThreadPoolExecutor
+    rid = wf.submit(db, make_member(db, TEHRAN_ID), "transfer", submitted_at=SAT_0800).request_id
+
+    def attempt(_):
+        try:
+            wf.approve(db, world["expert"], rid, 1, checklist=[True] * 3)
+            return "ok"
+        except StaleRequest:
+            return "stale"
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(attempt, range(16)))
+    assert results.count("ok") == 1 and results.count("stale") == 15
+    assert [e["action"] for e in events(db, rid)] == ["submit", "approve"]
+    check_invariants(db, rid)
+
+
+def test_referral_routes_a_rating_through_the_specialised_committee(db, world):
+    rid = wf.submit(db, make_member(db, TEHRAN_ID), "rating", submitted_at=SAT_0800).request_id
+    now = SAT_0800
+    seen = []
+    while req_row(db, rid)["status"] == "open":
+        now += timedelta(minutes=30)
+        step(db, world, rid, now, refer=req_row(db, rid)["stage_code"] == "supervisory_review")
+        seen.append(req_row(db, rid)["stage_code"])
+    assert "specialised_committee" in seen
+    assert any(e["action"] == "committee_decision" for e in events(db, rid))
+
+
+def test_a_province_without_finance_approval_skips_that_stage(db, world):
+    with db.begin() as c:
+        c.execute(sa.text("UPDATE province_setting SET finance_approval_required = false WHERE province_id = 8"))
+    rid = wf.submit(db, make_member(db, TEHRAN_ID), "membership_renewal", submitted_at=SAT_0800).request_id
+    make_assessment(db, rid, 2_000_000, new_valid_until=date(2027, 3, 20))
+    wf.approve(db, world["expert"], rid, 1, checklist=[True])
+    assert req_row(db, rid)["stage_code"] == "payment"
+
+
+def test_committee_refusal_needs_a_reason_and_ends_the_request(db, world):
+    rid = wf.submit(db, make_member(db, TEHRAN_ID), "licence_issue", submitted_at=SAT_0800).request_id
+    now = SAT_0800
+    while req_row(db, rid)["stage_code"] != "licence_committee":
+        now += timedelta(minutes=30)
+        step(db, world, rid, now)
+    v = req_row(db, rid)["version"]
+    with pytest.raises(ValidationError):
+        wf.committee_decision(db, world["committee"], rid, v, granted=False, reason="")
+    wf.committee_decision(db, world["committee"], rid, v, granted=False, reason="سوابق کاری کافی نیست")
+    r = check_invariants(db, rid)
+    assert r["status"] == "rejected"
+    assert events(db, rid)[-1]["data"] == {"granted": False}
