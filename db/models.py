@@ -319,9 +319,12 @@ class Request(Base):
     stage_hours_used: Mapped[Decimal] = mapped_column(sa.Numeric(10, 4), server_default="0")
     # NULL while the clock is stopped (member stages, returned requests) or the request is closed.
     stage_due_at: Mapped[datetime | None] = mapped_column(TZ)
+    # From this moment less than a quarter of the stage's time is left: "at risk" by plain comparison.
+    stage_risk_at: Mapped[datetime | None] = mapped_column(TZ)
     # Working hours spent so far in clock-running stages, and the whole process's deadline.
     process_hours_used: Mapped[Decimal] = mapped_column(sa.Numeric(10, 4), server_default="0")
     due_at: Mapped[datetime | None] = mapped_column(TZ)
+    risk_at: Mapped[datetime | None] = mapped_column(TZ)
     closed_at: Mapped[datetime | None] = mapped_column(TZ)
     # Whether the whole process finished within its limit (set when closed).
     met_sla: Mapped[bool | None] = mapped_column(sa.Boolean)
@@ -338,6 +341,8 @@ class Request(Base):
         sa.CheckConstraint("(status IN ('completed', 'rejected')) = (closed_at IS NOT NULL)", name="closed_at"),
         sa.CheckConstraint("status IN ('completed', 'rejected') OR met_sla IS NULL", name="met_sla_when_closed"),
         sa.CheckConstraint("status = 'open' OR stage_due_at IS NULL", name="no_due_unless_open"),
+        sa.CheckConstraint("(stage_due_at IS NULL) = (stage_risk_at IS NULL) AND stage_risk_at <= stage_due_at "
+                           "AND (due_at IS NULL) = (risk_at IS NULL) AND risk_at <= due_at", name="risk_before_due"),
         sa.CheckConstraint("clock_started_at >= submitted_at", name="clock_after_submit"),
         sa.CheckConstraint("version >= 1", name="version"),
         sa.CheckConstraint("stage_hours_used >= 0 AND process_hours_used >= 0", name="hours"),

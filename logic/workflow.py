@@ -31,7 +31,7 @@ from logic.jalali import format_jalali_datetime, now_tehran, to_jalali
 from logic.processes import (ACTIONS_FA, INITIAL_REVIEW, CLOSED_STATUSES, Condition, Process, Stage,
                              StageKind, Status, process)
 from logic.roles import Role
-from logic.sla import BusinessCalendar
+from logic.sla import AT_RISK_FRACTION, BusinessCalendar
 from logic.text import clean_reason
 
 HOURS_PLACES = Decimal("0.0001")
@@ -152,8 +152,27 @@ def _stop_clock(s: Session, req: Request, stage: Stage, cal: BusinessCalendar, n
         visit.met = None if outcome == "return" else used <= visit.limit_hours
     req.process_hours_used += segment
     req.stage_hours_used = used if outcome == "return" else Decimal(0)
-    req.stage_due_at = None
-    req.due_at = None
+    _clear_due_times(req)
+
+
+def _set_due_times(req: Request, proc: Process, stage: Stage, cal: BusinessCalendar) -> None:
+    """Deadlines and at-risk moments of the running segment, from the clock fields alone."""
+    start = req.stage_entered_at
+    stage_left = _limit_hours(stage, cal) - req.stage_hours_used
+    total_left = _total_hours(proc, cal) - req.process_hours_used
+    risk = Decimal(str(1 - AT_RISK_FRACTION))
+
+    def at(hours: Decimal) -> datetime:
+        return cal.add_working_hours(start, float(max(Decimal(0), hours)))
+
+    req.stage_due_at = at(stage_left)
+    req.stage_risk_at = at(stage_left - _limit_hours(stage, cal) * (1 - risk))
+    req.due_at = at(total_left)
+    req.risk_at = at(total_left - _total_hours(proc, cal) * (1 - risk))
+
+
+def _clear_due_times(req: Request) -> None:
+    req.stage_due_at = req.stage_risk_at = req.due_at = req.risk_at = None
 
 
 def _start_clock(s: Session, req: Request, proc: Process, stage: Stage, cal: BusinessCalendar,
@@ -161,14 +180,12 @@ def _start_clock(s: Session, req: Request, proc: Process, stage: Stage, cal: Bus
     """Start (or resume) the current stage's segment at `start`."""
     req.stage_entered_at = start
     if not stage.clock_runs:
-        req.stage_due_at = None
-        req.due_at = None
+        _clear_due_times(req)
         return
-    limit = _limit_hours(stage, cal)
-    req.stage_due_at = cal.add_working_hours(start, float(max(Decimal(0), limit - req.stage_hours_used)))
-    req.due_at = cal.add_working_hours(start, float(max(Decimal(0), _total_hours(proc, cal) - req.process_hours_used)))
+    _set_due_times(req, proc, stage, cal)
     s.add(StageVisit(request_id=req.id, province_id=req.province_id, type_code=req.type_code,
-                     stage_code=stage.code, entered_at=start, due_at=req.stage_due_at, limit_hours=limit))
+                     stage_code=stage.code, entered_at=start, due_at=req.stage_due_at,
+                     limit_hours=_limit_hours(stage, cal)))
 
 
 def recompute_due_times(s: Session, req: Request, cal: BusinessCalendar) -> bool:
@@ -176,16 +193,12 @@ def recompute_due_times(s: Session, req: Request, cal: BusinessCalendar) -> bool
     if req.status != Status.OPEN or req.stage_due_at is None:
         return False
     proc, stage = _stage(req)
-    limit = _limit_hours(stage, cal)
-    stage_due = cal.add_working_hours(req.stage_entered_at, float(max(Decimal(0), limit - req.stage_hours_used)))
-    due = cal.add_working_hours(req.stage_entered_at,
-                                float(max(Decimal(0), _total_hours(proc, cal) - req.process_hours_used)))
-    changed = (stage_due, due) != (req.stage_due_at, req.due_at)
-    req.stage_due_at, req.due_at = stage_due, due
+    before = (req.stage_due_at, req.due_at)
+    _set_due_times(req, proc, stage, cal)
     visit = _open_visit(s, req)
     if visit is not None:
-        visit.due_at = stage_due
-    return changed
+        visit.due_at = req.stage_due_at
+    return before != (req.stage_due_at, req.due_at)
 
 
 # --- moving between stages ----------------------------------------------------------------------
@@ -228,8 +241,7 @@ def _close(req: Request, proc: Process, cal: BusinessCalendar, status: Status, n
     req.status = status
     req.closed_at = now
     req.assignee_id = None
-    req.stage_due_at = None
-    req.due_at = None
+    _clear_due_times(req)
     req.met_sla = req.process_hours_used <= _total_hours(proc, cal)
 
 
