@@ -319,7 +319,7 @@ class Request(Base):
     stage_hours_used: Mapped[Decimal] = mapped_column(sa.Numeric(10, 4), server_default="0")
     # NULL while the clock is stopped (member stages, returned requests) or the request is closed.
     stage_due_at: Mapped[datetime | None] = mapped_column(TZ)
-    # From this moment less than a quarter of the stage's time is left: "at risk" by plain comparison.
+    # After this moment less than a quarter of the stage's time is left: "at risk" by plain comparison.
     stage_risk_at: Mapped[datetime | None] = mapped_column(TZ)
     # Working hours spent so far in clock-running stages, and the whole process's deadline.
     process_hours_used: Mapped[Decimal] = mapped_column(sa.Numeric(10, 4), server_default="0")
