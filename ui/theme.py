@@ -9,12 +9,18 @@ html, body, [data-testid="stAppViewContainer"], [data-testid="stSidebar"], .stMa
 input, textarea, button, select, label, [data-testid="stMetric"], [data-testid="stTable"] {
   font-family: "Vazirmatn", "Noto Sans Arabic", "Noto Naskh Arabic", Tahoma, sans-serif;
 }
+/* The whole app flows right to left, which also puts the sidebar on the right. */
+[data-testid="stAppViewContainer"] { direction: rtl; }
 [data-testid="stAppViewContainer"] .main, [data-testid="stMain"], [data-testid="stSidebar"],
 [data-testid="stForm"], [data-testid="stDialog"] { direction: rtl; text-align: right; }
 [data-testid="stMarkdownContainer"] ul, [data-testid="stMarkdownContainer"] ol { padding-right: 1.5rem; padding-left: 0; }
 input, textarea { direction: rtl; text-align: right; }
 input[type="password"], input[inputmode="numeric"], .ltr { direction: ltr; text-align: left; }
-[data-testid="stDataFrame"], [data-testid="stTable"] table { direction: rtl; }
+[data-testid="stTable"] table { direction: rtl; }
+[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
+[data-testid="stMetricValue"] { font-size: 2rem; }
+h1, h2, h3, h4, h5, [data-testid="stHeading"], [data-testid="stCaptionContainer"],
+[data-testid="stMarkdownContainer"] p { text-align: right !important; }
 [data-testid="stTable"] th, [data-testid="stTable"] td { text-align: right !important; }
 .sla-badge { display: inline-block; padding: 0 .5rem; border-radius: .6rem; font-size: .85rem; white-space: nowrap; }
 .sla-on_time, .sla-met { background: #e6f4ea; color: #1e6b35; }

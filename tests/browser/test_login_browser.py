@@ -1,0 +1,42 @@
+"""Login in a real browser: the Persian RTL home page for a demo expert, nothing for a stranger."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from logic.reference import TEHRAN_ID
+from tests.browser.conftest import login
+from tests.conftest import ROOT
+from tests.factories import PASSWORD, make_staff
+
+pytestmark = pytest.mark.browser
+
+
+def test_expert_logs_in_and_sees_the_persian_home(db, page, app_url):
+    make_staff(db, "tehran.expert", ["expert"], TEHRAN_ID, "زهرا محمدی")
+    login(page, app_url, "tehran.expert", PASSWORD)
+    expect(page.get_by_role("heading", name="پیشخوان")).to_be_visible()
+    expect(page.get_by_text("زهرا محمدی")).to_be_visible()
+    assert page.locator("[data-testid='stMain']").evaluate("e => getComputedStyle(e).direction") == "rtl"
+    # Pages the role may not use are not in the navigation.
+    expect(page.get_by_role("link", name="کارتابل")).to_be_visible()
+    expect(page.get_by_role("link", name="شاخص‌های عملکرد")).to_have_count(0)
+    page.screenshot(path=str(ROOT / "docs" / "screenshot-home.png"), full_page=True)
+
+
+def test_wrong_password_and_direct_urls_reveal_nothing(db, page, app_url):
+    make_staff(db, "tehran.expert", ["expert"], TEHRAN_ID)
+    login(page, app_url, "tehran.expert", "wrong-password")
+    expect(page.get_by_text("نام کاربری یا گذرواژه نادرست است.")).to_be_visible()
+    page.goto(f"{app_url}/kpi")
+    expect(page.get_by_label("گذرواژه")).to_be_visible()
+    expect(page.get_by_role("heading", name="شاخص‌های عملکرد")).to_have_count(0)
+
+
+def test_an_expert_opening_a_managers_url_gets_no_manager_page(db, page, app_url):
+    make_staff(db, "tehran.expert", ["expert"], TEHRAN_ID)
+    login(page, app_url, "tehran.expert", PASSWORD)
+    expect(page.get_by_role("heading", name="پیشخوان")).to_be_visible()
+    page.goto(f"{app_url}/kpi")
+    page.wait_for_timeout(1500)
+    expect(page.get_by_role("heading", name="شاخص‌های عملکرد")).to_have_count(0)
