@@ -1,6 +1,158 @@
-"""The expert's queue (issue 3/8): placeholder until then."""
-from ui.placeholder import coming
-from ui.session import require_page
+"""The expert's queue (کارتابل): views with counts, filters, the table, claim / unclaim / assign on
+selected rows, "next task", and export of the whole filtered set."""
+import hashlib
 
-require_page(__file__)
-coming("کارتابل", "کارتابل کارشناس: کارهای من، کارهای گروه، گذشته از مهلت، مهلت امروز و در آستانهٔ تأخیر.", ["فیلتر نوع درخواست، مرحله، وضعیت مهلت و تاریخ ثبت", "برداشتن کار بعدی با یک کلیک", "ارجاع گروهی کارها توسط مدیر", "خروجی CSV و Excel"])
+import pandas as pd
+import streamlit as st
+
+from logic import queue as q
+from logic import workflow as wf
+from logic.errors import DomainError
+from logic.export import CSV_MIME, XLSX_MIME
+from logic.jalali import format_jalali_datetime, now_tehran, to_jalali
+from logic.processes import PROCESSES
+from logic.sla import SLA_LABELS_FA, SlaStatus
+from logic.text import format_number
+from logic.text import to_persian_digits as fa
+from ui.session import db_session, engine, require_page
+from ui.widgets import jalali_date_input, run_action, show_flash
+
+actor = require_page(__file__)
+
+# "Next task" claims in its callback; switching pages is done here, in the script body.
+goto = st.session_state.pop("queue-goto", None)
+if goto:
+    st.switch_page("pages/request.py", query_params={"code": goto})
+
+st.title("کارتابل")
+show_flash()
+if info := st.session_state.pop("queue-info", None):
+    st.info(info)
+
+now = now_tehran()
+eng = engine()
+with db_session() as session:
+    counts = q.view_counts(session, actor, now)
+
+ALL_LABEL = "همه"
+STAGE_NAMES = {s.code: s.name_fa for p in reversed(PROCESSES.values()) for s in p.stages}
+
+views = q.available_views(actor)
+# First visit: my own work if I hold any, else what I can take (a manager: the whole province).
+# (Only the first render uses `index`: the key keeps the user's choice afterwards.)
+first = "mine"
+if not counts["mine"] and q.takes_work(actor):
+    first = "group"
+elif not counts["mine"] and q.is_manager(actor):
+    first = "all"
+view = st.radio("نما", views, index=views.index(first), key="queue-view", horizontal=True,
+                format_func=lambda v: f"{q.VIEWS_FA[v]} ({format_number(counts[v])})")
+
+with st.container(border=True):
+    c1, c2, c3 = st.columns(3)
+    type_code = c1.selectbox("نوع درخواست", [None, *PROCESSES], key="queue-type",
+                             format_func=lambda c: ALL_LABEL if c is None else PROCESSES[c].name_fa)
+    stages = ({s.code: s.name_fa for s in PROCESSES[type_code].stages} if type_code else STAGE_NAMES)
+    stage_code = c2.selectbox("مرحله", [None, *stages], key="queue-stage",
+                              format_func=lambda c: ALL_LABEL if c is None else stages[c])
+    sla = c3.selectbox("وضعیت مهلت", [None, *q.SLA_FILTERS], key="queue-sla",
+                       format_func=lambda s: ALL_LABEL if s is None else SLA_LABELS_FA[SlaStatus(s)])
+    d1, d2, d3 = st.columns(3)
+    with d1:
+        submitted_from = jalali_date_input("ثبت‌شده از تاریخ", key="queue-from")
+    with d2:
+        submitted_to = jalali_date_input("تا تاریخ", key="queue-to")
+    search = d3.text_input("جستجو", key="queue-search", max_chars=100,
+                           placeholder="کد ملی، شماره عضویت، نام یا کد رهگیری")
+    s1, s2 = st.columns(2)
+    sort = s1.selectbox("ترتیب", list(q.SORTS_FA), key="queue-sort", format_func=q.SORTS_FA.get)
+    page_size = s2.selectbox("ردیف در هر صفحه", [25, 50, 100], key="queue-page-size", format_func=fa)
+
+# Any change of view or filter starts again from the first page.
+signature = (view, type_code, stage_code, sla, submitted_from, submitted_to, search, sort, page_size)
+if st.session_state.get("queue-signature") != signature:
+    st.session_state["queue-signature"] = signature
+    st.session_state["queue-page"] = 1
+
+flt = q.QueueFilter(view=view, type_code=type_code, stage_code=stage_code, sla=sla, submitted_from=submitted_from,
+                    submitted_to=submitted_to, search=search, sort=sort, page=st.session_state.get("queue-page", 1),
+                    page_size=page_size)
+try:
+    with db_session() as session:
+        result = q.queue_page(session, actor, flt, now)
+except DomainError as exc:
+    st.error(exc.message)
+    st.stop()
+
+
+def take_next() -> None:
+    outcome = run_action(q.next_task, eng, actor)
+    if outcome is not None:
+        st.session_state["queue-goto"] = outcome.tracking_code
+    elif "flash" not in st.session_state:
+        st.session_state["queue-info"] = "کار آزادی در کارتابل گروه شما نیست."
+
+
+if q.takes_work(actor):
+    st.button("برداشتن کار بعدی", key="queue-next-task", type="primary", icon=":material/bolt:", on_click=take_next,
+              help="فوری‌ترین کار آزاد گروه شما را برمی‌دارد و پرونده‌اش را باز می‌کند.")
+
+rows = result.rows
+selected = []
+if not rows:
+    st.info("در این نما با این فیلترها درخواستی نیست.")
+else:
+    table = pd.DataFrame({
+        "پرونده": [f"/request?code={r.tracking_code}" for r in rows],
+        "کد رهگیری": [fa(r.tracking_code) for r in rows],
+        "عضو": [r.member_name for r in rows],
+        "نوع درخواست": [r.type_name for r in rows],
+        "مرحله": [r.stage_name for r in rows],
+        "تاریخ ثبت": [format_jalali_datetime(r.submitted_at) for r in rows],
+        "زمان باقی‌مانده": [q.format_remaining(r.remaining_hours) for r in rows],
+        "کارشناس": [r.assignee_name or "—" for r in rows],
+    })
+    breached = [r.sla == SlaStatus.BREACHED.value for r in rows]
+    styled = table.style.apply(lambda col: ["color: #c62828; font-weight: bold" if b else "" for b in breached],
+                               subset=["زمان باقی‌مانده"])
+    # The key follows the rows shown (ids and versions): after an action or a page change the old
+    # selection, which Streamlit keeps by row position, cannot point at different requests.
+    shown = hashlib.sha1(repr([(r.id, r.version) for r in rows]).encode()).hexdigest()[:12]
+    event = st.dataframe(
+        styled, key=f"queue-table-{shown}", on_select="rerun", selection_mode="multi-row", hide_index=True,
+        width="stretch",
+        column_config={"پرونده": st.column_config.LinkColumn("پرونده", display_text="باز کردن", width="small")},
+    )
+    selected = [rows[i] for i in event.selection.rows if i < len(rows)]
+
+st.caption(f"{format_number(result.total)} درخواست — صفحهٔ {fa(result.page)} از {fa(result.pages)}")
+st.session_state["queue-page"] = result.page  # the service may have clamped it
+st.number_input("صفحه", min_value=1, max_value=result.pages, step=1, key="queue-page")
+
+picks = [(r.id, r.version) for r in selected]
+a1, a2 = st.columns(2)
+a1.button(f"برداشتن ({fa(len(picks))})", key="queue-claim", disabled=not picks, on_click=run_action,
+          args=(q.claim_selected, eng, actor, picks))
+a2.button(f"رها کردن ({fa(len(picks))})", key="queue-unclaim", disabled=not picks, on_click=run_action,
+          args=(q.unclaim_selected, eng, actor, picks))
+
+if q.is_manager(actor):
+    with st.container(border=True):
+        with db_session() as session:
+            choices = {c.id: c.full_name for c in q.assignable_staff(session, actor, [r.id for r in selected])}
+        target = st.selectbox("ارجاع ردیف‌های انتخاب‌شده به", list(choices), key="queue-assignee", index=None,
+                              format_func=choices.get, disabled=not choices,
+                              placeholder="کارشناسی که نقش و استان لازم را دارد")
+        st.button("ارجاع", key="queue-assign", disabled=not (picks and target in choices), on_click=run_action,
+                  args=(wf.assign, eng, actor, [r.id for r in selected], target),
+                  kwargs={"success": f"{fa(len(picks))} درخواست به {choices.get(target, '')} ارجاع شد."})
+
+# Exports are built only when a button is pressed (a callable), from the whole filtered set.
+stamp = str(to_jalali(now)).replace("-", "")
+e1, e2 = st.columns(2)
+e1.download_button("خروجی CSV", data=lambda: q.export_file(eng, actor, flt, "csv"), mime=CSV_MIME,
+                   file_name=f"queue-{stamp}.csv", key="queue-export-csv", on_click="ignore",
+                   icon=":material/download:")
+e2.download_button("خروجی Excel", data=lambda: q.export_file(eng, actor, flt, "xlsx"), mime=XLSX_MIME,
+                   file_name=f"queue-{stamp}.xlsx", key="queue-export-xlsx", on_click="ignore",
+                   icon=":material/download:")

@@ -1,0 +1,1 @@
+"""Benchmarks: each module measures one hot path against a loaded database."""
