@@ -1,6 +1,172 @@
-"""The request screen (issue 3/8): placeholder until then."""
-from ui.placeholder import coming
-from ui.session import require_page
+"""The request screen: everything needed to decide on one request, and the decision itself.
 
-require_page(__file__)
-coming("پروندهٔ درخواست", "همهٔ آنچه برای تصمیم دربارهٔ یک درخواست لازم است، در یک صفحه.", ["مشخصات عضو و دادهٔ خاص درخواست", "مدارک با نمایشگر تصویر و PDF", "فهرست بررسی مرحله", "تأیید، رد و بازگشت برای اصلاح", "تاریخچهٔ رویدادها"])
+All data comes from logic.request_view.load_request; every button is an on_click callback that
+calls one service through ui.widgets.run_action. Callbacks read the form from session state (the
+values of this click), and the version from the run that drew the button (the version the user saw),
+so a change by someone else in between is reported as stale instead of being overwritten.
+"""
+import streamlit as st
+
+from logic import documents as docs
+from logic import workflow as wf
+from logic.documents import VERDICT_LABELS_FA
+from logic.errors import DomainError, StaleRequest
+from logic.jalali import now_tehran
+from logic.processes import StageKind
+from logic.request_view import load_request
+from logic.text import normalize_digits_only
+from ui import request_widgets as widgets
+from ui.document_viewer import show_document
+from ui.session import db_session, engine, require_page
+from ui.widgets import run_action, show_flash
+
+ACTION_LABELS = {"approve": "تأیید و ارسال به مرحلهٔ بعد", "reject": "رد درخواست",
+                 "return": "بازگشت به عضو برای اصلاح", "complete": "صدور انجام شد"}
+COMMITTEE_LABELS = {"approve": "اعطای صلاحیت", "reject": "عدم اعطای صلاحیت"}
+FORM_KEYS = ("req-reason", "req-confirm", "req-doc-reason")
+
+actor = require_page(__file__)
+st.title("پروندهٔ درخواست")
+
+# A code in the URL (?code=..., e.g. a link from the queue) fills the search box once; after that
+# the box leads and the URL follows it, so a reload or a shared link opens the same request.
+url_code = st.query_params.get("code", "")
+if url_code and url_code != st.session_state.get("req-url-code"):
+    st.session_state["req-url-code"] = st.session_state["req-code"] = url_code
+code = normalize_digits_only(st.text_input("کد رهگیری درخواست", key="req-code", placeholder="۰۵۰۸۰۰۰۰۰۰۰۱"))
+if not code:
+    st.info("کد رهگیری درخواست را وارد کنید.")
+    st.stop()
+st.query_params["code"] = st.session_state["req-url-code"] = code
+
+try:
+    with db_session() as session:
+        view = load_request(session, actor, code, now_tehran())
+except DomainError as exc:  # unknown, or another province's: the same message either way
+    st.error(exc.message)
+    st.stop()
+
+# A form belongs to one request at one stage: ticks and reasons must not carry over to the next.
+form_for = (view.request_id, view.header.stage_code, view.header.status)
+if st.session_state.get("req-form-for") != form_for:
+    for key in [k for k in st.session_state if str(k).startswith("req-check-")] + list(FORM_KEYS):
+        st.session_state.pop(key, None)
+    if st.session_state.get("req-form-for", (None,))[0] != view.request_id:
+        st.session_state.pop("req-doc-pick", None)
+        st.session_state.pop("req-stale", None)
+    st.session_state["req-form-for"] = form_for
+
+
+def _unless_stale(service):
+    """Run `service`; a stale version is kept aside for its own message and reload button."""
+    def call(*args, **kwargs):
+        try:
+            return service(*args, **kwargs)
+        except StaleRequest as exc:
+            st.session_state["req-stale"] = exc.message
+            return None
+    return call
+
+
+def _act(action: str, request_id: int, version: int, kind: StageKind, checks: int) -> None:
+    state = st.session_state
+    if not state.get("req-confirm"):
+        state["flash"] = ("error", "برای انجام این اقدام، ابتدا «تأیید می‌کنم» را تیک بزنید.")
+        return
+    reason = state.get("req-reason") or ""
+    ticks = [bool(state.get(f"req-check-{i}")) for i in range(checks)]
+    committee = kind is StageKind.COMMITTEE
+    if action == "approve" and committee:
+        call = (wf.committee_decision, dict(granted=True, reason=reason or None, checklist=ticks))
+    elif action == "approve":
+        call = (wf.approve, dict(checklist=ticks, note=reason or None))
+    elif action == "reject" and committee:
+        call = (wf.committee_decision, dict(granted=False, reason=reason))
+    elif action == "reject":
+        call = (wf.reject, dict(reason=reason))
+    elif action == "return":
+        call = (wf.return_for_correction, dict(reason=reason))
+    else:
+        call = (wf.complete, {})
+    if run_action(_unless_stale(call[0]), engine(), actor, request_id, version, **call[1]) is not None:
+        state["req-reason"], state["req-confirm"] = "", False
+
+
+def _claim(request_id: int, version: int) -> None:
+    run_action(_unless_stale(wf.claim), engine(), actor, request_id, version)
+
+
+def _reload() -> None:
+    st.session_state.pop("req-stale", None)
+    st.session_state.pop("req-form-for", None)  # start the form afresh on the current version
+
+
+def _verdict() -> None:
+    state = st.session_state
+    if run_action(docs.set_verdict, engine(), actor, state.get("req-doc-pick"),
+                  state.get("req-doc-verdict-choice"), state.get("req-doc-reason")) is not None:
+        state["req-doc-reason"] = ""
+
+
+def _comment(request_id: int) -> None:
+    text = st.session_state.get("req-comment") or ""
+    if run_action(lambda: wf.comment(engine(), actor, request_id, text) or True, success="یادداشت ثبت شد."):
+        st.session_state["req-comment"] = ""
+
+
+show_flash()
+widgets.header(view)
+widgets.member_card(view.member)
+widgets.type_data(view)
+perm = view.permission
+
+st.subheader("مدارک")
+if view.documents:
+    widgets.documents_table(view)
+    by_id = {d.id: d for d in view.documents}
+    pick = st.selectbox("مدرک برای نمایش", list(by_id), key="req-doc-pick",
+                        format_func=lambda i: f"{by_id[i].type_label} — {by_id[i].file_name}")
+    try:
+        with db_session() as session:
+            meta, content = docs.read_document(session, actor, pick)
+        show_document(meta, content)
+    except DomainError as exc:
+        st.error(exc.message)
+    if perm.may_act:
+        with st.container(border=True):
+            st.radio("نظر دربارهٔ این مدرک", ["accepted", "rejected"], key="req-doc-verdict-choice",
+                     format_func=VERDICT_LABELS_FA.get, horizontal=True)
+            st.text_input("دلیل رد مدرک (برای رد الزامی است)", key="req-doc-reason", max_chars=2000)
+            st.button("ثبت نظر دربارهٔ مدرک", key="req-doc-verdict", on_click=_verdict)
+else:
+    st.info("مدرکی برای این درخواست بارگذاری نشده است.")
+
+st.subheader("بررسی و اقدام")
+if st.session_state.get("req-stale"):
+    st.error(st.session_state["req-stale"])
+    st.button("بارگذاری دوباره", key="req-reload", on_click=_reload, type="primary")
+elif not perm.may_act:
+    st.info(perm.reason)
+else:
+    if perm.may_claim:
+        st.button("برداشتن کار", key="req-claim", on_click=_claim, args=(view.request_id, view.version))
+    ticks = [st.checkbox(item, key=f"req-check-{i}") for i, item in enumerate(view.checklist)]
+    rejected = view.rejected_required_documents
+    if rejected:
+        st.warning("مدرک الزامی ردشده دارد: " + "، ".join(d.type_label for d in rejected)
+                   + ". درخواست را رد کنید یا برای اصلاح به عضو بازگردانید.")
+    st.text_area("دلیل (برای رد یا بازگشت الزامی است؛ برای تأیید، یادداشت اختیاری)", key="req-reason",
+                 max_chars=2000)
+    st.checkbox("تأیید می‌کنم", key="req-confirm")
+    labels = {**ACTION_LABELS, **(COMMITTEE_LABELS if view.header.stage_kind is StageKind.COMMITTEE else {})}
+    for column, action in zip(st.columns(len(perm.actions)), perm.actions):
+        column.button(labels[action], key=f"req-{action}", on_click=_act,
+                      args=(action, view.request_id, view.version, view.header.stage_kind, len(view.checklist)),
+                      type="primary" if action in ("approve", "complete") else "secondary",
+                      disabled=action == "approve" and (not all(ticks) or bool(rejected)))
+
+st.subheader("تاریخچه")
+widgets.timeline(view)
+with st.container(border=True):
+    st.text_area("یادداشت روی پرونده", key="req-comment", max_chars=2000)
+    st.button("افزودن یادداشت", key="req-comment-add", on_click=_comment, args=(view.request_id,))
