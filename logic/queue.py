@@ -185,7 +185,11 @@ def _member_is(cond: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
 
 
 def _search_condition(text: str) -> sa.ColumnElement[bool] | None:
-    """National ID, tracking code and membership number by equality (index-friendly); else the name."""
+    """National ID, tracking code and membership number by equality (index lookups); else the name.
+
+    The name is a substring match on the joined member row: the planner drives it from the view's
+    requests (a few hundred per province) or, for broad views, scans members; a pg_trgm index on
+    the name expression would serve it at any size (pg_trgm is not in the embedded server)."""
     q = normalize_text(text)  # Persian/Arabic digits to ASCII, ي/ك to ی/ک
     if not q:
         return None
@@ -194,9 +198,8 @@ def _search_condition(text: str) -> sa.ColumnElement[bool] | None:
         numbers = sorted({digits, q.replace(" ", "")})
         return sa.or_(Request.tracking_code == digits,
                       _member_is(sa.or_(Member.national_id == digits, Member.membership_no.in_(numbers))))
-    # A substring match scans the member table; a pg_trgm index on this expression would serve it.
     name = Member.first_name + " " + Member.last_name
-    return _member_is(sa.or_(name.icontains(q, autoescape=True), Member.membership_no == q))
+    return sa.or_(name.icontains(q, autoescape=True), Member.membership_no == q)
 
 
 def _validate(actor: Actor, flt: QueueFilter) -> None:
@@ -293,6 +296,8 @@ def view_counts(session: Session, actor: Actor, now: datetime) -> dict[str, int]
 
 def count_matching(session: Session, actor: Actor, flt: QueueFilter, now: datetime) -> int:
     stmt = sa.select(sa.func.count()).select_from(Request).where(*_where(actor, flt, now))
+    if _search_condition(flt.search) is not None:  # a name search filters on the member row
+        stmt = stmt.join(Member, Member.id == Request.member_id)
     return int(session.scalar(stmt) or 0)
 
 
@@ -390,11 +395,13 @@ def assignable_staff(session: Session, actor: Actor, request_ids: Sequence[int])
 # --- display and export -------------------------------------------------------------------------
 
 def format_remaining(hours: float | None) -> str:
-    """"۳٫۵ ساعت کاری", "-۲ ساعت کاری" once breached, or the paused label."""
+    """"۳٫۵ ساعت کاری", "-۱۰۹ ساعت کاری" once breached, or the paused label. Tenths only below ten
+    hours, where they matter (and the text stays short enough for the table's column)."""
     if hours is None:
         return SLA_LABELS_FA[SlaStatus.PAUSED]
-    text = f"{hours:.1f}".removesuffix(".0").replace(".", "٫")
-    if text in ("-0", "-0٫0"):
+    text = f"{hours:.1f}" if abs(hours) < 10 else f"{hours:.0f}"
+    text = text.removesuffix(".0").replace(".", "٫")
+    if text == "-0":
         text = "0"
     return f"{to_persian_digits(text)} ساعت کاری"
 

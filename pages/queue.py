@@ -9,7 +9,7 @@ from logic import queue as q
 from logic import workflow as wf
 from logic.errors import DomainError
 from logic.export import CSV_MIME, XLSX_MIME
-from logic.jalali import format_jalali_datetime, now_tehran, to_jalali
+from logic.jalali import format_jalali_date, now_tehran, to_jalali
 from logic.processes import PROCESSES
 from logic.sla import SLA_LABELS_FA, SlaStatus
 from logic.text import format_number
@@ -35,6 +35,9 @@ with db_session() as session:
     counts = q.view_counts(session, actor, now)
 
 ALL_LABEL = "همه"
+# Pixel widths that fit the table in the main area of a laptop screen without scrolling sideways.
+COLUMN_WIDTHS = {"کارشناس": 95, "زمان باقی‌مانده": 120, "تاریخ ثبت": 85, "مرحله": 155, "نوع درخواست": 125,
+                 "عضو": 110, "کد رهگیری": 105}
 STAGE_NAMES = {s.code: s.name_fa for p in reversed(PROCESSES.values()) for s in p.stages}
 
 views = q.available_views(actor)
@@ -102,15 +105,16 @@ selected = []
 if not rows:
     st.info("در این نما با این فیلترها درخواستی نیست.")
 else:
+    # The grid lays columns out left to right: listed in reverse, they read right to left.
     table = pd.DataFrame({
         "پرونده": [f"/request?code={r.tracking_code}" for r in rows],
-        "کد رهگیری": [fa(r.tracking_code) for r in rows],
-        "عضو": [r.member_name for r in rows],
-        "نوع درخواست": [r.type_name for r in rows],
-        "مرحله": [r.stage_name for r in rows],
-        "تاریخ ثبت": [format_jalali_datetime(r.submitted_at) for r in rows],
-        "زمان باقی‌مانده": [q.format_remaining(r.remaining_hours) for r in rows],
         "کارشناس": [r.assignee_name or "—" for r in rows],
+        "زمان باقی‌مانده": [q.format_remaining(r.remaining_hours) for r in rows],
+        "تاریخ ثبت": [format_jalali_date(r.submitted_at) for r in rows],
+        "مرحله": [r.stage_name for r in rows],
+        "نوع درخواست": [r.type_name for r in rows],
+        "عضو": [r.member_name for r in rows],
+        "کد رهگیری": [fa(r.tracking_code) for r in rows],
     })
     breached = [r.sla == SlaStatus.BREACHED.value for r in rows]
     styled = table.style.apply(lambda col: ["color: #c62828; font-weight: bold" if b else "" for b in breached],
@@ -121,7 +125,8 @@ else:
     event = st.dataframe(
         styled, key=f"queue-table-{shown}", on_select="rerun", selection_mode="multi-row", hide_index=True,
         width="stretch",
-        column_config={"پرونده": st.column_config.LinkColumn("پرونده", display_text="باز کردن", width="small")},
+        column_config={"پرونده": st.column_config.LinkColumn("پرونده", display_text="باز کردن", width=65),
+                       **{name: st.column_config.TextColumn(name, width=w) for name, w in COLUMN_WIDTHS.items()}},
     )
     selected = [rows[i] for i in event.selection.rows if i < len(rows)]
 
@@ -131,8 +136,9 @@ st.number_input("صفحه", min_value=1, max_value=result.pages, step=1, key="qu
 
 picks = [(r.id, r.version) for r in selected]
 a1, a2 = st.columns(2)
-a1.button(f"برداشتن ({fa(len(picks))})", key="queue-claim", disabled=not picks, on_click=run_action,
-          args=(q.claim_selected, eng, actor, picks))
+if q.takes_work(actor):
+    a1.button(f"برداشتن ({fa(len(picks))})", key="queue-claim", disabled=not picks, on_click=run_action,
+              args=(q.claim_selected, eng, actor, picks))
 a2.button(f"رها کردن ({fa(len(picks))})", key="queue-unclaim", disabled=not picks, on_click=run_action,
           args=(q.unclaim_selected, eng, actor, picks))
 

@@ -133,6 +133,8 @@ def test_rows_carry_names_status_assignee_and_working_hours_left(db, staff, worl
     assert (e.sla, e.remaining_hours, e.stage_due_at) == ("paused", None, None)
     assert q.format_remaining(a.remaining_hours).startswith("-") and "ساعت کاری" in q.format_remaining(6.0)
     assert q.format_remaining(6.0) == "۶ ساعت کاری" and q.format_remaining(-2.5) == "-۲٫۵ ساعت کاری"
+    assert q.format_remaining(-109.14) == "-۱۰۹ ساعت کاری" and q.format_remaining(-0.01) == "۰ ساعت کاری"
+    assert q.format_remaining(None) == "متوقف (نزد عضو)"
 
 
 # --- filters, search, sort, paging --------------------------------------------------------------
