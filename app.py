@@ -7,7 +7,7 @@ import streamlit_authenticator as stauth
 from db.engine import setting
 from logic.auth import ConfigError, cookie_key, load_actor, login_credentials
 from logic.jalali import now_tehran
-from ui.navigation import build_navigation
+from ui.navigation import PAGES, build_navigation
 from ui.session import db_session
 from ui.theme import apply_theme
 
@@ -52,8 +52,14 @@ if status:
         st.session_state.pop("actor", None)
 
 if actor is None:
-    st.navigation([st.Page(login_page, title="ورود", icon=":material/login:", url_path="login")],
-                  position="hidden").run()
+    # Every app URL shows the login form while logged out (instead of "page not found"), and the
+    # page that was asked for, with its query (a link such as /request?code=...), opens after login.
+    login_pages = [st.Page(login_page, title="ورود", icon=":material/login:", url_path="login", default=True)]
+    login_pages += [st.Page(login_page, title="ورود", url_path=spec.url_path) for spec in PAGES]
+    asked = st.navigation(login_pages, position="hidden")
+    if asked.url_path != "login":
+        st.session_state["after_login"] = (asked.url_path, st.query_params.to_dict())
+    asked.run()
     st.stop()
 
 st.session_state["actor"] = actor
@@ -64,4 +70,9 @@ if not st.session_state.get("authentication_status"):
     st.session_state.pop("actor", None)
     st.rerun()
 
-build_navigation(actor).run()
+navigation, pages_by_path = build_navigation(actor)
+target = st.session_state.pop("after_login", None)
+if target and target[0] in pages_by_path and target[0] != "home":
+    # Finish the journey the visitor started before logging in; unknown or forbidden pages fall to home.
+    st.switch_page(pages_by_path[target[0]], query_params=target[1])
+navigation.run()

@@ -61,9 +61,12 @@ def pages_for(actor: Actor) -> list[PageSpec]:
 
 
 def build_navigation(actor: Actor):
+    """The navigation for this actor, and its pages by URL path."""
     sections: dict[str, list] = {}
+    by_path: dict[str, st.Page] = {}
     for spec in pages_for(actor):
         page = st.Page(str(PAGES_DIR / spec.file), title=spec.title, icon=spec.icon, url_path=spec.url_path,
                        default=spec.url_path == "home")
         sections.setdefault(spec.section, []).append(page)
-    return st.navigation(sections)
+        by_path[spec.url_path] = page
+    return st.navigation(sections), by_path

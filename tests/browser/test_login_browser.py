@@ -40,3 +40,12 @@ def test_an_expert_opening_a_managers_url_gets_no_manager_page(db, page, app_url
     page.goto(f"{app_url}/kpi")
     page.wait_for_timeout(1500)
     expect(page.get_by_role("heading", name="شاخص‌های عملکرد")).to_have_count(0)
+
+
+def test_a_link_opened_before_login_leads_to_its_page_after_login(db, page, app_url):
+    make_staff(db, "tehran.expert", ["expert"], TEHRAN_ID)
+    page.goto(f"{app_url}/processes")
+    page.get_by_label("نام کاربری").fill("tehran.expert")
+    page.get_by_label("گذرواژه").fill(PASSWORD)
+    page.get_by_role("button", name="ورود").click()
+    expect(page.get_by_role("heading", name="فرایندها و مهلت‌ها")).to_be_visible()
