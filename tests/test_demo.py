@@ -1,0 +1,561 @@
+"""The demo loader: counts, coverage, integrity, and the workflow's SLA rules in the generated history.
+
+One load of ~1,500 requests serves the whole module (the `db` fixture would wipe it between
+tests); a second load into a fresh database, in parallel chunks with the indexes rebuilt, must
+produce exactly the same rows.
+"""
+from __future__ import annotations
+
+import random
+import struct
+import uuid
+import zlib
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import bcrypt
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+import db.demo as demo
+from db.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo
+from db.demo_files import PNG_HEIGHT, PNG_WIDTH, demo_files
+from db.engine import make_engine
+from db.migrate import upgrade
+from db.models import Base, Request, StageVisit
+from logic.calendar import calendar_for
+from logic.national_id import is_valid_national_id
+from logic.processes import NOTE_ACTIONS, PROCESSES
+from logic.reference import RESIDENCE_PROOFS_FA
+from logic.sla import TEHRAN, BusinessCalendar
+from logic.workflow import recompute_due_times
+from tests.conftest import create_database, drop_database, wipe
+
+NOW = datetime(2025, 11, 5, 10, 30, tzinfo=TEHRAN)  # a Wednesday in Aban 1404
+REQUESTS, MEMBERS, SEED = 1500, 700, 7
+CHUNK = 500  # three chunks, so the parallel path has something to split
+# Actions that are not transitions: they carry the version they were written at.
+NOT_TRANSITIONS = NOTE_ACTIONS | {"fee_assessed"}
+# Moments things happened (deadlines may lie ahead of now; these may not).
+HISTORY_TIMES = {
+    "request": ("submitted_at", "clock_started_at", "stage_entered_at", "closed_at", "updated_at"),
+    "request_event": ("at",),
+    "stage_visit": ("entered_at", "left_at"),
+    "payment": ("paid_at", "recorded_at"),
+    "fee_assessment": ("created_at", "finance_at"),
+    "document": ("uploaded_at", "verdict_at"),
+    "validity_change": ("changed_at",),
+    "member": ("created_at",),
+    "staff_user": ("created_at", "password_changed_at"),
+    "fee_tariff": ("updated_at",),
+}
+
+
+@pytest.fixture(scope="module")
+def loaded(engine):
+    wipe(engine)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(demo, "CHUNK_REQUESTS", CHUNK)
+        result = load_demo(engine, requests=REQUESTS, members=MEMBERS, seed=SEED, now=NOW, workers=1)
+    yield engine, result
+    wipe(engine)
+
+
+def rows(engine, sql, **params):
+    with engine.connect() as c:
+        return c.execute(sa.text(sql), params).all()
+
+
+def scalar(engine, sql, **params):
+    with engine.connect() as c:
+        return c.execute(sa.text(sql), params).scalar()
+
+
+# --- counts and coverage ------------------------------------------------------------------------
+
+def test_counts_are_as_asked(loaded):
+    engine, result = loaded
+    assert scalar(engine, "SELECT count(*) FROM request") == REQUESTS == result["request"]
+    assert scalar(engine, "SELECT count(*) FROM member") == MEMBERS == result["member"]
+    for table in ("request_event", "stage_visit", "document", "fee_assessment", "payment", "education",
+                  "contact", "address", "validity_change"):
+        assert scalar(engine, f"SELECT count(*) FROM {table}") == result[table] > 0, table
+    assert scalar(engine, "SELECT count(*) FROM staff_user") == len(DEMO_ACCOUNTS) == result["staff_user"]
+    assert scalar(engine, "SELECT count(*) FROM fee_tariff") == 31 * len(demo.TARIFF_YEARS)
+    assert scalar(engine, "SELECT count(*) FROM blob") == len(demo_files())
+
+
+def test_every_type_and_every_stage_has_open_requests(loaded):
+    engine, _ = loaded
+    open_at = {(t, s) for t, s in rows(engine, "SELECT DISTINCT type_code, stage_code FROM request "
+                                               "WHERE status = 'open'")}
+    wanted = {(code, stage.code) for code, proc in PROCESSES.items() for stage in proc.stages}
+    assert wanted <= open_at
+
+
+def test_status_mix_and_returned_requests(loaded):
+    engine, _ = loaded
+    mix = dict(rows(engine, "SELECT status, count(*) FROM request GROUP BY status"))
+    assert 0.65 * REQUESTS < mix["completed"] < 0.85 * REQUESTS
+    assert 0.04 * REQUESTS < mix["rejected"] < 0.12 * REQUESTS
+    assert mix["returned"] > 10 and mix["open"] > len({(t, s.code) for t, p in PROCESSES.items() for s in p.stages})
+    assert set(PROCESSES) == {t for (t,) in rows(engine, "SELECT DISTINCT type_code FROM request")}
+
+
+def test_submissions_spread_over_the_period_mostly_in_office_hours(loaded):
+    engine, _ = loaded
+    submitted = [s.astimezone(TEHRAN).replace(tzinfo=None) for (s,) in rows(engine, "SELECT submitted_at FROM request")]
+    start = datetime(2024, 3, 20)  # 1 Farvardin 1403
+    assert min(submitted) >= start - timedelta(days=2)
+    assert {s.year for s in submitted} >= {2024, 2025}
+    cal = calendar_for(Session(engine), 8)
+    outside = sum(not cal.is_open(s) for s in submitted) / len(submitted)
+    assert 0.08 < outside < 0.3
+    # The queue is recent: most open requests came in within the last five weeks.
+    recent = scalar(engine, "SELECT avg((submitted_at > :t)::int) FROM request WHERE status = 'open'",
+                    t=NOW - timedelta(days=35))
+    assert recent > 0.5
+
+
+# --- members --------------------------------------------------------------------------------------
+
+def test_national_ids_are_valid_and_unique(loaded):
+    engine, _ = loaded
+    ids = [n for (n,) in rows(engine, "SELECT national_id FROM member")]
+    assert all(is_valid_national_id(n) for n in ids)
+    assert len(set(ids)) == len(ids)
+    family = [n for (n,) in rows(engine, "SELECT national_id FROM family_member")]
+    assert family and all(is_valid_national_id(n) for n in family)
+
+
+def test_members_are_consistent(loaded):
+    engine, _ = loaded
+    today = NOW.date()
+    members = rows(engine, "SELECT id, status, membership_no, grade, valid_until, birth_province_id, province_id, "
+                           "residence_proof FROM member")
+    statuses = Counter(m.status for m in members)
+    assert statuses["active"] > statuses["lapsed"] > 0 and statuses["applicant"] > 0
+    for m in members:
+        if m.status == "applicant":
+            assert m.membership_no is None and m.grade is None and m.valid_until is None
+        else:
+            assert m.membership_no and m.grade in (1, 2, 3) and m.valid_until is not None
+        if m.status == "active":
+            assert m.valid_until >= today
+        if m.status == "lapsed":
+            assert m.valid_until < today
+        if m.birth_province_id != m.province_id:
+            assert m.residence_proof in RESIDENCE_PROOFS_FA
+    numbers = [m.membership_no for m in members if m.membership_no]
+    assert len(numbers) == len(set(numbers))
+    # Validity ends on the last day of a Jalali year; some members are in the 1381-1388 discount range.
+    ends = {demo.JALALI.ends[y] for y in range(1370, 1420)}
+    assert all(m.valid_until in ends for m in members if m.valid_until)
+    assert any(m.valid_until <= demo.JALALI.ends[1388] for m in members if m.valid_until)
+
+
+def test_each_member_has_exactly_one_legal_address_and_contacts(loaded):
+    engine, _ = loaded
+    assert scalar(engine, "SELECT count(*) FROM member m WHERE (SELECT count(*) FROM address a "
+                          "WHERE a.member_id = m.id AND a.is_legal) <> 1") == 0
+    assert scalar(engine, "SELECT count(*) FROM member m WHERE NOT EXISTS (SELECT 1 FROM contact c "
+                          "WHERE c.member_id = m.id AND c.kind = 'mobile' AND c.is_active)") == 0
+    assert scalar(engine, "SELECT count(*) FROM contact WHERE kind = 'mobile' AND value !~ '^09[0-9]{9}$'") == 0
+    assert scalar(engine, "SELECT count(*) FROM member m WHERE NOT EXISTS "
+                          "(SELECT 1 FROM education e WHERE e.member_id = m.id)") == 0
+    assert scalar(engine, "SELECT count(DISTINCT member_id) FROM work_licence WHERE kind = 'article32'") > 0
+
+
+# --- integrity --------------------------------------------------------------------------------------
+
+def test_every_foreign_key_resolves(loaded):
+    """The loader skips foreign-key triggers when it can; every reference must hold anyway."""
+    engine, _ = loaded
+    for table in Base.metadata.sorted_tables:
+        for fk in table.foreign_key_constraints:
+            cols = [c.name for c in fk.columns]
+            ref = fk.referred_table.name
+            ref_cols = [e.column.name for e in fk.elements]
+            on = " AND ".join(f"p.{rc} = c.{cc}" for cc, rc in zip(cols, ref_cols))
+            not_null = " AND ".join(f"c.{cc} IS NOT NULL" for cc in cols)
+            missing = scalar(engine, f"SELECT count(*) FROM {table.name} c WHERE {not_null} "
+                                     f"AND NOT EXISTS (SELECT 1 FROM {ref} p WHERE {on})")
+            assert missing == 0, f"{table.name}.{cols} -> {ref}"
+
+
+def test_no_text_column_says_none(loaded):
+    """Rows are formatted by hand for COPY: a Python None must have become NULL, never the word."""
+    engine, _ = loaded
+    columns = rows(engine, "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = "
+                           "'public' AND data_type IN ('text', 'character varying', 'jsonb') AND table_name = ANY(:t)",
+                   t=list(demo.BULK_TABLES))
+    assert len(columns) > 30
+    for table, column in columns:
+        assert scalar(engine, f"SELECT count(*) FROM {table} WHERE {column}::text ~ '(^|[^a-z])None([^a-z]|$)'") == 0, \
+            (table, column)
+
+
+def test_documents_fit_their_requests_and_files(loaded):
+    engine, _ = loaded
+    per_request = Counter(n for (n,) in rows(engine, "SELECT count(*) FROM document WHERE request_id IS NOT NULL "
+                                                    "GROUP BY request_id"))
+    assert set(per_request) <= {2, 3, 4}
+    assert sum(per_request.values()) == REQUESTS
+    mismatched = scalar(engine, "SELECT count(*) FROM document d JOIN blob b USING (sha256) WHERE "
+                                "d.size_bytes <> b.size_bytes OR (d.mime = 'image/png') <> "
+                                "(substring(b.content FROM 2 FOR 3) = 'PNG'::bytea)")
+    assert mismatched == 0
+    # Memberships carry identity documents and the degree, article 32 the old licence...
+    kinds = defaultdict(set)
+    for type_code, doc_type in rows(engine, "SELECT DISTINCT r.type_code, d.doc_type FROM document d "
+                                            "JOIN request r ON r.id = d.request_id"):
+        kinds[type_code].add(doc_type)
+    assert {"national_card", "birth_certificate"} <= kinds["new_membership"]
+    assert "old_licence" in kinds["article32_renewal"] and "rating_certificate" in kinds["rating_registration"]
+    verdicts = dict(rows(engine, "SELECT verdict, count(*) FROM document GROUP BY verdict"))
+    assert verdicts["pending"] and verdicts["accepted"] and verdicts["rejected"]
+    assert scalar(engine, "SELECT count(*) FROM document d JOIN request r ON r.id = d.request_id "
+                          "WHERE d.verdict = 'rejected' AND r.status NOT IN ('rejected', 'returned')") == 0
+    # Members' own degree scans (small loads) are linked from their education rows.
+    assert scalar(engine, "SELECT count(*) FROM education WHERE document_id IS NOT NULL") == MEMBERS
+
+
+# --- SLA and events ---------------------------------------------------------------------------------
+
+def test_open_closed_and_returned_requests_keep_the_clock_rules(loaded):
+    engine, _ = loaded
+    reqs = rows(engine, "SELECT r.*, s.clock_runs, (SELECT count(*) FROM stage_visit v WHERE v.request_id = r.id "
+                        "AND v.left_at IS NULL) AS open_visits FROM request r JOIN request_stage s "
+                        "ON s.type_code = r.type_code AND s.code = r.stage_code")
+    for r in reqs:
+        if r.status == "open" and r.clock_runs:
+            assert r.stage_due_at and r.due_at and r.stage_risk_at and r.risk_at and r.open_visits == 1
+        else:
+            assert r.stage_due_at is None and r.due_at is None and r.open_visits == 0
+        if r.status in ("completed", "rejected"):
+            assert r.closed_at is not None and r.met_sla is not None and r.assignee_id is None
+            assert r.stage_hours_used == 0
+        else:
+            assert r.closed_at is None and r.met_sla is None
+        if r.status == "returned":
+            assert r.assignee_id is None and r.stage_hours_used > 0
+        assert r.clock_started_at >= r.submitted_at
+        assert r.tracking_code == f"{demo.JALALI.year_of(r.submitted_at.astimezone(TEHRAN).date()) % 100:02d}" \
+                                  f"{r.province_id:02d}{r.id:08d}"
+    # A realistic queue: some deadlines passed, some not yet.
+    with engine.connect() as c:
+        breached = c.execute(sa.text("SELECT avg((stage_due_at < :now)::int) FROM request WHERE stage_due_at "
+                                     "IS NOT NULL"), {"now": NOW}).scalar()
+    assert 0.15 < breached < 0.85
+
+
+def test_stored_deadlines_are_what_the_workflow_computes(loaded):
+    """recompute_due_times finds nothing to change for any open request, nor for its open visit."""
+    engine, _ = loaded
+    with Session(engine) as s:
+        reqs = s.scalars(sa.select(Request).where(Request.status == "open", Request.stage_due_at.is_not(None))).all()
+        assert reqs
+        calendars = {}
+        for req in reqs:
+            cal = calendars.get(req.province_id) or calendars.setdefault(req.province_id,
+                                                                           calendar_for(s, req.province_id))
+            before = (req.stage_due_at, req.stage_risk_at, req.due_at, req.risk_at)
+            assert not recompute_due_times(s, req, cal)
+            assert (req.stage_due_at, req.stage_risk_at, req.due_at, req.risk_at) == before, req.id
+            visit = s.scalar(sa.select(StageVisit).where(StageVisit.request_id == req.id, StageVisit.left_at.is_(None)))
+            assert visit.due_at == req.stage_due_at and visit.entered_at == req.stage_entered_at
+        s.rollback()
+
+
+def _hours(value: float) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.0001"))
+
+
+def test_stage_visits_bank_hours_like_the_workflow(loaded):
+    """Each segment's hours are office hours between entering and leaving; a return banks the segment
+    without a verdict and the stage's later visit reports the stage's total against its limit."""
+    engine, _ = loaded
+    with Session(engine) as s:
+        cal = calendar_for(s, 8)
+        day = Decimal(str(cal.day_hours))
+        visits = defaultdict(list)
+        for v in s.execute(sa.text("SELECT * FROM stage_visit ORDER BY request_id, entered_at, id")):
+            visits[v.request_id].append(v)
+        reqs = {r.id: r for r in s.execute(sa.text("SELECT * FROM request"))}
+        checked = 0
+        for rid, vs in visits.items():
+            r = reqs[rid]
+            if r.province_id != 8:
+                continue  # every province has the same calendar here; one is enough
+            proc = PROCESSES[r.type_code]
+            process_hours = Decimal(0)
+            carried = defaultdict(lambda: Decimal(0))
+            for v in vs:
+                limit = _hours(proc.stage(v.stage_code).limit_days * cal.day_hours)
+                assert v.limit_hours == limit
+                left = max(Decimal(0), limit - carried[v.stage_code])
+                assert v.due_at == cal.add_working_hours(v.entered_at, float(left))
+                if v.left_at is None:
+                    assert v.hours_used is None and v.met is None and v.outcome is None
+                    continue
+                segment = _hours(cal.working_hours_between(v.entered_at, v.left_at))
+                process_hours += segment
+                if v.outcome == "return":
+                    assert v.hours_used == segment and v.met is None
+                    carried[v.stage_code] += segment
+                else:
+                    used = carried.pop(v.stage_code, Decimal(0)) + segment
+                    assert v.hours_used == used and v.met == (used <= limit)
+                checked += 1
+            assert r.process_hours_used == process_hours, rid
+            if r.status in ("completed", "rejected"):
+                assert r.met_sla == (process_hours <= _hours(proc.total_limit_days * float(day)))
+        assert checked > 500
+
+
+def test_event_versions_run_one_to_version(loaded):
+    engine, _ = loaded
+    events = defaultdict(list)
+    for e in rows(engine, "SELECT request_id, version, action, at, from_stage, to_stage, actor_id, reason "
+                          "FROM request_event ORDER BY request_id, version, at, id"):
+        events[e.request_id].append(e)
+    for r in rows(engine, "SELECT id, version, status, stage_code, updated_at, submitted_at FROM request"):
+        evs = events[r.id]
+        transitions = [e for e in evs if e.action not in NOT_TRANSITIONS]
+        assert [e.version for e in transitions] == list(range(1, r.version + 1)), r.id
+        assert all(e.version <= r.version for e in evs)
+        assert transitions[0].action == "submit" and transitions[0].at == r.submitted_at
+        assert all(a.at <= b.at for a, b in zip(transitions, transitions[1:])), r.id
+        assert max(e.at for e in evs) == r.updated_at
+        # Each transition starts where the previous one left the request.
+        stage = None
+        for e in transitions:
+            assert e.from_stage == stage, (r.id, e.action)
+            stage = e.to_stage if e.to_stage is not None else e.from_stage
+            if e.action in ("reject", "return"):
+                assert e.reason
+            if e.action in ("submit", "resubmit", "payment_confirmed", "member_completed"):
+                assert e.actor_id is None
+        assert stage == r.stage_code
+        closing = transitions[-1]
+        assert (closing.to_stage is None) == (r.status in ("completed", "rejected"))
+
+
+def test_four_eyes_and_actors_with_the_stage_role(loaded):
+    engine, _ = loaded
+    four_eyes = [(code, s.code) for code, p in PROCESSES.items() for s in p.stages if s.four_eyes]
+    pairs = ", ".join(f"('{t}', '{s}')" for t, s in four_eyes)
+    same = scalar(engine, f"SELECT count(*) FROM stage_visit v JOIN request r ON r.id = v.request_id "
+                          f"WHERE (v.type_code, v.stage_code) IN ({pairs}) AND v.actor_id = r.initial_reviewer_id")
+    assert same == 0
+    assert scalar(engine, f"SELECT count(*) FROM stage_visit v JOIN request r ON r.id = v.request_id "
+                          f"WHERE (v.type_code, v.stage_code) IN ({pairs}) AND v.actor_id IS NOT NULL") > 50
+    assert scalar(engine, f"SELECT count(*) FROM request WHERE (type_code, stage_code) IN ({pairs}) "
+                          f"AND assignee_id = initial_reviewer_id") == 0
+    # Whoever acted had the stage's role, in the request's province (or is central staff).
+    wrong = scalar(engine, "SELECT count(*) FROM stage_visit v JOIN request_stage s ON s.type_code = v.type_code "
+                           "AND s.code = v.stage_code JOIN staff_user u ON u.id = v.actor_id "
+                           "WHERE NOT (s.role = ANY(u.roles)) "
+                           "OR coalesce(u.province_id, v.province_id) <> v.province_id")
+    assert wrong == 0
+    wrong = scalar(engine, "SELECT count(*) FROM request r JOIN request_stage s ON s.type_code = r.type_code "
+                           "AND s.code = r.stage_code JOIN staff_user u ON u.id = r.assignee_id "
+                           "WHERE NOT (s.role = ANY(u.roles)) "
+                           "OR coalesce(u.province_id, r.province_id) <> r.province_id")
+    assert wrong == 0
+    assert scalar(engine, "SELECT count(*) FROM request WHERE assignee_id IS NOT NULL") > 0
+    assert scalar(engine, "SELECT count(*) FROM request r WHERE initial_reviewer_id IS NOT NULL AND NOT EXISTS "
+                          "(SELECT 1 FROM stage_visit v WHERE v.request_id = r.id AND v.stage_code = 'initial_review' "
+                          "AND v.actor_id = r.initial_reviewer_id AND v.outcome = 'approve')") == 0
+
+
+def test_nothing_happened_after_now(loaded):
+    engine, _ = loaded
+    for table, columns in HISTORY_TIMES.items():
+        for column in columns:
+            assert scalar(engine, f"SELECT count(*) FROM {table} WHERE {column} > :now", now=NOW) == 0, (table, column)
+    today = NOW.astimezone(TEHRAN).date()
+    for table, column in (("member", "joined_on"), ("member", "birth_date"), ("work_licence", "issued_on"),
+                          ("education", "graduated_on"), ("family_member", "birth_date")):
+        assert scalar(engine, f"SELECT count(*) FROM {table} WHERE {column} > :d", d=today) == 0, (table, column)
+
+
+# --- fees, payments, validity -------------------------------------------------------------------------
+
+def test_payments_match_their_assessments(loaded):
+    engine, _ = loaded
+    assert scalar(engine, "SELECT count(*) FROM payment p JOIN fee_assessment a ON a.id = p.assessment_id "
+                          "WHERE p.amount <> a.total OR a.request_id <> p.request_id OR a.total <= 0 "
+                          "OR a.finance_status IN ('pending', 'rejected')") == 0
+    assert scalar(engine, "SELECT count(*) FROM payment WHERE source <> 'demo'") == 0
+    # Every passed payment stage has its payment; totals are the lines plus the prior debt.
+    assert scalar(engine, "SELECT count(*) FROM request_event e WHERE e.action = 'payment_confirmed' AND NOT EXISTS "
+                          "(SELECT 1 FROM payment p WHERE p.request_id = e.request_id "
+                          "AND p.bank_reference = e.data->>'bank_reference')") == 0
+    assert scalar(engine, "SELECT count(*) FROM fee_assessment a WHERE a.total <> a.prior_debt + "
+                          "(SELECT coalesce(sum((l->>'amount')::bigint), 0) FROM jsonb_array_elements(a.lines) l)") == 0
+    statuses = dict(rows(engine, "SELECT finance_status, count(*) FROM fee_assessment a JOIN request r "
+                                 "ON r.id = a.request_id WHERE r.type_code = 'membership_renewal' GROUP BY 1"))
+    assert statuses.get("approved") and statuses.get("pending")
+    # The 1381-1388 rule: those members' lines carry a 5 % discount.
+    discounted = rows(engine, "SELECT l FROM fee_assessment a, jsonb_array_elements(a.lines) l "
+                              "WHERE (l->>'discount')::bigint > 0 AND a.lines @> '[{\"year\": 1389}]'")
+    assert all(int(l["discount"]) == (int(l["fee"]) * 500 + 5000) // 10000 for (l,) in discounted)
+
+
+def test_renewals_extend_validity(loaded):
+    engine, _ = loaded
+    renewals = rows(engine, "SELECT r.member_id, a.new_valid_until, r.closed_at, m.valid_until, "
+                            "(SELECT new_valid_until FROM validity_change v WHERE v.request_id = r.id) AS changed "
+                            "FROM request r JOIN fee_assessment a ON a.request_id = r.id JOIN member m "
+                            "ON m.id = r.member_id WHERE r.type_code = 'membership_renewal' AND r.status = 'completed'")
+    assert renewals
+    for member_id, new_valid, _, valid_until, changed in renewals:
+        assert changed == new_valid and valid_until >= new_valid, member_id
+    # The renewal window: nobody renewed more than 60 days before their validity ended.
+    early = scalar(engine, "SELECT count(*) FROM request r JOIN validity_change v ON v.request_id = r.id "
+                           "WHERE r.type_code = 'membership_renewal' AND v.old_valid_until - 60 > "
+                           "(r.submitted_at AT TIME ZONE 'Asia/Tehran')::date")
+    assert early == 0
+    admitted = rows(engine, "SELECT m.status, m.membership_no, m.joined_on FROM request r JOIN member m "
+                            "ON m.id = r.member_id WHERE r.type_code = 'new_membership' AND r.status = 'completed'")
+    assert admitted and all(status in ("active", "lapsed") and number for status, number, _ in admitted)
+
+
+# --- accounts and re-runs -------------------------------------------------------------------------------
+
+def test_demo_accounts_log_in_with_their_roles(loaded):
+    engine, _ = loaded
+    staff = {r.username: r for r in rows(engine, "SELECT username, roles, province_id, password_hash FROM staff_user")}
+    for username, roles, province_id in DEMO_ACCOUNTS:
+        assert sorted(staff[username].roles) == sorted(roles) and staff[username].province_id == province_id
+    assert staff["tehran.expert2"].roles == ["expert", "final_reviewer"]
+    assert staff["central.expert"].province_id is None and staff["admin"].roles == ["admin"]
+    assert len({s.password_hash for s in staff.values()}) == 1  # hashed once
+    assert bcrypt.checkpw(DEMO_PASSWORD.encode(), staff["isfahan.head"].password_hash.encode())
+    assert {p for _, _, p in DEMO_ACCOUNTS if p} == set(range(1, 32))
+
+
+def test_if_empty_adds_nothing_and_a_plain_rerun_refuses(loaded, db_url, capsys):
+    engine, _ = loaded
+    before = [scalar(engine, f"SELECT count(*) FROM {t}") for t in ("member", "request", "staff_user", "holiday")]
+    assert demo.main(["--if-empty", "--requests", "50", "--database-url", db_url]) == 0
+    assert "nothing loaded" in capsys.readouterr().out
+    with pytest.raises(RuntimeError):
+        load_demo(engine, requests=10, now=NOW)
+    after = [scalar(engine, f"SELECT count(*) FROM {t}") for t in ("member", "request", "staff_user", "holiday")]
+    assert before == after
+
+
+def _digest(engine, table: str, exclude: tuple[str, ...] = ()) -> str:
+    cols = [c["name"] for c in sa.inspect(engine).get_columns(table) if c["name"] not in exclude]
+    order = "id" if "id" in cols else cols[0]
+    return scalar(engine, f"SELECT md5(string_agg(({', '.join(cols)})::text, '|' ORDER BY {order})) FROM {table}")
+
+
+def _indexes(engine) -> set[tuple[str, str]]:
+    return set(rows(engine, "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"))
+
+
+def test_same_seed_same_data_in_parallel_with_rebuilt_indexes(loaded, pg_server_url):
+    """A second load with two worker processes, the drop-and-rebuild of indexes and the foreign-key
+    triggers left on (as for a non-superuser) writes exactly the same rows, and leaves exactly the
+    indexes the migrations made."""
+    engine, _ = loaded
+    name = f"demo_{uuid.uuid4().hex[:8]}"
+    other = make_engine(create_database(pg_server_url, name))
+    try:
+        upgrade(other)
+        indexes = _indexes(other)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(demo, "CHUNK_REQUESTS", CHUNK)
+            result = load_demo(other, requests=REQUESTS, members=MEMBERS, seed=SEED, now=NOW, workers=2, bulk=True,
+                               skip_fk_triggers=False)
+        assert result["workers"] == 2
+        assert _indexes(other) == indexes == _indexes(engine)
+        for table in ("member", "education", "contact", "address", "family_member", "work_licence", "request",
+                      "document", "stage_visit", "request_event", "fee_assessment", "payment", "validity_change",
+                      "fee_tariff", "holiday", "blob"):
+            assert _digest(other, table) == _digest(engine, table), table
+        assert _digest(other, "staff_user", ("password_hash",)) == _digest(engine, "staff_user", ("password_hash",))
+        # Later inserts do not collide with the ids the loader chose.
+        with other.begin() as c:
+            for table in ("member", "request", "fee_assessment", "payment", "document", "request_event"):
+                nxt = c.execute(sa.text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))")).scalar()
+                assert nxt > c.execute(sa.text(f"SELECT max(id) FROM {table}")).scalar(), table
+    finally:
+        other.dispose()
+        drop_database(pg_server_url, name)
+
+
+# --- pieces that need no database ---------------------------------------------------------------------
+
+def test_fast_clock_matches_the_business_calendar():
+    """The generator's table-driven clock is BusinessCalendar's arithmetic, exactly."""
+    cal = BusinessCalendar.iran(years=range(2023, 2028))
+    clock = demo._ProvinceClock(cal)
+    rng = random.Random(5)
+    base = datetime(2023, 6, 1)
+    for _ in range(20_000):
+        if rng.random() < 0.3:
+            t = datetime.combine(base.date() + timedelta(days=rng.randrange(1400)),
+                                 rng.choice([cal.opens, cal.closes, datetime.min.time(), datetime.max.time()]))
+        else:
+            t = base + timedelta(seconds=rng.randrange(1400 * 86400), microseconds=rng.randrange(10 ** 6))
+        hours = rng.choice([0, 7, 14.0, 3.25, 1e-9, rng.random() * 100, rng.random() * 7])
+        assert clock.add(t, hours) == cal.add_working_hours(t, hours), (t, hours)
+        u = t + timedelta(seconds=rng.randrange(-30 * 86400, 30 * 86400))
+        assert clock.between(t, u) == cal.working_hours_between(t, u), (t, u)
+        assert clock.next_opening(t) == cal.next_opening(t), t
+
+
+def test_national_ids_are_a_permutation():
+    ids = [demo.national_id_for(i, SEED) for i in range(20_000)]
+    assert len(set(ids)) == len(ids) and all(is_valid_national_id(n) for n in ids)
+
+
+def test_tariffs_rise_and_round_to_ten_thousands():
+    tehran_1405 = demo.tariff_for(8, 1405)
+    assert 20_000_000 <= tehran_1405[1] <= 30_000_000
+    assert 200_000 <= demo.tariff_for(8, 1381)[1] <= 400_000
+    assert demo.tariff_for(17, 1405)[1] < tehran_1405[1]
+    for pid in (8, 4, 16):
+        for year in demo.TARIFF_YEARS:
+            fees = demo.tariff_for(pid, year)
+            assert all(f > 0 and f % 10_000 == 0 for f in fees)
+            if year > demo.TARIFF_YEARS.start:
+                assert fees[1] >= demo.tariff_for(pid, year - 1)[1]
+
+
+def _png_chunks(data: bytes):
+    pos = 8
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        assert crc == zlib.crc32(kind + body) & 0xFFFFFFFF
+        yield kind, body
+        pos += 12 + length
+
+
+def test_demo_files_are_valid_pngs_and_pdfs():
+    files = demo_files()
+    assert len({f.sha256 for f in files}) == len(files) == 18
+    for f in files:
+        if f.mime == "image/png":
+            assert f.content.startswith(b"\x89PNG\r\n\x1a\n")
+            chunks = dict(_png_chunks(f.content))
+            width, height = struct.unpack(">II", chunks[b"IHDR"][:8])
+            assert (width, height) == (PNG_WIDTH, PNG_HEIGHT) and b"IEND" in chunks
+            assert len(zlib.decompress(chunks[b"IDAT"])) == height * (1 + 3 * width)
+        else:
+            assert f.mime == "application/pdf" and f.content.startswith(b"%PDF-1.4")
+            text = f.content
+            startxref = int(text.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
+            assert text[startxref:].startswith(b"xref\n0 6\n")
+            offsets = [int(line[:10]) for line in text[startxref:].split(b"\n")[3:8]]
+            for number, offset in enumerate(offsets, start=1):
+                assert text[offset:].startswith(b"%d 0 obj" % number)
+            assert b"Demo " in text and text.rstrip().endswith(b"%%EOF")
