@@ -28,7 +28,7 @@ run: demo
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: migrate
+bench: install
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean-data:

@@ -1,0 +1,118 @@
+"""`make bench`: load the demo at each size into a throwaway database, measure, print a table and
+write bench/results.json.
+
+    python -m bench.run [--sizes 50000,1000000] [--database-url URL]
+
+The server is BENCH_DATABASE_URL / --database-url (its database is only used to create and drop the
+throwaway ones), else the embedded PostgreSQL under .data/pg-bench.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from db.engine import DATA_DIR, embedded_url, make_engine, normalize_url, session_scope
+from db.migrate import upgrade
+from logic.jalali import now_tehran
+
+RESULTS = Path(__file__).resolve().parent / "results.json"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _admin(url: str) -> sa.Engine:
+    return sa.create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+def throwaway_database(server_url: str) -> tuple[str, str]:
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    with _admin(server_url).connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    return name, make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    with _admin(server_url).connect() as c:
+        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def page_run_ms(url: str, page: str, username: str, runs: int = 5) -> float:
+    """Server time of one script run of a page in AppTest (median of warm runs)."""
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["DATABASE_URL"] = url
+    os.environ["APP_MODE"] = "demo"
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = username
+    at.run()
+    at.switch_page(page).run()
+    if at.exception:
+        raise RuntimeError(f"{page} failed: {at.exception[0].message}")
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        at.run()
+        times.append((time.perf_counter() - start) * 1000)
+    return round(statistics.median(times), 1)
+
+
+def measure_size(server_url: str, requests: int, now: datetime) -> dict:
+    from bench.queue_bench import _tehran_actor, measure_queue
+    from db.demo import load_demo
+
+    name, url = throwaway_database(server_url)
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        start = time.perf_counter()
+        load_demo(engine, requests=requests, now=now)
+        load_s = round(time.perf_counter() - start, 1)
+        with session_scope(engine) as s:
+            actor = _tehran_actor(s, "expert", "tehran.expert")
+        row = {"requests": requests, "demo_load_s": load_s, **measure_queue(engine, actor, now)}
+        row["queue_page_run_ms"] = page_run_ms(url, "pages/queue.py", "tehran.expert")
+        return row
+    finally:
+        engine.dispose()
+        drop_database(server_url, name)
+
+
+def print_table(rows: list[dict]) -> None:
+    keys = [k for k in rows[0] if k != "requests"]
+    width = max(map(len, keys))
+    print(f"{'':<{width}}  " + "  ".join(f"{r['requests']:>12,}" for r in rows))
+    for k in keys:
+        print(f"{k:<{width}}  " + "  ".join(f"{r.get(k, ''):>12}" for r in rows))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="50000,1000000", help="comma-separated request counts")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    args = parser.parse_args(argv)
+    server = normalize_url(args.database_url) if args.database_url else embedded_url(DATA_DIR / "pg-bench")
+    now = now_tehran()
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        print(f"measuring at {size:,} requests ...", flush=True)
+        rows.append(measure_size(server, size, now))
+    print_table(rows)
+    RESULTS.write_text(json.dumps({
+        "measured_at": now.isoformat(), "machine": f"{platform.machine()} {os.cpu_count()} cores",
+        "sizes": rows}, ensure_ascii=False, indent=2))
+    print(f"written to {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
