@@ -374,7 +374,8 @@ class RequestEvent(Base):
     data: Mapped[dict] = mapped_column(JSONB, server_default="{}")
     __table_args__ = (
         sa.Index("uq_request_event_transition", "request_id", "version", unique=True,
-                 postgresql_where=sa.text("action NOT IN ('comment', 'document_verdict', 'deadline_recomputed')")),
+                 postgresql_where=sa.text("action NOT IN ('comment', 'document_verdict', 'deadline_recomputed', "
+                                          "'fee_assessed')")),
         sa.Index("ix_request_event_request", "request_id", "at"),
         sa.Index("ix_request_event_actor_at", "actor_id", "at"),
         sa.Index("ix_request_event_at", "at"),
@@ -459,7 +460,8 @@ class DiscountRule(Base):
 
 
 class FeeAssessment(Base):
-    """An expert's fee determination. Immutable: a correction is a new version with a reason."""
+    """An expert's (or the tariff's) fee determination. Immutable: a correction is a new version with a
+    reason; only finance's mark (finance_status, finance_by, finance_at) may change afterwards."""
     __tablename__ = "fee_assessment"
     id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
     request_id: Mapped[int] = mapped_column(sa.ForeignKey("request.id"))
@@ -484,6 +486,11 @@ class FeeAssessment(Base):
         sa.CheckConstraint("version = 1 OR coalesce(reason, '') <> ''", name="correction_reason"),
         sa.CheckConstraint(_in("finance_status", ("not_required", "pending", "approved", "rejected")),
                            name="finance_status"),
+        # "Has any assessment used this tariff (row or year)?" for the tariff screen.
+        sa.Index("ix_fee_assessment_tariff_id", "tariff_id"),
+        sa.Index("ix_fee_assessment_lines", "lines", postgresql_using="gin",
+                 postgresql_ops={"lines": "jsonb_path_ops"}),
+        # A trigger (migration 0005) refuses DELETE and any UPDATE but finance's mark.
     )
 
 

@@ -262,6 +262,14 @@ def _advance(s: Session, req: Request, proc: Process, stage: Stage, cal: Busines
     req.stage_hours_used = Decimal(0)
     _start_clock(s, req, proc, nxt, cal, now)
     _write_event(s, req, actor_id, action, now, from_stage=stage.code, to_stage=nxt.code, reason=reason, data=data)
+    _on_stage_entered(s, req, nxt, now)
+
+
+def _on_stage_entered(s: Session, req: Request, stage: Stage, now: datetime) -> None:
+    """A payment stage opening with nothing assessed takes its fee from the province's tariff."""
+    if stage.kind is StageKind.PAYMENT and current_assessment(s, req.id) is None:
+        from logic.fees import assess_from_tariff
+        assess_from_tariff(s, req, now)
 
 
 def _on_stage_done(s: Session, req: Request, stage: Stage, now: datetime, actor_id: int | None) -> None:
@@ -516,6 +524,11 @@ def submit(engine: sa.Engine, member_id: int, type_code: str, data: dict | None 
             Request.status.in_([Status.OPEN, Status.RETURNED])))
         if open_same:
             raise InvalidTransition(f"این عضو یک درخواست «{proc.name_fa}» در جریان دارد.")
+        if type_code == "membership_renewal":
+            from logic.fees import renewal_window_check
+            setting = s.get(ProvinceSetting, member.province_id)
+            renewal_window_check(member.valid_until, setting.renewal_window_days if setting else 60,
+                                 to_jalali(submitted_at))
         cal = calendar_for(s, member.province_id)
         first = proc.stages[0]
         rid = s.scalar(sa.text("SELECT nextval(pg_get_serial_sequence('request', 'id'))"))
@@ -530,6 +543,7 @@ def submit(engine: sa.Engine, member_id: int, type_code: str, data: dict | None 
         s.flush()
         _start_clock(s, req, proc, first, cal, submitted_at)
         _write_event(s, req, None, "submit", submitted_at, from_stage=None, to_stage=first.code, bump=False)
+        _on_stage_entered(s, req, first, submitted_at)
         s.flush()
         return Outcome(req.id, req.tracking_code, req.version, req.status, req.stage_code, "درخواست ثبت شد.")
 
