@@ -22,7 +22,7 @@ from logic.jalali import format_jalali_datetime, now_tehran
 from logic.reference import DOCUMENT_TYPES_FA
 from logic.roles import WORKING_ROLES, Role
 from logic.text import clean_reason, normalize_text, to_persian_digits
-from logic.workflow import Outcome, _check_actor_for_stage, _load_for_update, _stage, _write_event
+from logic.workflow import Outcome, check_can_act, load_for_update, stage_of, write_event
 
 # Who may open request files: everyone who works on requests, and managers who supervise them.
 VIEWER_ROLES = frozenset(WORKING_ROLES | {Role.MANAGER})
@@ -146,14 +146,14 @@ def set_verdict(engine: sa.Engine, actor: Actor, document_id: int, verdict: str,
             raise NotFound(_NOT_FOUND)
         # The request first, then the document: the order the workflow services lock in. The
         # verdict is judged against the request's current stage and assignee.
-        req = _load_for_update(s, request_id)
+        req = load_for_update(s, request_id)
         if not actor.can_see_province(req.province_id):
             raise NotFound(_NOT_FOUND)
         doc = s.get(Document, document_id, with_for_update=True)
-        _, stage = _stage(req)
-        _check_actor_for_stage(actor, req, stage, "approve")
+        _, stage = stage_of(req)
+        check_can_act(actor, req, stage, "approve")
         doc.verdict, doc.verdict_reason, doc.verdict_by, doc.verdict_at = verdict, reason, actor.id, now
-        _write_event(s, req, actor.id, "document_verdict", now, from_stage=req.stage_code, to_stage=req.stage_code,
+        write_event(s, req, actor.id, "document_verdict", now, from_stage=req.stage_code, to_stage=req.stage_code,
                      reason=reason, data={"document_id": doc.id, "doc_type": doc.doc_type, "verdict": verdict},
                      bump=False)
         s.flush()

@@ -246,7 +246,7 @@ def _save_assessment(s: Session, req: Request, actor: Actor | None, now: datetim
                       created_by=actor.id if actor else None, created_at=now, finance_status=finance_status)
     s.add(a)
     s.flush()
-    wf._write_event(s, req, actor.id if actor else None, "fee_assessed", now, from_stage=req.stage_code,
+    wf.write_event(s, req, actor.id if actor else None, "fee_assessed", now, from_stage=req.stage_code,
                     to_stage=req.stage_code, reason=reason, bump=False,
                     data={"assessment_id": a.id, "assessment_version": a.version, "total": total,
                           "prior_debt": prior_debt, **(event_data or {})})
@@ -254,13 +254,13 @@ def _save_assessment(s: Session, req: Request, actor: Actor | None, now: datetim
 
 
 def _fee_stage_guard(s: Session, req: Request, actor: Actor, version: int | None, type_code: str):
-    wf._check_version(s, req, version)
-    wf._check_scope(actor, req)
-    wf._check_open(req)
-    proc, stage = wf._stage(req)
+    wf.check_version(s, req, version)
+    wf.check_scope(actor, req)
+    wf.check_open(req)
+    proc, stage = wf.stage_of(req)
     if req.type_code != type_code or stage.kind is not StageKind.FEE:
         raise InvalidTransition(f"تعیین مبلغ «{proc.name_fa}» در مرحلهٔ «{stage.name_fa}» ممکن نیست.")
-    wf._check_actor_for_stage(actor, req, stage, "approve")
+    wf.check_can_act(actor, req, stage, "approve")
     return proc, stage
 
 
@@ -291,7 +291,7 @@ def determine_renewal_fee(engine: sa.Engine, actor: Actor, request_id: int, vers
                         "discount_percent": str(quote.discount.percent) if quote.discount else None})
         return (f"مبلغ تمدید تعیین شد: {format_rial(a.total)} ریال برای {fa(quote.years)} سال "
                 f"(نسخهٔ {fa(a.version)}).")
-    return wf._execute(engine, request_id, body, now=now)
+    return wf.execute(engine, request_id, body, now=now)
 
 
 def determine_licence_renewal_fee(engine: sa.Engine, actor: Actor, request_id: int, version: int | None,
@@ -328,7 +328,7 @@ def determine_licence_renewal_fee(engine: sa.Engine, actor: Actor, request_id: i
         if total == 0:
             return f"همهٔ سال‌ها رایگان است؛ مبلغی برای پرداخت نیست (نسخهٔ {fa(a.version)})."
         return f"مبلغ تمدید پروانه تعیین شد: {format_rial(total)} ریال (نسخهٔ {fa(a.version)})."
-    return wf._execute(engine, request_id, body, now=now)
+    return wf.execute(engine, request_id, body, now=now)
 
 
 # Fees other request types take straight from the tariff when their payment stage opens.
@@ -429,8 +429,8 @@ def fee_view(session: Session, actor: Actor, request_id: int) -> FeeView:
     req = session.get(Request, request_id)
     if req is None:
         raise NotFound("درخواست پیدا نشد.")
-    wf._check_scope(actor, req)
-    proc, stage = wf._stage(req)
+    wf.check_scope(actor, req)
+    proc, stage = wf.stage_of(req)
     member = session.get(Member, req.member_id)
     licence = session.scalar(sa.select(sa.func.max(WorkLicence.expires_on)).where(
         WorkLicence.member_id == member.id, WorkLicence.kind == "work"))
@@ -444,7 +444,7 @@ def fee_view(session: Session, actor: Actor, request_id: int) -> FeeView:
     try:
         if stage.kind is not StageKind.FEE:
             raise InvalidTransition("تعیین مبلغ فقط در مرحلهٔ تعیین مبلغ ممکن است.")
-        wf._check_actor_for_stage(actor, req, stage, "approve")
+        wf.check_can_act(actor, req, stage, "approve")
     except DomainError as exc:  # shown as the reason the form is read-only
         block = exc.message
     return FeeView(req.id, req.tracking_code, req.version, req.type_code, req.stage_code, stage.kind, req.status,

@@ -283,4 +283,4 @@ ACTIONS_FA: dict[str, str] = {
     "deadline_recomputed": "محاسبهٔ دوبارهٔ مهلت",
 }
 # Actions that do not change the request's state: they do not bump its version.
-NOTE_ACTIONS = frozenset({"comment", "document_verdict", "deadline_recomputed"})
+NOTE_ACTIONS = frozenset({"comment", "document_verdict", "deadline_recomputed", "fee_assessed"})

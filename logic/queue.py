@@ -329,7 +329,7 @@ def next_task(engine: sa.Engine, actor: Actor, now: datetime | None = None) -> O
         )
         if req is None:
             return None
-        wf._claim(s, req, actor, now)  # the workflow's own checks, event and version bump
+        wf.claim_in(s, req, actor, now)  # the workflow's own checks, event and version bump
         s.flush()
         return Outcome(req.id, req.tracking_code, req.version, req.status, req.stage_code,
                        f"کار {to_persian_digits(req.tracking_code)} برداشته شد.")

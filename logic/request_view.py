@@ -24,7 +24,7 @@ from logic.reference import (COMPETENCIES_FA, DOCUMENT_TYPES_FA, FIELDS_FA, GRAD
                              PROVINCE_NAMES_FA)
 from logic.sla import SLA_LABELS_FA, BusinessCalendar, SlaStatus, closed_status, open_status, to_tehran_naive
 from logic.text import to_ascii_digits, to_persian_digits
-from logic.workflow import STAFF_ACTIONS, _check_actor_for_stage
+from logic.workflow import STAFF_ACTIONS, check_can_act
 
 NOT_FOUND = "درخواست پیدا نشد."
 MEMBER_OR_SYSTEM = "عضو/سامانه"
@@ -306,7 +306,7 @@ def _permission(actor: Actor, req: Request, stage: Stage, holder: str | None) ->
     probe = Request(province_id=req.province_id, status=req.status, initial_reviewer_id=req.initial_reviewer_id,
                     assignee_id=None)
     try:
-        _check_actor_for_stage(actor, probe, stage, actions[0])
+        check_can_act(actor, probe, stage, actions[0])
     except DomainError as exc:
         return Permission(False, exc.message, actions, False, holder)
     if req.assignee_id is not None and req.assignee_id != actor.id:

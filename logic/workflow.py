@@ -65,14 +65,14 @@ class Outcome:
 
 # --- loading and guards -------------------------------------------------------------------------
 
-def _load_for_update(s: Session, request_id: int) -> Request:
+def load_for_update(s: Session, request_id: int) -> Request:
     req = s.scalar(sa.select(Request).where(Request.id == request_id).with_for_update())
     if req is None:
         raise NotFound("درخواست پیدا نشد.")
     return req
 
 
-def _check_version(s: Session, req: Request, version: int | None) -> None:
+def check_version(s: Session, req: Request, version: int | None) -> None:
     if version is None or version == req.version:
         return
     last = s.execute(
@@ -91,24 +91,24 @@ def _check_version(s: Session, req: Request, version: int | None) -> None:
     )
 
 
-def _check_scope(actor: Actor, req: Request) -> None:
+def check_scope(actor: Actor, req: Request) -> None:
     if not actor.can_see_province(req.province_id):
         raise PermissionDenied("این درخواست به استان دیگری تعلق دارد و شما اجازهٔ اقدام روی آن را ندارید.")
 
 
-def _check_open(req: Request) -> None:
+def check_open(req: Request) -> None:
     if req.status in CLOSED_STATUSES:
         raise InvalidTransition("این درخواست بسته شده است و اقدامی روی آن ممکن نیست.")
 
 
-def _stage(req: Request) -> tuple[Process, Stage]:
+def stage_of(req: Request) -> tuple[Process, Stage]:
     proc = process(req.type_code)
     return proc, proc.stage(req.stage_code)
 
 
-def _check_actor_for_stage(actor: Actor, req: Request, stage: Stage, action: str) -> None:
-    _check_scope(actor, req)
-    _check_open(req)
+def check_can_act(actor: Actor, req: Request, stage: Stage, action: str) -> None:
+    check_scope(actor, req)
+    check_open(req)
     if req.status == Status.RETURNED:
         raise InvalidTransition("این درخواست برای اصلاح نزد عضو است؛ تا ارسال دوباره، اقدامی ممکن نیست.")
     if stage.role is None or action not in STAFF_ACTIONS.get(stage.kind, ()):
@@ -192,7 +192,7 @@ def recompute_due_times(s: Session, req: Request, cal: BusinessCalendar) -> bool
     """Recompute the stored due times of an open, running request from its clock fields."""
     if req.status != Status.OPEN or req.stage_due_at is None:
         return False
-    proc, stage = _stage(req)
+    proc, stage = stage_of(req)
     before = (req.stage_due_at, req.due_at)
     _set_due_times(req, proc, stage, cal)
     visit = _open_visit(s, req)
@@ -215,11 +215,22 @@ def _condition_met(s: Session, req: Request, cond: Condition) -> bool:
     raise AssertionError(cond)
 
 
-def _next_stage(s: Session, req: Request, proc: Process) -> Stage | None:
+def _next_stage(s: Session, req: Request, proc: Process, now: datetime) -> Stage | None:
     for stage in proc.stages[proc.index(req.stage_code) + 1:]:
-        if stage.optional is None or _condition_met(s, req, stage.optional):
-            return stage
+        if stage.optional is not None and not _condition_met(s, req, stage.optional):
+            continue
+        if stage.kind is StageKind.PAYMENT and _nothing_to_pay(s, req, now):
+            continue
+        return stage
     return None
+
+
+def _nothing_to_pay(s: Session, req: Request, now: datetime) -> bool:
+    """A payment stage whose fee is zero (an exempt or free tariff) is passed by: a gateway payment
+    must be more than zero, so the request would otherwise wait for ever."""
+    from logic.fees import assess_from_tariff
+    assessment = current_assessment(s, req.id) or assess_from_tariff(s, req, now)
+    return assessment is not None and assessment.total == 0
 
 
 def current_assessment(s: Session, request_id: int) -> FeeAssessment | None:
@@ -227,7 +238,7 @@ def current_assessment(s: Session, request_id: int) -> FeeAssessment | None:
                     .order_by(FeeAssessment.version.desc()).limit(1))
 
 
-def _write_event(s: Session, req: Request, actor_id: int | None, action: str, now: datetime, *,
+def write_event(s: Session, req: Request, actor_id: int | None, action: str, now: datetime, *,
                  from_stage: str | None, to_stage: str | None, reason: str | None = None,
                  data: dict | None = None, bump: bool = True) -> None:
     if bump:
@@ -252,16 +263,16 @@ def _advance(s: Session, req: Request, proc: Process, stage: Stage, cal: Busines
     if stage.code == INITIAL_REVIEW and actor_id is not None and action == "approve":
         req.initial_reviewer_id = actor_id
     _on_stage_done(s, req, stage, now, actor_id)
-    nxt = _next_stage(s, req, proc)
+    nxt = _next_stage(s, req, proc, now)
     req.assignee_id = None
     if nxt is None:
         _close(req, proc, cal, Status.COMPLETED, now)
-        _write_event(s, req, actor_id, action, now, from_stage=stage.code, to_stage=None, reason=reason, data=data)
+        write_event(s, req, actor_id, action, now, from_stage=stage.code, to_stage=None, reason=reason, data=data)
         return
     req.stage_code = nxt.code
     req.stage_hours_used = Decimal(0)
     _start_clock(s, req, proc, nxt, cal, now)
-    _write_event(s, req, actor_id, action, now, from_stage=stage.code, to_stage=nxt.code, reason=reason, data=data)
+    write_event(s, req, actor_id, action, now, from_stage=stage.code, to_stage=nxt.code, reason=reason, data=data)
     _on_stage_entered(s, req, nxt, now)
 
 
@@ -285,6 +296,9 @@ def _on_stage_done(s: Session, req: Request, stage: Stage, now: datetime, actor_
             member.membership_no = f"{req.province_id:02d}-{seq:07d}"
         member.status = "active"
         member.joined_on = member.joined_on or now.date()
+        paid = current_assessment(s, req.id)
+        if paid is not None and paid.new_valid_until is not None:
+            member.valid_until = paid.new_valid_until
         member.grade = member.grade or 3
     elif req.type_code == "transfer":
         member.status = "transferred"
@@ -303,11 +317,11 @@ def _extend_validity(s: Session, req: Request, now: datetime) -> None:
         member.status = "active"
 
 
-def _execute(engine: sa.Engine, request_id: int, body, *, now: datetime | None) -> Outcome:
+def execute(engine: sa.Engine, request_id: int, body, *, now: datetime | None) -> Outcome:
     """Run `body(session, request, calendar, now)` in one transaction and report the result."""
     now = now or now_tehran()
     with session_scope(engine) as s:
-        req = _load_for_update(s, request_id)
+        req = load_for_update(s, request_id)
         cal = calendar_for(s, req.province_id)
         message = body(s, req, cal, now)
         s.flush()
@@ -338,9 +352,9 @@ def approve(engine: sa.Engine, actor: Actor, request_id: int, version: int, *,
             now: datetime | None = None) -> Outcome:
     """Approve at a review, fee, finance, decision or committee stage: on to the next stage."""
     def body(s, req, cal, now):
-        _check_version(s, req, version)
-        proc, stage = _stage(req)
-        _check_actor_for_stage(actor, req, stage, "approve")
+        check_version(s, req, version)
+        proc, stage = stage_of(req)
+        check_can_act(actor, req, stage, "approve")
         _checklist_complete(stage, checklist)
         _no_rejected_required_documents(s, req)
         if stage.kind is StageKind.FEE and current_assessment(s, req.id) is None:
@@ -354,7 +368,7 @@ def approve(engine: sa.Engine, actor: Actor, request_id: int, version: int, *,
         _advance(s, req, proc, stage, cal, now, actor.id, action, reason=reason,
                  data={"granted": True} if stage.kind is StageKind.COMMITTEE else ({"referred": True} if refer else None))
         return "درخواست تأیید شد و به مرحلهٔ بعد رفت." if req.status == Status.OPEN else "درخواست تأیید و تکمیل شد."
-    return _execute(engine, request_id, body, now=now)
+    return execute(engine, request_id, body, now=now)
 
 
 def _finance_mark(s: Session, req: Request, actor: Actor, now: datetime, status: str) -> None:
@@ -372,18 +386,18 @@ def reject(engine: sa.Engine, actor: Actor, request_id: int, version: int, reaso
     reason = clean_reason(reason, field="دلیل رد")
 
     def body(s, req, cal, now):
-        _check_version(s, req, version)
-        proc, stage = _stage(req)
-        _check_actor_for_stage(actor, req, stage, "reject")
+        check_version(s, req, version)
+        proc, stage = stage_of(req)
+        check_can_act(actor, req, stage, "reject")
         if stage.kind is StageKind.FINANCE:
             _finance_mark(s, req, actor, now, "rejected")
         _stop_clock(s, req, stage, cal, now, actor.id, "reject")
         _close(req, proc, cal, Status.REJECTED, now)
         action = "committee_decision" if stage.kind is StageKind.COMMITTEE else "reject"
-        _write_event(s, req, actor.id, action, now, from_stage=stage.code, to_stage=None, reason=reason,
+        write_event(s, req, actor.id, action, now, from_stage=stage.code, to_stage=None, reason=reason,
                      data={"granted": False} if stage.kind is StageKind.COMMITTEE else None)
         return "درخواست رد شد."
-    return _execute(engine, request_id, body, now=now)
+    return execute(engine, request_id, body, now=now)
 
 
 def return_for_correction(engine: sa.Engine, actor: Actor, request_id: int, version: int, reason: str, *,
@@ -392,27 +406,27 @@ def return_for_correction(engine: sa.Engine, actor: Actor, request_id: int, vers
     reason = clean_reason(reason, field="دلیل بازگشت")
 
     def body(s, req, cal, now):
-        _check_version(s, req, version)
-        proc, stage = _stage(req)
-        _check_actor_for_stage(actor, req, stage, "return")
+        check_version(s, req, version)
+        proc, stage = stage_of(req)
+        check_can_act(actor, req, stage, "return")
         _stop_clock(s, req, stage, cal, now, actor.id, "return")
         req.status = Status.RETURNED
         req.assignee_id = None
-        _write_event(s, req, actor.id, "return", now, from_stage=stage.code, to_stage=stage.code, reason=reason)
+        write_event(s, req, actor.id, "return", now, from_stage=stage.code, to_stage=stage.code, reason=reason)
         return "درخواست برای اصلاح به عضو بازگردانده شد."
-    return _execute(engine, request_id, body, now=now)
+    return execute(engine, request_id, body, now=now)
 
 
 def complete(engine: sa.Engine, actor: Actor, request_id: int, version: int, *,
              now: datetime | None = None) -> Outcome:
     """Finish an issue stage (card shipped, licence printed)."""
     def body(s, req, cal, now):
-        _check_version(s, req, version)
-        proc, stage = _stage(req)
-        _check_actor_for_stage(actor, req, stage, "complete")
+        check_version(s, req, version)
+        proc, stage = stage_of(req)
+        check_can_act(actor, req, stage, "complete")
         _advance(s, req, proc, stage, cal, now, actor.id, "complete")
         return "صدور انجام شد."
-    return _execute(engine, request_id, body, now=now)
+    return execute(engine, request_id, body, now=now)
 
 
 def committee_decision(engine: sa.Engine, actor: Actor, request_id: int, version: int, *, granted: bool,
@@ -427,38 +441,38 @@ def committee_decision(engine: sa.Engine, actor: Actor, request_id: int, version
 def claim(engine: sa.Engine, actor: Actor, request_id: int, version: int | None = None, *,
           now: datetime | None = None) -> Outcome:
     def body(s, req, cal, now):
-        _check_version(s, req, version)
-        _claim(s, req, actor, now)
+        check_version(s, req, version)
+        claim_in(s, req, actor, now)
         return "کار برداشته شد."
-    return _execute(engine, request_id, body, now=now)
+    return execute(engine, request_id, body, now=now)
 
 
-def _claim(s: Session, req: Request, actor: Actor, now: datetime) -> None:
-    proc, stage = _stage(req)
+def claim_in(s: Session, req: Request, actor: Actor, now: datetime) -> None:
+    proc, stage = stage_of(req)
     if req.assignee_id == actor.id:
         raise InvalidTransition("این کار را پیش‌تر برداشته‌اید.")
     if req.assignee_id is not None:
         holder = s.get(StaffUser, req.assignee_id)
         raise InvalidTransition(f"این کار را {holder.full_name} برداشته است.")
-    _check_actor_for_stage(actor, req, stage, next(iter(STAFF_ACTIONS.get(stage.kind, {"approve"}))))
+    check_can_act(actor, req, stage, next(iter(STAFF_ACTIONS.get(stage.kind, {"approve"}))))
     req.assignee_id = actor.id
-    _write_event(s, req, actor.id, "claim", now, from_stage=stage.code, to_stage=stage.code)
+    write_event(s, req, actor.id, "claim", now, from_stage=stage.code, to_stage=stage.code)
 
 
 def unclaim(engine: sa.Engine, actor: Actor, request_id: int, version: int | None = None, *,
             now: datetime | None = None) -> Outcome:
     def body(s, req, cal, now):
-        _check_version(s, req, version)
-        _check_scope(actor, req)
-        _check_open(req)
+        check_version(s, req, version)
+        check_scope(actor, req)
+        check_open(req)
         if req.assignee_id is None:
             raise InvalidTransition("این کار در دست کسی نیست.")
         if req.assignee_id != actor.id and not actor.has(Role.MANAGER):
             raise PermissionDenied("فقط کسی که کار را برداشته یا مدیر می‌تواند آن را رها کند.")
         req.assignee_id = None
-        _write_event(s, req, actor.id, "unclaim", now, from_stage=req.stage_code, to_stage=req.stage_code)
+        write_event(s, req, actor.id, "unclaim", now, from_stage=req.stage_code, to_stage=req.stage_code)
         return "کار رها شد و به کارتابل گروه بازگشت."
-    return _execute(engine, request_id, body, now=now)
+    return execute(engine, request_id, body, now=now)
 
 
 def assign(engine: sa.Engine, actor: Actor, request_ids: Sequence[int], assignee_id: int, *,
@@ -479,9 +493,9 @@ def assign(engine: sa.Engine, actor: Actor, request_ids: Sequence[int], assignee
         if len(reqs) != len(set(request_ids)):
             raise NotFound("یک یا چند درخواست پیدا نشد.")
         for req in reqs:
-            _check_scope(actor, req)
-            _check_open(req)
-            _, stage = _stage(req)
+            check_scope(actor, req)
+            check_open(req)
+            _, stage = stage_of(req)
             if target.province_id is not None and target.province_id != req.province_id:
                 raise ValidationError(f"{target.full_name} کارمند استان این درخواست نیست.")
             if stage.role is None or stage.role not in target.roles:
@@ -490,7 +504,7 @@ def assign(engine: sa.Engine, actor: Actor, request_ids: Sequence[int], assignee
                 raise ValidationError(f"{target.full_name} بررسی اولیهٔ درخواست {req.tracking_code} را انجام داده "
                                       "است و نمی‌تواند بررسی بعدی را هم انجام دهد.")
             req.assignee_id = target.id
-            _write_event(s, req, actor.id, "assign", now, from_stage=stage.code, to_stage=stage.code,
+            write_event(s, req, actor.id, "assign", now, from_stage=stage.code, to_stage=stage.code,
                          data={"assignee_id": target.id})
         return len(reqs)
 
@@ -503,8 +517,8 @@ def comment(engine: sa.Engine, actor: Actor, request_id: int, text: str, *, now:
         req = s.get(Request, request_id)
         if req is None:
             raise NotFound("درخواست پیدا نشد.")
-        _check_scope(actor, req)
-        _write_event(s, req, actor.id, "comment", now, from_stage=req.stage_code, to_stage=req.stage_code,
+        check_scope(actor, req)
+        write_event(s, req, actor.id, "comment", now, from_stage=req.stage_code, to_stage=req.stage_code,
                      reason=text, bump=False)
 
 
@@ -542,7 +556,7 @@ def submit(engine: sa.Engine, member_id: int, type_code: str, data: dict | None 
         s.add(req)
         s.flush()
         _start_clock(s, req, proc, first, cal, submitted_at)
-        _write_event(s, req, None, "submit", submitted_at, from_stage=None, to_stage=first.code, bump=False)
+        write_event(s, req, None, "submit", submitted_at, from_stage=None, to_stage=first.code, bump=False)
         _on_stage_entered(s, req, first, submitted_at)
         s.flush()
         return Outcome(req.id, req.tracking_code, req.version, req.status, req.stage_code, "درخواست ثبت شد.")
@@ -552,35 +566,35 @@ def resubmit(engine: sa.Engine, request_id: int, version: int | None = None, *,
              now: datetime | None = None) -> Outcome:
     """The member sends a returned request back: the stopped clock resumes where it stopped."""
     def body(s, req, cal, now):
-        _check_version(s, req, version)
+        check_version(s, req, version)
         if req.status != Status.RETURNED:
             raise InvalidTransition("فقط درخواستی که برای اصلاح بازگشته است دوباره ارسال می‌شود.")
-        proc, stage = _stage(req)
+        proc, stage = stage_of(req)
         req.status = Status.OPEN
         _start_clock(s, req, proc, stage, cal, now)
-        _write_event(s, req, None, "resubmit", now, from_stage=stage.code, to_stage=stage.code)
+        write_event(s, req, None, "resubmit", now, from_stage=stage.code, to_stage=stage.code)
         return "درخواست دوباره ارسال شد."
-    return _execute(engine, request_id, body, now=now)
+    return execute(engine, request_id, body, now=now)
 
 
 def member_completed(engine: sa.Engine, request_id: int, version: int | None = None, *,
                      now: datetime | None = None) -> Outcome:
     """The member finished a records stage in the portal."""
     def body(s, req, cal, now):
-        _check_version(s, req, version)
-        _check_open(req)
-        proc, stage = _stage(req)
+        check_version(s, req, version)
+        check_open(req)
+        proc, stage = stage_of(req)
         if stage.kind is not StageKind.MEMBER:
             raise InvalidTransition("درخواست در مرحلهٔ تکمیل اطلاعات توسط عضو نیست.")
         _advance(s, req, proc, stage, cal, now, None, "member_completed")
         return "اطلاعات تکمیل شد."
-    return _execute(engine, request_id, body, now=now)
+    return execute(engine, request_id, body, now=now)
 
 
 def advance_after_payment(s: Session, req: Request, cal: BusinessCalendar, now: datetime, actor_id: int | None,
                           data: dict) -> None:
     """Used by the payment service inside its own transaction: leave the payment stage."""
-    proc, stage = _stage(req)
+    proc, stage = stage_of(req)
     if req.status != Status.OPEN or stage.kind is not StageKind.PAYMENT:
         raise InvalidTransition("این درخواست در انتظار پرداخت نیست.")
     _advance(s, req, proc, stage, cal, now, actor_id, "payment_confirmed", data=data)

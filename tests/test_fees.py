@@ -336,7 +336,8 @@ def test_new_membership_pays_entrance_annual_and_card_when_its_payment_opens(db,
     assert a["total"] == 26_500_000 and a["new_valid_until"] == END_1405
     r = request(db, rid)
     assert (r["stage_code"], r["version"]) == ("payment", 3)
-    assert [(e["action"], e["version"]) for e in events(db, rid)][-2:] == [("approve", 3), ("fee_assessed", 3)]
+    # The fee is taken from the tariff as the payment stage is chosen, just before the approval lands.
+    assert [(e["action"], e["version"]) for e in events(db, rid)][-2:] == [("fee_assessed", 2), ("approve", 3)]
 
 
 def test_rating_is_assessed_after_the_member_completes_records(db, staff):

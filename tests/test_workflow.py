@@ -383,3 +383,16 @@ def test_committee_refusal_needs_a_reason_and_ends_the_request(db, world):
     r = check_invariants(db, rid)
     assert r["status"] == "rejected"
     assert events(db, rid)[-1]["data"] == {"granted": False}
+
+
+def test_a_zero_fee_payment_stage_is_passed_by(db, world):
+    with db.begin() as c:
+        c.execute(sa.text(
+            "INSERT INTO fee_tariff (province_id, jalali_year, entrance_fee, annual_fee, card_fee, licence_issue_fee, "
+            "licence_renewal_fee, article32_renewal_fee, rating_fee) VALUES (8, 1405, 0, 0, 0, 0, 0, 0, 0)"))
+    rid = wf.submit(db, make_member(db, TEHRAN_ID, status="applicant"), "new_membership",
+                    submitted_at=SAT_0800).request_id
+    wf.approve(db, world["expert"], rid, 1, checklist=[True] * 4, now=SAT_0800 + timedelta(hours=1))
+    wf.approve(db, world["final"], rid, 2, checklist=[True] * 2, now=SAT_0800 + timedelta(hours=2))
+    assert req_row(db, rid)["stage_code"] == "head_approval"
+    check_invariants(db, rid)
