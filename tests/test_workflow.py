@@ -12,7 +12,7 @@ from logic import workflow as wf
 from logic.errors import InvalidTransition, PermissionDenied, StaleRequest, ValidationError
 from logic.jalali import TEHRAN
 from logic.payments import confirm_payment
-from logic.processes import INITIAL_REVIEW, PROCESSES, StageKind
+from logic.processes import INITIAL_REVIEW, NOTE_ACTIONS, PROCESSES, StageKind
 from logic.reference import ISFAHAN_ID, TEHRAN_ID
 from logic.roles import Role
 from logic.sla import BusinessCalendar
@@ -53,7 +53,7 @@ def events(engine, rid):
 def check_invariants(engine, rid):
     """What must hold after every step, whatever the step was."""
     r = req_row(engine, rid)
-    evs = [e for e in events(engine, rid) if e["action"] not in ("comment",)]
+    evs = [e for e in events(engine, rid) if e["action"] not in NOTE_ACTIONS]
     assert [e["version"] for e in evs] == list(range(1, r["version"] + 1)), "one event per version"
     stage = PROCESSES[r["type_code"]].stage(r["stage_code"])
     with engine.connect() as c:
