@@ -13,6 +13,7 @@ from logic.documents import VERDICT_LABELS_FA
 from logic.errors import DomainError, StaleRequest
 from logic.jalali import now_tehran
 from logic.processes import StageKind
+from ui.fee_form import render_fee_form
 from logic.request_view import load_request
 from logic.text import normalize_digits_only
 from ui import request_widgets as widgets
@@ -92,7 +93,7 @@ def _act(action: str, request_id: int, version: int, kind: StageKind, checks: in
         state["req-reason"], state["req-confirm"] = "", False
 
 
-def _claim(request_id: int, version: int) -> None:
+def _take(request_id: int, version: int) -> None:
     run_action(_unless_stale(wf.claim), engine(), actor, request_id, version)
 
 
@@ -149,7 +150,9 @@ elif not perm.may_act:
     st.info(perm.reason)
 else:
     if perm.may_claim:
-        st.button("برداشتن کار", key="req-claim", on_click=_claim, args=(view.request_id, view.version))
+        st.button("برداشتن کار", key="req-claim", on_click=_take, args=(view.request_id, view.version))
+    if view.header.stage_kind is StageKind.FEE:
+        render_fee_form(actor, view.request_id)
     ticks = [st.checkbox(item, key=f"req-check-{i}") for i, item in enumerate(view.checklist)]
     rejected = view.rejected_required_documents
     if rejected:
