@@ -270,6 +270,10 @@ NULL = "\\N"  # COPY text format's NULL
 # --- small helpers ----------------------------------------------------------------------------------
 
 
+# JSON for COPY is written by hand with f-strings: the values are numbers, codes and Persian text
+# from the lists above, which need no escaping (no quotes, backslashes, tabs or newlines).
+
+
 def _ts(moment: datetime) -> str:
     """A naive Tehran time for COPY (the session time zone is Asia/Tehran)."""
     return moment.isoformat(" ")
@@ -281,11 +285,6 @@ def _opt(value) -> str:
 
 def _opt_ts(moment: datetime | None) -> str:
     return NULL if moment is None else moment.isoformat(" ")
-
-
-def _json(value) -> str:
-    # COPY text format treats backslashes specially; JSON escapes are the only place they occur.
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("\\", "\\\\")
 
 
 HOURS_PLACES = Decimal("0.0001")
@@ -303,6 +302,10 @@ def _round10k(amount: float) -> int:
     return max(10_000, int(round(amount / 10_000)) * 10_000)
 
 
+# What members hold or ask for in their work licences, and how often.
+_COMPETENCY_SETS = ((0.4, ("design", "supervision")), (0.2, ("supervision",)), (0.15, ("execution",)),
+                    (0.15, ("design",)), (0.1, ("design", "supervision", "execution")))
+_COMPETENCY_JSON = {c: json.dumps(list(c)) for _, c in _COMPETENCY_SETS}
 _PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 _POSTAL_DIGITS = str.maketrans("01234567", "13456789")
 _RESIDENCE_PROOFS = tuple(RESIDENCE_PROOFS_FA)
@@ -723,9 +726,10 @@ class _ChunkBuilder:
         next_renewing = 0
         pool = list(range(m.pool_from, len(m.ids))) or regular
         next_pool = 0
+        in_progress: set[tuple[int, str]] = set()  # (member, type) of requests still open
         for spec in specs:
             t = spec.type_code
-            if t == "new_membership":
+            if t == "new_membership":  # applicants apply once (unless they outnumber the chunk's members)
                 spec.member = pool[next_pool % len(pool)]
                 next_pool += 1
                 continue
@@ -739,6 +743,13 @@ class _ChunkBuilder:
                     spec.type_code, t = "membership_renewal", "membership_renewal"
             candidates = {"licence_renewal": holders, "article32_renewal": a32}.get(t, regular)
             i = candidates[self.below(len(candidates))]
+            if spec.klass in ("open", "returned"):
+                # The workflow refuses a second open request of the same type from one member.
+                for _ in range(20):
+                    if (i, t) not in in_progress:
+                        break
+                    i = candidates[self.below(len(candidates))]
+                in_progress.add((i, t))
             spec.member = i
             if t == "article32_renewal" and m.status[i] != "applicant":
                 m.licence[i] = m.article32[i] = True  # renewing a licence means holding one
@@ -1118,10 +1129,11 @@ class _ChunkBuilder:
         if t in ("membership_renewal", "licence_renewal"):
             return f"{{\"renewal_years\":{self.between(1, 3)}}}"
         if t == "transfer":
-            dest = self.pick([p for p, _, _ in PROVINCES if p != m.pid[i]])
-            city = CITIES_FA[dest][0][0]
-            address = f"{city}، {self.pick(STREETS_FA)}، پلاک {str(self.between(1, 300)).translate(_PERSIAN_DIGITS)}"
-            return _json({"destination_province": dest, "destination_address": address})
+            dest = self.between(1, len(PROVINCES) - 1)
+            dest += dest >= m.pid[i]  # any province but the member's own
+            plaque = str(self.between(1, 300)).translate(_PERSIAN_DIGITS)
+            address = f"{CITIES_FA[dest][0][0]}، {self.pick(STREETS_FA)}، پلاک {plaque}"
+            return f"{{\"destination_province\":{dest},\"destination_address\":\"{address}\"}}"
         if t == "rating":
             kind = "consultant" if rng.random() < 0.5 else "contractor"
             return f"{{\"rating_kind\":\"{kind}\",\"requested_rank\":{self.between(1, 5)}}}"
@@ -1129,20 +1141,16 @@ class _ChunkBuilder:
             expiry = submitted.date() + timedelta(days=self.between(60, 1000))
             return f"{{\"rank\":{self.between(1, 5)},\"licence_expiry\":\"{expiry.isoformat()}\"}}"
         if t == "licence_issue":
-            return _json({"competencies": self._competencies()})
+            return f"{{\"competencies\":{_COMPETENCY_JSON[self._competencies()]}}}"
         return "{}"
 
-    def _competencies(self) -> list[str]:
+    def _competencies(self) -> tuple[str, ...]:
         r = self.rng.random()
-        if r < 0.4:
-            return ["design", "supervision"]
-        if r < 0.6:
-            return ["supervision"]
-        if r < 0.75:
-            return ["execution"]
-        if r < 0.9:
-            return ["design"]
-        return ["design", "supervision", "execution"]
+        for share, competencies in _COMPETENCY_SETS:
+            if r < share:
+                return competencies
+            r -= share
+        return _COMPETENCY_SETS[-1][1]
 
     # ---- fees and payments
     def _tariff(self, pid: int, year: int) -> tuple:

@@ -104,6 +104,13 @@ def test_status_mix_and_returned_requests(loaded):
     assert set(PROCESSES) == {t for (t,) in rows(engine, "SELECT DISTINCT type_code FROM request")}
 
 
+def test_no_member_has_two_open_requests_of_one_type(loaded):
+    """logic.workflow.submit refuses a second open request of the same type from a member."""
+    engine, _ = loaded
+    assert scalar(engine, "SELECT count(*) FROM (SELECT member_id, type_code FROM request WHERE status IN "
+                          "('open', 'returned') GROUP BY 1, 2 HAVING count(*) > 1) twice") == 0
+
+
 def test_submissions_spread_over_the_period_mostly_in_office_hours(loaded):
     engine, _ = loaded
     submitted = [s.astimezone(TEHRAN).replace(tzinfo=None) for (s,) in rows(engine, "SELECT submitted_at FROM request")]
@@ -509,6 +516,17 @@ def test_fast_clock_matches_the_business_calendar():
         u = t + timedelta(seconds=rng.randrange(-30 * 86400, 30 * 86400))
         assert clock.between(t, u) == cal.working_hours_between(t, u), (t, u)
         assert clock.next_opening(t) == cal.next_opening(t), t
+
+
+def test_generated_text_needs_no_escaping():
+    """Rows and JSON are written by hand: none of the text the generator draws from may contain
+    a character COPY or JSON would need escaped."""
+    texts = [name for pair in demo.MALE_NAMES + demo.FEMALE_NAMES + demo.LAST_NAMES for name in pair]
+    texts += list(demo.UNIVERSITIES + demo.STREETS_FA + demo.ALLEYS_FA + demo.REJECT_REASONS_FA
+                  + demo.RETURN_REASONS_FA + demo.DOCUMENT_REJECT_REASONS_FA)
+    texts += [c for cities, _ in demo.CITIES_FA.values() for c in cities]
+    texts += [label for label, specs in demo.DEGREE_FIELDS_FA.values() for label in (label, *specs)]
+    assert texts and not [t for t in texts if set(t) & set('\\\t\n\r"')]
 
 
 def test_national_ids_are_a_permutation():
