@@ -1,14 +1,16 @@
 """Entry point: login, then the pages the signed-in user's roles allow."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import streamlit as st
 import streamlit_authenticator as stauth
 
 from db.engine import setting
-from logic.auth import ConfigError, cookie_key, load_actor, login_credentials
+from logic.auth import ConfigError, cookie_issued_at, cookie_key, load_actor, login_credentials, logout
 from logic.jalali import now_tehran
 from ui.navigation import PAGES, build_navigation
-from ui.session import db_session
+from ui.session import db_session, engine
 from ui.theme import apply_theme
 
 st.set_page_config(page_title="سامانهٔ پیشخوان سازمان نظام مهندسی ساختمان استان", page_icon="🏛️",
@@ -27,9 +29,9 @@ except ConfigError as exc:
 with db_session() as session:
     credentials = login_credentials(session)
 
+EXPIRY_DAYS = float(setting("COOKIE_EXPIRY_DAYS", "0.5"))
 authenticator = stauth.Authenticate(credentials, cookie_name="nezam_backoffice_auth", cookie_key=signing_key,
-                                    cookie_expiry_days=float(setting("COOKIE_EXPIRY_DAYS", "0.5")),
-                                    auto_hash=False)
+                                    cookie_expiry_days=EXPIRY_DAYS, auto_hash=False)
 
 
 def login_page() -> None:
@@ -43,13 +45,20 @@ def login_page() -> None:
 
 status = st.session_state.get("authentication_status")
 actor = None
+if status and "signed-in-at" not in st.session_state:
+    # Signed in by a cookie issued earlier (read when the authenticator was built), or by the form
+    # just now: a revocation (logout, password change) voids sessions signed in before it.
+    issued = cookie_issued_at(authenticator.cookie_controller.cookie_model.token, EXPIRY_DAYS)
+    st.session_state["signed-in-at"] = issued or datetime.now(timezone.utc)
 if status:
     with db_session() as session:
         # Read on every run so a deactivated or locked account loses access at once.
-        actor = load_actor(session, st.session_state["username"], now=now_tehran())
+        actor = load_actor(session, st.session_state["username"], now=now_tehran(),
+                           signed_in_at=st.session_state.get("signed-in-at"))
     if actor is None:
         authenticator.logout(location="unrendered")
-        st.session_state.pop("actor", None)
+        for key in ("actor", "login-cookie-set", "signed-in-at"):
+            st.session_state.pop(key, None)
 
 if actor is None:
     # Every app URL shows the login form while logged out (instead of "page not found"), and the
@@ -63,11 +72,18 @@ if actor is None:
     st.stop()
 
 st.session_state["actor"] = actor
+if not st.session_state.get("login-cookie-set"):
+    # Set the re-login cookie in a full run: the login form's own run is cut short by its rerun,
+    # before the browser could store the cookie.
+    authenticator.cookie_controller.set_cookie()
+    st.session_state["login-cookie-set"] = True
 with st.sidebar:
     st.markdown(f"**{actor.full_name}**  \n{actor.roles_label}  \n{actor.province_label}")
-    authenticator.logout(button_name="خروج", location="sidebar", key="logout-button")
+    authenticator.logout(button_name="خروج", location="sidebar", key="logout-button",
+                         callback=lambda _: logout(engine(), actor))
 if not st.session_state.get("authentication_status"):
-    st.session_state.pop("actor", None)
+    for key in ("actor", "login-cookie-set", "signed-in-at"):
+        st.session_state.pop(key, None)
     st.rerun()
 
 navigation, pages_by_path = build_navigation(actor)

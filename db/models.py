@@ -89,8 +89,8 @@ class StaffUser(Base):
     is_active: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
     failed_logins: Mapped[int] = mapped_column(sa.Integer, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(TZ)
-    # Bumped on logout, password change and deactivation: login cookies of older epochs are void.
-    session_epoch: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    # Set on logout, password change and deactivation: login cookies issued before it are void.
+    sessions_revoked_at: Mapped[datetime | None] = mapped_column(TZ)
     password_changed_at: Mapped[datetime] = mapped_column(TZ, server_default=sa.func.now())
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=sa.func.now())
     __table_args__ = (
@@ -133,6 +133,9 @@ class Member(Base):
         sa.CheckConstraint("birth_province_id = province_id OR residence_proof IS NOT NULL", name="residence_proof"),
         sa.Index("ix_member_province_name", "province_id", "last_name", "first_name"),
         sa.Index("ix_member_province_valid_until", "province_id", "valid_until"),
+        # Name search by word prefix; 'simple' keeps Persian words as they are written.
+        sa.Index("ix_member_name_fts", sa.text("to_tsvector('simple', first_name || ' ' || last_name)"),
+                 postgresql_using="gin"),
     )
 
 
@@ -353,6 +356,7 @@ class Request(Base):
         sa.Index("ix_request_open_due", "province_id", "stage_due_at", postgresql_where=sa.text("status = 'open'")),
         sa.Index("ix_request_assignee", "assignee_id", "stage_due_at", postgresql_where=sa.text("status = 'open'")),
         sa.Index("ix_request_province_submitted", "province_id", "submitted_at"),
+        sa.Index("ix_request_open_submitted", "province_id", "submitted_at", postgresql_where=sa.text("status = 'open'")),
         sa.Index("ix_request_province_closed", "province_id", "closed_at"),
     )
 

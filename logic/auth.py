@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -53,14 +53,36 @@ def actor_from_row(user: StaffUser) -> Actor:
     return Actor(user.id, user.username, user.full_name, frozenset(user.roles), user.province_id)
 
 
-def load_actor(session: Session, username: str, *, now: datetime | None = None) -> Actor | None:
-    """The active, unlocked staff member with this username, or None."""
+def load_actor(session: Session, username: str, *, now: datetime | None = None,
+               signed_in_at: datetime | None = None) -> Actor | None:
+    """The active, unlocked staff member with this username, or None. With `signed_in_at` (when the
+    login or its cookie was issued), None too if the user's sessions were revoked after it."""
     user = session.scalar(sa.select(StaffUser).where(StaffUser.username == username))
     if user is None or not user.is_active:
         return None
     if user.locked_until is not None and now is not None and user.locked_until > now:
         return None
+    if signed_in_at is not None and user.sessions_revoked_at is not None and signed_in_at <= user.sessions_revoked_at:
+        return None
     return actor_from_row(user)
+
+
+def cookie_issued_at(token: object, expiry_days: float) -> datetime | None:
+    """When a login cookie was issued, from its expiry stamp (the token carries no issue time)."""
+    if not isinstance(token, dict) or not isinstance(token.get("exp_date"), (int, float)):
+        return None
+    return datetime.fromtimestamp(token["exp_date"] - expiry_days * 86400, tz=timezone.utc)
+
+
+def logout(engine: sa.Engine, actor: Actor, *, now: datetime | None = None) -> None:
+    """End every session of this user: login cookies issued until now stop working, server-side."""
+    from db.engine import session_scope
+    from logic.audit import record
+
+    now = now or datetime.now(timezone.utc)
+    with session_scope(engine) as s:
+        s.execute(sa.update(StaffUser).where(StaffUser.id == actor.id).values(sessions_revoked_at=now))
+        record(s, actor, "logout", "staff_user", actor.id, province_id=actor.province_id, at=now)
 
 
 def login_credentials(session: Session) -> dict:

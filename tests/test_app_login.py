@@ -83,3 +83,19 @@ def test_a_deactivated_account_loses_access_on_its_next_run(db_url, db, staff):
     assert "پیشخوان" not in texts(fresh.title)
 
 
+
+
+def test_logout_revokes_cookies_issued_before_it(db, staff):
+    from datetime import datetime, timedelta, timezone
+
+    from db.engine import session_scope
+    from logic.auth import cookie_issued_at, load_actor, logout
+
+    actor = staff["tehran.expert"]
+    issued = datetime.now(timezone.utc) - timedelta(minutes=5)
+    token = {"username": "tehran.expert", "exp_date": (issued + timedelta(days=0.5)).timestamp()}
+    assert abs((cookie_issued_at(token, 0.5) - issued).total_seconds()) < 1e-3
+    logout(db, actor)
+    with session_scope(db) as s:
+        assert load_actor(s, "tehran.expert", signed_in_at=issued) is None
+        assert load_actor(s, "tehran.expert", signed_in_at=datetime.now(timezone.utc)) is not None

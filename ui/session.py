@@ -41,7 +41,8 @@ def require_page(page_file: str) -> Actor:
     actor = None
     if username:
         with db_session() as session:
-            actor = load_actor(session, username, now=now_tehran())
+            actor = load_actor(session, username, now=now_tehran(),
+                               signed_in_at=st.session_state.get("signed-in-at"))
     if actor is None:
         st.error("برای دیدن این صفحه باید وارد شوید.")
         st.stop()

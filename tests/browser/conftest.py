@@ -76,3 +76,15 @@ def login(page, app_url: str, username: str, password: str) -> None:
     page.get_by_label("نام کاربری").fill(username)
     page.get_by_label("گذرواژه").fill(password)
     page.get_by_role("button", name="ورود").click()
+
+
+def login_and_keep_cookie(page, app_url: str, username: str, password: str) -> None:
+    """Log in and wait until the browser holds the re-login cookie, so a later page load by URL
+    (a new Streamlit session) is signed in too."""
+    login(page, app_url, username, password)
+    page.get_by_role("button", name="خروج").wait_for()
+    for _ in range(100):
+        if any(c["name"] == "nezam_backoffice_auth" for c in page.context.cookies()):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the login cookie was never set")

@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from logic.reference import TEHRAN_ID
-from tests.browser.conftest import login
+from tests.browser.conftest import login, login_and_keep_cookie
 from tests.conftest import ROOT
 from tests.factories import PASSWORD, make_staff
 
@@ -35,11 +35,20 @@ def test_wrong_password_and_direct_urls_reveal_nothing(db, page, app_url):
 
 def test_an_expert_opening_a_managers_url_gets_no_manager_page(db, page, app_url):
     make_staff(db, "tehran.expert", ["expert"], TEHRAN_ID)
-    login(page, app_url, "tehran.expert", PASSWORD)
-    expect(page.get_by_role("heading", name="پیشخوان")).to_be_visible()
+    login_and_keep_cookie(page, app_url, "tehran.expert", PASSWORD)
     page.goto(f"{app_url}/kpi")
-    page.wait_for_timeout(1500)
+    # The cookie signs the new session in; the manager's page is not there for an expert.
+    expect(page.get_by_role("heading", name="پیشخوان")).to_be_visible()
     expect(page.get_by_role("heading", name="شاخص‌های عملکرد")).to_have_count(0)
+
+
+def test_logout_ends_the_session_and_the_cookie(db, page, app_url):
+    make_staff(db, "tehran.expert", ["expert"], TEHRAN_ID)
+    login_and_keep_cookie(page, app_url, "tehran.expert", PASSWORD)
+    page.get_by_role("button", name="خروج").click()
+    expect(page.get_by_label("گذرواژه")).to_be_visible()
+    page.goto(f"{app_url}/processes")
+    expect(page.get_by_label("گذرواژه")).to_be_visible()
 
 
 def test_a_link_opened_before_login_leads_to_its_page_after_login(db, page, app_url):

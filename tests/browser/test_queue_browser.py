@@ -1,0 +1,106 @@
+"""An expert's day in a real browser: the queue shows only the own province, "next task" opens the
+most urgent request, the documents can be read, the checklist ticked, the request approved or
+rejected, and it leaves the queue."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from logic import workflow as wf
+from logic.jalali import now_tehran
+from logic.reference import ISFAHAN_ID, TEHRAN_ID
+from tests.browser.conftest import login, login_and_keep_cookie
+from tests.conftest import ROOT
+from tests.factories import PASSWORD, make_member, make_staff
+from tests.test_documents import add_document, tiny_pdf, tiny_png
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def case(db):
+    make_staff(db, "tehran.expert", ["expert"], TEHRAN_ID, "زهرا محمدی")
+    now = now_tehran()
+    urgent = wf.submit(db, make_member(db, TEHRAN_ID, first_name="علی", last_name="کریمی"), "new_membership",
+                       submitted_at=now - timedelta(days=3))
+    later = wf.submit(db, make_member(db, TEHRAN_ID, first_name="سارا", last_name="نوری"), "new_membership",
+                      submitted_at=now - timedelta(minutes=5))
+    elsewhere = wf.submit(db, make_member(db, ISFAHAN_ID, first_name="رضا", last_name="اصفهانی"),
+                          "new_membership", submitted_at=now - timedelta(days=5))
+    for out in (urgent, later):
+        add_document(db, out.request_id, tiny_png(), "image/png", "national_card")
+        add_document(db, out.request_id, tiny_pdf("Degree"), "application/pdf", "degree")
+    return {"urgent": urgent, "later": later, "elsewhere": elsewhere}
+
+
+def status_of(db, request_id):
+    with db.connect() as c:
+        return c.execute(sa.text("SELECT status, stage_code FROM request WHERE id = :i"), {"i": request_id}).one()
+
+
+def open_queue(page, app_url):
+    login(page, app_url, "tehran.expert", PASSWORD)
+    page.get_by_role("link", name="کارتابل").click()
+    expect(page.get_by_role("heading", name="کارتابل")).to_be_visible()
+
+
+def test_expert_takes_the_next_task_reads_documents_ticks_and_approves(db, page, app_url, case):
+    open_queue(page, app_url)
+    grid = page.locator("[data-testid='stDataFrame']")
+    expect(grid).to_contain_text(case["urgent"].tracking_code)
+    expect(grid).to_contain_text(case["later"].tracking_code)
+    expect(grid).not_to_contain_text(case["elsewhere"].tracking_code)
+    page.screenshot(path=str(ROOT / "docs" / "screenshot-queue.png"), full_page=True)
+
+    page.get_by_role("button", name="برداشتن کار بعدی").click()
+    expect(page).to_have_url(re.compile(rf"/request\?code={case['urgent'].tracking_code}"))
+    expect(page.locator(".st-key-req-approve button")).to_be_visible()
+    expect(page.locator("[data-testid='stMain']")).to_contain_text("کریمی")
+
+    page.locator("[data-testid='stImage'] img").first.wait_for()
+    page.screenshot(path=str(ROOT / "docs" / "screenshot-request.png"), full_page=True)
+
+    approve = page.locator(".st-key-req-approve button")
+    expect(approve).to_be_disabled()
+    for box in page.locator(".st-key-req-check-0, .st-key-req-check-1, .st-key-req-check-2, "
+                            ".st-key-req-check-3").all():
+        box.locator("label").click()
+    page.locator(".st-key-req-confirm label").click()
+    expect(approve).to_be_enabled()
+    approve.click()
+    expect(page.locator("[data-testid='stAlertContentSuccess']").first).to_be_visible()
+    assert tuple(status_of(db, case["urgent"].request_id)) == ("open", "final_review")
+
+    page.get_by_role("link", name="کارتابل").click()
+    expect(page.get_by_role("heading", name="کارتابل")).to_be_visible()
+    grid = page.locator("[data-testid='stDataFrame']")
+    expect(grid).to_contain_text(case["later"].tracking_code)
+    expect(grid).not_to_contain_text(case["urgent"].tracking_code)
+
+
+def test_expert_rejects_with_a_reason(db, page, app_url, case):
+    login_and_keep_cookie(page, app_url, "tehran.expert", PASSWORD)
+    page.goto(f"{app_url}/request?code={case['later'].tracking_code}")
+    expect(page.locator(".st-key-req-reject button")).to_be_visible()
+    expect(page.locator("[data-testid='stMain']")).to_contain_text("نوری")
+    page.locator(".st-key-req-confirm label").click()
+    page.locator(".st-key-req-reject button").click()
+    expect(page.locator("[data-testid='stAlertContentError']").first).to_be_visible()  # no reason yet
+    assert status_of(db, case["later"].request_id).status == "open"
+    page.locator(".st-key-req-reason textarea").fill("مدرک تحصیلی با رشته‌های مجاز ماده ۴۵ مطابقت ندارد")
+    if not page.locator(".st-key-req-confirm input").is_checked():
+        page.locator(".st-key-req-confirm label").click()
+    page.locator(".st-key-req-reject button").click()
+    expect(page.locator("[data-testid='stAlertContentSuccess']").first).to_be_visible()
+    assert status_of(db, case["later"].request_id).status == "rejected"
+
+
+def test_another_provinces_request_is_not_found_even_by_url(db, page, app_url, case):
+    login_and_keep_cookie(page, app_url, "tehran.expert", PASSWORD)
+    page.goto(f"{app_url}/request?code={case['elsewhere'].tracking_code}")
+    expect(page.get_by_text("درخواست پیدا نشد.")).to_be_visible()
+    expect(page.get_by_text("اصفهانی")).to_have_count(0)
