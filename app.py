@@ -7,7 +7,8 @@ import streamlit as st
 import streamlit_authenticator as stauth
 
 from db.engine import setting
-from logic.auth import ConfigError, cookie_issued_at, cookie_key, load_actor, login_credentials, logout
+from logic.auth import (ConfigError, cookie_issued_at, cookie_key, failed_username, load_actor, login_credentials,
+                        logout, record_login_failure, record_login_success)
 from logic.jalali import now_tehran
 from ui.navigation import PAGES, build_navigation
 from ui.session import db_session, engine
@@ -36,9 +37,11 @@ authenticator = stauth.Authenticate(credentials, cookie_name="nezam_backoffice_a
 
 def login_page() -> None:
     st.title("سامانهٔ پیشخوان سازمان نظام مهندسی ساختمان استان")
-    authenticator.login(location="main", fields=LOGIN_FIELDS, key="login-form")
+    authenticator.login(location="main", fields=LOGIN_FIELDS, key="login-form",
+                        callback=lambda info: record_login_success(engine(), info["username"]))
     if st.session_state.get("authentication_status") is False:
-        st.error("نام کاربری یا گذرواژه نادرست است.")
+        username = failed_username(credentials)
+        st.error(record_login_failure(engine(), username) if username else "نام کاربری یا گذرواژه نادرست است.")
     elif st.session_state.get("authentication_status"):
         st.rerun()
 

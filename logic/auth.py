@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -85,20 +85,81 @@ def logout(engine: sa.Engine, actor: Actor, *, now: datetime | None = None) -> N
         record(s, actor, "logout", "staff_user", actor.id, province_id=actor.province_id, at=now)
 
 
-def login_credentials(session: Session) -> dict:
-    """The credentials mapping streamlit-authenticator expects, built from active staff rows.
+# A well-formed bcrypt hash that no password matches: locked and inactive accounts get it, so the
+# login form fails for them like for a wrong password (the account stays known, so its failures are
+# counted and an old cookie for it is refused rather than crashing the authenticator).
+NO_PASSWORD_HASH = "$2b$12$" + "." * 53
+MAX_FAILED_LOGINS = 5
+LOCK_MINUTES = 15
+
+
+def login_credentials(session: Session, now: datetime | None = None) -> dict:
+    """The credentials mapping streamlit-authenticator expects, built from the staff table.
 
     Password hashes stay in memory only; nothing is written to disk (no YAML)."""
+    now = now or datetime.now(timezone.utc)
     rows = session.execute(
         sa.select(StaffUser.username, StaffUser.full_name, StaffUser.password_hash, StaffUser.email,
-                  StaffUser.roles)
-        .where(StaffUser.is_active)
+                  StaffUser.roles, StaffUser.is_active, StaffUser.locked_until)
     ).all()
     return {"usernames": {
-        r.username: {"name": r.full_name, "password": r.password_hash, "email": r.email or "",
-                     "roles": list(r.roles), "first_name": r.full_name, "last_name": ""}
+        r.username: {"name": r.full_name, "email": r.email or "", "roles": list(r.roles),
+                     "first_name": r.full_name, "last_name": "",
+                     "password": r.password_hash if r.is_active and not (r.locked_until and r.locked_until > now)
+                     else NO_PASSWORD_HASH}
         for r in rows
     }}
+
+
+def failed_username(credentials: dict) -> str | None:
+    """The account whose password the login form just refused (the authenticator counts it in the
+    credentials mapping it was given, which is rebuilt on every run)."""
+    for username, user in credentials["usernames"].items():
+        if user.get("failed_login_attempts"):
+            return username
+    return None
+
+
+def record_login_failure(engine: sa.Engine, username: str, *, now: datetime | None = None) -> str:
+    """Count a refused login in the database (across sessions and restarts); the fifth in a row
+    locks the account for 15 minutes. Returns the message for the login form."""
+    from db.engine import session_scope
+    from logic.audit import record
+    from logic.jalali import format_jalali_datetime
+
+    now = now or datetime.now(timezone.utc)
+    with session_scope(engine) as s:
+        user = s.scalar(sa.select(StaffUser).where(StaffUser.username == username).with_for_update())
+        if user is None:
+            return "نام کاربری یا گذرواژه نادرست است."
+        actor = actor_from_row(user)
+        if user.locked_until is not None and user.locked_until > now:
+            record(s, actor, "login_refused_locked", "staff_user", user.id, province_id=user.province_id, at=now)
+            return f"این حساب به دلیل ورودهای نادرست پیاپی تا {format_jalali_datetime(user.locked_until)} قفل است."
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
+            user.failed_logins = 0
+            record(s, actor, "account_locked", "staff_user", user.id, province_id=user.province_id, at=now,
+                   data={"until": user.locked_until.isoformat()})
+            return (f"پس از {MAX_FAILED_LOGINS} ورود نادرست پیاپی، این حساب تا "
+                    f"{format_jalali_datetime(user.locked_until)} قفل شد.")
+        record(s, actor, "login_failed", "staff_user", user.id, province_id=user.province_id, at=now,
+               data={"consecutive": user.failed_logins})
+        return "نام کاربری یا گذرواژه نادرست است."
+
+
+def record_login_success(engine: sa.Engine, username: str, *, now: datetime | None = None) -> None:
+    from db.engine import session_scope
+    from logic.audit import record
+
+    now = now or datetime.now(timezone.utc)
+    with session_scope(engine) as s:
+        user = s.scalar(sa.select(StaffUser).where(StaffUser.username == username).with_for_update())
+        if user is None:
+            return
+        user.failed_logins = 0
+        record(s, actor_from_row(user), "login", "staff_user", user.id, province_id=user.province_id, at=now)
 
 
 def cookie_key(mode: str | None, key: str | None) -> str:

@@ -99,3 +99,39 @@ def test_logout_revokes_cookies_issued_before_it(db, staff):
     with session_scope(db) as s:
         assert load_actor(s, "tehran.expert", signed_in_at=issued) is None
         assert load_actor(s, "tehran.expert", signed_in_at=datetime.now(timezone.utc)) is not None
+
+
+def audit_actions(engine):
+    import sqlalchemy as sa
+    with engine.connect() as c:
+        return [r[0] for r in c.execute(sa.text("SELECT action FROM audit_event ORDER BY id"))]
+
+
+def test_five_failures_lock_the_account_for_fifteen_minutes_across_sessions(db_url, db, staff):
+    import sqlalchemy as sa
+    for attempt in range(5):
+        # A new app session each time: the count lives in the database, not in the browser session.
+        at = login(app(db_url).run(), "tehran.expert", f"wrong-{attempt}")
+    assert any("قفل شد" in e for e in texts(at.error))
+    at = login(app(db_url).run(), "tehran.expert", PASSWORD)
+    assert any("قفل است" in e for e in texts(at.error))
+    assert "پیشخوان" not in texts(at.title)
+    assert audit_actions(db) == ["login_failed"] * 4 + ["account_locked", "login_refused_locked"]
+    with db.begin() as c:  # fifteen minutes later
+        c.execute(sa.text("UPDATE staff_user SET locked_until = now() - interval '1 second' "
+                          "WHERE username = 'tehran.expert'"))
+    at = login(app(db_url).run(), "tehran.expert", PASSWORD)
+    assert texts(at.title) == ["پیشخوان"]
+    assert audit_actions(db)[-1] == "login"
+
+
+def test_a_success_resets_the_failure_count(db_url, db, staff):
+    import sqlalchemy as sa
+    for attempt in range(4):
+        login(app(db_url).run(), "tehran.expert", "wrong")
+    login(app(db_url).run(), "tehran.expert", PASSWORD)
+    login(app(db_url).run(), "tehran.expert", "wrong")
+    with db.connect() as c:
+        row = c.execute(sa.text("SELECT failed_logins, locked_until FROM staff_user "
+                                "WHERE username = 'tehran.expert'")).one()
+    assert (row.failed_logins, row.locked_until) == (1, None)
