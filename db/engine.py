@@ -84,10 +84,19 @@ def _sessionmaker(engine: sa.Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def session_scope(engine: sa.Engine | None = None) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any error."""
+    """One transaction: commit on success, roll back on any error. A lost or refused database
+    connection becomes ServiceUnavailable (a Persian message; nothing was written)."""
+    from logic.errors import ServiceUnavailable
+
     session = _sessionmaker(engine or get_engine())()
     try:
         with session.begin():
             yield session
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        raise ServiceUnavailable() from exc
+    except sa.exc.DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise ServiceUnavailable() from exc
+        raise
     finally:
         session.close()

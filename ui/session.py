@@ -24,8 +24,16 @@ def engine() -> sa.Engine:
 
 @contextmanager
 def db_session() -> Iterator[Session]:
-    with session_scope(engine()) as session:
-        yield session
+    """A read session for a page; if the database is unreachable the page says so and stops (the
+    next rerun reconnects by itself: the pool pings connections before use)."""
+    from logic.errors import ServiceUnavailable
+
+    try:
+        with session_scope(engine()) as session:
+            yield session
+    except ServiceUnavailable as exc:
+        st.error(exc.message)
+        st.stop()
 
 
 def require_page(page_file: str) -> Actor:
