@@ -42,6 +42,7 @@ PAGES: tuple[PageSpec, ...] = (
              frozenset({Role.MANAGER, Role.BOARD}), "analytics"),
     PageSpec("releases.py", "انتشار آمار", ":material/publish:", "گزارش‌ها", frozenset({Role.BOARD}), "releases"),
     PageSpec("processes.py", "فرایندها و مهلت‌ها", ":material/account_tree:", "راهنما", ALL, "processes"),
+    PageSpec("account.py", "حساب کاربری", ":material/person:", "راهنما", ALL, "account"),
     PageSpec("holidays.py", "تقویم کاری و تعطیلات", ":material/event:", "مدیریت سامانه",
              frozenset({Role.ADMIN}), "holidays"),
     PageSpec("staff.py", "کاربران", ":material/manage_accounts:", "مدیریت سامانه",
