@@ -1,6 +1,40 @@
-"""Audit log (issue 8/8): placeholder until then."""
-from ui.placeholder import coming
-from ui.session import require_page
+"""Audit log: request events and other audited writes, with filters and export."""
+import streamlit as st
 
-require_page(__file__)
-coming("گزارش رویدادها", "گزارش همهٔ رویدادهای ثبت‌شده.", ["فیلتر بر اساس شخص، اقدام، درخواست و تاریخ", "خروجی"])
+from logic.audit_view import AUDIT_ACTIONS_FA, COLUMNS, AuditFilter, audit_page, audit_people
+from logic.export import export_csv
+from logic.processes import ACTIONS_FA
+from logic.text import format_number
+from ui.session import db_session, require_page
+from ui.widgets import jalali_date_input
+
+actor = require_page(__file__)
+st.title("گزارش رویدادها")
+labels = {**ACTIONS_FA, **AUDIT_ACTIONS_FA}
+with db_session() as session:
+    people = dict(audit_people(session, actor))
+c1, c2, c3 = st.columns(3)
+person = c1.selectbox("شخص", [None, *people], key="audit-person", format_func=lambda p: "همه" if p is None else people[p])
+action = c2.selectbox("اقدام", [None, *labels], key="audit-action", format_func=lambda a: "همه" if a is None else labels[a])
+code = c3.text_input("کد رهگیری درخواست", key="audit-code")
+d1, d2, d3 = st.columns(3)
+with d1:
+    since = jalali_date_input("از تاریخ", key="audit-from")
+with d2:
+    until = jalali_date_input("تا تاریخ", key="audit-to")
+page = d3.number_input("صفحه", min_value=1, step=1, key="audit-page")
+flt = AuditFilter(person, action, code or None, since, until, int(page))
+with db_session() as session:
+    rows, total = audit_page(session, actor, flt)
+st.caption(f"{format_number(total)} رویداد")
+st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def export_all() -> bytes:
+    with db_session() as s:
+        return export_csv(audit_page(s, actor, flt, everything=True)[0], COLUMNS)
+
+
+if rows:
+    st.download_button("دریافت CSV همهٔ رویدادهای فیلترشده", export_all, file_name="audit.csv",
+                       mime="text/csv", key="audit-export-csv", on_click="ignore")
