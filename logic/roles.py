@@ -41,3 +41,6 @@ def role_label(code: str) -> str:
         return ROLE_LABELS_FA[Role(code)]
     except ValueError:
         return code
+
+# Roles that may open requests (queue, request screen, documents, comments).
+REQUEST_VIEWERS = WORKING_ROLES | {Role.MANAGER}

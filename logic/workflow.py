@@ -30,7 +30,7 @@ from logic.errors import InvalidTransition, NotFound, PermissionDenied, StaleReq
 from logic.jalali import format_jalali_datetime, now_tehran, to_jalali
 from logic.processes import (ACTIONS_FA, INITIAL_REVIEW, CLOSED_STATUSES, Condition, Process, Stage,
                              StageKind, Status, process)
-from logic.roles import Role
+from logic.roles import REQUEST_VIEWERS, Role
 from logic.sla import AT_RISK_FRACTION, BusinessCalendar
 from logic.text import clean_reason
 
@@ -518,6 +518,8 @@ def comment(engine: sa.Engine, actor: Actor, request_id: int, text: str, *, now:
         if req is None:
             raise NotFound("درخواست پیدا نشد.")
         check_scope(actor, req)
+        if not actor.has(*REQUEST_VIEWERS):
+            raise PermissionDenied("یادداشت روی پرونده فقط برای کارکنانی است که درخواست‌ها را بررسی می‌کنند.")
         write_event(s, req, actor.id, "comment", now, from_stage=req.stage_code, to_stage=req.stage_code,
                      reason=text, bump=False)
 
