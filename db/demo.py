@@ -826,7 +826,7 @@ class _ChunkBuilder:
                 reason = self.pick(REJECT_REASONS_FA)
             elif outcome == "returned":
                 reason = self.pick(RETURN_REASONS_FA)
-            claim = rng.random() * 0.5 if rng.random() < 0.12 else None  # some picked the task up first
+            claim = rng.random() * 0.5 if rng.random() < 0.08 else None  # some picked the task up first
             steps.append((s, outcome, self._handling(s, dh), actor, claim, reason))
         spec.plan = steps
         spec.start_hint = self._start_hint(spec, clock)
@@ -982,7 +982,8 @@ class _ChunkBuilder:
         total = clock.totals[type_code]
 
         version = 1
-        out_ev.append(f"{rid}\t{_ts(submitted)}\t{NULL}\tsubmit\t{NULL}\t{path[0].code}\t{NULL}\t1\t{{}}\n")
+        submitted_s = _ts(submitted)
+        out_ev.append(f"{rid}\t{submitted_s}\t{NULL}\tsubmit\t{NULL}\t{path[0].code}\t{NULL}\t1\t{{}}\n")
         process_hours = stage_hours = ZERO
         initial = None
         assessment = None      # an _Assessment once fees are known
@@ -1105,14 +1106,15 @@ class _ChunkBuilder:
         jy = JALALI.year_of(submitted.date())
         tracking = f"{jy % 100:02d}{pid:02d}{rid:08d}"
         risk_columns = f"\t{_opt_ts(stage_risk)}\t{_opt_ts(risk_at)}" if ctx.risk_columns else ""
+        last_s = _ts(last_at)  # a closed request's last event is its closing
         self.out["request"].append(
-            f"{rid}\t{tracking}\t{mid}\t{pid}\t{type_code}\t{stage}\t{status}\t{_opt(assignee)}\t{_ts(submitted)}\t"
+            f"{rid}\t{tracking}\t{mid}\t{pid}\t{type_code}\t{stage}\t{status}\t{_opt(assignee)}\t{submitted_s}\t"
             f"{_ts(clock.next_opening(submitted))}\t{_ts(stage_entered)}\t{stage_hours}\t{_opt_ts(stage_due)}\t"
-            f"{process_hours}\t{_opt_ts(due_at)}\t{_opt_ts(closed_at)}\t{met_sla}\t{_opt(initial)}\t"
-            f"{'t' if spec.referred else 'f'}\t{version}\t{_ts(last_at)}\t{data}{risk_columns}\n")
+            f"{process_hours}\t{_opt_ts(due_at)}\t{NULL if closed_at is None else last_s}\t{met_sla}\t"
+            f"{_opt(initial)}\t{'t' if spec.referred else 'f'}\t{version}\t{last_s}\t{data}{risk_columns}\n")
         if assessment is not None:
             self.out["fee_assessment"].append(assessment.line())
-        self._request_documents(rid, spec, mid, submitted, reviewer, rejected_doc)
+        self._request_documents(rid, spec, mid, submitted_s, reviewer, rejected_doc)
         if type_code == "new_membership" and m.created[i] is None:
             m.created[i] = submitted - timedelta(minutes=5 + 60 * rng.random())
         if type_code == "transfer" and status == "completed":
@@ -1280,7 +1282,7 @@ class _ChunkBuilder:
                 f"{len(f.content)}\t{f.sha256}\t{'t' if required else 'f'}")
         return columns
 
-    def _request_documents(self, rid: int, spec: _Spec, mid: int, submitted: datetime,
+    def _request_documents(self, rid: int, spec: _Spec, mid: int, uploaded: str,
                            reviewer: tuple | None, rejected: tuple | None) -> None:
         """2-4 documents: pending until someone reviewed them; the last one rejected (with a
         reason) when the request was rejected or returned, the others accepted."""
@@ -1289,7 +1291,6 @@ class _ChunkBuilder:
         r = rng.random()
         n = min(len(wanted), 2 if r < 0.5 else 3 if r < 0.85 else 4)
         out = self.out["document"]
-        uploaded = _ts(submitted)
         accepted = NULL
         who = reviewer or rejected
         if who is not None:
