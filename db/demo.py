@@ -244,6 +244,9 @@ FIELD_WEIGHTS = {"civil": 40, "architecture": 25, "mechanical": 12, "electrical"
 TYPE_WEIGHTS = {"membership_renewal": 30, "licence_renewal": 20, "licence_issue": 12, "card_reissue": 9,
                 "new_membership": 8, "rating": 5, "legacy_registration": 4, "transfer": 3,
                 "rating_registration": 5, "article32_renewal": 4}
+# What renewals beyond one per member become (large loads with few members).
+_OTHER_TYPES = [t for t in TYPE_WEIGHTS if t not in ("membership_renewal", "new_membership")]
+_OTHER_WEIGHTS = [TYPE_WEIGHTS[t] for t in _OTHER_TYPES]
 # What happens to requests: most are closed; the open ones fill the queues.
 CLASS_SHARES = (("completed", 0.75), ("rejected", 0.08), ("returned", 0.03))  # the rest stays open
 
@@ -716,7 +719,7 @@ class _ChunkBuilder:
         """Who files each request: applicants file new memberships (one each), licence holders renew
         licences, and each member renews their membership at most once in the period (so validity
         histories stay simple and every renewal starts within its window). When renewals would
-        outnumber the chunk's members, the extra ones become card reissues."""
+        outnumber the chunk's members, the extra ones become other types."""
         rng, m = self.rng, self.members
         regular = [i for i in range(m.pool_from) if m.status[i] == "active"] or list(range(len(m.ids)))
         holders = [i for i in regular if m.licence[i]] or regular
@@ -738,17 +741,19 @@ class _ChunkBuilder:
                     spec.member = renewing[next_renewing]
                     next_renewing += 1
                     continue
-                t = spec.type_code = "card_reissue"
-                if spec.target is not None:  # it had to cover a renewal stage: keep it a renewal
-                    spec.type_code, t = "membership_renewal", "membership_renewal"
-            candidates = {"licence_renewal": holders, "article32_renewal": a32}.get(t, regular)
-            i = candidates[self.below(len(candidates))]
+                if spec.target is None:  # (one that must cover a renewal stage stays a renewal)
+                    t = spec.type_code = rng.choices(_OTHER_TYPES, _OTHER_WEIGHTS)[0]
+            # Holders of the licence being renewed first; anyone if they are all busy.
+            choices = {"licence_renewal": (holders, regular), "article32_renewal": (a32, holders, regular)}.get(
+                t, (regular,))
+            i = self.pick(choices[0])
             if spec.klass in ("open", "returned"):
                 # The workflow refuses a second open request of the same type from one member.
-                for _ in range(20):
-                    if (i, t) not in in_progress:
-                        break
-                    i = candidates[self.below(len(candidates))]
+                for candidates in choices:
+                    for _ in range(10):
+                        if (i, t) not in in_progress:
+                            break
+                        i = self.pick(candidates)
                 in_progress.add((i, t))
             spec.member = i
             if t == "article32_renewal" and m.status[i] != "applicant":
