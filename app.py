@@ -66,12 +66,17 @@ if status:
 if actor is None:
     # Every app URL shows the login form while logged out (instead of "page not found"), and the
     # page that was asked for, with its query (a link such as /request?code=...), opens after login.
-    login_pages = [st.Page(login_page, title="ورود", icon=":material/login:", url_path="login", default=True)]
+    # The one exception is /public, the board's published statistics, which anyone may read: it is
+    # registered only here, for visitors who are not signed in, and links nowhere else.
+    public = st.Page("pages/public_stats.py", title="آمار منتشرشده", icon=":material/bar_chart:", url_path="public")
+    login_pages = [st.Page(login_page, title="ورود", icon=":material/login:", url_path="login", default=True), public]
     login_pages += [st.Page(login_page, title="ورود", url_path=spec.url_path) for spec in PAGES]
     asked = st.navigation(login_pages, position="hidden")
-    if asked.url_path != "login":
+    if asked.url_path not in ("login", public.url_path):
         st.session_state["after_login"] = (asked.url_path, st.query_params.to_dict())
     asked.run()
+    if asked.url_path != public.url_path:
+        st.page_link(public, label="آمار منتشرشدهٔ سازمان (بدون نیاز به ورود)", icon=":material/bar_chart:")
     st.stop()
 
 st.session_state["actor"] = actor

@@ -1,0 +1,63 @@
+"""The public statistics page (no login): the board's published releases, frozen as approved.
+
+It reads only published snapshots (aggregates after small-cell suppression) and links nowhere else;
+app.py registers it at /public for visitors who are not signed in."""
+import pandas as pd
+import streamlit as st
+
+from logic import releases as rel
+from logic.jalali import format_jalali_date
+from logic.reference import PROVINCE_NAMES_FA
+from logic.text import to_persian_digits as fa
+from ui.release_view import show_snapshot
+from ui.session import db_session
+
+st.title("آمار منتشرشدهٔ سازمان نظام مهندسی ساختمان")
+st.caption("آماری که هیأت مدیرهٔ سازمان استان (یا سازمان مرکزی برای همهٔ استان‌ها) تهیه، با تأیید عضو دیگری از "
+           "هیأت مدیره منتشر کرده است. عددهای هر انتشار پس از انتشار تغییر نمی‌کنند؛ اصلاح هر انتشار، انتشار "
+           "تازه‌ای است و هر دو در این فهرست می‌مانند. برای حفظ محرمانگی، تعدادهای ۱ تا ۴ نشان داده نمی‌شوند.")
+
+with db_session() as session:
+    provinces = rel.published_provinces(session)
+options = ["all"] + [rel.NATIONAL if p is None else p for p in provinces]
+labels = {"all": "همه", rel.NATIONAL: rel.NATIONAL_FA + " (سراسری)", **PROVINCE_NAMES_FA}
+scope = st.selectbox("استان", options, format_func=labels.get, key="public-province")
+
+with db_session() as session:
+    releases = rel.published_releases(session, None if scope == "all" else scope)
+if not releases:
+    st.info("هنوز آماری منتشر نشده است.")
+    st.stop()
+
+
+def status_text(r: rel.ReleaseSummary) -> str:
+    if r.superseded_by_id is not None:
+        return f"اصلاح‌شده با انتشار شمارهٔ {fa(r.superseded_by_id)}"
+    if r.supersedes_id is not None:
+        return f"اصلاحیهٔ انتشار شمارهٔ {fa(r.supersedes_id)}"
+    return "جاری"
+
+
+st.table(pd.DataFrame([{"شماره": fa(r.id), "عنوان": r.title, "استان": r.province, "دوره": r.period,
+                        "تاریخ انتشار": format_jalali_date(r.published_at), "وضعیت": status_text(r)}
+                       for r in releases]), hide_index=True)
+
+by_id = {r.id: r for r in releases}
+asked = st.query_params.get("release", "")
+ids = list(by_id)
+index = ids.index(int(asked)) if asked.isdigit() and int(asked) in by_id else 0
+chosen = st.selectbox("انتشار", ids, index=index, key="public-release", format_func=lambda i, d=by_id: d[i].label)
+st.query_params["release"] = str(chosen)
+release = by_id[chosen]
+
+st.header(release.title)
+st.caption(f"{release.province}، {release.period}؛ منتشرشده در {format_jalali_date(release.published_at)}")
+if release.superseded_by_id is not None:
+    st.warning(f"این انتشار با انتشار شمارهٔ {fa(release.superseded_by_id)} («{release.superseded_by_title}») در "
+               f"{format_jalali_date(release.superseded_at)} اصلاح شده است؛ هر دو برای شفافیت دیده می‌شوند.")
+if release.supersedes_id is not None:
+    st.info(f"این انتشار اصلاحیهٔ انتشار شمارهٔ {fa(release.supersedes_id)} («{release.supersedes_title}») است.")
+
+with db_session() as session:
+    snapshot = rel.published_snapshot(session, release.id)
+show_snapshot(snapshot, key=f"public-{release.id}", release_id=release.id, heading=False)

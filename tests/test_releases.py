@@ -1,0 +1,408 @@
+"""Transparency releases: the figures (SQL aggregates over a known world), suppression in the
+published tables, four eyes, frozen snapshots (the database refuses changes), corrections that
+supersede, audit, province scope, and the CSV / XLSX files."""
+from __future__ import annotations
+
+import io
+import json
+from datetime import date, datetime, timedelta
+from itertools import count
+
+import jdatetime
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from db.engine import session_scope
+from logic import releases as rel
+from logic.disclosure import HIDDEN_MARK, SMALL_MARK, determined_cells, table_sums
+from logic.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from logic.jalali import TEHRAN
+from logic.processes import PROCESSES
+from logic.reference import ISFAHAN_ID, TEHRAN_ID
+from tests.factories import make_member, make_staff
+
+FIELD_ROW = {f: i for i, f in enumerate(rel.FIELD_KEYS)}
+CIVIL, ARCH, MECH, ELEC = (FIELD_ROW[f] for f in ("civil", "architecture", "mechanical", "electrical"))
+ALL_TABLES = list(rel.TABLES)
+
+
+def g(jy: int, jm: int, jd: int) -> date:
+    return jdatetime.date(jy, jm, jd).togregorian()
+
+
+def at(jy: int, jm: int, jd: int, hour: int = 10) -> datetime:
+    return datetime.combine(g(jy, jm, jd), datetime.min.time(), tzinfo=TEHRAN) + timedelta(hours=hour)
+
+
+# The seed's period: from 1 Farvardin to the end of Ordibehesht (here of 1403).
+FIRST, LAST = g(1403, 1, 1), g(1403, 2, 31)
+_licence_no = count(1)
+_tracking = count(10**11)
+
+
+def add_licence(db, member_id: int, field: str, grade: int, issued: date, *, years: int = 5,
+                kind: str = "work") -> None:
+    with db.begin() as c:
+        c.execute(sa.text("INSERT INTO work_licence (member_id, kind, licence_no, field, grade, issued_on, expires_on) "
+                          "VALUES (:m, :k, :n, :f, :g, :i, :e)"),
+                  {"m": member_id, "k": kind, "n": f"L{next(_licence_no):08d}", "f": field, "g": grade,
+                   "i": issued, "e": issued + timedelta(days=365 * years)})
+
+
+def add_request(db, member_id: int, province_id: int, type_code: str, *, submitted: datetime,
+                closed: datetime | None = None, status: str = "completed", hours: float = 7,
+                met: bool | None = None) -> None:
+    proc = PROCESSES[type_code]
+    closed_status = status in ("completed", "rejected")
+    stage = proc.stages[-1].code if closed_status else proc.stages[0].code
+    if closed_status and met is None:
+        met = hours <= proc.total_limit_days * 7  # Tehran's office day: 07:30-14:30
+    with db.begin() as c:
+        c.execute(sa.text(
+            "INSERT INTO request (tracking_code, member_id, province_id, type_code, stage_code, status, submitted_at, "
+            "clock_started_at, stage_entered_at, closed_at, met_sla, process_hours_used) "
+            "VALUES (:t, :m, :p, :type, :stage, :status, :s, :s, :s, :c, :met, :h)"),
+            {"t": str(next(_tracking)), "m": member_id, "p": province_id, "type": type_code, "stage": stage,
+             "status": status, "s": submitted, "c": closed if closed_status else None,
+             "met": met if closed_status else None, "h": hours})
+
+
+def build_world(db) -> dict:
+    """Tehran, period 1403/01/01-1403/02/31:
+    licences issued: civil g1 6, civil g3 7, architecture g3 2 (small), mechanical g2 5;
+    licences renewed: civil g1 5, mechanical g2 1 (small);
+    members at the end: civil 13 with a valid licence + 1 without, architecture 2 + 0,
+    mechanical 5 + 0, electrical 0 + 6 (plus a transferred member and an applicant, not counted);
+    new members: architecture 1, electrical 6; membership renewals: civil 8;
+    services: new membership 7 received and finished (5 in time, median 2 working days)...
+    Isfahan has licences and renewals in the same period that a Tehran release must not count."""
+    people = {
+        "board1": make_staff(db, "tehran.board", ["board"], TEHRAN_ID, "عضو هیأت مدیره یکم"),
+        "board2": make_staff(db, "tehran.board2", ["board"], TEHRAN_ID, "عضو هیأت مدیره دوم"),
+        "isfahan": make_staff(db, "isfahan.board", ["board"], ISFAHAN_ID, "هیأت مدیره اصفهان"),
+        "central": make_staff(db, "central.board", ["board"], None, "هیأت مدیره مرکزی"),
+        "central2": make_staff(db, "central.board2", ["board"], None, "هیأت مدیره مرکزی دوم"),
+        "expert": make_staff(db, "tehran.expert", ["expert"], TEHRAN_ID, "زهرا کارگر"),
+    }
+    civil = [make_member(db, TEHRAN_ID, field="civil", first_name="رضا", last_name=f"عمرانی{i}") for i in range(13)]
+    for i, m in enumerate(civil):
+        add_licence(db, m, "civil", 1 if i < 6 else 3, g(1403, 1, 5 + i))
+    expired = make_member(db, TEHRAN_ID, field="civil", first_name="نادر", last_name="بی‌پروانه")
+    add_licence(db, expired, "civil", 2, g(1397, 6, 1), years=5)  # expired in 1402
+    arch = [make_member(db, TEHRAN_ID, field="architecture", first_name="سارا", last_name="معمارزاده")
+            for _ in range(2)]
+    for m in arch:
+        add_licence(db, m, "architecture", 3, g(1403, 2, 10))
+    mech = [make_member(db, TEHRAN_ID, field="mechanical") for _ in range(5)]
+    for m in mech:
+        add_licence(db, m, "mechanical", 2, g(1403, 2, 1))
+    add_licence(db, mech[0], "mechanical", 2, g(1403, 2, 5), kind="article32")  # not a work licence
+    add_licence(db, civil[0], "civil", 1, g(1402, 12, 29))  # the day before the period
+    add_licence(db, civil[1], "civil", 1, g(1403, 3, 1))    # the day after
+    elec = [make_member(db, TEHRAN_ID, field="electrical") for _ in range(6)]
+    make_member(db, TEHRAN_ID, status="applicant", field="electrical")
+    make_member(db, TEHRAN_ID, status="transferred", field="civil")
+    isfahan = [make_member(db, ISFAHAN_ID, field="civil") for _ in range(3)]
+    for m in isfahan:
+        add_licence(db, m, "civil", 1, g(1403, 1, 20))
+        add_request(db, m, ISFAHAN_ID, "membership_renewal", submitted=at(1403, 1, 20), closed=at(1403, 1, 25))
+
+    # Licence renewals: 5 civil grade 1 and 1 mechanical in the period; a rejection, one finished
+    # after the period and one still open are not renewals in the period.
+    for m in civil[:5]:
+        add_request(db, m, TEHRAN_ID, "licence_renewal", submitted=at(1403, 2, 1), closed=at(1403, 2, 20), hours=21)
+    add_request(db, mech[0], TEHRAN_ID, "licence_renewal", submitted=at(1403, 2, 1), closed=at(1403, 2, 20), hours=21)
+    add_request(db, civil[6], TEHRAN_ID, "licence_renewal", submitted=at(1403, 2, 1), closed=at(1403, 2, 22),
+                status="rejected", hours=7)
+    add_request(db, civil[7], TEHRAN_ID, "licence_renewal", submitted=at(1403, 2, 1), closed=at(1403, 3, 2))
+    add_request(db, civil[8], TEHRAN_ID, "licence_renewal", submitted=at(1403, 2, 30), status="open")
+
+    # New members: 6 electrical and 1 architecture, working hours 7,7,14,14,21,42,49 (days 1,1,2,2,3,6,7).
+    for m, hours in zip(elec + arch[:1], (7, 7, 14, 14, 21, 42, 49)):
+        add_request(db, m, TEHRAN_ID, "new_membership", submitted=at(1403, 1, 15), closed=at(1403, 2, 5), hours=hours)
+    # Membership renewals: 8 civil completed, 1 rejected.
+    for m in civil[:8]:
+        add_request(db, m, TEHRAN_ID, "membership_renewal", submitted=at(1403, 1, 10), closed=at(1403, 1, 12), hours=3)
+    add_request(db, civil[9], TEHRAN_ID, "membership_renewal", submitted=at(1403, 1, 10), closed=at(1403, 1, 12),
+                status="rejected", hours=3)
+    return {**people, "civil": civil, "elec": elec}
+
+
+@pytest.fixture
+def world(db):
+    return build_world(db)
+
+
+def compose(db, actor, **kw):
+    args = {"title": "آمار صدور پروانه اشتغال از اول فروردین ۱۴۰۳ لغایت پایان اردیبهشت",
+            "province_id": TEHRAN_ID, "period_from": FIRST, "period_to": LAST, "tables": ALL_TABLES, **kw}
+    return rel.compose(db, actor, **args)
+
+
+def snapshot_of(db, release_id):
+    with session_scope(db) as s:
+        return rel.published_snapshot(s, release_id)
+
+
+def draft_snapshot(db, actor, release_id):
+    with session_scope(db) as s:
+        return rel.board_snapshot(s, actor, release_id)
+
+
+def tables_by_key(snapshot):
+    return {t["key"]: t for t in snapshot["tables"]}
+
+
+def test_the_figures_come_from_the_data_and_small_cells_are_hidden(db, world):
+    out = compose(db, world["board1"])
+    t = tables_by_key(draft_snapshot(db, world["board1"], out.release_id))
+    assert list(t) == ALL_TABLES
+
+    issued = t["licences_issued"]
+    assert issued["columns"] == ["پایه ۱", "پایه ۲", "پایه ۳"] and issued["rows"][CIVIL] == "عمران"
+    assert issued["row_totals"][CIVIL] == 13 and issued["row_totals"][ARCH] == 2 and issued["row_totals"][MECH] == 5
+    assert issued["column_totals"] == [6, 5, 9] and issued["total"] == 20
+    assert issued["cells"][ARCH][2] == SMALL_MARK
+    assert issued["cells"][MECH][1] == 5 and issued["cells"][CIVIL][1] == 0
+    # Complements hide enough that the totals cannot give the 2 away.
+    hidden = {(i, j) for i, row in enumerate(issued["cells"]) for j, v in enumerate(row) if isinstance(v, str)}
+    assert issued["hidden"] == {"small": 1, "complementary": len(hidden) - 1} and len(hidden) >= 4
+    assert determined_cells(table_sums(7, 3), hidden) == set()
+    assert all(issued["cells"][i][j] == HIDDEN_MARK for i, j in hidden - {(ARCH, 2)})
+
+    renewed = t["licences_renewed"]
+    assert renewed["row_totals"][CIVIL] == 5 and renewed["row_totals"][MECH] == 1 and renewed["total"] == 6
+    assert renewed["cells"][MECH][1] == SMALL_MARK
+
+    members = t["members_licence"]
+    assert members["row_totals"][CIVIL] == 14 and members["row_totals"][ELEC] == 6
+    assert members["column_totals"] == [20, 7] and members["total"] == 27
+    assert members["cells"][CIVIL][1] == SMALL_MARK and members["cells"][ARCH][0] == SMALL_MARK
+    assert members["cells"][ELEC] == [0, 6] or HIDDEN_MARK in members["cells"][ELEC]
+
+    new = t["new_members"]
+    assert new["total"] == 7 and new["cells"][ARCH] == [SMALL_MARK] and new["cells"][ELEC] == [HIDDEN_MARK]
+    assert t["membership_renewals"]["cells"][CIVIL] == [8] and t["membership_renewals"]["total"] == 8
+
+    services = dict(zip(t["services"]["rows"], t["services"]["cells"]))
+    assert services["عضویت جدید"] == [7, 7, 71.4, 2.0]          # 5 of 7 within 5 days; days 1,1,2,2,3,6,7
+    assert services["تمدید پروانه اشتغال"] == [9, 7, 100.0, 3.0]  # received 9; finished 6 + 1 rejected
+    assert services["تمدید عضویت"] == [9, 9, 100.0, 0.4]
+    assert services["انتقال عضویت"] == [0, 0, None, None]
+
+
+def test_the_median_counts_working_days_of_the_provinces_office_hours(db, world):
+    with db.begin() as c:  # a longer office day: the same hours are fewer days
+        c.execute(sa.text("UPDATE province_setting SET opens = '07:00', closes = '21:00' WHERE province_id = :p"),
+                  {"p": TEHRAN_ID})
+    with session_scope(db) as s:
+        snap = rel.preview(s, world["board1"], title="آزمون", province_id=TEHRAN_ID, period_from=FIRST,
+                           period_to=LAST, tables=["services"])
+    services = dict(zip(snap["tables"][0]["rows"], snap["tables"][0]["cells"]))
+    assert services["عضویت جدید"][3] == 1.0  # 14 hours in 14-hour days
+
+
+def test_a_national_release_counts_every_province_and_only_the_central_board_makes_one(db, world):
+    with pytest.raises(PermissionDenied):
+        compose(db, world["board1"], province_id=None)
+    out = compose(db, world["central"], province_id=None, tables=["licences_issued", "membership_renewals"])
+    t = tables_by_key(draft_snapshot(db, world["central"], out.release_id))
+    assert t["licences_issued"]["row_totals"][CIVIL] == 16 and t["licences_issued"]["total"] == 23
+    assert t["membership_renewals"]["total"] == 11
+    assert list(t) == ["licences_issued", "membership_renewals"]
+
+
+def test_published_numbers_stay_the_same_when_the_data_under_them_change(db, world):
+    out = compose(db, world["board1"])
+    rel.approve_and_publish(db, world["board2"], out.release_id)
+    before = snapshot_of(db, out.release_id)
+
+    # New licences, renewals and members arrive for the same period after publication.
+    for _ in range(9):
+        m = make_member(db, TEHRAN_ID, field="traffic")
+        add_licence(db, m, "traffic", 1, g(1403, 1, 9))
+        add_request(db, m, TEHRAN_ID, "membership_renewal", submitted=at(1403, 1, 10), closed=at(1403, 1, 11))
+    with db.begin() as c:
+        c.execute(sa.text("UPDATE work_licence SET grade = 2 WHERE field = 'civil'"))
+
+    assert snapshot_of(db, out.release_id) == before
+    with session_scope(db) as s:
+        now = rel.preview(s, world["board1"], title="دوباره", province_id=TEHRAN_ID, period_from=FIRST,
+                          period_to=LAST, tables=ALL_TABLES)
+    assert tables_by_key(now)["licences_issued"]["total"] == 29  # the data did change
+    assert tables_by_key(before)["licences_issued"]["total"] == 20
+    assert tables_by_key(snapshot_of(db, out.release_id))["licences_issued"]["total"] == 20
+
+
+def test_the_composer_cannot_approve_in_the_service_nor_in_the_database(db, world):
+    out = compose(db, world["board1"])
+    with pytest.raises(PermissionDenied, match="خودش"):
+        rel.approve_and_publish(db, world["board1"], out.release_id)
+    with pytest.raises(sa.exc.IntegrityError, match="four_eyes"):
+        with db.begin() as c:
+            c.execute(sa.text("UPDATE stat_release SET approved_by = composed_by, status = 'published', "
+                              "published_at = now() WHERE id = :i"), {"i": out.release_id})
+    with session_scope(db) as s:
+        assert s.scalar(sa.text("SELECT status FROM stat_release WHERE id = :i"), {"i": out.release_id}) == "draft"
+    rel.approve_and_publish(db, world["board2"], out.release_id)
+    with pytest.raises(Conflict):
+        rel.approve_and_publish(db, world["board2"], out.release_id)
+
+
+def test_the_database_refuses_to_change_or_remove_a_published_release(db, world):
+    out = compose(db, world["board1"])
+    rel.approve_and_publish(db, world["board2"], out.release_id)
+    for statement in ("UPDATE stat_release SET snapshot = '{}'::jsonb WHERE id = :i",
+                      "UPDATE stat_release SET title = 'دیگر' WHERE id = :i",
+                      "DELETE FROM stat_release WHERE id = :i"):
+        with pytest.raises(sa.exc.DBAPIError, match="frozen"):
+            with db.begin() as c:
+                c.execute(sa.text(statement), {"i": out.release_id})
+    with pytest.raises(Conflict):
+        rel.discard_draft(db, world["board1"], out.release_id)
+    assert snapshot_of(db, out.release_id)["title"].startswith("آمار صدور پروانه")
+
+
+def test_a_correction_supersedes_and_both_stay_visible(db, world):
+    first = compose(db, world["board1"], tables=["licences_issued"])
+    rel.approve_and_publish(db, world["board2"], first.release_id)
+    with pytest.raises(ValidationError, match="دلیل اصلاح"):
+        compose(db, world["board2"], supersedes_id=first.release_id)
+    with pytest.raises(ValidationError, match="همان استان"):
+        compose(db, world["central"], province_id=None, supersedes_id=first.release_id, note="اشتباه")
+    fix = compose(db, world["board2"], tables=["licences_issued", "new_members"], supersedes_id=first.release_id,
+                  note="جدول اعضای جدید از قلم افتاده بود")
+    other = compose(db, world["board2"], supersedes_id=first.release_id, note="اصلاح دیگر")
+    rel.approve_and_publish(db, world["board1"], fix.release_id)
+    # A release is corrected once; a second correction corrects the newer one.
+    with pytest.raises(Conflict, match="پیش‌تر"):
+        rel.approve_and_publish(db, world["board1"], other.release_id)
+    with pytest.raises(Conflict):
+        compose(db, world["board1"], supersedes_id=first.release_id, note="باز هم")
+
+    with session_scope(db) as s:
+        public = {r.id: r for r in rel.published_releases(s)}
+    assert set(public) == {first.release_id, fix.release_id}
+    old, new = public[first.release_id], public[fix.release_id]
+    assert old.superseded_by_id == fix.release_id and old.superseded_at is not None
+    assert new.supersedes_id == first.release_id and new.note == "جدول اعضای جدید از قلم افتاده بود"
+    assert new.superseded_by_id is None
+    assert snapshot_of(db, fix.release_id)["note"] == "جدول اعضای جدید از قلم افتاده بود"
+    assert [t["key"] for t in snapshot_of(db, first.release_id)["tables"]] == ["licences_issued"]
+
+
+def test_every_write_is_audited_with_its_actor(db, world):
+    out = compose(db, world["board1"])
+    rel.approve_and_publish(db, world["board2"], out.release_id)
+    dropped = compose(db, world["board2"], tables=["services"])
+    rel.discard_draft(db, world["board1"], dropped.release_id)
+    with db.connect() as c:
+        rows = c.execute(sa.text("SELECT action, actor_id, entity_id, province_id FROM audit_event "
+                                 "WHERE entity = 'stat_release' ORDER BY id")).all()
+        assert c.execute(sa.text("SELECT count(*) FROM stat_release")).scalar() == 1
+    assert [tuple(r) for r in rows] == [
+        ("release_composed", world["board1"].id, str(out.release_id), TEHRAN_ID),
+        ("release_published", world["board2"].id, str(out.release_id), TEHRAN_ID),
+        ("release_composed", world["board2"].id, str(dropped.release_id), TEHRAN_ID),
+        ("release_discarded", world["board1"].id, str(dropped.release_id), TEHRAN_ID),
+    ]
+
+
+def test_only_the_board_of_the_province_composes_and_approves(db, world):
+    with pytest.raises(PermissionDenied):
+        compose(db, world["expert"])
+    with pytest.raises(PermissionDenied):
+        compose(db, world["isfahan"])
+    out = compose(db, world["board1"])
+    with pytest.raises(PermissionDenied):
+        rel.approve_and_publish(db, world["isfahan"], out.release_id)
+    with pytest.raises(PermissionDenied):
+        rel.approve_and_publish(db, world["expert"], out.release_id)
+    with session_scope(db) as s:
+        assert rel.board_releases(s, world["isfahan"]) == []
+        assert [r.id for r in rel.board_releases(s, world["central"])] == [out.release_id]
+        with pytest.raises(PermissionDenied):
+            rel.board_snapshot(s, world["isfahan"], out.release_id)
+    rel.approve_and_publish(db, world["central"], out.release_id)  # the central board sees all provinces
+
+
+@pytest.mark.parametrize("kw,message", [
+    ({"period_from": LAST, "period_to": FIRST}, "پیش از آغاز"),
+    ({"period_to": date.today() + timedelta(days=3)}, "هنوز نرسیده"),
+    ({"period_from": None}, "تاریخ آغاز و پایان"),
+    ({"tables": []}, "دست‌کم یک جدول"),
+    ({"tables": ["salaries"]}, "ناشناخته"),
+    ({"title": "  \u200f "}, "عنوان"),
+])
+def test_bad_compositions_are_refused_in_persian(db, world, kw, message):
+    with pytest.raises(ValidationError, match=message):
+        compose(db, world["board1"], **kw)
+    with db.connect() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM stat_release")).scalar() == 0
+
+
+def test_no_personal_data_and_no_hidden_value_is_ever_stored_or_shown(db, world):
+    out = compose(db, world["board1"])
+    rel.approve_and_publish(db, world["board2"], out.release_id)
+    snap = snapshot_of(db, out.release_id)
+    text = json.dumps(snap, ensure_ascii=False)
+    with db.connect() as c:
+        people = c.execute(sa.text("SELECT national_id, membership_no, first_name, last_name FROM member")).all()
+        staff = c.execute(sa.text("SELECT full_name, username FROM staff_user")).all()
+    for row in [*people, *staff]:
+        for value in row:
+            if value:
+                assert value not in text, value
+    files = rel.release_csv(snap).decode("utf-8-sig") + rel.table_csv(snap["tables"][0]).decode("utf-8-sig")
+    assert "عمرانی" not in files and "tehran.board" not in files
+    # Hidden cells carry their mark only: the architecture count (2) is nowhere in that row.
+    issued = tables_by_key(snap)["licences_issued"]
+    assert issued["cells"][ARCH][2] == SMALL_MARK and 2 not in issued["cells"][ARCH]
+
+
+def test_drafts_are_not_public(db, world):
+    out = compose(db, world["board1"])
+    with session_scope(db) as s:
+        assert rel.published_releases(s) == []
+        with pytest.raises(NotFound):
+            rel.published_snapshot(s, out.release_id)
+
+
+def test_public_lists_filter_by_province(db, world):
+    tehran = compose(db, world["board1"], tables=["services"])
+    rel.approve_and_publish(db, world["board2"], tehran.release_id)
+    national = compose(db, world["central"], province_id=None, tables=["services"])
+    rel.approve_and_publish(db, world["central2"], national.release_id)
+    with session_scope(db) as s:
+        assert rel.published_provinces(s) == [None, TEHRAN_ID]
+        assert [r.id for r in rel.published_releases(s, TEHRAN_ID)] == [tehran.release_id]
+        assert [r.id for r in rel.published_releases(s, rel.NATIONAL)] == [national.release_id]
+        assert [r.id for r in rel.published_releases(s, ISFAHAN_ID)] == []
+        assert {r.id for r in rel.published_releases(s)} == {tehran.release_id, national.release_id}
+
+
+def test_the_files_are_csv_with_a_bom_and_a_right_to_left_workbook(db, world):
+    out = compose(db, world["board1"])
+    rel.approve_and_publish(db, world["board2"], out.release_id)
+    snap = snapshot_of(db, out.release_id)
+    data = rel.release_csv(snap)
+    assert data.startswith(b"\xef\xbb\xbf")
+    lines = data.decode("utf-8-sig").splitlines()
+    assert lines[0] == "جدول,سطر,ستون,مقدار"
+    issued_title = rel.TABLES["licences_issued"].title_fa
+    assert f"{issued_title},عمران,جمع,13" in lines
+    assert f"{issued_title},معماری,پایه ۳,<5" in lines
+    assert f"{issued_title},جمع,جمع,20" in lines
+
+    table = rel.table_csv(tables_by_key(snap)["members_licence"]).decode("utf-8-sig").splitlines()
+    assert table[0] == "رشته,دارای پروانهٔ معتبر,فاقد پروانهٔ معتبر,جمع"
+    assert table[-1] == "جمع,20,7,27"
+
+    wb = load_workbook(io.BytesIO(rel.release_xlsx(snap)))
+    assert wb.sheetnames[0] == "روش‌شناسی" and len(wb.sheetnames) == 1 + len(ALL_TABLES)
+    assert all(ws.sheet_view.rightToLeft for ws in wb.worksheets)
+    method = [r[0] for r in wb["روش‌شناسی"].iter_rows(values_only=True)]
+    assert any("۱۴۰۳/۰۱/۰۱" in line for line in method) and any("<5" in line for line in method)
+    sheet = list(wb["پروانه‌های صادرشده"].iter_rows(values_only=True))
+    assert sheet[2][0] == "عمران" and sheet[-1] == ("جمع", 6, 5, 9, 20)

@@ -1,0 +1,126 @@
+"""Showing a release snapshot: methodology note, tables (Persian digits, suppression marks), plotly
+charts and downloads. Used by the board's releases page and the public statistics page."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from logic import disclosure
+from logic import releases as rel
+from logic.export import CSV_MIME, XLSX_MIME
+from logic.text import format_number
+from logic.text import to_persian_digits as fa
+
+FONT = "Vazirmatn, Noto Sans Arabic, Tahoma, sans-serif"
+
+
+def cell_text(value) -> str:
+    """A published cell for the screen: counts with Persian digits, marks in words."""
+    if value is None:
+        return "—"
+    if value == disclosure.SMALL_MARK:
+        return disclosure.SMALL_LABEL_FA
+    if value == disclosure.HIDDEN_MARK:
+        return disclosure.HIDDEN_LABEL_FA
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return format_number(value)
+    if isinstance(value, float):
+        return fa(f"{value:.1f}").replace(".", "٫")
+    return str(value)
+
+
+def table_frame(table: dict) -> pd.DataFrame:
+    columns, rows = rel.table_rows(table)
+    data = {header: [row.get(key) if k == 0 else cell_text(row.get(key)) for row in rows]
+            for k, (key, header) in enumerate(columns)}
+    return pd.DataFrame(data, dtype=object)
+
+
+def _layout(fig: go.Figure, title: str, *, counts: bool = True) -> go.Figure:
+    """Persian font, categories read right to left, whole-number ticks for counts."""
+    fig.update_layout(title={"text": title, "x": 1, "xanchor": "right"}, font={"family": FONT},
+                      margin={"l": 10, "r": 10, "t": 50, "b": 10}, legend={"orientation": "h"}, height=360,
+                      separators="٫٬")
+    fig.update_xaxes(autorange="reversed")
+    fig.update_yaxes(side="right", rangemode="tozero")
+    if counts:
+        fig.update_yaxes(tickformat=",d")
+        top = max((y for trace in fig.data for y in (trace.y or ()) if y is not None), default=0)
+        if top <= 10:
+            fig.update_yaxes(dtick=1)
+    return fig
+
+
+def _number(value):
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def table_chart(table: dict) -> go.Figure | None:
+    """Hidden cells never reach a chart: a two-way table with hidden cells is drawn by its
+    (published) row totals, otherwise by its shown cells. None when there is nothing to draw."""
+    rows = table["rows"]
+    if table["kind"] != "cross" and not any(_number(v) for row in table["cells"] for v in row[:2]):
+        return None
+    if table["kind"] == "services":
+        fig = go.Figure([go.Bar(name=table["columns"][0], x=rows, y=[_number(r[0]) for r in table["cells"]]),
+                         go.Bar(name=table["columns"][1], x=rows, y=[_number(r[1]) for r in table["cells"]])])
+        fig.update_layout(barmode="group")
+        return _layout(fig, "درخواست‌های رسیده و رسیدگی‌شده")
+    if table["kind"] == "cross" and table["hidden"]["small"] + table["hidden"]["complementary"]:
+        fig = go.Figure([go.Bar(name="جمع", x=rows, y=table["row_totals"])])
+        return _layout(fig, f"جمع به تفکیک {table['row_header']}")
+    fig = go.Figure([go.Bar(name=col, x=rows, y=[_number(r[j]) for r in table["cells"]])
+                     for j, col in enumerate(table["columns"])])
+    fig.update_layout(barmode="group")
+    return _layout(fig, table["title"])
+
+
+def services_share_chart(table: dict) -> go.Figure:
+    fig = go.Figure([go.Bar(x=table["rows"], y=[_number(r[2]) for r in table["cells"]], name=table["columns"][2])])
+    fig = _layout(fig, table["columns"][2], counts=False)
+    fig.update_yaxes(range=[0, 100], ticksuffix="٪")
+    return fig
+
+
+def methodology(snapshot: dict) -> None:
+    with st.expander("روش تهیه و قاعدهٔ محرمانگی", expanded=False):
+        st.markdown("\n".join(f"- {line}" for line in rel.methodology_lines(snapshot)))
+
+
+def show_snapshot(snapshot: dict, *, key: str, release_id: int | None = None, downloads: bool = True,
+                  heading: bool = True) -> None:
+    """The whole release: header facts (unless the page shows them), methodology, and each table
+    with its chart."""
+    if heading:
+        st.markdown(f"**{snapshot['title']}**  \n{snapshot['province']}، {snapshot['period']['label']}")
+    if snapshot.get("note"):
+        st.info(f"{rel.note_label(snapshot)}: {snapshot['note']}")
+    methodology(snapshot)
+    st.caption(f"«{disclosure.SMALL_LABEL_FA}»: تعداد ۱ تا ۴ — «{disclosure.HIDDEN_LABEL_FA}»: پنهان تا عدد کوچکی "
+               "از روی جمع‌ها به دست نیاید — «—»: کمتر از ۵ درخواست رسیدگی‌شده، درصد و میانه منتشر نمی‌شود.")
+    name = f"release-{release_id}" if release_id is not None else "release-preview"
+    if downloads:
+        c1, c2 = st.columns(2)
+        c1.download_button("دانلود همهٔ جدول‌ها (CSV)", rel.release_csv(snapshot), file_name=f"{name}.csv",
+                           mime=CSV_MIME, key=f"{key}-csv", on_click="ignore", icon=":material/download:")
+        c2.download_button("دانلود همهٔ جدول‌ها (XLSX)", rel.release_xlsx(snapshot), file_name=f"{name}.xlsx",
+                           mime=XLSX_MIME, key=f"{key}-xlsx", on_click="ignore", icon=":material/download:")
+    for table in snapshot["tables"]:
+        st.subheader(table["title"])
+        st.caption(table["counted"])
+        # A static table: it follows the page's right-to-left direction (the interactive grid does not).
+        st.table(table_frame(table), hide_index=True)
+        chart = table_chart(table)
+        if chart is None:
+            st.caption("همهٔ عددهای این جدول صفر یا پنهان است؛ نموداری ندارد.")
+        else:
+            st.plotly_chart(chart, key=f"{key}-{table['key']}-chart", width="stretch")
+        if table["kind"] == "services" and any(_number(row[2]) is not None for row in table["cells"]):
+            st.plotly_chart(services_share_chart(table), key=f"{key}-{table['key']}-share", width="stretch")
+        if downloads:
+            st.download_button("دانلود این جدول (CSV)", rel.table_csv(table),
+                               file_name=f"{name}-{table['key']}.csv", mime=CSV_MIME,
+                               key=f"{key}-{table['key']}-csv", on_click="ignore")
