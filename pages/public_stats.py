@@ -10,7 +10,10 @@ from logic.jalali import format_jalali_date
 from logic.reference import PROVINCE_NAMES_FA
 from logic.text import to_persian_digits as fa
 from ui.release_view import show_snapshot
+from ui.boot import leave_legacy_pages_mode
 from ui.session import db_session
+
+leave_legacy_pages_mode()
 
 st.title("آمار منتشرشدهٔ سازمان نظام مهندسی ساختمان")
 st.caption("آماری که هیأت مدیرهٔ سازمان استان (یا سازمان مرکزی برای همهٔ استان‌ها) تهیه، با تأیید عضو دیگری از "

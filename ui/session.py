@@ -43,7 +43,10 @@ def require_page(page_file: str) -> Actor:
     its URL, so each page checks again against the same registry."""
     from logic.auth import load_actor
     from logic.jalali import now_tehran
+    from ui.boot import leave_legacy_pages_mode
     from ui.navigation import spec_for_file
+
+    leave_legacy_pages_mode()
 
     username = st.session_state.get("username") if st.session_state.get("authentication_status") else None
     actor = None
