@@ -1,7 +1,10 @@
 """`make bench`: load the demo at each size into a throwaway database, measure, print a table and
 write bench/results.json.
 
-    python -m bench.run [--sizes 50000,1000000] [--database-url URL]
+    python -m bench.run [--sizes 50000,1000000] [--database-url URL] [--no-load]
+
+After the sizes, the load run (bench/load_bench.py: 32 workers, 2,000 concurrent decisions) reports
+decisions_per_s. `--sizes ""` measures the load run alone.
 
 The server is BENCH_DATABASE_URL / --database-url (its database is only used to create and drop the
 throwaway ones), else the embedded PostgreSQL under .data/pg-bench.
@@ -77,14 +80,41 @@ def measure_size(server_url: str, requests: int, now: datetime) -> dict:
         start = time.perf_counter()
         load_demo(engine, requests=requests, now=now)
         load_s = round(time.perf_counter() - start, 1)
+        after_load = _after_load(engine)
         with session_scope(engine) as s:
             actor = _tehran_actor(s, "expert", "tehran.expert")
-        row = {"requests": requests, "demo_load_s": load_s, **measure_queue(engine, actor, now)}
+        row = {"requests": requests, "demo_load_s": load_s, **after_load, **measure_queue(engine, actor, now)}
         row["queue_page_run_ms"] = page_run_ms(url, "pages/queue.py", "tehran.expert")
+        row.update(_kpi_figures(url, now))
         return row
     finally:
         engine.dispose()
         drop_database(server_url, name)
+
+
+def _after_load(engine: sa.Engine) -> dict:
+    """What a bulk load leaves to do: the KPI rollups (the loader bypasses their triggers) and the
+    visibility map that index-only scans need (autovacuum would get there in a while)."""
+    from logic.kpi import rebuild_rollups
+
+    start = time.perf_counter()
+    rebuild_rollups(engine)
+    rebuild_s = round(time.perf_counter() - start, 1)
+    start = time.perf_counter()
+    with _admin(engine.url.render_as_string(hide_password=False)).connect() as c:
+        c.execute(sa.text("VACUUM (ANALYZE) request, stage_visit, payment, member, work_licence, kpi_visit_day, "
+                          "kpi_request_day, kpi_day, kpi_licence_day, kpi_open_day"))
+        size = c.execute(sa.text("SELECT pg_database_size(current_database())")).scalar()
+    return {"kpi_rollup_rebuild_s": rebuild_s, "vacuum_analyze_s": round(time.perf_counter() - start, 1),
+            "database_gb": round(size / 2**30, 2)}
+
+
+def _kpi_figures(url: str, now: datetime) -> dict:
+    from bench.kpi_bench import measure_kpis
+
+    figures = measure_kpis(url, now)
+    figures.pop("requests", None)
+    return figures
 
 
 def print_table(rows: list[dict]) -> None:
@@ -99,17 +129,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="50000,1000000", help="comma-separated request counts")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    parser.add_argument("--no-load", action="store_true", help="skip the concurrent decisions run")
     args = parser.parse_args(argv)
     server = normalize_url(args.database_url) if args.database_url else embedded_url(DATA_DIR / "pg-bench")
     now = now_tehran()
     rows = []
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in (int(s) for s in args.sizes.split(",") if s.strip()):
         print(f"measuring at {size:,} requests ...", flush=True)
         rows.append(measure_size(server, size, now))
-    print_table(rows)
+    if rows:
+        print_table(rows)
+    load = None
+    if not args.no_load:
+        from bench.load_bench import measure_load
+        print("measuring concurrent decisions (32 workers, 2,000 decisions) ...", flush=True)
+        load = measure_load(server, time_limit_s=600)
+        width = max(map(len, load))
+        for k in ("decisions_per_s", *(k for k in load if k != "decisions_per_s")):
+            print(f"{k:<{width}}  {str(load[k]):>12}")
     RESULTS.write_text(json.dumps({
         "measured_at": now.isoformat(), "machine": f"{platform.machine()} {os.cpu_count()} cores",
-        "sizes": rows}, ensure_ascii=False, indent=2))
+        "sizes": rows, "load": load}, ensure_ascii=False, indent=2))
     print(f"written to {RESULTS.relative_to(ROOT)}")
     return 0
 

@@ -8,7 +8,7 @@ What it writes, and why it is shaped the way it is:
 
 * Reference-like rows (official holidays, staff accounts, fee tariffs, the demo files) go in with
   ordinary INSERTs; they are small and may partly exist already.
-* Members and requests are generated in chunks of about 20,000 requests. A chunk owns a range of
+* Members and requests are generated in chunks of about 10,000 requests. A chunk owns a range of
   members and the requests of exactly those members, so a chunk is self-contained: a renewal can
   update its member's validity before the member row is written. Chunks are seeded from
   (seed, chunk number), so the output does not depend on how many worker processes built them.
@@ -61,8 +61,8 @@ SCALES: dict[str, tuple[int, int | None]] = {
     "million": (1_000_000, 400_000),
     "national": (5_000_000, 1_000_000),
 }
-CHUNK_REQUESTS = 20_000
-CHUNK_MEMBERS = 8_000
+CHUNK_REQUESTS = 10_000
+CHUNK_MEMBERS = 4_000
 # From this size on the load rebuilds secondary indexes instead of maintaining them row by row.
 BULK_THRESHOLD = 100_000
 # The demo covers three Jalali years: 1 Farvardin 1403 up to now.
@@ -1691,7 +1691,7 @@ def _write_chunks(cur, ctx: _Context, workers: int, say) -> dict[str, int]:
         for table, n in chunk_counts.items():
             name = _TABLE_OF.get(table, table)
             totals[name] = totals.get(name, 0) + n
-        if (c + 1) % 10 == 0 or c + 1 == ctx.n_chunks:
+        if (c + 1) % max(1, ctx.n_chunks // 5) == 0 or c + 1 == ctx.n_chunks:
             say(f"  {c + 1}/{ctx.n_chunks} chunks in {time.perf_counter() - t0:.1f}s "
                 f"(waiting for chunks {waited:.1f}s, in COPY {copying:.1f}s)")
     return totals

@@ -133,6 +133,9 @@ class Member(Base):
         sa.CheckConstraint("birth_province_id = province_id OR residence_proof IS NOT NULL", name="residence_proof"),
         sa.Index("ix_member_province_name", "province_id", "last_name", "first_name"),
         sa.Index("ix_member_province_valid_until", "province_id", "valid_until"),
+        sa.Index("ix_member_province_joined", "province_id", "joined_on"),  # new members per month (0007)
+        sa.Index("ix_member_active_kpi", "id", postgresql_include=["province_id", "field", "grade"],
+                 postgresql_where=sa.text("status = 'active'")),  # licence holders by field and grade (0007)
         # Name search by word prefix; 'simple' keeps Persian words as they are written.
         sa.Index("ix_member_name_fts", sa.text("to_tsvector('simple', first_name || ' ' || last_name)"),
                  postgresql_using="gin"),
@@ -216,6 +219,9 @@ class WorkLicence(Base):
                            name="competencies"),
         sa.CheckConstraint("expires_on > issued_on", name="dates"),
         sa.Index("ix_work_licence_issued_on", "issued_on"),
+        # Members with a valid work licence on a date (migration 0007).
+        sa.Index("ix_work_licence_member_valid", "member_id", "expires_on", postgresql_include=["issued_on"],
+                 postgresql_where=sa.text("kind = 'work'")),
     )
 
 
@@ -358,6 +364,21 @@ class Request(Base):
         sa.Index("ix_request_province_submitted", "province_id", "submitted_at"),
         sa.Index("ix_request_open_submitted", "province_id", "submitted_at", postgresql_where=sa.text("status = 'open'")),
         sa.Index("ix_request_province_closed", "province_id", "closed_at"),
+        # KPI queries (migration 0007), read index-only: at-risk and breached across provinces, stages
+        # that overran their limit before a return, claims per person, cycle times, transfers in.
+        sa.Index("ix_request_open_due_all", "stage_due_at", postgresql_include=["stage_risk_at"],
+                 postgresql_where=sa.text("status = 'open'")),
+        sa.Index("ix_request_open_risk", "province_id", "type_code", "stage_code", "stage_risk_at",
+                 postgresql_where=sa.text("status = 'open'")),
+        sa.Index("ix_request_open_used", "province_id", postgresql_include=["type_code", "stage_code", "stage_hours_used", "id"],
+                 postgresql_where=sa.text("status = 'open' AND stage_hours_used > 0")),
+        sa.Index("ix_request_open_claims", "province_id", "assignee_id",
+                 postgresql_where=sa.text("status = 'open' AND assignee_id IS NOT NULL")),
+        sa.Index("ix_request_completed_kpi", "province_id", "closed_at",
+                 postgresql_include=["type_code", "process_hours_used"],
+                 postgresql_where=sa.text("status = 'completed'")),
+        sa.Index("ix_request_transfer_in", sa.text("(data->>'destination_province')"), "closed_at",
+                 postgresql_where=sa.text("type_code = 'transfer' AND status = 'completed'")),
     )
 
 
@@ -407,6 +428,11 @@ class StageVisit(Base):
         sa.Index("ix_stage_visit_province_left", "province_id", "left_at"),
         sa.Index("ix_stage_visit_actor_left", "actor_id", "left_at"),
         sa.Index("uq_stage_visit_open", "request_id", unique=True, postgresql_where=sa.text("left_at IS NULL")),
+        # Throughput per expert (migration 0007): decisions, handling times and verdicts index-only.
+        sa.Index("ix_stage_visit_kpi", "province_id", "left_at", postgresql_include=["actor_id", "hours_used", "met"],
+                 postgresql_where=sa.text("left_at IS NOT NULL")),
+        sa.Index("ix_stage_visit_actor_kpi", "actor_id", "left_at", postgresql_include=["province_id", "hours_used", "met"],
+                 postgresql_where=sa.text("left_at IS NOT NULL")),
     )
 
 
@@ -543,3 +569,88 @@ class StatRelease(Base):
         sa.CheckConstraint("status <> 'published' OR (approved_by IS NOT NULL AND published_at IS NOT NULL "
                            "AND snapshot IS NOT NULL)", name="published_complete"),
     )
+
+
+# --- KPI rollups (migration 0007) ---------------------------------------------------------------
+# Kept by statement-level triggers on stage_visit, request and payment in the same transaction as
+# each change; rebuilt from those tables by kpi_rebuild() after bulk loads (kpi_state.dirty).
+# A day is a Tehran calendar day. No foreign keys: the rows are derived, and bulk-friendly.
+
+class KpiState(Base):
+    __tablename__ = "kpi_state"
+    id: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
+    dirty: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
+    rebuilt_at: Mapped[datetime | None] = mapped_column(TZ)
+    __table_args__ = (sa.CheckConstraint("id = 1", name="single_row"),)
+
+
+def _count() -> Mapped[int]:
+    return mapped_column(sa.Integer, server_default="0")
+
+
+class KpiVisitDay(Base):
+    """Finished stage visits per province, day left, type and stage."""
+    __tablename__ = "kpi_visit_day"
+    province_id: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    type_code: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    stage_code: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    decisions: Mapped[int] = _count()   # every finished visit (approve, reject, return, complete...)
+    verdicts: Mapped[int] = _count()    # finished with a met/missed verdict (returns are pauses)
+    met: Mapped[int] = _count()
+    returns: Mapped[int] = _count()
+
+
+class KpiRequestDay(Base):
+    """Closed requests per province, day closed, type and status."""
+    __tablename__ = "kpi_request_day"
+    province_id: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    type_code: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    status: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    closed: Mapped[int] = _count()
+    met: Mapped[int] = _count()
+    hours: Mapped[Decimal] = mapped_column(sa.Numeric(16, 4), server_default="0")
+
+
+class KpiDay(Base):
+    """Per province and day: what the monthly trends and the analytics page add up."""
+    __tablename__ = "kpi_day"
+    province_id: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    visit_verdicts: Mapped[int] = _count()
+    visit_met: Mapped[int] = _count()
+    requests_closed: Mapped[int] = _count()
+    requests_met: Mapped[int] = _count()
+    payments: Mapped[int] = _count()
+    payments_amount: Mapped[int] = mapped_column(sa.BigInteger, server_default="0")
+    renewals_paid: Mapped[int] = _count()
+    renewals_amount: Mapped[int] = mapped_column(sa.BigInteger, server_default="0")
+    transfers_out: Mapped[int] = _count()
+    transfers_in: Mapped[int] = _count()   # by destination province
+    licences_issued: Mapped[int] = _count()
+    licences_renewed: Mapped[int] = _count()
+
+
+class KpiOpenDay(Base):
+    """Open requests per province, type, stage, Tehran day of the stage deadline and of the moment
+    it turns at risk ('infinity': the clock is stopped, i.e. returned to the member or at the
+    member's own stage)."""
+    __tablename__ = "kpi_open_day"
+    province_id: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
+    type_code: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    stage_code: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    due_day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    risk_day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    n: Mapped[int] = _count()
+
+
+class KpiLicenceDay(Base):
+    """Completed work-licence issues and renewals per province, day, type, field and grade (0: none)."""
+    __tablename__ = "kpi_licence_day"
+    province_id: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    type_code: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    field: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    grade: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
+    n: Mapped[int] = _count()

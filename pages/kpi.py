@@ -1,6 +1,118 @@
-"""Manager KPIs (issue 5/8): placeholder until then."""
-from ui.placeholder import coming
-from ui.session import require_page
+"""Manager KPIs (شاخص‌های عملکرد) for a Jalali period: open work by stage and age, SLA compliance
+and its monthly trend, cycle times, throughput per expert, breached and at-risk requests, and for
+central staff the provinces side by side. Every number comes from logic.kpi in one call."""
+import streamlit as st
 
-require_page(__file__)
-coming("شاخص‌های عملکرد", "شاخص‌های مدیریتی برای یک دورهٔ شمسی.", ["کارهای باز به تفکیک مرحله و سن", "درصد انجام در مهلت", "زمان چرخه (میانه و صدک ۹۰)", "بهره‌وری هر کارشناس"])
+from logic import kpi
+from logic.errors import DomainError
+from logic.jalali import format_jalali_datetime, now_tehran, to_jalali
+from logic.reference import PROVINCE_NAMES_FA
+from ui import charts
+from ui.session import db_session, require_page
+
+actor = require_page(__file__)
+CACHE_SECONDS = 30
+
+st.title("شاخص‌های عملکرد")
+now = now_tehran()
+with st.container(border=True):
+    period = charts.period_picker("kpi", now)
+    province_id = charts.province_picker("kpi", actor)
+    refresh = st.button("به‌روزرسانی", key="kpi-refresh", icon=":material/refresh:")
+if period is None:
+    st.stop()
+if refresh:
+    st.session_state.pop("report-cache", None)
+
+
+def build():
+    with db_session() as session:
+        return kpi.kpi_report(session, actor, period, now_tehran(), province_id)
+
+
+try:
+    report = charts.cached(("kpi", actor.id, period.start, period.end, province_id), CACHE_SECONDS, build)
+except DomainError as exc:
+    st.error(exc.message)
+    st.stop()
+
+scope = ("همهٔ استان‌ها" if report.is_national else PROVINCE_NAMES_FA[report.provinces[0]])
+st.caption(f"{scope} — {report.period.label}؛ کارهای باز و تأخیرها در لحظهٔ "
+           f"{format_jalali_datetime(report.now)}. هر اقدام بلافاصله در این اعداد است "
+           f"(صفحه تا {charts.fa_number(CACHE_SECONDS)} ثانیه نتیجه را نگه می‌دارد).")
+stamp = str(to_jalali(report.now)).replace("-", "")
+fa = charts.fa_number
+
+# Headline figures.
+open_total = sum(b.total for b in report.backlog)
+breached = sum(b.breached for b in report.backlog)
+at_risk = sum(b.at_risk for b in report.backlog)
+verdicts = sum(s.verdicts for s in report.stages)
+met = sum(s.met for s in report.stages)
+closed = sum(r.closed for r in report.requests)
+closed_met = sum(r.met for r in report.requests)
+m = st.columns(6)
+m[0].metric("کارهای باز", fa(open_total))
+m[1].metric("گذشته از مهلت", fa(breached))
+m[2].metric("در آستانهٔ تأخیر", fa(at_risk))
+m[3].metric("مرحله‌ها در مهلت", "—" if not verdicts else fa(100 * met / verdicts, 1) + "٪")
+m[4].metric("درخواست‌ها در مهلت", "—" if not closed else fa(100 * closed_met / closed, 1) + "٪")
+m[5].metric("میانهٔ زمان چرخه (روز کاری)", fa(report.cycle_overall.median_days, 2))
+
+names = ["کارهای باز", "انجام در مهلت", "زمان چرخه", "کارشناسان", "تأخیرها"]
+if report.is_national:
+    names.append("مقایسهٔ استان‌ها")
+tabs = dict(zip(names, st.tabs(names)))
+
+with tabs["کارهای باز"]:
+    table = kpi.backlog_table(report)
+    labels = [f"{r['type']} — {r['stage']}" for r in table.rows]
+    series = [("نزد عضو", [r["paused"] for r in table.rows])] + [
+        (label, [r[f"age{i}"] for r in table.rows]) for i, label in enumerate(kpi.AGE_LABELS_FA)]
+    st.plotly_chart(charts.bars("کارهای باز به تفکیک مرحله و سن مرحله (روز کاری)", labels, series,
+                                y_title="تعداد", stacked=True), key="kpi-backlog-chart")
+    charts.show_table(table, "kpi-backlog", stamp)
+
+with tabs["انجام در مهلت"]:
+    trend = kpi.trend_table(report)
+    months = [r["month"] for r in trend.rows]
+    st.plotly_chart(charts.month_lines("روند ماهانهٔ انجام در مهلت", months, [
+        ("مرحله‌ها", [r["visit_share"] for r in trend.rows]),
+        ("کل فرایند درخواست‌ها", [r["request_share"] for r in trend.rows])], y_title="درصد", suffix="٪"),
+        key="kpi-trend-chart")
+    charts.show_table(trend, "kpi-trend", stamp)
+    st.subheader("به تفکیک مرحله")
+    charts.show_table(kpi.stage_compliance_table(report), "kpi-stages", stamp)
+
+with tabs["زمان چرخه"]:
+    types = kpi.type_compliance_table(report)
+    st.plotly_chart(charts.bars("زمان چرخهٔ درخواست‌های انجام‌شده (روز کاری)", [r["type"] for r in types.rows], [
+        ("میانه", [r["median_days"] for r in types.rows]), ("صدک ۹۰", [r["p90_days"] for r in types.rows]),
+        ("مهلت کل فرایند", [r["limit_days"] for r in types.rows])], y_title="روز کاری", digits=2),
+        key="kpi-cycle-chart")
+    charts.show_table(types, "kpi-types", stamp)
+
+with tabs["کارشناسان"]:
+    if report.is_national:
+        st.caption("کارشناسان سازمان مرکزی؛ برای کارشناسان هر استان، آن استان را انتخاب کنید.")
+    people = kpi.experts_table(report)
+    st.plotly_chart(charts.bars("اقدام در هفته", [r["name"] for r in people.rows],
+                                [("اقدام در هفته", [r["per_week"] for r in people.rows])], y_title="اقدام",
+                                digits=1), key="kpi-experts-chart")
+    charts.show_table(people, "kpi-experts", stamp)
+
+with tabs["تأخیرها"]:
+    for which, count in (("breached", breached), ("at_risk", at_risk)):
+        table = kpi.exceptions_table(report, which)
+        st.subheader(f"{table.title} ({fa(count)})")
+        if count > len(table.rows):
+            st.caption(f"{fa(len(table.rows))} مورد نخست، به ترتیب مهلت.")
+        charts.show_table(table, f"kpi-{which}", stamp)
+
+if report.is_national:
+    with tabs["مقایسهٔ استان‌ها"]:
+        table = kpi.province_comparison_table(report)
+        st.plotly_chart(charts.bars("کارهای باز و تأخیرها در هر استان", [r["province"] for r in table.rows], [
+            ("کارهای باز", [r["open"] for r in table.rows]), ("گذشته از مهلت", [r["breached"] for r in table.rows])],
+            y_title="تعداد"), key="kpi-provinces-chart")
+        charts.show_table(table, "kpi-provinces", stamp)

@@ -173,3 +173,28 @@ widgets.timeline(view)
 with st.container(border=True):
     st.text_area("یادداشت روی پرونده", key="req-comment", max_chars=2000)
     st.button("افزودن یادداشت", key="req-comment-add", on_click=_comment, args=(view.request_id,))
+
+
+# --- adding a document (a scan the member brought to the office) -------------------------------
+from logic.reference import DOCUMENT_TYPES_FA  # noqa: E402
+from logic.uploads import UPLOADER_ROLES, store_document  # noqa: E402
+
+
+def _upload(request_id: int) -> None:
+    state = st.session_state
+    file = state.get("req-upload")
+    if file is None:
+        state["flash"] = ("error", "ابتدا فایل مدرک را انتخاب کنید.")
+    elif state.get("req-upload-done") == (request_id, file.file_id):
+        state["flash"] = ("error", "این فایل همین حالا بارگذاری شد؛ برای مدرک دیگر فایل دیگری انتخاب کنید.")
+    elif run_action(store_document, engine(), actor, request_id=request_id, doc_type=state.get("req-upload-type"),
+                    file_name=file.name, data=file.getvalue(), success="مدرک بارگذاری شد.") is not None:
+        state["req-upload-done"] = (request_id, file.file_id)
+
+
+if actor.has(*UPLOADER_ROLES) and view.header.status in ("open", "returned"):
+    with st.expander("بارگذاری مدرک"):
+        st.selectbox("نوع مدرک", list(DOCUMENT_TYPES_FA), format_func=DOCUMENT_TYPES_FA.get, key="req-upload-type")
+        st.file_uploader("فایل PDF، JPEG یا PNG (حداکثر ۵ مگابایت؛ نوع فایل از محتوای آن تشخیص داده می‌شود)",
+                         type=["pdf", "jpg", "jpeg", "png"], key="req-upload")
+        st.button("بارگذاری", key="req-upload-add", on_click=_upload, args=(view.request_id,))

@@ -1,0 +1,265 @@
+"""KPI and analytics timings against a database that already holds demo data, beside the naive
+approach (read the rows with pandas and group them) for the same KPIs and a bare count(*) floor.
+
+    DATABASE_URL=... python -m bench.kpi_bench            # the figures, as bench.run prints them
+    python -m bench.kpi_bench --memory URL                # (child) peak RSS of the pages in AppTest
+    python -m bench.kpi_bench --naive-memory URL          # (child) peak RSS of the naive approach
+
+"Cold" is the first computation in a fresh process and connection pool, with the page's report
+cache empty (what a manager opening the page gets); PostgreSQL's buffers and the OS cache are as
+the load left them (dropping the OS cache needs root). "Warm" is the median of the next runs.
+Peak memory is `ru_maxrss` of a child process that runs the pages (resource.getrusage, in KiB).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from db.engine import make_engine, session_scope
+from logic import analytics as an
+from logic import kpi
+from logic.auth import Actor
+from logic.jalali import TEHRAN, now_tehran
+from logic.reference import TEHRAN_ID
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = 5
+MANAGER = Actor(0, "bench.manager", "bench", frozenset({"manager"}), TEHRAN_ID)
+CENTRAL = Actor(0, "bench.central", "bench", frozenset({"manager", "board"}), None)
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 1)
+
+
+def timed(fn, runs: int = RUNS) -> tuple[float, float, object]:
+    """(first run ms, median of the next `runs` ms, first result)."""
+    start = time.perf_counter()
+    result = fn()
+    cold = _ms(start)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(_ms(start))
+    return cold, round(statistics.median(times), 1), result
+
+
+# --- the naive approach ---------------------------------------------------------------------------
+
+def naive_kpis(engine: sa.Engine, actor: Actor, period: kpi.Period, now: datetime) -> dict:
+    """The same KPIs the usual way: read the rows of the scope and the window into pandas, compute
+    working-hour ages with the calendar row by row, group with pandas."""
+    import pandas as pd
+
+    provinces = kpi.scope_provinces(actor)
+    months = kpi.trend_months(period)
+    window = (datetime.combine(months[0].start, datetime.min.time(), tzinfo=TEHRAN), period.end)
+    ids = ",".join(map(str, provinces))
+    with session_scope(engine) as s:
+        cals = kpi.calendars(s, provinces)
+    with engine.connect() as c:
+        open_rows = pd.read_sql(sa.text(
+            f"SELECT province_id, type_code, stage_code, status, stage_entered_at, stage_hours_used, stage_due_at, "
+            f"stage_risk_at, assignee_id FROM request WHERE status IN ('open', 'returned') AND province_id IN ({ids})"),
+            c)
+        visits = pd.read_sql(sa.text(
+            f"SELECT province_id, type_code, stage_code, left_at, met, outcome, actor_id, hours_used FROM stage_visit "
+            f"WHERE left_at >= :a AND left_at < :b AND province_id IN ({ids})"), c, params={"a": window[0], "b": window[1]})
+        closed = pd.read_sql(sa.text(
+            f"SELECT province_id, type_code, status, closed_at, met_sla, process_hours_used FROM request "
+            f"WHERE closed_at >= :a AND closed_at < :b AND province_id IN ({ids})"), c,
+            params={"a": window[0], "b": window[1]})
+    # Backlog: age of the current stage per row, with the province's calendar.
+    running = open_rows[(open_rows.status == "open") & open_rows.stage_due_at.notna()].copy()
+
+    def age_bucket(r):
+        cal = cals[r.province_id]
+        age = float(r.stage_hours_used) + cal.working_hours_between(r.stage_entered_at, now)
+        return sum(age >= k * cal.day_hours for k in kpi.AGE_BUCKETS_DAYS)
+    running["bucket"] = running.apply(age_bucket, axis=1) if len(running) else []
+    keys = ["province_id", "type_code", "stage_code"]
+    backlog = {}
+    for key, g in open_rows.groupby(keys):
+        paused = int(((g.status == "returned") | g.stage_due_at.isna()).sum())
+        backlog[key] = {"total": len(g), "paused": paused}
+    for key, g in running.groupby(keys):
+        counts = g.bucket.value_counts()
+        backlog[key]["ages"] = [int(counts.get(i, 0)) for i in range(4)]
+        backlog[key]["breached"] = int((g.stage_due_at < now).sum())
+        backlog[key]["at_risk"] = int(((g.stage_due_at >= now) & (g.stage_risk_at < now)).sum())
+    in_period = visits[(visits.left_at >= period.start) & (visits.left_at < period.end)]
+    stages = {k: [len(g), int(g.met.notna().sum()), int((g.met == True).sum()),  # noqa: E712
+                  int((g.outcome == "return").sum())] for k, g in in_period.groupby(keys)}
+    closed_p = closed[(closed.closed_at >= period.start) & (closed.closed_at < period.end)]
+    requests = {k: [len(g), int(g.met_sla.sum())] for k, g in closed_p.groupby(["province_id", "type_code", "status"])}
+    trend = []
+    for mo in months:
+        lo = datetime.combine(mo.start, datetime.min.time(), tzinfo=TEHRAN)
+        hi = datetime.combine(mo.end, datetime.min.time(), tzinfo=TEHRAN)
+        v = visits[(visits.left_at >= lo) & (visits.left_at < hi) & visits.met.notna()]
+        r = closed[(closed.closed_at >= lo) & (closed.closed_at < hi)]
+        trend.append((len(v), int((v.met == True).sum()), len(r), int(r.met_sla.sum())))  # noqa: E712
+    done = closed_p[closed_p.status == "completed"].copy()
+    done["days"] = done.process_hours_used.astype(float) / done.province_id.map({p: c.day_hours for p, c in cals.items()})
+    cycle = {t: (len(g), float(g.days.quantile(0.5)), float(g.days.quantile(0.9))) for t, g in done.groupby("type_code")}
+    people = in_period[in_period.actor_id.notna()]
+    if len(provinces) > 1:
+        with engine.connect() as c:
+            central = {r[0] for r in c.execute(sa.text("SELECT id FROM staff_user WHERE province_id IS NULL"))}
+        people = people[people.actor_id.isin(central)]
+    experts = {int(a): (len(g), int(g.met.notna().sum()), float(g.hours_used.astype(float).median()))
+               for a, g in people.groupby("actor_id")}
+    return {"backlog": backlog, "stages": stages, "requests": requests, "trend": trend, "cycle": cycle,
+            "experts": experts}
+
+
+def same_numbers(report: kpi.KpiReport, naive: dict) -> bool:
+    backlog = {(b.province_id, b.type_code, b.stage_code): b for b in report.backlog}
+    ok = set(backlog) == set(naive["backlog"])
+    for key, n in naive["backlog"].items():
+        b = backlog.get(key)
+        ok &= b is not None and (b.total, b.paused) == (n["total"], n["paused"])
+        if b is not None and "ages" in n:
+            ok &= (b.ages, b.breached, b.at_risk) == (n["ages"], n["breached"], n["at_risk"])
+    ok &= {(s.province_id, s.type_code, s.stage_code): [s.decisions, s.verdicts, s.met, s.returns]
+           for s in report.stages if s.decisions} == naive["stages"]
+    ok &= {(r.province_id, r.type_code, r.status): [r.closed, r.met] for r in report.requests if r.closed} \
+        == naive["requests"]
+    ok &= [(p.visit_verdicts, p.visit_met, p.requests_closed, p.requests_met) for p in report.trend] == naive["trend"]
+    for c in report.cycle_by_type:
+        n = naive["cycle"].get(c.key)
+        ok &= n is not None and n[0] == c.completed and abs(n[1] - c.median_days) < 1e-9 \
+            and abs(n[2] - c.p90_days) < 1e-9
+    for e in report.experts:
+        n = naive["experts"].get(e.actor_id)
+        if e.decisions:
+            ok &= n is not None and n[:2] == (e.decisions, e.verdicts) and abs(n[2] - e.median_hours) < 1e-9
+    return bool(ok)
+
+
+# --- the measurements -----------------------------------------------------------------------------
+
+def _report(engine, actor, period, now):
+    with session_scope(engine) as s:
+        return kpi.kpi_report(s, actor, period, now)
+
+
+def _analytics(engine, actor, period, now):
+    with session_scope(engine) as s:
+        return an.analytics_report(s, actor, period, now)
+
+
+def _child(flag: str, url: str) -> dict:
+    out = subprocess.run([sys.executable, "-m", "bench.kpi_bench", flag, url], cwd=ROOT, capture_output=True,
+                         text=True, timeout=3600, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    if out.returncode != 0:
+        raise RuntimeError(f"{flag} failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure_kpis(url: str, now: datetime | None = None) -> dict:
+    """Every figure of the KPI benchmark, as a flat dict of numbers (ms unless named otherwise)."""
+    now = now or now_tehran()
+    period = kpi.current_month(now)
+    out: dict = {}
+    engine = make_engine(url)  # a fresh pool: no connection has planned these queries yet
+    try:
+        with engine.connect() as c:
+            out["requests"] = c.execute(sa.text("SELECT count(*) FROM request")).scalar()
+            out["open_in_tehran"] = c.execute(sa.text(
+                "SELECT count(*) FROM request WHERE status = 'open' AND province_id = :p"), {"p": TEHRAN_ID}).scalar()
+        for name, actor in (("manager", MANAGER), ("central", CENTRAL)):
+            cold, warm, report = timed(lambda actor=actor: _report(engine, actor, period, now))
+            out[f"kpi_{name}_cold_ms"], out[f"kpi_{name}_warm_ms"] = cold, warm
+            cold, warm, _ = timed(lambda actor=actor: _analytics(engine, actor, period, now))
+            out[f"analytics_{name}_cold_ms"], out[f"analytics_{name}_warm_ms"] = cold, warm
+            start = time.perf_counter()
+            naive = naive_kpis(engine, actor, period, now)
+            out[f"naive_{name}_ms"] = _ms(start)
+            out[f"kpi_{name}_same_numbers"] = same_numbers(report, naive)
+            out[f"speedup_{name}_x"] = round(out[f"naive_{name}_ms"] / out[f"kpi_{name}_cold_ms"], 1)
+        year = kpi.year_period(kpi.to_jalali(now).year)
+        for name, actor in (("manager", MANAGER), ("central", CENTRAL)):
+            out[f"kpi_{name}_year_warm_ms"] = timed(lambda actor=actor: _report(engine, actor, year, now), 3)[1]
+            out[f"analytics_{name}_year_warm_ms"] = timed(lambda actor=actor: _analytics(engine, actor, year, now), 3)[1]
+        with engine.connect() as c:
+            out["count_star_ms"] = timed(lambda: c.execute(sa.text("SELECT count(*) FROM request")).scalar())[1]
+    finally:
+        engine.dispose()
+    out["app_peak_rss_mb"] = _child("--memory", url)["max_rss_mb"]
+    out["naive_peak_rss_mb"] = _child("--naive-memory", url)["max_rss_mb"]
+    return out
+
+
+def _max_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: KiB
+
+
+def _pages_memory(url: str) -> dict:
+    """Run both pages for a provincial and a central manager in AppTest, as the app process would."""
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["DATABASE_URL"] = url
+    os.environ["APP_MODE"] = "demo"
+    with make_engine(url).connect() as c:
+        users = {r[0] for r in c.execute(sa.text(
+            "SELECT username FROM staff_user WHERE username IN ('tehran.manager', 'central.manager', 'tehran.board')"))}
+    timings = {}
+    for username in sorted(users):
+        for page in ("pages/kpi.py", "pages/analytics.py"):
+            if page.endswith("kpi.py") and username.endswith("board"):
+                continue
+            at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+            at.session_state["authentication_status"] = True
+            at.session_state["username"] = username
+            at.run()
+            start = time.perf_counter()
+            at.switch_page(page).run()
+            timings[f"{username} {page}"] = _ms(start)
+            if at.exception:
+                raise RuntimeError(f"{page} as {username}: {at.exception[0].message}")
+    return {"max_rss_mb": _max_rss_mb(), "page_runs_ms": timings}
+
+
+def _naive_memory(url: str) -> dict:
+    engine = make_engine(url)
+    now = now_tehran()
+    for actor in (MANAGER, CENTRAL):
+        naive_kpis(engine, actor, kpi.current_month(now), now)
+    return {"max_rss_mb": _max_rss_mb()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.kpi_bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--memory", metavar="URL")
+    parser.add_argument("--naive-memory", metavar="URL")
+    parser.add_argument("--database-url")
+    args = parser.parse_args(argv)
+    if args.memory:
+        print(json.dumps(_pages_memory(args.memory), ensure_ascii=False))
+        return 0
+    if args.naive_memory:
+        print(json.dumps(_naive_memory(args.naive_memory)))
+        return 0
+    from db.engine import database_url
+    figures = measure_kpis(args.database_url or database_url())
+    width = max(map(len, figures))
+    for name, value in figures.items():
+        print(f"  {name:<{width}}  {value:>10}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,852 @@
+"""Manager KPIs for a Jalali period, computed in the database.
+
+Design (docs/ARCHITECTURE.md, "KPIs at national scale"):
+
+- Additive numbers (counts of finished stage visits and closed requests, met counts, monthly
+  trends) come from daily rollups that triggers keep in the same transaction as each decision
+  (migration 0007); a period is a range of Tehran days, so any Jalali month, season, year or pair
+  of dates sums whole rows. `ensure_rollups` rebuilds them once after a bulk load.
+- Medians and 90th percentiles are not additive: `percentile_cont` over the period's rows, read
+  from covering indexes (no table visits).
+- The open backlog is a snapshot of "now": one index-only pass over the open requests. The age of
+  a stage in working days is bucketed exactly without computing it per row: a running stage's
+  deadline satisfies pos(due) = pos(entered) + limit - used (pos: working time since an epoch, see
+  logic.sla), so age = used + pos(now) - pos(entered) = limit + pos(now) - pos(due), and
+  "age >= k days" is "due <= T", where T is the latest moment whose position is
+  pos(now) + limit - k * day. Python computes T per province, limit and k with the province's
+  calendar (a few hundred moments at most); SQL compares. A stage that overran its limit before a
+  return has its deadline at its resumption (nothing left), so for those few rows (found by
+  `stage_hours_used > limit`) the bucket is corrected from the calendar directly.
+
+Every query is limited to the provinces the actor may see (`scope_provinces`): a provincial
+manager gets their own province whatever filter the page sends; central staff all provinces or one.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import jdatetime
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+
+from db.models import Holiday, ProvinceSetting
+from logic.auth import Actor
+from logic.errors import PermissionDenied, ValidationError
+from logic.jalali import (TEHRAN, JALALI_MONTHS_FA, format_jalali_date, jalali_month_bounds, jalali_month_label,
+                          jalali_range_bounds, jalali_season_bounds, jalali_year_bounds, to_jalali)
+from logic.processes import PROCESSES
+from logic.reference import PROVINCE_NAMES_FA, PROVINCES
+from logic.roles import Role
+from logic.sla import BusinessCalendar, to_tehran_naive
+from logic.text import to_persian_digits
+
+ALL_PROVINCE_IDS: tuple[int, ...] = tuple(pid for pid, _, _ in PROVINCES)
+AGE_BUCKETS_DAYS = (1, 3, 7)
+AGE_LABELS_FA = ("تا ۱ روز", "۱ تا ۳ روز", "۳ تا ۷ روز", "بیش از ۷ روز")
+SEASONS_FA = ("بهار", "تابستان", "پاییز", "زمستان")
+TREND_MONTHS = 12
+LIST_LIMIT = 200
+_US_PER_HOUR = 3_600_000_000
+HOURS_PLACES = Decimal("0.0001")
+
+TYPE_NAMES_FA = {code: p.name_fa for code, p in PROCESSES.items()}
+STAGE_NAMES_FA = {(code, s.code): s.name_fa for code, p in PROCESSES.items() for s in p.stages}
+# Clock-running stages: the only ones with visits, deadlines and ages.
+RUNNING_STAGES = tuple((code, s.code, s.limit_days) for code, p in PROCESSES.items() for s in p.stages if s.clock_runs)
+TYPE_ORDER = {code: i for i, code in enumerate(PROCESSES)}
+STAGE_ORDER = {(code, s.code): (TYPE_ORDER[code], i) for code, p in PROCESSES.items() for i, s in enumerate(p.stages)}
+
+
+# --- periods ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Period:
+    """A Jalali period as [start, end) aware Tehran datetimes (midnights), with its Persian label."""
+
+    kind: str          # month, season, year, range
+    start: datetime
+    end: datetime
+    label: str
+
+    @property
+    def first_day(self) -> date:
+        return self.start.astimezone(TEHRAN).date()
+
+    @property
+    def end_day(self) -> date:
+        """The day after the last day (exclusive bound)."""
+        return self.end.astimezone(TEHRAN).date()
+
+    @property
+    def last_day(self) -> date:
+        return self.end_day - timedelta(days=1)
+
+    def elapsed_days(self, now: datetime) -> float:
+        """Days of the period up to `now` (a period that has not started has none)."""
+        stop = min(self.end, max(self.start, now))
+        return (stop - self.start).total_seconds() / 86400
+
+
+def month_period(year: int, month: int) -> Period:
+    start, end = jalali_month_bounds(year, month)
+    return Period("month", start, end, jalali_month_label(year, month))
+
+
+def season_period(year: int, season: int) -> Period:
+    start, end = jalali_season_bounds(year, season)
+    return Period("season", start, end, f"{SEASONS_FA[season - 1]} {to_persian_digits(year)}")
+
+
+def year_period(year: int) -> Period:
+    start, end = jalali_year_bounds(year)
+    return Period("year", start, end, f"سال {to_persian_digits(year)}")
+
+
+def range_period(first: date | jdatetime.date, last: date | jdatetime.date) -> Period:
+    """From the start of `first` to the end of `last` (both included)."""
+    start, end = jalali_range_bounds(to_jalali(first), to_jalali(last))
+    return Period("range", start, end, f"از {format_jalali_date(first)} تا {format_jalali_date(last)}")
+
+
+def current_month(now: datetime) -> Period:
+    jd = to_jalali(now)
+    return month_period(jd.year, jd.month)
+
+
+@dataclass(frozen=True)
+class Month:
+    year: int
+    month: int
+    start: date   # Gregorian first day
+    end: date     # Gregorian day after the last
+
+    @property
+    def label(self) -> str:
+        return jalali_month_label(self.year, self.month)
+
+    @property
+    def key(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+def jalali_month(year: int, month: int) -> Month:
+    start, end = jalali_month_bounds(year, month)
+    return Month(year, month, start.date(), end.date())
+
+
+def months_between(first: date, last: date) -> list[Month]:
+    """The Jalali months from the one holding `first` to the one holding `last`."""
+    a, b = to_jalali(first), to_jalali(last)
+    y, m, out = a.year, a.month, []
+    while (y, m) <= (b.year, b.month):
+        out.append(jalali_month(y, m))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def trend_months(period: Period, at_least: int = TREND_MONTHS) -> list[Month]:
+    """The months the period touches, extended back to at least `at_least` months."""
+    months = months_between(period.first_day, period.last_day)
+    while len(months) < at_least:
+        first = months[0]
+        y, m = (first.year - 1, 12) if first.month == 1 else (first.year, first.month - 1)
+        months.insert(0, jalali_month(y, m))
+    return months
+
+
+def month_bucket_sql(column, months: Sequence[Month]) -> sa.ColumnElement[int]:
+    """1-based index of the month a date column falls in (0 before the first)."""
+    bounds = [mo.start for mo in months] + [months[-1].end]
+    return sa.func.width_bucket(column, sa.cast(sa.literal(bounds, ARRAY(sa.Date)), ARRAY(sa.Date)))
+
+
+# --- who sees what ------------------------------------------------------------------------------
+
+KPI_ROLES = (Role.MANAGER,)
+
+
+def require_kpi_role(actor: Actor, roles: Iterable[str] = KPI_ROLES) -> None:
+    if not actor.has(*roles):
+        raise PermissionDenied("شما به این گزارش دسترسی ندارید.")
+
+
+def scope_provinces(actor: Actor, province_id: int | None = None) -> tuple[int, ...]:
+    """The provinces a query may read. A provincial user gets their own province and nothing else:
+    asking for another (by changing a filter or a URL) is refused, not silently widened."""
+    if actor.province_id is not None:
+        if province_id is not None and province_id != actor.province_id:
+            raise PermissionDenied("شما فقط آمار استان خود را می‌بینید.")
+        return (actor.province_id,)
+    if province_id is None:
+        return ALL_PROVINCE_IDS
+    if province_id not in PROVINCE_NAMES_FA:
+        raise ValidationError("استان انتخاب‌شده وجود ندارد.")
+    return (province_id,)
+
+
+def _in_scope(column, provinces: Sequence[int]) -> sa.ColumnElement[bool]:
+    return column == provinces[0] if len(provinces) == 1 else column == sa.func.any(
+        sa.literal(list(provinces), ARRAY(sa.SmallInteger)))
+
+
+def prepare(session: Session) -> None:
+    """Session settings for the KPI queries: memory for in-memory sorts (percentiles) and no JIT
+    (its compile time exceeds what these sub-second queries save). Also makes sure the rollups are
+    in step with the facts (`ensure_rollups`)."""
+    session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
+    session.execute(sa.text("SET LOCAL jit = off"))
+    ensure_rollups(session)
+
+
+def ensure_rollups(session: Session) -> bool:
+    """Rebuild the rollups if a bulk load or TRUNCATE left them stale; True when it did."""
+    dirty = session.execute(sa.text("SELECT dirty FROM kpi_state WHERE id = 1")).scalar()
+    if not dirty:
+        return False
+    # One rebuild at a time; the others wait for it and then find the flag cleared.
+    session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('kpi_rebuild'))"))
+    if session.execute(sa.text("SELECT dirty FROM kpi_state WHERE id = 1")).scalar():
+        session.execute(sa.text("SELECT kpi_rebuild()"))
+        return True
+    return False
+
+
+def rebuild_rollups(engine: sa.Engine) -> None:
+    """Recompute every rollup from the fact tables (after a bulk load; the app does it by itself)."""
+    with engine.begin() as conn:
+        conn.execute(sa.text("SELECT kpi_rebuild()"))
+
+
+# --- calendars ----------------------------------------------------------------------------------
+
+def calendars(session: Session, provinces: Sequence[int]) -> dict[int, BusinessCalendar]:
+    """Each province's calendar (as logic.calendar.calendar_for builds it), in two queries."""
+    settings = {s.province_id: s for s in session.scalars(
+        sa.select(ProvinceSetting).where(ProvinceSetting.province_id.in_(provinces)))}
+    closed: dict[int | None, set[date]] = defaultdict(set)
+    for day, pid in session.execute(sa.select(Holiday.day, Holiday.province_id).where(
+            sa.or_(Holiday.province_id.is_(None), Holiday.province_id.in_(provinces)))):
+        closed[pid].add(day)
+    shared: dict[tuple, BusinessCalendar] = {}
+    out = {}
+    for pid in provinces:
+        s = settings.get(pid)
+        days = frozenset(closed[None] | closed[pid])
+        key = (tuple(sorted(s.workdays)), s.opens, s.closes, days) if s else (None, days)
+        if key not in shared:
+            shared[key] = (BusinessCalendar(workdays=set(s.workdays), opens=s.opens, closes=s.closes, holidays=days)
+                           if s else BusinessCalendar(holidays=days))
+        out[pid] = shared[key]
+    return out
+
+
+def _position_us(cal: BusinessCalendar, moment: datetime) -> int:
+    """Working microseconds from the calendar's epoch to `moment` (BusinessCalendar's own axis)."""
+    return cal._position(to_tehran_naive(moment))
+
+
+def latest_at_position(cal: BusinessCalendar, position_us: int) -> datetime:
+    """The latest moment whose working position is at most `position_us` (aware, Tehran).
+
+    Within office hours that is the moment itself; at a day boundary it is the next opening (all
+    the closed time before it has the same position)."""
+    day_index, offset = divmod(position_us, cal._day_us)
+    ordinal = cal._working_ordinal(day_index)
+    naive = datetime.fromordinal(ordinal) + timedelta(microseconds=cal._open_us + offset)
+    return naive.replace(tzinfo=TEHRAN)
+
+
+def _limit_us(limit_days: int, cal: BusinessCalendar) -> int:
+    """A stage's limit as the workflow stores it (hours to 4 places), in microseconds."""
+    hours = Decimal(str(limit_days * cal.day_hours)).quantize(HOURS_PLACES)
+    return int(hours * _US_PER_HOUR)
+
+
+def age_thresholds(cal: BusinessCalendar, now: datetime, limit_days: int) -> tuple[datetime, ...]:
+    """For a stage with this limit: T_k for k in AGE_BUCKETS_DAYS, with age >= k working days
+    exactly when the stage's stored deadline is at or before T_k."""
+    pos_now = _position_us(cal, now)
+    limit = _limit_us(limit_days, cal)
+    return tuple(latest_at_position(cal, pos_now + limit - k * cal._day_us) for k in AGE_BUCKETS_DAYS)
+
+
+def age_bucket(age_us: int, day_us: int) -> int:
+    """0: under 1 working day, 1: 1-3, 2: 3-7, 3: 7 or more (age and day in working microseconds)."""
+    return sum(age_us >= k * day_us for k in AGE_BUCKETS_DAYS)
+
+
+# --- result rows --------------------------------------------------------------------------------
+
+@dataclass
+class BacklogRow:
+    province_id: int
+    type_code: str
+    stage_code: str
+    total: int = 0
+    paused: int = 0                      # returned to the member, or the member's own stage
+    ages: list[int] = field(default_factory=lambda: [0, 0, 0, 0])   # running stages by age bucket
+    breached: int = 0
+    at_risk: int = 0
+
+
+@dataclass
+class StageCompliance:
+    province_id: int
+    type_code: str
+    stage_code: str
+    decisions: int
+    verdicts: int
+    met: int
+    returns: int
+
+
+@dataclass
+class RequestCompliance:
+    province_id: int
+    type_code: str
+    status: str
+    closed: int
+    met: int
+    hours: Decimal
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    month: Month
+    visit_verdicts: int
+    visit_met: int
+    requests_closed: int
+    requests_met: int
+
+
+@dataclass(frozen=True)
+class CycleTime:
+    key: str | int            # a type code, or a province id (central comparison), or "" for all
+    completed: int
+    median_days: float | None
+    p90_days: float | None
+
+
+@dataclass
+class ExpertRow:
+    actor_id: int
+    full_name: str
+    province_id: int | None
+    roles: tuple[str, ...]
+    decisions: int = 0
+    verdicts: int = 0
+    met: int = 0
+    median_hours: float | None = None
+    open_claims: int = 0
+
+
+@dataclass(frozen=True)
+class ListedRequest:
+    tracking_code: str
+    province_id: int
+    type_code: str
+    stage_code: str
+    stage_due_at: datetime
+    assignee_name: str | None
+    hours_left: float      # working hours to the stage deadline; negative once breached
+
+
+def share(part: int, whole: int) -> float | None:
+    return None if not whole else part / whole
+
+
+# --- queries ------------------------------------------------------------------------------------
+
+def _running_limits(provinces: Sequence[int], now: datetime,
+                    cals: dict[int, BusinessCalendar]) -> dict[tuple[int, int], tuple]:
+    """Per (province, stage limit in days): the limit in hours as stored, and T_1, T_3, T_7."""
+    thresholds: dict[tuple[int, int], tuple[datetime, ...]] = {}
+    out = {}
+    for pid in provinces:
+        cal = cals[pid]
+        for limit_days in sorted({d for _, _, d in RUNNING_STAGES}):
+            th = thresholds.get((id(cal), limit_days))
+            if th is None:
+                th = thresholds[(id(cal), limit_days)] = age_thresholds(cal, now, limit_days)
+            out[(pid, limit_days)] = (Decimal(_limit_us(limit_days, cal)) / _US_PER_HOUR, th)
+    return out
+
+
+# The thresholds as a relation: (province_id, type_code, stage_code, limit_h, t1, t3, t7) per running stage.
+_THRESHOLDS_SQL = """
+    SELECT l.province_id, s.type_code, s.stage_code, l.limit_h, l.t1, l.t3, l.t7
+    FROM unnest(CAST(:lp AS smallint[]), CAST(:ld AS int[]), CAST(:lh AS numeric[]), CAST(:t1 AS timestamptz[]),
+                CAST(:t3 AS timestamptz[]), CAST(:t7 AS timestamptz[])) AS l(province_id, limit_days, limit_h, t1, t3, t7)
+    JOIN unnest(CAST(:st AS text[]), CAST(:ss AS text[]), CAST(:sd AS int[])) AS s(type_code, stage_code, limit_days)
+      ON s.limit_days = l.limit_days"""
+
+
+def _threshold_params(limits: dict[tuple[int, int], tuple]) -> dict:
+    items = list(limits.items())
+    return {"lp": [p for (p, _), _ in items], "ld": [d for (_, d), _ in items], "lh": [v[0] for _, v in items],
+            "t1": [v[1][0] for _, v in items], "t3": [v[1][1] for _, v in items], "t7": [v[1][2] for _, v in items],
+            "st": [t for t, _, _ in RUNNING_STAGES], "ss": [st for _, st, _ in RUNNING_STAGES],
+            "sd": [d for _, _, d in RUNNING_STAGES]}
+
+
+def _day_start(moment: datetime) -> datetime:
+    local = moment.astimezone(TEHRAN)
+    return datetime.combine(local.date(), datetime.min.time(), tzinfo=TEHRAN)
+
+
+def backlog(session: Session, provinces: Sequence[int], now: datetime,
+            cals: dict[int, BusinessCalendar]) -> list[BacklogRow]:
+    """Open requests by province, type and stage: paused ones, running ones by the age of their
+    current stage in working days, breached and at risk.
+
+    Sizes come from `kpi_open_day` (open requests by the day of their stage deadline); "deadline at
+    or before T" is every earlier day plus, for the day of T itself, a count over the queue index
+    from that midnight to T. So only the requests due on a boundary day are read, per stage. The
+    same goes for "at risk by now" on the at-risk moments; at risk now = at risk by now - breached."""
+    limits = _running_limits(provinces, now, cals)
+    today_start = _day_start(now)
+
+    def probe(lo: str, hi: str, op: str = "<=", column: str = "stage_due_at") -> str:
+        return (f"(SELECT count(*) FROM request r WHERE r.status = 'open' AND r.province_id = h.province_id "
+                f"AND r.type_code = h.type_code AND r.stage_code = h.stage_code "
+                f"AND r.{column} >= {lo} AND r.{column} {op} {hi})")
+
+    sql = sa.text(f"""
+        WITH th AS (
+            SELECT t.*, d.*, d1::timestamp AT TIME ZONE 'Asia/Tehran' AS lo1, d3::timestamp AT TIME ZONE 'Asia/Tehran' AS lo3,
+                   d7::timestamp AT TIME ZONE 'Asia/Tehran' AS lo7
+            FROM ({_THRESHOLDS_SQL}) t,
+                 LATERAL (SELECT (t.t1 AT TIME ZONE 'Asia/Tehran')::date AS d1, (t.t3 AT TIME ZONE 'Asia/Tehran')::date AS d3,
+                                 (t.t7 AT TIME ZONE 'Asia/Tehran')::date AS d7) d
+        ), h AS (
+            SELECT o.province_id, o.type_code, o.stage_code, sum(o.n) AS total,
+                   coalesce(sum(o.n) FILTER (WHERE o.due_day = 'infinity'), 0) AS paused,
+                   coalesce(sum(o.n) FILTER (WHERE o.due_day < th.d1), 0) AS lt1,
+                   coalesce(sum(o.n) FILTER (WHERE o.due_day < th.d3), 0) AS lt3,
+                   coalesce(sum(o.n) FILTER (WHERE o.due_day < th.d7), 0) AS lt7,
+                   coalesce(sum(o.n) FILTER (WHERE o.due_day < :today), 0) AS lt_now,
+                   coalesce(sum(o.n) FILTER (WHERE o.risk_day < :today), 0) AS risk_lt_now,
+                   coalesce(bool_or(o.n <> 0 AND o.due_day = th.d1), false) AS on1,
+                   coalesce(bool_or(o.n <> 0 AND o.due_day = th.d3), false) AS on3,
+                   coalesce(bool_or(o.n <> 0 AND o.due_day = th.d7), false) AS on7,
+                   coalesce(bool_or(o.n <> 0 AND o.due_day = :today), false) AS on_now,
+                   coalesce(bool_or(o.n <> 0 AND o.risk_day = :today), false) AS risk_on_now
+            FROM kpi_open_day o
+            LEFT JOIN th ON th.province_id = o.province_id AND th.type_code = o.type_code
+                        AND th.stage_code = o.stage_code
+            WHERE {_any('o.province_id', provinces)}
+            GROUP BY o.province_id, o.type_code, o.stage_code
+        )
+        SELECT h.*,
+               CASE WHEN h.on1 THEN {probe('th.lo1', 'th.t1')} ELSE 0 END AS p1,
+               CASE WHEN h.on3 THEN {probe('th.lo3', 'th.t3')} ELSE 0 END AS p3,
+               CASE WHEN h.on7 THEN {probe('th.lo7', 'th.t7')} ELSE 0 END AS p7,
+               CASE WHEN h.on_now THEN {probe(':today_start', ':now', '<')} ELSE 0 END AS p_now,
+               CASE WHEN h.risk_on_now THEN {probe(':today_start', ':now', '<', 'stage_risk_at')} ELSE 0 END
+                 AS risk_p_now
+        FROM h LEFT JOIN th ON th.province_id = h.province_id AND th.type_code = h.type_code
+                           AND th.stage_code = h.stage_code
+        WHERE h.total <> 0""")
+    rows: dict[tuple[int, str, str], BacklogRow] = {}
+    for r in session.execute(sql, {**_threshold_params(limits), "today": today_start.date(),
+                                   "today_start": today_start, "now": now, **_any_params(provinces)}):
+        row = rows[(r.province_id, r.type_code, r.stage_code)] = BacklogRow(r.province_id, r.type_code, r.stage_code)
+        ge1, ge3, ge7 = r.lt1 + r.p1, r.lt3 + r.p3, r.lt7 + r.p7
+        row.total, row.paused = int(r.total), int(r.paused)
+        running = row.total - row.paused
+        row.ages = [int(running - ge1), int(ge1 - ge3), int(ge3 - ge7), int(ge7)]
+        row.breached = int(r.lt_now + r.p_now)
+        # The at-risk moment is never after the deadline: "at risk now" is "at risk by now, not breached".
+        row.at_risk = int(r.risk_lt_now + r.risk_p_now) - row.breached
+    _correct_overruns(session, provinces, now, cals, rows, limits)
+    return sorted(rows.values(), key=lambda b: (b.province_id, STAGE_ORDER.get((b.type_code, b.stage_code),
+                                                                                (99, 99))))
+
+
+def _correct_overruns(session, provinces, now, cals, rows, limits) -> None:
+    """Stages that used more than their limit before a return: their deadline is their resumption,
+    so the deadline rule undercounts their age by (used - limit). Re-bucket them from the calendar."""
+    for r in session.execute(sa.text(f"""
+            SELECT r.province_id, r.type_code, r.stage_code, r.stage_entered_at, r.stage_hours_used,
+                   r.stage_due_at, th.limit_h
+            FROM request r JOIN ({_THRESHOLDS_SQL}) th
+              ON th.province_id = r.province_id AND th.type_code = r.type_code AND th.stage_code = r.stage_code
+            WHERE r.status = 'open' AND r.stage_hours_used > 0 AND r.stage_hours_used > th.limit_h
+              AND r.stage_due_at IS NOT NULL AND {_any('r.province_id', provinces)}"""),
+            {**_threshold_params(limits), **_any_params(provinces)}):
+        cal = cals[r.province_id]
+        pos_now = _position_us(cal, now)
+        rule_age = int(r.limit_h * _US_PER_HOUR) + pos_now - _position_us(cal, r.stage_due_at)
+        true_age = int(r.stage_hours_used * _US_PER_HOUR) + pos_now - _position_us(cal, r.stage_entered_at)
+        row = rows[(r.province_id, r.type_code, r.stage_code)]
+        row.ages[age_bucket(rule_age, cal._day_us)] -= 1
+        row.ages[age_bucket(true_age, cal._day_us)] += 1
+
+
+def open_claims(session: Session, provinces: Sequence[int], actor_ids: Sequence[int] | None = None) -> dict[int, int]:
+    """Open requests of the scope each staff member holds now (only `actor_ids` when given)."""
+    if actor_ids is not None:
+        if not actor_ids:
+            return {}
+        sql = sa.text("SELECT assignee_id, count(*) AS n FROM request WHERE status = 'open' "
+                      "AND assignee_id = ANY(:ids) GROUP BY 1")
+        params = {"ids": list(actor_ids)}
+        if len(provinces) < len(ALL_PROVINCE_IDS):
+            sql = sa.text(f"SELECT assignee_id, count(*) AS n FROM request WHERE status = 'open' "
+                          f"AND assignee_id = ANY(:ids) AND {_any('province_id', provinces)} GROUP BY 1")
+            params.update(_any_params(provinces))
+    else:
+        sql = sa.text(f"SELECT assignee_id, count(*) AS n FROM request WHERE status = 'open' "
+                      f"AND assignee_id IS NOT NULL AND {_any('province_id', provinces)} GROUP BY 1")
+        params = _any_params(provinces)
+    return {r.assignee_id: r.n for r in session.execute(sql, params)}
+
+
+def _any(column: str, provinces: Sequence[int]) -> str:
+    return f"{column} = :p0" if len(provinces) == 1 else f"{column} = ANY(CAST(:pids AS smallint[]))"
+
+
+def _any_params(provinces: Sequence[int]) -> dict:
+    return {"p0": provinces[0]} if len(provinces) == 1 else {"pids": list(provinces)}
+
+
+def stage_compliance(session: Session, provinces: Sequence[int], period: Period) -> list[StageCompliance]:
+    """Finished stage visits of the period per province, type and stage (from the daily rollup)."""
+    rows = session.execute(sa.text(f"""
+        SELECT province_id, type_code, stage_code, sum(decisions) AS decisions, sum(verdicts) AS verdicts,
+               sum(met) AS met, sum(returns) AS returns
+        FROM kpi_visit_day WHERE {_any('province_id', provinces)} AND day >= :d0 AND day < :d1
+        GROUP BY 1, 2, 3"""), {"d0": period.first_day, "d1": period.end_day, **_any_params(provinces)})
+    return [StageCompliance(r.province_id, r.type_code, r.stage_code, int(r.decisions), int(r.verdicts), int(r.met),
+                            int(r.returns)) for r in rows]
+
+
+def request_compliance(session: Session, provinces: Sequence[int], period: Period) -> list[RequestCompliance]:
+    """Requests closed in the period per province, type and status (from the daily rollup)."""
+    rows = session.execute(sa.text(f"""
+        SELECT province_id, type_code, status, sum(closed) AS closed, sum(met) AS met, sum(hours) AS hours
+        FROM kpi_request_day WHERE {_any('province_id', provinces)} AND day >= :d0 AND day < :d1
+        GROUP BY 1, 2, 3"""), {"d0": period.first_day, "d1": period.end_day, **_any_params(provinces)})
+    return [RequestCompliance(r.province_id, r.type_code, r.status, int(r.closed), int(r.met), r.hours) for r in rows]
+
+
+def compliance_trend(session: Session, provinces: Sequence[int], months: Sequence[Month]) -> list[TrendPoint]:
+    """Stage and whole-request compliance per Jalali month."""
+    from db.models import KpiDay
+    bucket = month_bucket_sql(KpiDay.day, months).label("b")
+    rows = {r.b: r for r in session.execute(
+        sa.select(bucket, sa.func.sum(KpiDay.visit_verdicts).label("vv"), sa.func.sum(KpiDay.visit_met).label("vm"),
+                  sa.func.sum(KpiDay.requests_closed).label("rc"), sa.func.sum(KpiDay.requests_met).label("rm"))
+        .where(_in_scope(KpiDay.province_id, provinces), KpiDay.day >= months[0].start, KpiDay.day < months[-1].end)
+        .group_by(bucket))}
+    out = []
+    for i, mo in enumerate(months, start=1):
+        r = rows.get(i)
+        out.append(TrendPoint(mo, int(r.vv) if r else 0, int(r.vm) if r else 0, int(r.rc) if r else 0,
+                              int(r.rm) if r else 0))
+    return out
+
+
+def cycle_times(session: Session, provinces: Sequence[int], period: Period, cals: dict[int, BusinessCalendar],
+                by_province: bool = False) -> tuple[list[CycleTime], list[CycleTime], CycleTime]:
+    """Median and 90th percentile of the whole process's working days (process hours / the
+    province's office-day hours) of requests completed in the period: per type, per province when
+    asked, and overall."""
+    sets = "(r.type_code), ()" + (", (r.province_id)" if by_province else "")
+    province = "r.province_id, GROUPING(r.province_id) AS gp" if by_province else "NULL AS province_id, 1 AS gp"
+    rows = session.execute(sa.text(f"""
+        SELECT r.type_code, {province}, GROUPING(r.type_code) AS gt,
+               count(*) AS n,
+               percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY r.process_hours_used::float8 / d.day_hours)
+                 AS pct
+        FROM request r
+        JOIN unnest(CAST(:dp AS smallint[]), CAST(:dh AS float8[])) AS d(province_id, day_hours)
+             ON d.province_id = r.province_id
+        WHERE r.status = 'completed' AND {_any('r.province_id', provinces)}
+          AND r.closed_at >= :start AND r.closed_at < :end
+        GROUP BY GROUPING SETS ({sets})"""),
+        {"dp": list(provinces), "dh": [cals[p].day_hours for p in provinces], "start": period.start, "end": period.end,
+         **_any_params(provinces)})
+    per_type, per_province, overall = [], [], CycleTime("", 0, None, None)
+    for r in rows:
+        item_key = r.type_code if not r.gt else (r.province_id if not r.gp else "")
+        pct = r.pct or (None, None)  # the () grouping set over no rows
+        item = CycleTime(item_key, r.n, pct[0], pct[1])
+        if not r.gt:
+            per_type.append(item)
+        elif not r.gp:
+            per_province.append(item)
+        else:
+            overall = item
+    per_type.sort(key=lambda c: TYPE_ORDER.get(c.key, 99))
+    per_province.sort(key=lambda c: c.key)
+    return per_type, per_province, overall
+
+
+def experts(session: Session, provinces: Sequence[int], period: Period) -> list[ExpertRow]:
+    """Throughput per staff member in the period: decisions (finished stage visits they closed),
+    verdicts and met among them, median handling time (the visit's working hours); plus the open
+    requests of the scope they hold now. Across all provinces: the central organisation's staff
+    (a province's own staff are listed when that province is chosen)."""
+    national = len(provinces) == len(ALL_PROVINCE_IDS)
+    central_ids = None
+    params = {"start": period.start, "end": period.end}
+    if national:
+        central_ids = list(session.scalars(sa.text("SELECT id FROM staff_user WHERE province_id IS NULL")))
+        who = "actor_id = ANY(:ids)"
+        params["ids"] = central_ids
+    else:
+        who = f"{_any('province_id', provinces)} AND actor_id IS NOT NULL"
+        params.update(_any_params(provinces))
+    stats = {r.actor_id: r for r in session.execute(sa.text(f"""
+        SELECT actor_id, count(*) AS decisions, count(met) AS verdicts, count(*) FILTER (WHERE met) AS met,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY hours_used) AS median_hours
+        FROM stage_visit
+        WHERE left_at IS NOT NULL AND left_at >= :start AND left_at < :end AND {who}
+        GROUP BY actor_id"""), params)}
+    claims = open_claims(session, provinces, central_ids)
+    ids = set(stats) | set(claims)
+    if not ids:
+        return []
+    people = session.execute(sa.text(
+        "SELECT id, full_name, province_id, roles FROM staff_user WHERE id = ANY(:ids)"), {"ids": sorted(ids)})
+    out = []
+    for p in people:
+        row = ExpertRow(p.id, p.full_name, p.province_id, tuple(p.roles), open_claims=claims.get(p.id, 0))
+        s = stats.get(p.id)
+        if s is not None:
+            row.decisions, row.verdicts, row.met = s.decisions, s.verdicts, s.met
+            row.median_hours = s.median_hours
+        out.append(row)
+    out.sort(key=lambda e: (-e.decisions, -e.open_claims, e.full_name))
+    return out
+
+
+def exception_lists(session: Session, provinces: Sequence[int], now: datetime, cals: dict[int, BusinessCalendar],
+                    limit: int = LIST_LIMIT) -> tuple[list[ListedRequest], list[ListedRequest]]:
+    """The most overdue breached requests, and the at-risk ones closest to their deadline."""
+    # Across all provinces, no province condition: the (stage_due_at) index keeps the order.
+    national = len(provinces) == len(ALL_PROVINCE_IDS)
+    scope = "" if national else f"AND {_any('r.province_id', provinces)}"
+    params = {} if national else _any_params(provinces)
+    out = []
+    for cond in ("r.stage_due_at < :now", "r.stage_due_at >= :now AND r.stage_risk_at < :now"):
+        rows = session.execute(sa.text(f"""
+            SELECT r.id, r.tracking_code, r.province_id, r.type_code, r.stage_code, r.stage_due_at, s.full_name
+            FROM request r LEFT JOIN staff_user s ON s.id = r.assignee_id
+            WHERE r.status = 'open' AND {cond} {scope}
+            ORDER BY r.stage_due_at, r.id LIMIT :limit"""), {"now": now, "limit": limit, **params})
+        out.append([ListedRequest(r.tracking_code, r.province_id, r.type_code, r.stage_code, r.stage_due_at,
+                                  r.full_name, cals[r.province_id].working_hours_between(now, r.stage_due_at))
+                    for r in rows])
+    return out[0], out[1]
+
+
+# --- the page's report --------------------------------------------------------------------------
+
+@dataclass
+class KpiReport:
+    provinces: tuple[int, ...]
+    period: Period
+    now: datetime
+    backlog: list[BacklogRow]
+    stages: list[StageCompliance]
+    requests: list[RequestCompliance]
+    trend: list[TrendPoint]
+    cycle_by_type: list[CycleTime]
+    cycle_by_province: list[CycleTime]
+    cycle_overall: CycleTime
+    experts: list[ExpertRow]
+    breached: list[ListedRequest]
+    at_risk: list[ListedRequest]
+    day_hours: dict[int, float]
+
+    @property
+    def is_national(self) -> bool:
+        return len(self.provinces) > 1
+
+    @property
+    def weeks(self) -> float:
+        return self.period.elapsed_days(self.now) / 7
+
+
+def kpi_report(session: Session, actor: Actor, period: Period, now: datetime,
+               province_id: int | None = None) -> KpiReport:
+    """Everything the KPI page shows, for the provinces the actor may see."""
+    require_kpi_role(actor)
+    provinces = scope_provinces(actor, province_id)
+    prepare(session)
+    cals = calendars(session, provinces)
+    rows = backlog(session, provinces, now, cals)
+    by_type, by_province, overall = cycle_times(session, provinces, period, cals, by_province=len(provinces) > 1)
+    breached, at_risk = exception_lists(session, provinces, now, cals)
+    return KpiReport(
+        provinces=provinces, period=period, now=now, backlog=rows,
+        stages=stage_compliance(session, provinces, period),
+        requests=request_compliance(session, provinces, period),
+        trend=compliance_trend(session, provinces, trend_months(period)),
+        cycle_by_type=by_type, cycle_by_province=by_province, cycle_overall=overall,
+        experts=experts(session, provinces, period),
+        breached=breached, at_risk=at_risk,
+        day_hours={p: cals[p].day_hours for p in provinces},
+    )
+
+
+# --- tables for the page and its downloads ------------------------------------------------------
+
+@dataclass(frozen=True)
+class Table:
+    """A table as the page shows it and its CSV/XLSX downloads carry: numbers stay numbers."""
+    name: str                            # file name stem
+    title: str                           # Persian title
+    columns: tuple[tuple[str, str], ...]  # (key, Persian header)
+    rows: list[dict]
+
+
+def _pct(x: float | None) -> float | None:
+    return None if x is None else round(100 * x, 1)
+
+
+def _days(x: float | None) -> float | None:
+    return None if x is None else round(x, 2)
+
+
+def backlog_table(report: KpiReport) -> Table:
+    agg: dict[tuple[str, str], BacklogRow] = {}
+    for b in report.backlog:
+        a = agg.setdefault((b.type_code, b.stage_code), BacklogRow(0, b.type_code, b.stage_code))
+        a.total += b.total
+        a.paused += b.paused
+        a.breached += b.breached
+        a.at_risk += b.at_risk
+        a.ages = [x + y for x, y in zip(a.ages, b.ages)]
+    rows = [{"type": TYPE_NAMES_FA[a.type_code], "stage": STAGE_NAMES_FA[(a.type_code, a.stage_code)],
+             "total": a.total, "paused": a.paused, "age0": a.ages[0], "age1": a.ages[1], "age2": a.ages[2],
+             "age3": a.ages[3], "breached": a.breached, "at_risk": a.at_risk}
+            for a in sorted(agg.values(), key=lambda a: STAGE_ORDER[(a.type_code, a.stage_code)])]
+    columns = (("type", "نوع درخواست"), ("stage", "مرحله"), ("total", "کل باز"), ("paused", "نزد عضو (متوقف)"),
+               *((f"age{i}", label) for i, label in enumerate(AGE_LABELS_FA)),
+               ("breached", "گذشته از مهلت"), ("at_risk", "در آستانهٔ تأخیر"))
+    return Table("backlog", "کارهای باز به تفکیک مرحله و سن (روز کاری)", columns, rows)
+
+
+def stage_compliance_table(report: KpiReport) -> Table:
+    agg: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for s in report.stages:
+        a = agg[(s.type_code, s.stage_code)]
+        a[0] += s.decisions
+        a[1] += s.verdicts
+        a[2] += s.met
+        a[3] += s.returns
+    limits = {(t, s): d for t, s, d in RUNNING_STAGES}
+    rows = [{"type": TYPE_NAMES_FA[t], "stage": STAGE_NAMES_FA[(t, s)], "limit_days": limits.get((t, s)),
+             "verdicts": v[1], "met": v[2], "share": _pct(share(v[2], v[1])), "returns": v[3]}
+            for (t, s), v in sorted(agg.items(), key=lambda kv: STAGE_ORDER.get(kv[0], (99, 99)))]
+    columns = (("type", "نوع درخواست"), ("stage", "مرحله"), ("limit_days", "مهلت (روز کاری)"),
+               ("verdicts", "مرحله‌های پایان‌یافته"), ("met", "در مهلت"), ("share", "درصد در مهلت"),
+               ("returns", "بازگشت به عضو"))
+    return Table("stage_compliance", "انجام در مهلت: مرحله‌ها", columns, rows)
+
+
+def type_compliance_table(report: KpiReport) -> Table:
+    stage_agg: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for s in report.stages:
+        stage_agg[s.type_code][0] += s.verdicts
+        stage_agg[s.type_code][1] += s.met
+    req_agg: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for r in report.requests:
+        a = req_agg[r.type_code]
+        a[0] += r.closed
+        a[1] += r.met
+        a[2] += r.closed if r.status == "completed" else 0
+    cycle = {c.key: c for c in report.cycle_by_type}
+    rows = []
+    for t, proc in PROCESSES.items():
+        sv, rq, c = stage_agg.get(t, [0, 0]), req_agg.get(t, [0, 0, 0]), cycle.get(t)
+        if not (sv[0] or rq[0]):
+            continue
+        rows.append({"type": proc.name_fa, "stage_verdicts": sv[0], "stage_share": _pct(share(sv[1], sv[0])),
+                     "closed": rq[0], "completed": rq[2], "met": rq[1], "request_share": _pct(share(rq[1], rq[0])),
+                     "median_days": _days(c.median_days if c else None), "p90_days": _days(c.p90_days if c else None),
+                     "limit_days": proc.total_limit_days})
+    columns = (("type", "نوع درخواست"), ("stage_verdicts", "مرحله‌های پایان‌یافته"),
+               ("stage_share", "درصد مرحله‌ها در مهلت"), ("closed", "درخواست‌های بسته‌شده"),
+               ("completed", "انجام‌شده"), ("met", "کل فرایند در مهلت"), ("request_share", "درصد درخواست‌ها در مهلت"),
+               ("median_days", "میانهٔ زمان چرخه (روز کاری)"), ("p90_days", "صدک ۹۰ زمان چرخه (روز کاری)"),
+               ("limit_days", "مهلت کل فرایند (روز کاری)"))
+    return Table("type_compliance", "انجام در مهلت و زمان چرخه به تفکیک نوع درخواست", columns, rows)
+
+
+def trend_table(report: KpiReport) -> Table:
+    rows = [{"month": p.month.label, "month_key": p.month.key, "visit_verdicts": p.visit_verdicts,
+             "visit_share": _pct(share(p.visit_met, p.visit_verdicts)), "requests_closed": p.requests_closed,
+             "request_share": _pct(share(p.requests_met, p.requests_closed))} for p in report.trend]
+    columns = (("month", "ماه"), ("visit_verdicts", "مرحله‌های پایان‌یافته"), ("visit_share", "درصد مرحله‌ها در مهلت"),
+               ("requests_closed", "درخواست‌های بسته‌شده"), ("request_share", "درصد درخواست‌ها در مهلت"))
+    return Table("compliance_trend", "روند ماهانهٔ انجام در مهلت", columns, rows)
+
+
+def experts_table(report: KpiReport) -> Table:
+    from logic.roles import role_label
+    weeks = report.weeks
+    rows = [{"name": e.full_name,
+             "province": PROVINCE_NAMES_FA.get(e.province_id, "سازمان مرکزی") if e.province_id else "سازمان مرکزی",
+             "roles": "، ".join(role_label(r) for r in e.roles), "decisions": e.decisions,
+             "per_week": round(e.decisions / weeks, 1) if weeks > 0 else None,
+             "median_hours": None if e.median_hours is None else round(e.median_hours, 2),
+             "on_time": _pct(share(e.met, e.verdicts)), "open_claims": e.open_claims}
+            for e in report.experts]
+    columns = (("name", "کارشناس"), ("province", "استان"), ("roles", "نقش"), ("decisions", "اقدام‌ها در دوره"),
+               ("per_week", "اقدام در هفته"), ("median_hours", "میانهٔ زمان رسیدگی (ساعت کاری)"),
+               ("on_time", "درصد در مهلت"), ("open_claims", "کارهای باز در دست"))
+    return Table("experts", "بهره‌وری کارشناسان", columns, rows)
+
+
+def exceptions_table(report: KpiReport, which: str) -> Table:
+    items = report.breached if which == "breached" else report.at_risk
+    rows = [{"code": i.tracking_code, "link": f"/request?code={i.tracking_code}",
+             "province": PROVINCE_NAMES_FA[i.province_id], "type": TYPE_NAMES_FA[i.type_code],
+             "stage": STAGE_NAMES_FA[(i.type_code, i.stage_code)], "due": format_jalali_date(i.stage_due_at),
+             "hours_left": round(i.hours_left, 1), "assignee": i.assignee_name or ""} for i in items]
+    columns = (("code", "کد رهگیری"), ("province", "استان"), ("type", "نوع درخواست"), ("stage", "مرحله"),
+               ("due", "مهلت مرحله"), ("hours_left", "ساعت کاری باقی‌مانده"), ("assignee", "کارشناس"),
+               ("link", "پیوند پرونده"))
+    title = "درخواست‌های گذشته از مهلت" if which == "breached" else "درخواست‌های در آستانهٔ تأخیر"
+    return Table(which, title, columns, rows)
+
+
+def province_comparison_table(report: KpiReport) -> Table:
+    """Central staff: the provinces side by side."""
+    per: dict[int, dict] = {p: {"open": 0, "paused": 0, "over7": 0, "breached": 0, "at_risk": 0, "sv": 0, "sm": 0,
+                                "rc": 0, "rm": 0} for p in report.provinces}
+    for b in report.backlog:
+        d = per[b.province_id]
+        d["open"] += b.total
+        d["paused"] += b.paused
+        d["over7"] += b.ages[3]
+        d["breached"] += b.breached
+        d["at_risk"] += b.at_risk
+    for s in report.stages:
+        per[s.province_id]["sv"] += s.verdicts
+        per[s.province_id]["sm"] += s.met
+    for r in report.requests:
+        per[r.province_id]["rc"] += r.closed
+        per[r.province_id]["rm"] += r.met
+    cycle = {c.key: c for c in report.cycle_by_province}
+    rows = []
+    for pid in report.provinces:
+        d, c = per[pid], cycle.get(pid)
+        rows.append({"province": PROVINCE_NAMES_FA[pid], "open": d["open"], "paused": d["paused"], "over7": d["over7"],
+                     "breached": d["breached"], "at_risk": d["at_risk"], "stage_share": _pct(share(d["sm"], d["sv"])),
+                     "closed": d["rc"], "request_share": _pct(share(d["rm"], d["rc"])),
+                     "median_days": _days(c.median_days if c else None), "p90_days": _days(c.p90_days if c else None)})
+    columns = (("province", "استان"), ("open", "کارهای باز"), ("paused", "نزد عضو"), ("over7", "بیش از ۷ روز"),
+               ("breached", "گذشته از مهلت"), ("at_risk", "در آستانهٔ تأخیر"), ("stage_share", "درصد مرحله‌ها در مهلت"),
+               ("closed", "درخواست‌های بسته‌شده"), ("request_share", "درصد درخواست‌ها در مهلت"),
+               ("median_days", "میانهٔ زمان چرخه (روز کاری)"), ("p90_days", "صدک ۹۰ (روز کاری)"))
+    return Table("provinces", "مقایسهٔ استان‌ها", columns, rows)

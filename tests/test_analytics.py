@@ -1,0 +1,191 @@
+"""Membership analytics against a plain recomputation from the raw tables: renewals and their Rial,
+all payments, new members, transfers out and in, licences issued and renewed per month and by field
+and grade, and members with and without a valid work licence; across a Jalali month boundary,
+after further decisions, per province and for all provinces; and who may ask."""
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from db.engine import session_scope
+from logic import analytics as an
+from logic import kpi
+from logic.auth import Actor
+from logic.errors import PermissionDenied
+from logic.jalali import TEHRAN, to_jalali
+from logic.reference import ISFAHAN_ID, TEHRAN_ID
+from tests.factories import make_staff
+from tests.test_kpi import MASHHAD_ID, NOW, SIM_START, Simulation, world  # noqa: F401  (world is a fixture)
+
+PERIODS = {
+    "aban": kpi.month_period(1405, 8),
+    "azar": kpi.month_period(1405, 9),
+    "boundary": kpi.range_period(to_jalali(date(2026, 11, 12)), to_jalali(date(2026, 11, 24))),
+    "autumn": kpi.season_period(1405, 3),
+    "year": kpi.year_period(1405),
+}
+
+
+def add_licences(engine, rng: random.Random) -> None:
+    """Work licences (some expired, some not yet issued, some members with two) and Article 32 ones."""
+    with engine.begin() as c:
+        members = [r.id for r in c.execute(sa.text("SELECT id FROM member ORDER BY id"))]
+        n = 0
+        for mid in members:
+            for _ in range(rng.choice([0, 1, 1, 2])):
+                n += 1
+                issued = date(2026, 11, 20) - timedelta(days=rng.randrange(-20, 2000))
+                kind = "work" if rng.random() < 0.85 else "article32"
+                c.execute(sa.text(
+                    "INSERT INTO work_licence (member_id, kind, licence_no, field, grade, issued_on, expires_on) "
+                    "VALUES (:m, :k, :no, 'civil', 3, :i, :e)"),
+                    {"m": mid, "k": kind, "no": f"L{n:07d}", "i": issued,
+                     "e": issued + timedelta(days=rng.choice([365, 3 * 365, 5 * 365]))})
+        # Some members with grades and other statuses, so that every group is there.
+        c.execute(sa.text("UPDATE member SET grade = 1 + (id % 3) WHERE id % 4 = 0 AND status = 'active'"))
+        c.execute(sa.text("UPDATE member SET status = 'lapsed' WHERE id % 7 = 0 AND status = 'active'"))
+
+
+def drive(sim: Simulation, type_code: str, start: datetime, count: int = 4) -> None:
+    """A few requests of one type taken step by step (randomly, as always) over the next days."""
+    from logic.errors import DomainError
+    rids = [sim.submit(start + timedelta(minutes=i), TEHRAN_ID, type_code) for i in range(count)]
+    at = start
+    for _ in range(40):
+        at += timedelta(hours=2)
+        for rid in rids:
+            try:
+                sim.act(rid, at)
+            except DomainError:
+                pass
+
+
+def in_month(moment, month: kpi.Month) -> bool:
+    day = moment.astimezone(TEHRAN).date() if isinstance(moment, datetime) else moment
+    return month.start <= day < month.end
+
+
+def plain(engine, provinces, period, now):
+    with engine.connect() as c:
+        requests = {r.id: r for r in c.execute(sa.text("SELECT * FROM request"))}
+        payments = c.execute(sa.text("SELECT * FROM payment")).all()
+        members = {r.id: r for r in c.execute(sa.text("SELECT * FROM member"))}
+        licences = c.execute(sa.text("SELECT * FROM work_licence")).all()
+    months = kpi.months_between(period.first_day, period.last_day)
+    lo = max(period.first_day, months[0].start)
+    hi = min(period.end_day, months[-1].end)
+
+    def inside(moment):
+        day = moment.astimezone(TEHRAN).date() if isinstance(moment, datetime) else moment
+        return lo <= day < hi
+
+    rows = []
+    for mo in months:
+        pays = [p for p in payments if requests[p.request_id].province_id in provinces and inside(p.paid_at)
+                and in_month(p.paid_at, mo)]
+        ren = [p for p in pays if requests[p.request_id].type_code == "membership_renewal"]
+        done = [r for r in requests.values() if r.status == "completed" and r.closed_at and inside(r.closed_at)
+                and in_month(r.closed_at, mo)]
+        rows.append({
+            "renewals": len(ren), "renewals_amount": sum(p.amount for p in ren),
+            "payments": len(pays), "payments_amount": sum(p.amount for p in pays),
+            "new_members": sum(1 for m in members.values() if m.province_id in provinces and m.joined_on
+                               and inside(m.joined_on) and in_month(m.joined_on, mo)),
+            "transfers_out": sum(1 for r in done if r.type_code == "transfer" and r.province_id in provinces),
+            "transfers_in": sum(1 for r in done if r.type_code == "transfer"
+                                and int(r.data["destination_province"]) in provinces),
+            "licences_issued": sum(1 for r in done if r.type_code == "licence_issue" and r.province_id in provinces),
+            "licences_renewed": sum(1 for r in done if r.type_code == "licence_renewal"
+                                    and r.province_id in provinces),
+        })
+    by_fg = defaultdict(lambda: [0, 0])
+    for r in requests.values():
+        if r.status == "completed" and r.province_id in provinces and r.type_code in an.LICENCE_TYPES \
+                and period.start <= r.closed_at < period.end:
+            m = members[r.member_id]
+            by_fg[(m.field, m.grade or 0)][0 if r.type_code == "licence_issue" else 1] += 1
+    on = min(period.last_day, now.astimezone(TEHRAN).date())
+    valid = {w.member_id for w in licences if w.kind == "work" and w.issued_on <= on <= w.expires_on}
+    holders = defaultdict(lambda: [0, 0])
+    for m in members.values():
+        if m.status == "active" and m.province_id in provinces:
+            h = holders[(m.field, m.grade or 0)]
+            h[0] += 1
+            h[1] += m.id in valid
+    return rows, {k: v for k, v in by_fg.items()}, dict(holders), on
+
+
+def check(engine, actor, provinces, period, now, province_id=None):
+    with session_scope(engine) as s:
+        report = an.analytics_report(s, actor, period, now, province_id)
+    rows, by_fg, holders, on = plain(engine, provinces, period, now)
+    got = [{"renewals": m.renewals, "renewals_amount": m.renewals_amount, "payments": m.payments,
+            "payments_amount": m.payments_amount, "new_members": m.new_members, "transfers_out": m.transfers_out,
+            "transfers_in": m.transfers_in, "licences_issued": m.licences_issued,
+            "licences_renewed": m.licences_renewed} for m in report.months]
+    assert [m.month.key for m in report.months] == [m.key for m in kpi.months_between(period.first_day,
+                                                                                      period.last_day)]
+    assert got == rows
+    assert {(r.field, r.grade): [r.issued, r.renewed] for r in report.licences} == by_fg
+    assert {(r.field, r.grade): [r.members, r.with_licence] for r in report.holders} == holders
+    assert report.holders_on == on
+    return report, rows
+
+
+def test_every_analytics_number_matches_a_plain_recomputation(db, world):  # noqa: F811
+    sim = Simulation(db, world, seed=21)
+    sim.run(SIM_START, NOW - timedelta(days=2), steps=900, new_share=0.25)
+    drive(sim, "licence_renewal", datetime(2026, 11, 16, 8, 0, tzinfo=TEHRAN))
+    add_licences(db, random.Random(4))
+    board = make_staff(db, "t.board", ["board"], TEHRAN_ID)
+    central = world["central.manager"]
+    first = NOW - timedelta(days=2)
+    totals = Counter()
+    for period in PERIODS.values():
+        for actor, provinces, pid in ((board, (TEHRAN_ID,), None), (central, kpi.ALL_PROVINCE_IDS, None),
+                                      (central, (ISFAHAN_ID,), ISFAHAN_ID), (world["m.manager"], (MASHHAD_ID,), None)):
+            _, rows = check(db, actor, provinces, period, first, pid)
+            if period is PERIODS["autumn"] and len(provinces) > 1:
+                totals.update({k: sum(r[k] for r in rows) for k in rows[0]})
+    # The history has something of everything, on both sides of 1 Azar.
+    assert all(totals[k] > 0 for k in ("renewals", "payments", "new_members", "transfers_in", "licences_issued",
+                                       "licences_renewed")), totals
+    # More decisions and payments, in Azar: the numbers follow.
+    sim.run(first, NOW, steps=250, new_share=0.05)
+    for name in ("azar", "boundary", "year"):
+        check(db, central, kpi.ALL_PROVINCE_IDS, PERIODS[name], NOW)
+        check(db, board, (TEHRAN_ID,), PERIODS[name], NOW)
+
+
+def test_tables_carry_the_report_and_the_month_axis_is_jalali(db, world):  # noqa: F811
+    sim = Simulation(db, world, seed=2)
+    sim.run(datetime(2026, 10, 10, 8, 0, tzinfo=TEHRAN), NOW, steps=200)
+    add_licences(db, random.Random(1))
+    with session_scope(db) as s:
+        report = an.analytics_report(s, world["central.manager"], PERIODS["autumn"], NOW)
+    renewals = an.renewals_table(report)
+    assert [r["month"] for r in renewals.rows] == ["مهر ۱۴۰۵", "آبان ۱۴۰۵", "آذر ۱۴۰۵"]
+    assert [r["amount"] for r in renewals.rows] == [m.renewals_amount for m in report.months]
+    holders = an.holders_table(report)
+    assert all(r["with"] + r["without"] == r["members"] for r in holders.rows)
+    assert "۱۴۰۵/۰۹/۰۴" in holders.title  # the day the validity is counted on
+    assert {r["grade"] for r in an.licences_table(report).rows} <= {"پایه ۱", "پایه ۲", "پایه ۳", "بدون پایه"}
+
+
+@pytest.mark.parametrize("role", ["expert", "finance", "head", "admin", "central_expert"])
+def test_only_managers_and_the_board_get_the_analytics(db, role):
+    actor = Actor(1, "x", "x", frozenset({role}), TEHRAN_ID)
+    with pytest.raises(PermissionDenied):
+        with session_scope(db) as s:
+            an.analytics_report(s, actor, PERIODS["azar"], NOW)
+
+
+def test_a_provincial_board_member_cannot_read_another_province(db):
+    board = Actor(1, "b", "b", frozenset({"board"}), TEHRAN_ID)
+    with pytest.raises(PermissionDenied):
+        with session_scope(db) as s:
+            an.analytics_report(s, board, PERIODS["azar"], NOW, province_id=ISFAHAN_ID)

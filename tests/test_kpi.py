@@ -1,0 +1,482 @@
+"""Manager KPIs against a plain recomputation from the raw tables.
+
+Random request histories are made through the real services (submit, approve, reject, return,
+resubmit, claim, payment) at simulated times across a Jalali month boundary, with holidays and a
+province with other office hours; every KPI of `logic.kpi` is then recomputed in Python over the
+rows of `request` and `stage_visit` and compared, before and after a further round of decisions
+(the rollups follow each decision in its own transaction). Also: the age buckets of the backlog
+against the calendar on their boundaries, overrun stages after a return, bulk loads that bypass
+the triggers, scope, and the role check.
+"""
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from db.engine import session_scope
+from logic import kpi
+from logic import workflow as wf
+from logic.auth import Actor
+from logic.errors import DomainError, PermissionDenied
+from logic.jalali import TEHRAN, jalali_month_bounds, to_jalali
+from logic.payments import confirm_payment
+from logic.processes import PROCESSES, StageKind
+from logic.reference import ISFAHAN_ID, TEHRAN_ID
+from logic.roles import Role
+from logic.sla import BusinessCalendar
+from tests.factories import make_assessment, make_member, make_staff
+
+# 1 Azar 1405 is 22 November 2026: the simulation runs through the Aban/Azar boundary.
+NOW = datetime(2026, 11, 25, 11, 17, 23, tzinfo=TEHRAN)
+SIM_START = datetime(2026, 10, 4, 8, 0, tzinfo=TEHRAN)
+HOLIDAYS = [(date(2026, 11, 3), None), (date(2026, 11, 17), TEHRAN_ID), (date(2026, 10, 13), ISFAHAN_ID)]
+MASHHAD_ID = 11
+
+
+# --- building a random history through the services ------------------------------------------------
+
+@pytest.fixture
+def world(db):
+    with db.begin() as c:
+        for day, pid in HOLIDAYS:
+            c.execute(sa.text("INSERT INTO holiday (day, province_id, name_fa) VALUES (:d, :p, 'تعطیل آزمون')"),
+                      {"d": day, "p": pid})
+        # Isfahan works Saturday to Thursday, 08:00-15:30; Mashhad has no finance approval.
+        c.execute(sa.text("UPDATE province_setting SET workdays = '{5,6,0,1,2,3}', opens = '08:00', "
+                          "closes = '15:30' WHERE province_id = :p"), {"p": ISFAHAN_ID})
+        c.execute(sa.text("UPDATE province_setting SET finance_approval_required = false WHERE province_id = :p"),
+                  {"p": MASHHAD_ID})
+    staff = {"central": make_staff(db, "central.expert", ["central_expert"], None),
+             "central.manager": make_staff(db, "central.manager", ["manager"], None)}
+    for pid, prefix in ((TEHRAN_ID, "t"), (ISFAHAN_ID, "i"), (MASHHAD_ID, "m")):
+        staff[f"{prefix}.expert"] = make_staff(db, f"{prefix}.expert", ["expert"], pid)
+        staff[f"{prefix}.expert2"] = make_staff(db, f"{prefix}.expert2", ["expert", "final_reviewer"], pid)
+        staff[f"{prefix}.final"] = make_staff(db, f"{prefix}.final", ["final_reviewer"], pid)
+        for role in ("head", "finance", "committee", "manager"):
+            staff[f"{prefix}.{role}"] = make_staff(db, f"{prefix}.{role}", [role], pid)
+    return staff
+
+
+PREFIX = {TEHRAN_ID: "t", ISFAHAN_ID: "i", MASHHAD_ID: "m"}
+
+
+class Simulation:
+    """Requests moving through their processes at random, at increasing simulated times."""
+
+    def __init__(self, engine, staff, seed: int):
+        self.engine, self.staff, self.rng = engine, staff, random.Random(seed)
+        self.requests: list[int] = []
+        self.members: dict[tuple[int, str], list[int]] = defaultdict(list)
+        self.refs = 0
+
+    def row(self, rid):
+        with self.engine.connect() as c:
+            return c.execute(sa.text("SELECT * FROM request WHERE id = :i"), {"i": rid}).mappings().one()
+
+    def submit(self, at: datetime, province: int | None = None, type_code: str | None = None) -> int:
+        rng = self.rng
+        province = province or rng.choice([TEHRAN_ID, TEHRAN_ID, ISFAHAN_ID, MASHHAD_ID])
+        type_code = type_code or rng.choice(list(PROCESSES))
+        member = make_member(self.engine, province, status="applicant" if type_code == "new_membership" else "active",
+                             valid_until=date(2026, 3, 20), field=rng.choice(["civil", "architecture", "electrical"]))
+        data = {"destination_province": rng.choice([TEHRAN_ID, ISFAHAN_ID, 1])} if type_code == "transfer" else {}
+        out = wf.submit(self.engine, member, type_code, data, submitted_at=at)
+        self.requests.append(out.request_id)
+        return out.request_id
+
+    def actor_for(self, stage, r):
+        role = stage.role
+        pid = r["province_id"]
+        if role == Role.CENTRAL_EXPERT:
+            return self.staff["central"]
+        keys = {Role.EXPERT: ["expert", "expert2"], Role.FINAL_REVIEWER: ["final", "expert2"], Role.HEAD: ["head"],
+                Role.FINANCE: ["finance"], Role.COMMITTEE: ["committee"]}[role]
+        self.rng.shuffle(keys)
+        for key in keys:
+            person = self.staff[f"{PREFIX[pid]}.{key}"]
+            if not (stage.four_eyes and person.id == r["initial_reviewer_id"]):
+                if r["assignee_id"] in (None, person.id):
+                    return person
+        return None
+
+    def act(self, rid: int, at: datetime) -> None:
+        """One random step on one request, as whoever may take it."""
+        rng, e = self.rng, self.engine
+        r = self.row(rid)
+        if r["status"] in ("completed", "rejected"):
+            return
+        if r["status"] == "returned":
+            wf.resubmit(e, rid, r["version"], now=at)
+            return
+        stage = PROCESSES[r["type_code"]].stage(r["stage_code"])
+        if stage.kind is StageKind.MEMBER:
+            wf.member_completed(e, rid, r["version"], now=at)
+            return
+        if stage.kind is StageKind.PAYMENT:
+            with e.connect() as c:
+                total = c.execute(sa.text("SELECT total FROM fee_assessment WHERE request_id = :i "
+                                          "ORDER BY version DESC LIMIT 1"), {"i": rid}).scalar()
+            if total is None:
+                total = 1_000_000 + 10_000 * rng.randrange(100)
+                make_assessment(e, rid, total)
+            self.refs += 1
+            confirm_payment(e, self.staff[f"{PREFIX[r['province_id']]}.finance"], rid, f"KPI{self.refs:08d}", total,
+                            paid_at=at - timedelta(minutes=rng.randrange(0, 90)), now=at)
+            return
+        actor = self.actor_for(stage, r)
+        if actor is None:
+            return
+        if stage.kind is StageKind.FEE:
+            with e.connect() as c:
+                has = c.execute(sa.text("SELECT count(*) FROM fee_assessment WHERE request_id = :i"),
+                                {"i": rid}).scalar()
+            if not has:
+                pending = r["type_code"] == "membership_renewal" and r["province_id"] != MASHHAD_ID
+                make_assessment(e, rid, 2_000_000 + 10_000 * rng.randrange(300), new_valid_until=date(2028, 3, 19),
+                                finance_status="pending" if pending else "not_required")
+        x = rng.random()
+        ticks = [True] * len(stage.checklist)
+        if r["assignee_id"] is None and x < 0.2:
+            wf.claim(e, actor, rid, r["version"], now=at)
+        elif stage.kind is StageKind.ISSUE:
+            wf.complete(e, actor, rid, r["version"], now=at)
+        elif x < 0.3 and stage.kind in (StageKind.REVIEW, StageKind.FEE):
+            wf.return_for_correction(e, actor, rid, r["version"], "مدرک ناخوانا است", now=at)
+        elif x < 0.36:
+            wf.reject(e, actor, rid, r["version"], "شرایط احراز نشد", now=at)
+        else:
+            wf.approve(e, actor, rid, r["version"], checklist=ticks, refer=rng.random() < 0.3, now=at)
+
+    def run(self, start: datetime, end: datetime, steps: int, new_share: float = 0.3) -> None:
+        """`steps` events at random moments in [start, end), in time order."""
+        moments = sorted(start + (end - start) * self.rng.random() for _ in range(steps))
+        for at in moments:
+            at = at.replace(microsecond=self.rng.randrange(1_000_000))
+            if not self.requests or self.rng.random() < new_share:
+                self.submit(at)
+                continue
+            rid = self.rng.choice(self.requests)
+            try:
+                self.act(rid, at)
+            except DomainError:
+                pass  # a step the workflow refuses (a stale guess): nothing was written
+
+
+def overrun_request(sim: Simulation, at: datetime) -> int:
+    """A stage that used more than its limit, was returned, resubmitted and is still open."""
+    rid = sim.submit(at, TEHRAN_ID, "legacy_registration")
+    sim.requests.remove(rid)  # the random steps leave it alone
+    r = sim.row(rid)
+    wf.return_for_correction(sim.engine, sim.staff["t.expert"], rid, r["version"], "ناقص",
+                             now=at + timedelta(days=4, hours=1))
+    r = sim.row(rid)
+    wf.resubmit(sim.engine, rid, r["version"], now=at + timedelta(days=6))
+    return rid
+
+
+# --- the plain recomputation ------------------------------------------------------------------
+
+def raw(engine):
+    with engine.connect() as c:
+        requests = c.execute(sa.text("SELECT * FROM request")).mappings().all()
+        visits = c.execute(sa.text("SELECT * FROM stage_visit")).mappings().all()
+        staff = {r.id: r for r in c.execute(sa.text("SELECT id, full_name, province_id FROM staff_user"))}
+    return requests, visits, staff
+
+
+def province_calendar(engine, pid) -> BusinessCalendar:
+    from logic.calendar import calendar_for
+    with session_scope(engine) as s:
+        return calendar_for(s, pid)
+
+
+def percentile_cont(values, p):
+    values = sorted(values)
+    if not values:
+        return None
+    pos = p * (len(values) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (pos - lo)
+
+
+def inside(moment, period):
+    return moment is not None and period.start <= moment < period.end
+
+
+def plain_backlog(engine, requests, provinces, now):
+    out = defaultdict(lambda: {"total": 0, "paused": 0, "ages": [0, 0, 0, 0], "breached": 0, "at_risk": 0})
+    claims = Counter()
+    cals = {p: province_calendar(engine, p) for p in provinces}
+    for r in requests:
+        if r["province_id"] not in provinces or r["status"] not in ("open", "returned"):
+            continue
+        row = out[(r["province_id"], r["type_code"], r["stage_code"])]
+        row["total"] += 1
+        if r["status"] == "open" and r["assignee_id"] is not None:
+            claims[r["assignee_id"]] += 1
+        if r["status"] == "returned" or r["stage_due_at"] is None:
+            row["paused"] += 1
+            continue
+        cal = cals[r["province_id"]]
+        age = float(r["stage_hours_used"]) + cal.working_hours_between(r["stage_entered_at"], now)
+        row["ages"][sum(age >= k * cal.day_hours for k in (1, 3, 7))] += 1
+        if r["stage_due_at"] < now:
+            row["breached"] += 1
+        elif r["stage_risk_at"] < now:
+            row["at_risk"] += 1
+    return dict(out), dict(claims)
+
+
+def check_report(engine, report: kpi.KpiReport, provinces, period, now):
+    requests, visits, staff = raw(engine)
+    # Backlog by stage and age.
+    expected, claims = plain_backlog(engine, requests, provinces, now)
+    got = {(b.province_id, b.type_code, b.stage_code): {"total": b.total, "paused": b.paused, "ages": b.ages,
+                                                        "breached": b.breached, "at_risk": b.at_risk}
+           for b in report.backlog}
+    assert got == expected
+    # Stage visits finished in the period.
+    stages = defaultdict(lambda: [0, 0, 0, 0])
+    for v in visits:
+        if v["province_id"] in provinces and inside(v["left_at"], period):
+            s = stages[(v["province_id"], v["type_code"], v["stage_code"])]
+            s[0] += 1
+            s[1] += v["met"] is not None
+            s[2] += v["met"] is True
+            s[3] += v["outcome"] == "return"
+    assert {(s.province_id, s.type_code, s.stage_code): [s.decisions, s.verdicts, s.met, s.returns]
+            for s in report.stages if s.decisions} == dict(stages)
+    # Requests closed in the period.
+    closed = defaultdict(lambda: [0, 0, Decimal(0)])
+    for r in requests:
+        if r["province_id"] in provinces and inside(r["closed_at"], period):
+            c = closed[(r["province_id"], r["type_code"], r["status"])]
+            c[0] += 1
+            c[1] += r["met_sla"] is True
+            c[2] += r["process_hours_used"]
+    assert {(c.province_id, c.type_code, c.status): [c.closed, c.met, c.hours] for c in report.requests
+            if c.closed} == dict(closed)
+    # Monthly trend.
+    for point in report.trend:
+        lo = datetime.combine(point.month.start, datetime.min.time(), tzinfo=TEHRAN)
+        hi = datetime.combine(point.month.end, datetime.min.time(), tzinfo=TEHRAN)
+        mv = [v for v in visits if v["province_id"] in provinces and v["left_at"] and lo <= v["left_at"] < hi
+              and v["met"] is not None]
+        mr = [r for r in requests if r["province_id"] in provinces and r["closed_at"] and lo <= r["closed_at"] < hi]
+        assert (point.visit_verdicts, point.visit_met) == (len(mv), sum(v["met"] for v in mv)), point.month
+        assert (point.requests_closed, point.requests_met) == (len(mr), sum(r["met_sla"] for r in mr)), point.month
+    # Cycle times of completed requests, in working days of their province.
+    day_hours = {p: province_calendar(engine, p).day_hours for p in provinces}
+    done = [r for r in requests if r["province_id"] in provinces and r["status"] == "completed"
+            and inside(r["closed_at"], period)]
+    by_type = defaultdict(list)
+    by_province = defaultdict(list)
+    for r in done:
+        days = float(r["process_hours_used"]) / day_hours[r["province_id"]]
+        by_type[r["type_code"]].append(days)
+        by_province[r["province_id"]].append(days)
+    assert {c.key for c in report.cycle_by_type} == set(by_type)
+    for c in report.cycle_by_type:
+        assert c.completed == len(by_type[c.key])
+        assert c.median_days == pytest.approx(percentile_cont(by_type[c.key], 0.5), abs=1e-9)
+        assert c.p90_days == pytest.approx(percentile_cont(by_type[c.key], 0.9), abs=1e-9)
+    assert report.cycle_overall.completed == len(done)
+    if done:
+        assert report.cycle_overall.median_days == pytest.approx(
+            percentile_cont([d for v in by_type.values() for d in v], 0.5), abs=1e-9)
+    if len(provinces) > 1:
+        assert {c.key: (c.completed, round(c.median_days, 9), round(c.p90_days, 9)) for c in report.cycle_by_province} \
+            == {p: (len(v), round(percentile_cont(v, 0.5), 9), round(percentile_cont(v, 0.9), 9))
+                for p, v in by_province.items()}
+    # Throughput per expert: the province's visits; across all provinces, the central staff's.
+    national = len(provinces) == len(kpi.ALL_PROVINCE_IDS)
+    central_ids = {i for i, s in staff.items() if s.province_id is None}
+    per = defaultdict(list)
+    for v in visits:
+        if v["province_id"] in provinces and inside(v["left_at"], period) and v["actor_id"] is not None \
+                and (not national or v["actor_id"] in central_ids):
+            per[v["actor_id"]].append(v)
+    if national:
+        claims = {a: n for a, n in claims.items() if a in central_ids}
+    expected_experts = {}
+    for aid in set(per) | set(claims):
+        vs = per.get(aid, [])
+        expected_experts[aid] = (len(vs), sum(v["met"] is not None for v in vs), sum(v["met"] is True for v in vs),
+                                 percentile_cont([float(v["hours_used"]) for v in vs], 0.5), claims.get(aid, 0))
+    got_experts = {e.actor_id: (e.decisions, e.verdicts, e.met, e.median_hours, e.open_claims) for e in report.experts}
+    assert set(got_experts) == set(expected_experts)
+    for aid, exp in expected_experts.items():
+        g = got_experts[aid]
+        assert g[:3] == exp[:3] and g[4] == exp[4]
+        assert (g[3] is None and exp[3] is None) or g[3] == pytest.approx(exp[3], abs=1e-9)
+        assert next(e.full_name for e in report.experts if e.actor_id == aid) == staff[aid].full_name
+    # Breached and at-risk lists: most overdue first, at risk nearest the deadline first.
+    open_rows = [r for r in requests if r["province_id"] in provinces and r["status"] == "open"
+                 and r["stage_due_at"] is not None]
+    breached = sorted((r for r in open_rows if r["stage_due_at"] < now), key=lambda r: (r["stage_due_at"], r["id"]))
+    at_risk = sorted((r for r in open_rows if r["stage_due_at"] >= now and r["stage_risk_at"] < now),
+                     key=lambda r: (r["stage_due_at"], r["id"]))
+    assert [i.tracking_code for i in report.breached] == [r["tracking_code"] for r in breached][:kpi.LIST_LIMIT]
+    assert [i.tracking_code for i in report.at_risk] == [r["tracking_code"] for r in at_risk][:kpi.LIST_LIMIT]
+    for i in report.breached + report.at_risk:
+        assert (i.hours_left < 0) == (i.stage_due_at < now)
+    return {"visits": sum(s[0] for s in stages.values()), "closed": sum(c[0] for c in closed.values()),
+            "open": sum(b["total"] for b in expected.values()), "done": len(done)}
+
+
+def report_for(engine, actor, period, now, province_id=None):
+    with session_scope(engine) as s:
+        return kpi.kpi_report(s, actor, period, now, province_id)
+
+
+PERIODS = {
+    "aban": kpi.month_period(1405, 8),
+    "azar": kpi.month_period(1405, 9),
+    "boundary": kpi.range_period(to_jalali(date(2026, 11, 12)), to_jalali(date(2026, 11, 24))),
+    "autumn": kpi.season_period(1405, 3),
+    "year": kpi.year_period(1405),
+}
+
+
+# --- the tests ------------------------------------------------------------------------------------
+
+def test_every_kpi_matches_a_plain_recomputation_across_a_month_boundary_and_after_decisions(db, world):
+    sim = Simulation(db, world, seed=5)
+    overrun = overrun_request(sim, datetime(2026, 11, 14, 9, 0, tzinfo=TEHRAN))
+    sim.run(SIM_START, NOW - timedelta(days=2), steps=700)
+    central, tehran = world["central.manager"], world["t.manager"]
+    first = NOW - timedelta(days=2)
+    sizes = {}
+    for name, period in PERIODS.items():
+        for actor, provinces, pid in ((tehran, (TEHRAN_ID,), None), (central, kpi.ALL_PROVINCE_IDS, None),
+                                      (central, (ISFAHAN_ID,), ISFAHAN_ID)):
+            report = report_for(db, actor, period, first, pid)
+            sizes[(name, len(provinces), pid)] = check_report(db, report, provinces, period, first)
+    # The data is not trivial: visits and closures on both sides of 1 Azar, open work of every age.
+    aban, azar = sizes[("aban", 31, None)], sizes[("azar", 31, None)]
+    assert aban["visits"] > 100 and azar["visits"] >= 3 and aban["done"] > 10 and azar["open"] > 30
+    assert sizes[("aban", 1, ISFAHAN_ID)]["visits"] > 10
+    ages = [0, 0, 0, 0]
+    for b in report_for(db, tehran, PERIODS["azar"], first).backlog:
+        ages = [x + y for x, y in zip(ages, b.ages)]
+    assert all(ages), ages
+    with db.connect() as c:
+        used = c.execute(sa.text("SELECT stage_hours_used FROM request WHERE id = :i"), {"i": overrun}).scalar()
+    assert used > Decimal(7)  # the overrun stage is still open: its age is corrected from the calendar
+
+    # More decisions, in Azar: the numbers follow at once.
+    before = report_for(db, tehran, PERIODS["azar"], NOW)
+    sim.run(first, NOW, steps=150, new_share=0.1)
+    for actor, provinces in ((tehran, (TEHRAN_ID,)), (central, kpi.ALL_PROVINCE_IDS)):
+        for name in ("azar", "boundary", "year"):
+            check_report(db, report_for(db, actor, PERIODS[name], NOW), provinces, PERIODS[name], NOW)
+    after = report_for(db, tehran, PERIODS["azar"], NOW)
+    assert sum(s.decisions for s in after.stages) > sum(s.decisions for s in before.stages)
+
+
+def test_a_single_decision_moves_the_numbers_in_its_own_transaction(db, world):
+    sim = Simulation(db, world, seed=11)
+    at = datetime(2026, 11, 23, 9, 0, tzinfo=TEHRAN)
+    rid = sim.submit(at, TEHRAN_ID, "legacy_registration")
+    period = kpi.month_period(1405, 9)
+    manager = world["t.manager"]
+    report = report_for(db, manager, period, at + timedelta(hours=1))
+    assert sum(s.decisions for s in report.stages) == 0 and sum(b.total for b in report.backlog) == 1
+    wf.approve(db, world["t.expert"], rid, 1, checklist=[True] * 5, now=at + timedelta(hours=2))
+    report = report_for(db, manager, period, at + timedelta(hours=3))
+    assert [(s.stage_code, s.decisions, s.verdicts, s.met) for s in report.stages] == [("initial_review", 1, 1, 1)]
+    r = sim.row(rid)
+    wf.approve(db, world["t.final"], rid, r["version"], checklist=[True], now=at + timedelta(hours=3))
+    report = report_for(db, manager, period, at + timedelta(hours=4))
+    assert [(c.type_code, c.status, c.closed, c.met) for c in report.requests] == \
+        [("legacy_registration", "completed", 1, 1)]
+    assert report.cycle_by_type[0].median_days == pytest.approx(3 / 7)
+    assert sum(b.total for b in report.backlog) == 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_age_buckets_agree_with_the_calendar_on_their_boundaries(seed):
+    """T_k is the latest deadline that still means "k working days old or older": a stage whose
+    deadline is T_k is exactly k days old, one whose deadline is a microsecond later is younger."""
+    rng = random.Random(seed)
+    cal = BusinessCalendar(holidays={date(2026, 11, 3), date(2026, 11, 4), date(2026, 11, 17)},
+                           workdays={5, 6, 0, 1, 2} if seed % 2 else {5, 6, 0, 1, 2, 3})
+    for _ in range(300):
+        limit_days = rng.choice([1, 2, 3, 5, 10])
+        limit_hours = limit_days * cal.day_hours
+        now = datetime(2026, 11, 1, tzinfo=TEHRAN) + timedelta(seconds=rng.randrange(86400 * 40))
+        thresholds = kpi.age_thresholds(cal, now, limit_days)
+        for k, t in zip(kpi.AGE_BUCKETS_DAYS, thresholds):
+            assert cal.is_open(t)  # inside office hours, or the opening after a closed stretch
+
+            def age(due):  # the stage's age when its deadline (limit - used after entering) is `due`
+                return limit_hours + cal.working_hours_between(due, now)
+            assert age(t) == pytest.approx(k * cal.day_hours, abs=1e-7)
+            assert age(t + timedelta(microseconds=1)) < k * cal.day_hours
+            assert age(t - timedelta(microseconds=1)) >= k * cal.day_hours - 1e-7
+            assert kpi.age_bucket(round(age(t) * 3.6e9), cal._day_us) >= 1
+
+
+def test_rollups_are_rebuilt_after_a_bulk_load_that_bypassed_the_triggers(db, world):
+    sim = Simulation(db, world, seed=3)
+    sim.run(datetime(2026, 11, 8, 8, 0, tzinfo=TEHRAN), NOW - timedelta(days=1), steps=120)
+    manager = world["t.manager"]
+    period = kpi.season_period(1405, 3)
+    good = report_for(db, manager, period, NOW)
+    with db.begin() as c:  # what the demo loader does: replica mode, no ordinary triggers
+        c.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        c.execute(sa.text("UPDATE stage_visit SET met = NOT met WHERE met IS NOT NULL"))
+    with db.connect() as c:
+        assert c.execute(sa.text("SELECT dirty FROM kpi_state")).scalar() is True
+    flipped = report_for(db, manager, period, NOW)
+    check_report(db, flipped, (TEHRAN_ID,), period, NOW)
+    assert sum(s.met for s in flipped.stages) == sum(s.verdicts for s in good.stages) - sum(s.met for s in good.stages)
+    with db.connect() as c:
+        assert c.execute(sa.text("SELECT dirty FROM kpi_state")).scalar() is False
+
+
+def test_a_provincial_manager_sees_only_the_own_province_whatever_the_filter(db, world):
+    sim = Simulation(db, world, seed=9)
+    sim.run(datetime(2026, 11, 8, 8, 0, tzinfo=TEHRAN), NOW, steps=150)
+    manager = world["t.manager"]
+    period = kpi.month_period(1405, 9)
+    with pytest.raises(PermissionDenied):
+        report_for(db, manager, period, NOW, province_id=ISFAHAN_ID)
+    report = report_for(db, manager, period, NOW, province_id=TEHRAN_ID)
+    assert report.provinces == (TEHRAN_ID,)
+    assert {b.province_id for b in report.backlog} <= {TEHRAN_ID}
+    assert {s.province_id for s in report.stages} <= {TEHRAN_ID}
+    assert all(i.province_id == TEHRAN_ID for i in report.breached + report.at_risk)
+    assert not {e.province_id for e in report.experts} - {TEHRAN_ID, None}
+    assert {e.province_id for e in report_for(db, world["central.manager"], period, NOW).experts} == {None}
+    central = report_for(db, world["central.manager"], period, NOW)
+    assert {b.province_id for b in central.backlog} == {TEHRAN_ID, ISFAHAN_ID, MASHHAD_ID}
+    assert len(kpi.province_comparison_table(central).rows) == 31
+
+
+@pytest.mark.parametrize("role", ["expert", "final_reviewer", "head", "finance", "board"])
+def test_only_managers_get_the_kpis(db, role):
+    actor = Actor(1, "x", "x", frozenset({role}), TEHRAN_ID)
+    with pytest.raises(PermissionDenied):
+        report_for(db, actor, kpi.month_period(1405, 9), NOW)
+
+
+def test_periods_are_whole_tehran_days():
+    p = kpi.month_period(1405, 12)
+    assert (p.first_day, p.end_day) == (date(2027, 2, 20), date(2027, 3, 21))
+    assert kpi.season_period(1405, 1).first_day == date(2026, 3, 21)
+    assert kpi.year_period(1405).end_day == date(2027, 3, 21)
+    r = kpi.range_period(to_jalali(date(2026, 11, 12)), to_jalali(date(2026, 11, 24)))
+    assert (r.first_day, r.last_day) == (date(2026, 11, 12), date(2026, 11, 24))
+    months = kpi.trend_months(kpi.month_period(1405, 2))
+    assert len(months) == 12 and (months[0].year, months[0].month) == (1404, 3) and months[-1].month == 2
+    assert [m.key for m in kpi.months_between(date(2026, 11, 12), date(2026, 11, 24))] == ["1405-08", "1405-09"]
+    start, _ = jalali_month_bounds(1405, 9)
+    assert start == datetime(2026, 11, 22, tzinfo=TEHRAN)

@@ -1,0 +1,205 @@
+"""Plotly charts with Persian labels (Persian digits on the value axis and in hovers, Jalali months
+on the time axis), and every chart's data as a table with CSV and XLSX downloads.
+
+The chart builders are plain functions returning a `plotly.graph_objects.Figure`, so tests can look
+at them without a browser; `show_table` is the Streamlit part.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from logic.export import CSV_MIME, XLSX_MIME, export_csv, export_xlsx
+from logic.kpi import Period, Table
+from logic.text import format_number, to_persian_digits
+
+FONT = "Vazirmatn, Noto Sans Arabic, Tahoma, sans-serif"
+COLORS = ("#1e6b35", "#7cb342", "#f9a825", "#ef6c00", "#c62828", "#6d4c41", "#455a64", "#1565c0")
+
+
+def fa_number(value: float | int | None, digits: int = 0) -> str:
+    """A number for people: Persian digits, thousands separators, `digits` decimals."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if digits == 0:
+        return format_number(int(round(value)))
+    whole, _, frac = f"{value:,.{digits}f}".partition(".")
+    return to_persian_digits(whole.replace(",", "\u066c") + "\u066b" + frac)
+
+
+def nice_ticks(top: float, count: int = 5) -> list[float]:
+    """Round tick values from 0 to at least `top`."""
+    if top <= 0:
+        return [0]
+    raw = top / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    return [round(i * step, 10) for i in range(int(math.ceil(top / step)) + 1)]
+
+
+def _value_axis(values: Sequence[float], suffix: str = "") -> dict:
+    top = max([v for v in values if v is not None] or [0])
+    ticks = nice_ticks(top)
+    digits = 0 if all(float(t).is_integer() for t in ticks) else 1
+    return {"tickmode": "array", "tickvals": ticks, "ticktext": [fa_number(t, digits) + suffix for t in ticks],
+            "range": [0, ticks[-1] * 1.05 if ticks[-1] else 1]}
+
+
+def _layout(fig: go.Figure, title: str, y_title: str, values: Sequence[float], *, suffix: str = "",
+            barmode: str | None = None) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 1, "xanchor": "right"}, font={"family": FONT},
+        legend={"orientation": "h", "x": 1, "xanchor": "right", "y": -0.25}, barmode=barmode,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10}, hoverlabel={"font": {"family": FONT}},
+        yaxis={"title": {"text": y_title}, "side": "right", **_value_axis(values, suffix)},
+        xaxis={"type": "category", "automargin": True},
+    )
+    return fig
+
+
+def _hover(values: Sequence[float | None], digits: int = 0, suffix: str = "") -> list[str]:
+    return [fa_number(v, digits) + suffix for v in values]
+
+
+def bars(title: str, categories: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *,
+         y_title: str = "", stacked: bool = False, digits: int = 0, suffix: str = "") -> go.Figure:
+    """Bars per category (a Jalali month, a stage, a province) for each named series, in order."""
+    fig = go.Figure()
+    for i, (name, values) in enumerate(series):
+        fig.add_bar(x=list(categories), y=[v if v is not None else 0 for v in values], name=name,
+                    marker_color=COLORS[i % len(COLORS)], customdata=_hover(values, digits, suffix),
+                    hovertemplate="%{x}<br>" + name + ": %{customdata}<extra></extra>")
+    totals = ([sum(v or 0 for v in col) for col in zip(*(vals for _, vals in series))] if stacked
+              else [v or 0 for _, vals in series for v in vals])
+    _layout(fig, title, y_title, totals, suffix=suffix, barmode="stack" if stacked else "group")
+    fig.update_xaxes(categoryorder="array", categoryarray=list(categories))
+    return fig
+
+
+def month_lines(title: str, months: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *,
+                y_title: str = "", digits: int = 1, suffix: str = "") -> go.Figure:
+    """Lines over Jalali months (labels such as «مهر ۱۴۰۵», oldest first)."""
+    fig = go.Figure()
+    for i, (name, values) in enumerate(series):
+        fig.add_scatter(x=list(months), y=list(values), name=name, mode="lines+markers",
+                        line={"color": COLORS[i % len(COLORS)]}, customdata=_hover(values, digits, suffix),
+                        hovertemplate="%{x}<br>" + name + ": %{customdata}<extra></extra>", connectgaps=False)
+    _layout(fig, title, y_title, [v for _, vals in series for v in vals if v is not None], suffix=suffix)
+    fig.update_xaxes(categoryorder="array", categoryarray=list(months))
+    return fig
+
+
+def display_frame(table: Table) -> pd.DataFrame:
+    """The table as people read it: Persian headers, numbers with Persian digits, columns listed in
+    reverse so that the grid (which lays columns out left to right) reads right to left."""
+    data = {}
+    for key, header in reversed(table.columns):
+        if key == "link":
+            data[header] = [row.get(key) for row in table.rows]
+            continue
+        values = [row.get(key) for row in table.rows]
+        if any(isinstance(v, float) for v in values):
+            data[header] = [fa_number(v, 1) if isinstance(v, (int, float)) else (v or "—") for v in values]
+        elif any(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            data[header] = [fa_number(v) if isinstance(v, int) else (v or "—") for v in values]
+        else:
+            data[header] = [to_persian_digits(v) if v is not None else "—" for v in values]
+    return pd.DataFrame(data)
+
+
+def show_table(table: Table, key: str, stamp: str) -> None:
+    """The chart's data under it, and its CSV / XLSX downloads (numbers as numbers, headers in Persian)."""
+    if not table.rows:
+        st.caption("در این دوره داده‌ای نیست.")
+    else:
+        link = next((h for k, h in table.columns if k == "link"), None)
+        config = {link: st.column_config.LinkColumn(link, display_text="باز کردن")} if link else None
+        st.dataframe(display_frame(table), hide_index=True, width="stretch", key=f"{key}-table",
+                     column_config=config)
+    c1, c2 = st.columns(2)
+    name = f"{table.name}-{stamp}"
+    # The files are made only when a button is pressed (a callable), not on every rerun.
+    c1.download_button("CSV", data=lambda: export_csv(table.rows, table.columns), mime=CSV_MIME,
+                       file_name=f"{name}.csv", key=f"{key}-csv", on_click="ignore", icon=":material/download:")
+    sheet = re.sub(r"[\[\]:*?/\\]", "-", table.title)
+    c2.download_button("Excel", data=lambda: export_xlsx(table.rows, table.columns, sheet_title=sheet),
+                       mime=XLSX_MIME, file_name=f"{name}.xlsx", key=f"{key}-xlsx", on_click="ignore",
+                       icon=":material/download:")
+
+
+# --- filters shared by the report pages -----------------------------------------------------------
+
+PERIOD_KINDS = {"month": "ماه", "season": "فصل", "year": "سال", "range": "بازهٔ دو تاریخ"}
+
+
+def period_picker(key: str, now) -> Period | None:
+    """A Jalali period: a month, a season, a year, or two dates (both included). None while the
+    dates typed are incomplete or impossible (the widget says why)."""
+    from logic import kpi
+    from logic.jalali import JALALI_MONTHS_FA, to_jalali
+    from ui.widgets import jalali_date_input
+
+    today = to_jalali(now)
+    kind = st.radio("دوره", list(PERIOD_KINDS), format_func=PERIOD_KINDS.get, horizontal=True, key=f"{key}-kind")
+    years = list(range(today.year, today.year - 6, -1))
+    c1, c2 = st.columns(2)
+    if kind == "range":
+        with c1:
+            first = jalali_date_input("از تاریخ", key=f"{key}-from",
+                                      default=kpi.month_period(today.year, today.month).first_day)
+        with c2:
+            last = jalali_date_input("تا تاریخ", key=f"{key}-to", default=now.date())
+        if first is None or last is None:
+            return None
+        try:
+            return kpi.range_period(first, last)
+        except Exception as exc:  # ValidationError: the end is before the start
+            st.error(getattr(exc, "message", str(exc)))
+            return None
+    year = c1.selectbox("سال", years, key=f"{key}-year", format_func=to_persian_digits)
+    if kind == "year":
+        return kpi.year_period(year)
+    if kind == "season":
+        season = c2.selectbox("فصل", [1, 2, 3, 4], index=(today.month - 1) // 3, key=f"{key}-season",
+                              format_func=lambda s: kpi.SEASONS_FA[s - 1])
+        return kpi.season_period(year, season)
+    month = c2.selectbox("ماه", list(range(1, 13)), index=today.month - 1, key=f"{key}-month",
+                         format_func=lambda m: JALALI_MONTHS_FA[m - 1])
+    return kpi.month_period(year, month)
+
+
+def province_picker(key: str, actor) -> int | None:
+    """Central staff choose all provinces or one (a `?province=` link preselects it); a provincial
+    user has no choice to make. A `?province=` for another province is passed on as it is, and the
+    service refuses it."""
+    from logic.reference import PROVINCES
+
+    asked = st.query_params.get("province")
+    asked_id = int(asked) if asked and asked.isdigit() else None
+    if actor.province_id is not None:
+        return asked_id
+    options = [None] + [pid for pid, _, _ in PROVINCES]
+    names = {pid: name for pid, _, name in PROVINCES}
+    index = options.index(asked_id) if asked_id in options else 0
+    return st.selectbox("استان", options, index=index, key=f"{key}-province",
+                        format_func=lambda p: "همهٔ استان‌ها (مقایسه)" if p is None else names[p])
+
+
+def cached(key: str, ttl_seconds: float, build):
+    """`build()` once per `ttl_seconds` for this browser session and key: reruns (a tab, a download)
+    reuse it; a decision shows up within the TTL at the latest (or at once with the refresh button)."""
+    import time
+
+    store = st.session_state.setdefault("report-cache", {})
+    hit = store.get(key)
+    if hit is not None and time.monotonic() - hit[0] < ttl_seconds:
+        return hit[1]
+    value = build()
+    store.clear()  # one report per session is enough
+    store[key] = (time.monotonic(), value)
+    return value
