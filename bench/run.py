@@ -54,6 +54,7 @@ def page_run_ms(url: str, page: str, username: str, runs: int = 5) -> float:
 
     os.environ["DATABASE_URL"] = url
     os.environ["APP_MODE"] = "demo"
+    os.environ["APPTEST"] = "1"
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.session_state["authentication_status"] = True
     at.session_state["username"] = username

@@ -213,16 +213,20 @@ def import_gateway_csv(engine: sa.Engine, actor: Actor, data: bytes | str, *,
     """Record every row of the gateway's file, each in its own transaction, and say what happened to it."""
     if actor is None or not actor.has(Role.FINANCE):
         raise PermissionDenied("بارگذاری فایل درگاه فقط برای امور مالی ممکن است.")
-    reader = csv.reader(io.StringIO(_decode(data)))
-    header = next(reader, None)
-    if header is None:
+    try:
+        # newline="" lets the csv module see the file's own line ends (a bare \r inside a cell).
+        table = list(csv.reader(io.StringIO(_decode(data), newline="")))
+    except csv.Error:
+        raise ValidationError("فایل CSV خوانا نیست؛ قالب آن را بررسی کنید.") from None
+    if not table:
         raise ValidationError("فایل خالی است.")
+    header, body = table[0], table[1:]
     names = [normalize_text(h).lower() for h in header]
     missing = [c for c in CSV_COLUMNS if c not in names]
     if missing:
         raise ValidationError(f"ستون‌های لازم در سطر عنوان نیست: {', '.join(missing)}.")
     index = {c: names.index(c) for c in CSV_COLUMNS}
-    rows = [(n, r) for n, r in enumerate(reader, start=2) if any(cell.strip() for cell in r)]
+    rows = [(n, r) for n, r in enumerate(body, start=2) if any(cell.strip() for cell in r)]
     if len(rows) > MAX_IMPORT_ROWS:
         raise ValidationError(f"هر فایل حداکثر {MAX_IMPORT_ROWS} سطر دارد؛ فایل را چند بخش کنید.")
     results = []

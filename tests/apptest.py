@@ -11,6 +11,7 @@ from tests.conftest import ROOT
 def app(db_url: str, *, page: str = "app.py") -> AppTest:
     os.environ["DATABASE_URL"] = db_url
     os.environ["APP_MODE"] = "demo"
+    os.environ["APPTEST"] = "1"
     return AppTest.from_file(str(ROOT / page), default_timeout=60)
 
 

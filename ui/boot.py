@@ -7,11 +7,15 @@ page calls this first: it switches the process to `st.navigation` mode and rerun
 first request goes through app.py's login and role-based navigation."""
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 
 def leave_legacy_pages_mode() -> None:
-    if PagesManager.uses_pages_directory:
+    # AppTest resets the flag before every run on purpose; rerunning there would only drop the
+    # run's button presses, so the tests' AppTest helper turns this off (tests/apptest.py).
+    if PagesManager.uses_pages_directory and not os.environ.get("APPTEST"):
         PagesManager.uses_pages_directory = False
         st.rerun()

@@ -27,6 +27,7 @@ def _free_port() -> int:
 def app_url(db_url):
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "APP_MODE": "demo"}
+    env.pop("APPTEST", None)  # a real server, not AppTest
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
