@@ -24,6 +24,9 @@ AUDIT_ACTIONS_FA = {
     "password_changed": "تغییر گذرواژه", "holiday_added": "افزودن تعطیلی", "holiday_removed": "حذف تعطیلی",
     "official_holidays_loaded": "بارگذاری تعطیلات رسمی", "office_hours_changed": "تغییر ساعات کاری",
 }
+from logic.member_changes import AUDIT_ACTIONS_FA as _MEMBER_ACTIONS_FA  # noqa: E402
+
+AUDIT_ACTIONS_FA.update(_MEMBER_ACTIONS_FA)
 PAGE_SIZE = 50
 
 
