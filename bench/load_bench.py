@@ -335,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     figures = measure_load(server, workers=args.workers, decisions=args.decisions, requests=args.requests)
     width = max(map(len, figures))
     for k, v in figures.items():
-        print(f"  {k:<{width}}  {v:>10}")
+        print(f"  {k:<{width}}  {str(v):>10}")
     return 0
 
 
