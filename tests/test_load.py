@@ -15,7 +15,7 @@ from tests.test_workflow import check_invariants
 pytestmark = pytest.mark.slow
 
 WORKERS, DECISIONS, REQUESTS = 32, 2000, 700
-TIME_LIMIT_S = 180  # two CI cores do this in well under a minute
+TIME_LIMIT_S = 900  # generous: this checks correctness under contention; speed is `make bench`'s job
 NOTES = tuple(sorted(NOTE_ACTIONS))
 
 

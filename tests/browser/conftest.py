@@ -11,10 +11,13 @@ import time
 import urllib.request
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
+# Two shared cores under a full test run can take a while to rerun a Streamlit script.
+expect.set_options(timeout=20_000)
 
 
 def _free_port() -> int:
