@@ -93,6 +93,13 @@ def session_scope(engine: sa.Engine | None = None) -> Iterator[Session]:
         with session.begin():
             yield session
     except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        import psycopg
+
+        if isinstance(exc.orig, psycopg.errors.TransactionRollbackError):
+            # A deadlock or serialization failure with a colleague's action: nothing was written,
+            # and trying again is the fix, not waiting for the database.
+            from logic.errors import Conflict
+            raise Conflict("این کار هم‌زمان با کار همکار دیگری انجام شد و ثبت نشد؛ دوباره تلاش کنید.") from exc
         raise ServiceUnavailable() from exc
     except sa.exc.DBAPIError as exc:
         if exc.connection_invalidated:

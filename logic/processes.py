@@ -281,6 +281,7 @@ ACTIONS_FA: dict[str, str] = {
     "comment": "یادداشت",
     "document_verdict": "نظر دربارهٔ مدرک",
     "deadline_recomputed": "محاسبهٔ دوبارهٔ مهلت",
+    "document_uploaded": "بارگذاری مدرک",
 }
 # Actions that do not change the request's state: they do not bump its version.
 NOTE_ACTIONS = frozenset({"comment", "document_verdict", "deadline_recomputed", "fee_assessed"})
