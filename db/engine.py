@@ -95,7 +95,8 @@ def session_scope(engine: sa.Engine | None = None) -> Iterator[Session]:
     except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
         import psycopg
 
-        if isinstance(exc.orig, psycopg.errors.TransactionRollback):
+        if isinstance(exc.orig, (psycopg.errors.TransactionRollback, psycopg.errors.DeadlockDetected,
+                                 psycopg.errors.SerializationFailure)):
             # A deadlock or serialization failure with a colleague's action: nothing was written,
             # and trying again is the fix, not waiting for the database.
             from logic.errors import Conflict
