@@ -366,7 +366,7 @@ class Request(Base):
         sa.Index("ix_request_province_closed", "province_id", "closed_at"),
         # KPI queries (migration 0007), read index-only: at-risk and breached across provinces, stages
         # that overran their limit before a return, claims per person, cycle times, transfers in.
-        sa.Index("ix_request_open_due_all", "stage_due_at", postgresql_include=["stage_risk_at"],
+        sa.Index("ix_request_open_due_all", "stage_due_at", postgresql_include=["stage_risk_at", "province_id"],
                  postgresql_where=sa.text("status = 'open'")),
         sa.Index("ix_request_open_risk", "province_id", "type_code", "stage_code", "stage_risk_at",
                  postgresql_where=sa.text("status = 'open'")),
@@ -574,13 +574,16 @@ class StatRelease(Base):
 # --- KPI rollups (migration 0007) ---------------------------------------------------------------
 # Kept by statement-level triggers on stage_visit, request and payment in the same transaction as
 # each change; rebuilt from those tables by kpi_rebuild() after bulk loads (kpi_state.dirty).
-# A day is a Tehran calendar day. No foreign keys: the rows are derived, and bulk-friendly.
+# A day is a Tehran calendar day. Triggers only INSERT delta rows (delta_id > 0), so decisions never
+# wait on a shared rollup row; readers sum every row of a key, and kpi_compact() folds the deltas
+# into the key's base row (delta_id = 0). No foreign keys: the rows are derived.
 
 class KpiState(Base):
     __tablename__ = "kpi_state"
     id: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
     dirty: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
     rebuilt_at: Mapped[datetime | None] = mapped_column(TZ)
+    compacted_upto: Mapped[int] = mapped_column(sa.BigInteger, server_default="0")  # kpi_delta_seq at compaction
     __table_args__ = (sa.CheckConstraint("id = 1", name="single_row"),)
 
 
@@ -588,36 +591,53 @@ def _count() -> Mapped[int]:
     return mapped_column(sa.Integer, server_default="0")
 
 
+def _key(type_=sa.Text) -> Mapped:
+    return mapped_column(type_, primary_key=True, autoincrement=False)
+
+
+def _delta_id() -> Mapped[int]:
+    return mapped_column(sa.BigInteger, primary_key=True, autoincrement=False, server_default="0")
+
+
+def _delta_index(table: str) -> sa.Index:
+    return sa.Index(f"ix_{table}_delta_id", "delta_id", postgresql_where=sa.text("delta_id > 0"))
+
+
 class KpiVisitDay(Base):
     """Finished stage visits per province, day left, type and stage."""
     __tablename__ = "kpi_visit_day"
-    province_id: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
-    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
-    type_code: Mapped[str] = mapped_column(sa.Text, primary_key=True)
-    stage_code: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    province_id: Mapped[int] = _key(sa.SmallInteger)
+    day: Mapped[date] = _key(sa.Date)
+    type_code: Mapped[str] = _key()
+    stage_code: Mapped[str] = _key()
+    delta_id: Mapped[int] = _delta_id()
     decisions: Mapped[int] = _count()   # every finished visit (approve, reject, return, complete...)
     verdicts: Mapped[int] = _count()    # finished with a met/missed verdict (returns are pauses)
     met: Mapped[int] = _count()
     returns: Mapped[int] = _count()
+    __table_args__ = (_delta_index("kpi_visit_day"),)
 
 
 class KpiRequestDay(Base):
     """Closed requests per province, day closed, type and status."""
     __tablename__ = "kpi_request_day"
-    province_id: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
-    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
-    type_code: Mapped[str] = mapped_column(sa.Text, primary_key=True)
-    status: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    province_id: Mapped[int] = _key(sa.SmallInteger)
+    day: Mapped[date] = _key(sa.Date)
+    type_code: Mapped[str] = _key()
+    status: Mapped[str] = _key()
+    delta_id: Mapped[int] = _delta_id()
     closed: Mapped[int] = _count()
     met: Mapped[int] = _count()
     hours: Mapped[Decimal] = mapped_column(sa.Numeric(16, 4), server_default="0")
+    __table_args__ = (_delta_index("kpi_request_day"),)
 
 
 class KpiDay(Base):
     """Per province and day: what the monthly trends and the analytics page add up."""
     __tablename__ = "kpi_day"
-    province_id: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
-    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    province_id: Mapped[int] = _key(sa.SmallInteger)
+    day: Mapped[date] = _key(sa.Date)
+    delta_id: Mapped[int] = _delta_id()
     visit_verdicts: Mapped[int] = _count()
     visit_met: Mapped[int] = _count()
     requests_closed: Mapped[int] = _count()
@@ -630,6 +650,7 @@ class KpiDay(Base):
     transfers_in: Mapped[int] = _count()   # by destination province
     licences_issued: Mapped[int] = _count()
     licences_renewed: Mapped[int] = _count()
+    __table_args__ = (_delta_index("kpi_day"),)
 
 
 class KpiOpenDay(Base):
@@ -637,20 +658,24 @@ class KpiOpenDay(Base):
     it turns at risk ('infinity': the clock is stopped, i.e. returned to the member or at the
     member's own stage)."""
     __tablename__ = "kpi_open_day"
-    province_id: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
-    type_code: Mapped[str] = mapped_column(sa.Text, primary_key=True)
-    stage_code: Mapped[str] = mapped_column(sa.Text, primary_key=True)
-    due_day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
-    risk_day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    province_id: Mapped[int] = _key(sa.SmallInteger)
+    type_code: Mapped[str] = _key()
+    stage_code: Mapped[str] = _key()
+    due_day: Mapped[date] = _key(sa.Date)
+    risk_day: Mapped[date] = _key(sa.Date)
+    delta_id: Mapped[int] = _delta_id()
     n: Mapped[int] = _count()
+    __table_args__ = (_delta_index("kpi_open_day"),)
 
 
 class KpiLicenceDay(Base):
     """Completed work-licence issues and renewals per province, day, type, field and grade (0: none)."""
     __tablename__ = "kpi_licence_day"
-    province_id: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
-    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
-    type_code: Mapped[str] = mapped_column(sa.Text, primary_key=True)
-    field: Mapped[str] = mapped_column(sa.Text, primary_key=True)
-    grade: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
+    province_id: Mapped[int] = _key(sa.SmallInteger)
+    day: Mapped[date] = _key(sa.Date)
+    type_code: Mapped[str] = _key()
+    field: Mapped[str] = _key()
+    grade: Mapped[int] = _key(sa.SmallInteger)
+    delta_id: Mapped[int] = _delta_id()
     n: Mapped[int] = _count()
+    __table_args__ = (_delta_index("kpi_licence_day"),)

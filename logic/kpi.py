@@ -203,16 +203,25 @@ def prepare(session: Session) -> None:
     ensure_rollups(session)
 
 
+COMPACT_AFTER = 5000  # delta rows added by the triggers since the last compaction
+
+
 def ensure_rollups(session: Session) -> bool:
-    """Rebuild the rollups if a bulk load or TRUNCATE left them stale; True when it did."""
-    dirty = session.execute(sa.text("SELECT dirty FROM kpi_state WHERE id = 1")).scalar()
-    if not dirty:
+    """Rebuild the rollups if a bulk load or TRUNCATE left them stale (True when it did), and fold
+    the triggers' delta rows into the base rows once enough have piled up (readers sum both, so
+    this only keeps the reads short)."""
+    state = session.execute(sa.text("SELECT dirty, compacted_upto FROM kpi_state WHERE id = 1")).one()
+    if state.dirty:
+        # One rebuild at a time; the others wait for it and then find the flag cleared.
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('kpi_rebuild'))"))
+        if session.execute(sa.text("SELECT dirty FROM kpi_state WHERE id = 1")).scalar():
+            session.execute(sa.text("SELECT kpi_rebuild()"))
+            return True
         return False
-    # One rebuild at a time; the others wait for it and then find the flag cleared.
-    session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('kpi_rebuild'))"))
-    if session.execute(sa.text("SELECT dirty FROM kpi_state WHERE id = 1")).scalar():
-        session.execute(sa.text("SELECT kpi_rebuild()"))
-        return True
+    added = session.execute(sa.text("SELECT last_value FROM kpi_delta_seq")).scalar() - state.compacted_upto
+    if added > COMPACT_AFTER and session.execute(
+            sa.text("SELECT pg_try_advisory_xact_lock(hashtext('kpi_compact'))")).scalar():
+        session.execute(sa.text("SELECT kpi_compact()"))
     return False
 
 
@@ -220,6 +229,12 @@ def rebuild_rollups(engine: sa.Engine) -> None:
     """Recompute every rollup from the fact tables (after a bulk load; the app does it by itself)."""
     with engine.begin() as conn:
         conn.execute(sa.text("SELECT kpi_rebuild()"))
+
+
+def compact_rollups(engine: sa.Engine) -> None:
+    """Fold the triggers' delta rows into one row per key (the KPI pages also do it by themselves)."""
+    with engine.begin() as conn:
+        conn.execute(sa.text("SELECT kpi_compact()"))
 
 
 # --- calendars ----------------------------------------------------------------------------------
@@ -471,13 +486,17 @@ def backlog(session: Session, provinces: Sequence[int], now: datetime,
 def _correct_overruns(session, provinces, now, cals, rows, limits) -> None:
     """Stages that used more than their limit before a return: their deadline is their resumption,
     so the deadline rule undercounts their age by (used - limit). Re-bucket them from the calendar."""
+    # The few requests with hours banked at their current stage, from their own small partial index.
     for r in session.execute(sa.text(f"""
+            WITH used AS MATERIALIZED (
+                SELECT id, province_id, type_code, stage_code, stage_hours_used FROM request
+                WHERE status = 'open' AND stage_hours_used > 0 AND {_any('province_id', provinces)})
             SELECT r.province_id, r.type_code, r.stage_code, r.stage_entered_at, r.stage_hours_used,
                    r.stage_due_at, th.limit_h
-            FROM request r JOIN ({_THRESHOLDS_SQL}) th
-              ON th.province_id = r.province_id AND th.type_code = r.type_code AND th.stage_code = r.stage_code
-            WHERE r.status = 'open' AND r.stage_hours_used > 0 AND r.stage_hours_used > th.limit_h
-              AND r.stage_due_at IS NOT NULL AND {_any('r.province_id', provinces)}"""),
+            FROM used u JOIN ({_THRESHOLDS_SQL}) th
+              ON th.province_id = u.province_id AND th.type_code = u.type_code AND th.stage_code = u.stage_code
+            JOIN request r ON r.id = u.id
+            WHERE u.stage_hours_used > th.limit_h AND r.stage_due_at IS NOT NULL"""),
             {**_threshold_params(limits), **_any_params(provinces)}):
         cal = cals[r.province_id]
         pos_now = _position_us(cal, now)
@@ -635,7 +654,16 @@ def exception_lists(session: Session, provinces: Sequence[int], now: datetime, c
     scope = "" if national else f"AND {_any('r.province_id', provinces)}"
     params = {} if national else _any_params(provinces)
     out = []
-    for cond in ("r.stage_due_at < :now", "r.stage_due_at >= :now AND r.stage_risk_at < :now"):
+    # An at-risk stage has less than a quarter of its limit left, so its deadline is at most a quarter
+    # of the longest limit (in working time) away: only that stretch of the deadline index is read.
+    longest = max(limit for _, _, limit in RUNNING_STAGES)
+    params["horizon"] = max(latest_at_position(cal, _position_us(cal, now) + _limit_us(longest, cal) // 4 + 1)
+                            for cal in {id(c): c for c in (cals[p] for p in provinces)}.values())
+    # Read the deadline index in order and stop at `limit` rows; the planner underestimates how many
+    # rows pass the at-risk test and would otherwise collect and sort all of them.
+    session.execute(sa.text("SET LOCAL enable_bitmapscan = off"))
+    for cond in ("r.stage_due_at < :now",
+                 "r.stage_due_at >= :now AND r.stage_due_at <= :horizon AND r.stage_risk_at < :now"):
         rows = session.execute(sa.text(f"""
             SELECT r.id, r.tracking_code, r.province_id, r.type_code, r.stage_code, r.stage_due_at, s.full_name
             FROM request r LEFT JOIN staff_user s ON s.id = r.assignee_id
@@ -644,6 +672,7 @@ def exception_lists(session: Session, provinces: Sequence[int], now: datetime, c
         out.append([ListedRequest(r.tracking_code, r.province_id, r.type_code, r.stage_code, r.stage_due_at,
                                   r.full_name, cals[r.province_id].working_hours_between(now, r.stage_due_at))
                     for r in rows])
+    session.execute(sa.text("SET LOCAL enable_bitmapscan = on"))
     return out[0], out[1]
 
 

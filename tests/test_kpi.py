@@ -480,3 +480,61 @@ def test_periods_are_whole_tehran_days():
     assert [m.key for m in kpi.months_between(date(2026, 11, 12), date(2026, 11, 24))] == ["1405-08", "1405-09"]
     start, _ = jalali_month_bounds(1405, 9)
     assert start == datetime(2026, 11, 22, tzinfo=TEHRAN)
+
+
+def test_deltas_fold_into_one_row_per_key_without_changing_a_number(db, world, monkeypatch):
+    sim = Simulation(db, world, seed=13)
+    sim.run(datetime(2026, 11, 1, 8, 0, tzinfo=TEHRAN), NOW - timedelta(hours=2), steps=200)
+    central, period = world["central.manager"], PERIODS["autumn"]
+    tables = ("kpi_visit_day", "kpi_request_day", "kpi_day", "kpi_licence_day", "kpi_open_day")
+
+    def deltas():
+        with db.connect() as c:
+            return sum(c.execute(sa.text(f"SELECT count(*) FROM {t} WHERE delta_id > 0")).scalar() for t in tables)
+    report_for(db, central, period, NOW)  # clears the dirty flag the test's TRUNCATE left
+    sim.run(NOW - timedelta(hours=2), NOW - timedelta(minutes=1), steps=40, new_share=0.1)
+    assert deltas() > 0  # decisions since the rebuild are delta rows
+    before = report_for(db, central, period, NOW)
+    monkeypatch.setattr(kpi, "COMPACT_AFTER", 0)
+    after = report_for(db, central, period, NOW)  # the page's service compacts on its way
+    assert deltas() == 0
+    with db.connect() as c:
+        for t in tables:
+            keys = {"kpi_open_day": "province_id, type_code, stage_code, due_day, risk_day"}.get(
+                t, "province_id, day" + {"kpi_visit_day": ", type_code, stage_code",
+                                          "kpi_request_day": ", type_code, status",
+                                          "kpi_licence_day": ", type_code, field, grade"}.get(t, ""))
+            assert c.execute(sa.text(f"SELECT count(*) FROM (SELECT {keys} FROM {t} GROUP BY {keys} "
+                                     f"HAVING count(*) > 1) d")).scalar() == 0, t
+    check_report(db, after, kpi.ALL_PROVINCE_IDS, period, NOW)
+    def numbers(r):
+        return (sorted(map(repr, r.backlog)), sorted(map(repr, r.stages)), sorted(map(repr, r.requests)), r.trend)
+    assert numbers(before) == numbers(after)
+
+
+def test_concurrent_decisions_in_one_province_neither_wait_on_nor_deadlock_over_the_rollups(db, world):
+    """Every decision adds rows to the same day's rollups; the triggers only insert, so parallel
+    decisions (including payments, which touch the rollups in another order) all go through."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sim = Simulation(db, world, seed=29)
+    at = datetime(2026, 11, 23, 9, 0, tzinfo=TEHRAN)
+    rids = [sim.submit(at, TEHRAN_ID, t) for t in ["legacy_registration"] * 12 + ["new_membership"] * 12]
+    errors = []
+
+    def work(rid, k):
+        try:
+            for step in range(6):
+                sim_local = Simulation(db, world, seed=1000 * k + step)
+                sim_local.refs = 100_000 * (k + 1) + 1000 * step  # distinct bank references
+                try:
+                    sim_local.act(rid, at + timedelta(minutes=10 * step + 1))
+                except DomainError:
+                    pass
+        except Exception as exc:  # anything else: a deadlock, a lock timeout...
+            errors.append(repr(exc))
+    with ThreadPoolExecutor(12) as pool:
+        list(pool.map(work, rids, range(len(rids))))
+    assert errors == []
+    check_report(db, report_for(db, world["t.manager"], PERIODS["azar"], at + timedelta(hours=2)), (TEHRAN_ID,),
+                 PERIODS["azar"], at + timedelta(hours=2))

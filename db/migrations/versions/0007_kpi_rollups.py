@@ -15,7 +15,10 @@ Daily rollups (a day is a Tehran calendar day, so every Jalali period is a whole
 
 Statement-level AFTER triggers with transition tables keep them exact in the same transaction
 as the change (a decision is in the numbers as soon as it commits). UPDATE triggers only count
-rows whose relevant columns changed, so a note on a closed request moves nothing.
+rows whose relevant columns changed, so a note on a closed request moves nothing. The triggers only
+INSERT delta rows (never update a shared row), so concurrent decisions do not queue or deadlock
+on rollup rows; readers sum all rows of a key, and `kpi_compact()` folds deltas into one base row
+per key (the KPI services call it once enough deltas have piled up).
 
 Bulk loads in `session_replication_role = replica` (the demo loader, pg_restore-like) skip
 ordinary triggers; an ALWAYS trigger then only marks `kpi_state.dirty`, and `kpi_rebuild()`
@@ -54,6 +57,48 @@ def _sources(table: str, columns: str, changed: str, where: str) -> dict[str, st
     }
 
 
+# --- what each rollup holds -----------------------------------------------------------------------
+# table -> (key columns, value columns). Rows with delta_id = 0 are the compacted base (one per key);
+# the triggers only ever INSERT delta rows (delta_id from kpi_delta_seq), so concurrent decisions
+# never wait for each other on a rollup row and cannot deadlock there. Readers sum every row of a
+# key; kpi_compact() folds the deltas into the base from time to time.
+
+ROLLUP_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "kpi_visit_day": (("province_id", "day", "type_code", "stage_code"), ("decisions", "verdicts", "met", "returns")),
+    "kpi_request_day": (("province_id", "day", "type_code", "status"), ("closed", "met", "hours")),
+    "kpi_day": (("province_id", "day"), ("visit_verdicts", "visit_met", "requests_closed", "requests_met", "payments",
+                                         "payments_amount", "renewals_paid", "renewals_amount", "transfers_out",
+                                         "transfers_in", "licences_issued", "licences_renewed")),
+    "kpi_licence_day": (("province_id", "day", "type_code", "field", "grade"), ("n",)),
+    "kpi_open_day": (("province_id", "type_code", "stage_code", "due_day", "risk_day"), ("n",)),
+}
+ROLLUPS = tuple(ROLLUP_COLUMNS)
+
+
+def rollup_insert(table: str, keys: list[str], values: list[str], source: str, mode: str) -> str:
+    """INSERT ... SELECT of a rollup's rows grouped by key. `keys` and `values` are select
+    expressions in the order of ROLLUP_COLUMNS[table]; mode 'delta' (triggers) adds delta rows,
+    mode 'base' (rebuild) adds to the base rows."""
+    key_cols, value_cols = ROLLUP_COLUMNS[table]
+    group = ", ".join(str(i) for i in range(1, len(keys) + 1))
+    nonzero = " OR ".join(f"({v}) <> 0" for v in values)
+    delta = "nextval('kpi_delta_seq')" if mode == "delta" else "0"
+    sql = (f"INSERT INTO {table} AS k ({', '.join(key_cols)}, delta_id, {', '.join(value_cols)}) "
+           f"SELECT {', '.join(keys)}, {delta}, {', '.join(values)} FROM {source} GROUP BY {group} HAVING {nonzero}")
+    if mode == "base":
+        sql += (f" ORDER BY {group} ON CONFLICT ({', '.join(key_cols)}, delta_id) DO UPDATE SET "
+                + ", ".join(f"{v} = k.{v} + EXCLUDED.{v}" for v in value_cols))
+    return sql
+
+
+def _day(col: str) -> str:
+    return TEHRAN_DAY.format(col=col)
+
+
+def _signed(cond: str) -> str:
+    return f"sum(CASE WHEN {cond} THEN sign ELSE 0 END)"
+
+
 # --- stage visits -------------------------------------------------------------------------------
 
 VISIT_SOURCES = _sources(
@@ -65,23 +110,13 @@ VISIT_SOURCES = _sources(
 )
 
 
-def visit_statements(src: str) -> list[str]:
-    day = TEHRAN_DAY.format(col="left_at")
+def visit_statements(src: str, mode: str) -> list[str]:
     return [
-        f"""INSERT INTO kpi_visit_day AS k (province_id, day, type_code, stage_code, decisions, verdicts, met, returns)
-        SELECT province_id, {day}, type_code, stage_code, sum(sign),
-               sum(CASE WHEN met IS NOT NULL THEN sign ELSE 0 END), sum(CASE WHEN met THEN sign ELSE 0 END),
-               sum(CASE WHEN outcome = 'return' THEN sign ELSE 0 END)
-        FROM ({src}) s GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-        ON CONFLICT (province_id, day, type_code, stage_code) DO UPDATE SET
-            decisions = k.decisions + EXCLUDED.decisions, verdicts = k.verdicts + EXCLUDED.verdicts,
-            met = k.met + EXCLUDED.met, returns = k.returns + EXCLUDED.returns""",
-        f"""INSERT INTO kpi_day AS k (province_id, day, visit_verdicts, visit_met)
-        SELECT province_id, {day}, sum(CASE WHEN met IS NOT NULL THEN sign ELSE 0 END),
-               sum(CASE WHEN met THEN sign ELSE 0 END)
-        FROM ({src}) s GROUP BY 1, 2 ORDER BY 1, 2
-        ON CONFLICT (province_id, day) DO UPDATE SET
-            visit_verdicts = k.visit_verdicts + EXCLUDED.visit_verdicts, visit_met = k.visit_met + EXCLUDED.visit_met""",
+        rollup_insert("kpi_visit_day", ["province_id", _day("left_at"), "type_code", "stage_code"],
+                      ["sum(sign)", _signed("met IS NOT NULL"), _signed("met"), _signed("outcome = 'return'")],
+                      f"({src}) s", mode),
+        rollup_insert("kpi_day", ["province_id", _day("left_at")],
+                      [_signed("met IS NOT NULL"), _signed("met")] + ["0"] * 10, f"({src}) s", mode),
     ]
 
 
@@ -98,47 +133,33 @@ REQUEST_SOURCES = _sources(
 )
 
 
-def request_statements(src: str) -> list[str]:
-    day = TEHRAN_DAY.format(col="closed_at")
+def request_statements(src: str, mode: str) -> list[str]:
+    completed = "status = 'completed' AND type_code = "
+    per_day = (f"(SELECT province_id, {_day('closed_at')} AS day, sign AS closed, "
+               f"CASE WHEN met_sla THEN sign ELSE 0 END AS met, "
+               f"CASE WHEN {completed}'transfer' THEN sign ELSE 0 END AS t_out, 0 AS t_in, "
+               f"CASE WHEN {completed}'licence_issue' THEN sign ELSE 0 END AS issued, "
+               f"CASE WHEN {completed}'licence_renewal' THEN sign ELSE 0 END AS renewed FROM ({src}) s "
+               f"UNION ALL "
+               f"SELECT p.id, {_day('closed_at')}, 0, 0, 0, sign, 0, 0 "
+               f"FROM ({src}) s JOIN province p ON p.id::text = s.destination "
+               f"WHERE s.type_code = 'transfer' AND s.status = 'completed') u")
     return [
-        f"""INSERT INTO kpi_request_day AS k (province_id, day, type_code, status, closed, met, hours)
-        SELECT province_id, {day}, type_code, status, sum(sign), sum(CASE WHEN met_sla THEN sign ELSE 0 END),
-               sum(sign * process_hours_used)
-        FROM ({src}) s GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-        ON CONFLICT (province_id, day, type_code, status) DO UPDATE SET
-            closed = k.closed + EXCLUDED.closed, met = k.met + EXCLUDED.met, hours = k.hours + EXCLUDED.hours""",
-        f"""INSERT INTO kpi_day AS k (province_id, day, requests_closed, requests_met, transfers_out, transfers_in,
-                                     licences_issued, licences_renewed)
-        SELECT province_id, day, sum(closed), sum(met), sum(t_out), sum(t_in), sum(issued), sum(renewed) FROM (
-            SELECT province_id, {day} AS day, sign AS closed, CASE WHEN met_sla THEN sign ELSE 0 END AS met,
-                   CASE WHEN type_code = 'transfer' AND status = 'completed' THEN sign ELSE 0 END AS t_out,
-                   0 AS t_in,
-                   CASE WHEN type_code = 'licence_issue' AND status = 'completed' THEN sign ELSE 0 END AS issued,
-                   CASE WHEN type_code = 'licence_renewal' AND status = 'completed' THEN sign ELSE 0 END AS renewed
-            FROM ({src}) s
-            UNION ALL
-            SELECT p.id, {day}, 0, 0, 0, sign, 0, 0
-            FROM ({src}) s JOIN province p ON p.id::text = s.destination
-            WHERE s.type_code = 'transfer' AND s.status = 'completed'
-        ) u GROUP BY 1, 2 ORDER BY 1, 2
-        ON CONFLICT (province_id, day) DO UPDATE SET
-            requests_closed = k.requests_closed + EXCLUDED.requests_closed,
-            requests_met = k.requests_met + EXCLUDED.requests_met,
-            transfers_out = k.transfers_out + EXCLUDED.transfers_out,
-            transfers_in = k.transfers_in + EXCLUDED.transfers_in,
-            licences_issued = k.licences_issued + EXCLUDED.licences_issued,
-            licences_renewed = k.licences_renewed + EXCLUDED.licences_renewed""",
-        f"""INSERT INTO kpi_licence_day AS k (province_id, day, type_code, field, grade, n)
-        SELECT s.province_id, {day}, s.type_code, m.field, coalesce(m.grade, 0), sum(sign)
-        FROM ({src}) s JOIN member m ON m.id = s.member_id
-        WHERE s.status = 'completed' AND s.type_code IN ('licence_issue', 'licence_renewal')
-        GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
-        ON CONFLICT (province_id, day, type_code, field, grade) DO UPDATE SET n = k.n + EXCLUDED.n""",
+        rollup_insert("kpi_request_day", ["province_id", _day("closed_at"), "type_code", "status"],
+                      ["sum(sign)", _signed("met_sla"), "sum(sign * process_hours_used)"], f"({src}) s", mode),
+        rollup_insert("kpi_day", ["province_id", "day"],
+                      ["0", "0", "sum(closed)", "sum(met)", "0", "0", "0", "0", "sum(t_out)", "sum(t_in)",
+                       "sum(issued)", "sum(renewed)"], per_day, mode),
+        rollup_insert("kpi_licence_day", ["s.province_id", _day("s.closed_at"), "s.type_code", "m.field",
+                                          "coalesce(m.grade, 0)"], ["sum(sign)"],
+                      f"({src}) s JOIN member m ON m.id = s.member_id "
+                      f"WHERE s.status = 'completed' AND s.type_code IN ('licence_issue', 'licence_renewal')", mode),
     ]
 
 
-# Open requests by the day of their stage deadline ('infinity' when the clock is stopped: returned to
-# the member, or the member's own stage): the backlog's sizes and ages without reading every row.
+# Open requests by the day of their stage deadline and of their at-risk moment ('infinity' when
+# the clock is stopped: returned to the member, or the member's own stage): the backlog's sizes and
+# ages without reading every open request.
 OPEN_SOURCES = _sources(
     "request",
     "x.province_id, x.type_code, x.stage_code, CASE WHEN x.status = 'open' AND x.stage_due_at IS NOT NULL "
@@ -151,13 +172,9 @@ OPEN_SOURCES = _sources(
 )
 
 
-def open_statements(src: str) -> list[str]:
-    return [
-        f"""INSERT INTO kpi_open_day AS k (province_id, type_code, stage_code, due_day, risk_day, n)
-        SELECT province_id, type_code, stage_code, due_day, risk_day, sum(sign)
-        FROM ({src}) s GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
-        ON CONFLICT (province_id, type_code, stage_code, due_day, risk_day) DO UPDATE SET n = k.n + EXCLUDED.n""",
-    ]
+def open_statements(src: str, mode: str) -> list[str]:
+    return [rollup_insert("kpi_open_day", ["province_id", "type_code", "stage_code", "due_day", "risk_day"],
+                          ["sum(sign)"], f"({src}) s", mode)]
 
 
 # --- payments -----------------------------------------------------------------------------------
@@ -170,20 +187,13 @@ PAYMENT_SOURCES = _sources(
 )
 
 
-def payment_statements(src: str) -> list[str]:
-    day = TEHRAN_DAY.format(col="s.paid_at")
-    return [
-        f"""INSERT INTO kpi_day AS k (province_id, day, payments, payments_amount, renewals_paid, renewals_amount)
-        SELECT r.province_id, {day}, sum(sign), sum(sign * s.amount),
-               sum(CASE WHEN r.type_code = 'membership_renewal' THEN sign ELSE 0 END),
-               sum(CASE WHEN r.type_code = 'membership_renewal' THEN sign * s.amount ELSE 0 END)
-        FROM ({src}) s JOIN request r ON r.id = s.request_id
-        GROUP BY 1, 2 ORDER BY 1, 2
-        ON CONFLICT (province_id, day) DO UPDATE SET
-            payments = k.payments + EXCLUDED.payments, payments_amount = k.payments_amount + EXCLUDED.payments_amount,
-            renewals_paid = k.renewals_paid + EXCLUDED.renewals_paid,
-            renewals_amount = k.renewals_amount + EXCLUDED.renewals_amount""",
-    ]
+def payment_statements(src: str, mode: str) -> list[str]:
+    renewal = "r.type_code = 'membership_renewal'"
+    return [rollup_insert(
+        "kpi_day", ["r.province_id", _day("s.paid_at")],
+        ["0", "0", "0", "0", "sum(sign)", "sum(sign * s.amount)", f"sum(CASE WHEN {renewal} THEN sign ELSE 0 END)",
+         f"sum(CASE WHEN {renewal} THEN sign * s.amount ELSE 0 END)", "0", "0", "0", "0"],
+        f"({src}) s JOIN request r ON r.id = s.request_id", mode)]
 
 
 FACTS = (  # table, ((sources, statements), ...)
@@ -191,13 +201,13 @@ FACTS = (  # table, ((sources, statements), ...)
     ("request", ((REQUEST_SOURCES, request_statements), (OPEN_SOURCES, open_statements))),
     ("payment", ((PAYMENT_SOURCES, payment_statements),)),
 )
-ROLLUPS = ("kpi_visit_day", "kpi_request_day", "kpi_day", "kpi_licence_day", "kpi_open_day")
 
 
 def _trigger_function(table: str, parts) -> str:
     branches = []
     for op_name in ("INSERT", "UPDATE", "DELETE"):
-        body = ";\n            ".join(stmt for sources, statements in parts for stmt in statements(sources[op_name]))
+        body = ";\n            ".join(stmt for sources, statements in parts
+                                      for stmt in statements(sources[op_name], "delta"))
         branches.append(f"{'IF' if op_name == 'INSERT' else 'ELSIF'} TG_OP = '{op_name}' THEN\n            {body};")
     return f"""
     CREATE FUNCTION kpi_{table}_apply() RETURNS trigger LANGUAGE plpgsql AS $fn$
@@ -209,16 +219,37 @@ def _trigger_function(table: str, parts) -> str:
     $fn$"""
 
 
+def _compact_statement(table: str) -> str:
+    keys, values = ROLLUP_COLUMNS[table]
+    k, v = ", ".join(keys), ", ".join(values)
+    return (f"WITH moved AS (DELETE FROM {table} WHERE delta_id > 0 RETURNING {k}, {v}) "
+            f"INSERT INTO {table} AS k ({k}, delta_id, {v}) "
+            f"SELECT {k}, 0, {', '.join(f'sum({x})' for x in values)} FROM moved GROUP BY {k} ORDER BY {k} "
+            f"ON CONFLICT ({k}, delta_id) DO UPDATE SET " + ", ".join(f"{x} = k.{x} + EXCLUDED.{x}" for x in values))
+
+
 def _rebuild_function() -> str:
     body = ";\n        ".join(stmt for _, parts in FACTS for sources, statements in parts
-                              for stmt in statements(sources["BASE"]))
+                              for stmt in statements(sources["BASE"], "base"))
+    compact = ";\n        ".join(_compact_statement(t) for t in ROLLUPS)
     return f"""
     CREATE FUNCTION kpi_rebuild() RETURNS void LANGUAGE plpgsql AS $fn$
+    DECLARE upto bigint;
     BEGIN
         LOCK TABLE kpi_state IN EXCLUSIVE MODE;
+        -- Every rollup row is derived; a rebuild starts from nothing (deltas included).
         TRUNCATE {', '.join(ROLLUPS)};
+        SELECT last_value INTO upto FROM kpi_delta_seq;
         {body};
-        UPDATE kpi_state SET dirty = false, rebuilt_at = now() WHERE id = 1;
+        UPDATE kpi_state SET dirty = false, rebuilt_at = now(), compacted_upto = upto WHERE id = 1;
+    END
+    $fn$;
+    CREATE FUNCTION kpi_compact() RETURNS void LANGUAGE plpgsql AS $fn$
+    DECLARE upto bigint;
+    BEGIN
+        SELECT last_value INTO upto FROM kpi_delta_seq;
+        {compact};
+        UPDATE kpi_state SET compacted_upto = greatest(compacted_upto, upto) WHERE id = 1;
     END
     $fn$"""
 
@@ -229,44 +260,25 @@ def upgrade() -> None:
         sa.Column("id", sa.SmallInteger(), primary_key=True, autoincrement=False),
         sa.Column("dirty", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column("rebuilt_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("compacted_upto", sa.BigInteger(), server_default="0", nullable=False),
         sa.CheckConstraint("id = 1", name=op.f("ck_kpi_state_single_row")),
     )
-    day_key = [sa.Column("province_id", sa.SmallInteger(), primary_key=True, autoincrement=False),
-               sa.Column("day", sa.Date(), primary_key=True)]
-
-    def counts(*names: str) -> list[sa.Column]:
-        return [sa.Column(n, sa.Integer(), server_default="0", nullable=False) for n in names]
-
-    op.create_table(
-        "kpi_visit_day", *[c.copy() for c in day_key],
-        sa.Column("type_code", sa.Text(), primary_key=True), sa.Column("stage_code", sa.Text(), primary_key=True),
-        *counts("decisions", "verdicts", "met", "returns"))
-    op.create_table(
-        "kpi_request_day", *[c.copy() for c in day_key],
-        sa.Column("type_code", sa.Text(), primary_key=True), sa.Column("status", sa.Text(), primary_key=True),
-        *counts("closed", "met"),
-        sa.Column("hours", sa.Numeric(16, 4), server_default="0", nullable=False))
-    op.create_table(
-        "kpi_day", *[c.copy() for c in day_key],
-        *counts("visit_verdicts", "visit_met", "requests_closed", "requests_met", "payments"),
-        sa.Column("payments_amount", sa.BigInteger(), server_default="0", nullable=False),
-        *counts("renewals_paid"),
-        sa.Column("renewals_amount", sa.BigInteger(), server_default="0", nullable=False),
-        *counts("transfers_out", "transfers_in", "licences_issued", "licences_renewed"))
-    op.create_table(
-        "kpi_open_day",
-        sa.Column("province_id", sa.SmallInteger(), primary_key=True, autoincrement=False),
-        sa.Column("type_code", sa.Text(), primary_key=True), sa.Column("stage_code", sa.Text(), primary_key=True),
-        sa.Column("due_day", sa.Date(), primary_key=True), sa.Column("risk_day", sa.Date(), primary_key=True),
-        *counts("n"))
-    op.create_table(
-        "kpi_licence_day", *[c.copy() for c in day_key],
-        sa.Column("type_code", sa.Text(), primary_key=True), sa.Column("field", sa.Text(), primary_key=True),
-        sa.Column("grade", sa.SmallInteger(), primary_key=True, autoincrement=False),
-        *counts("n"))
+    op.execute("CREATE SEQUENCE kpi_delta_seq")
+    types = {"province_id": sa.SmallInteger(), "day": sa.Date(), "type_code": sa.Text(), "stage_code": sa.Text(),
+             "status": sa.Text(), "field": sa.Text(), "grade": sa.SmallInteger(), "due_day": sa.Date(),
+             "risk_day": sa.Date()}
+    wide = {"hours": sa.Numeric(16, 4), "payments_amount": sa.BigInteger(), "renewals_amount": sa.BigInteger()}
+    for table, (keys, values) in ROLLUP_COLUMNS.items():
+        op.create_table(
+            table,
+            *[sa.Column(k, types[k], primary_key=True, autoincrement=False) for k in keys],
+            # 0: the compacted row of the key; otherwise a delta row added by a trigger.
+            sa.Column("delta_id", sa.BigInteger(), primary_key=True, autoincrement=False, server_default="0"),
+            *[sa.Column(v, wide.get(v, sa.Integer()), server_default="0", nullable=False) for v in values])
+        op.create_index(f"ix_{table}_delta_id", table, ["delta_id"], postgresql_where=sa.text("delta_id > 0"))
 
     # Covering indexes: the KPI queries read them without visiting the table.
-    op.create_index("ix_request_open_due_all", "request", ["stage_due_at"], postgresql_include=["stage_risk_at"],
+    op.create_index("ix_request_open_due_all", "request", ["stage_due_at"], postgresql_include=["stage_risk_at", "province_id"],
                     postgresql_where=sa.text("status = 'open'"))
     op.create_index("ix_request_open_risk", "request", ["province_id", "type_code", "stage_code", "stage_risk_at"],
                     postgresql_where=sa.text("status = 'open'"))
@@ -320,6 +332,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP FUNCTION kpi_rebuild()")
+    op.execute("DROP FUNCTION kpi_compact()")
     for table, _ in FACTS:
         for op_name in ("insert", "update", "delete", "bulk"):
             op.execute(f"DROP TRIGGER kpi_{table}_{op_name} ON {table}")
@@ -332,5 +345,6 @@ def downgrade() -> None:
                         ("ix_request_completed_kpi", "request"), ("ix_request_open_claims", "request"),
                         ("ix_request_open_used", "request"), ("ix_request_open_due_all", "request")):
         op.drop_index(name, table_name=table)
-    for table in ("kpi_licence_day", "kpi_open_day", "kpi_day", "kpi_request_day", "kpi_visit_day", "kpi_state"):
+    for table in (*ROLLUPS, "kpi_state"):
         op.drop_table(table)
+    op.execute("DROP SEQUENCE kpi_delta_seq")
