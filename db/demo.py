@@ -1,7 +1,7 @@
 """`python -m db.demo`: load realistic demo data (staff, members, requests with their whole history).
 
     python -m db.demo                         # 3,000 requests, about 1,500 members
-    python -m db.demo --scale million         # 1,000,000 requests, 400,000 members (under two minutes)
+    python -m db.demo --scale million         # 1,000,000 requests, 400,000 members
     python -m db.demo --requests 20000 --members 8000 --seed 7 --if-empty
 
 What it writes, and why it is shaped the way it is:
