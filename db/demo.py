@@ -568,10 +568,10 @@ def _generate_members(ctx: _Context, rng: random.Random, lo: int, hi: int, pool_
         r = rng.random()
         if r < 0.05 and joined_year <= 1388:
             valid_year = rng.randint(max(1381, joined_year), 1388)      # the central council's discount rule
-        elif r < 0.12 and joined_year < current - 1:
+        elif r < 0.09 and joined_year < current - 1:
             valid_year = rng.randint(joined_year, current - 2)          # lapsed for years
         else:
-            valid_year = rng.choices((current - 1, current, current + 1), (12, 50, 38))[0]
+            valid_year = rng.choices((current - 1, current, current + 1), (6, 50, 44))[0]
             valid_year = max(valid_year, joined_year)
         joined = JALALI.start_of(joined_year) + timedelta(days=rng.randrange(360))
         m.grade.append(grade)
@@ -635,6 +635,8 @@ class _Spec:
     plan: list | None = None
     path: tuple | None = None
     start_hint: datetime | None = None
+    renews_year: int | None = None  # a yearly renewal: filed around the end of this validity year
+    ahead: bool = True              # may pay for a year beyond the current one
 
 
 class _ChunkBuilder:
@@ -717,19 +719,15 @@ class _ChunkBuilder:
 
     def _assign_members(self, specs: list[_Spec]) -> None:
         """Who files each request: applicants file new memberships (one each), licence holders renew
-        licences, and each member renews their membership at most once in the period (so validity
-        histories stay simple and every renewal starts within its window). When renewals would
-        outnumber the chunk's members, the extra ones become other types."""
+        licences, and no member has two open requests of one type (the workflow refuses that)."""
         rng, m = self.rng, self.members
         regular = [i for i in range(m.pool_from) if m.status[i] == "active"] or list(range(len(m.ids)))
         holders = [i for i in regular if m.licence[i]] or regular
         a32 = [i for i in holders if m.article32[i]] or holders
-        renewing = regular[:]
-        rng.shuffle(renewing)
-        next_renewing = 0
         pool = list(range(m.pool_from, len(m.ids))) or regular
         next_pool = 0
         in_progress: set[tuple[int, str]] = set()  # (member, type) of requests still open
+        self._assign_renewals([spec for spec in specs if spec.type_code == "membership_renewal"], regular)
         for spec in specs:
             t = spec.type_code
             if t == "new_membership":  # applicants apply once (unless they outnumber the chunk's members)
@@ -737,18 +735,15 @@ class _ChunkBuilder:
                 next_pool += 1
                 continue
             if t == "membership_renewal":
-                if next_renewing < len(renewing):
-                    spec.member = renewing[next_renewing]
-                    next_renewing += 1
+                if spec.member >= 0:
                     continue
-                if spec.target is None:  # (one that must cover a renewal stage stays a renewal)
+                if spec.target is None:  # more renewals than members: the rest become other types
                     t = spec.type_code = rng.choices(_OTHER_TYPES, _OTHER_WEIGHTS)[0]
             # Holders of the licence being renewed first; anyone if they are all busy.
             choices = {"licence_renewal": (holders, regular), "article32_renewal": (a32, holders, regular)}.get(
                 t, (regular,))
             i = self.pick(choices[0])
             if spec.klass in ("open", "returned"):
-                # The workflow refuses a second open request of the same type from one member.
                 for candidates in choices:
                     for _ in range(10):
                         if (i, t) not in in_progress:
@@ -760,6 +755,54 @@ class _ChunkBuilder:
                 m.licence[i] = m.article32[i] = True  # renewing a licence means holding one
             elif t == "licence_renewal" and m.status[i] != "applicant":
                 m.licence[i] = True
+
+    def _assign_renewals(self, renewals: list[_Spec], regular: list[int]) -> None:
+        """Members renew year after year: a completed renewal is a link in a member's yearly chain,
+        filed around the end of a validity year (from the province's renewal window before it to a
+        few months after) and extending validity by one year, the last link up to this year; so
+        members who keep renewing are active now. Long-lapsed members (among them the 1381-1388
+        discount cases) renew once, any time. Open renewals come from other members, whose
+        validity the request then shows lapsed or about to end."""
+        rng, m = self.rng, self.members
+        current = JALALI.year_of(self.ctx.today)
+        # Year-ends whose renewal season lies within the demo period, most recent first.
+        years = [y for y in range(current - 1, current - 4, -1)
+                 if JALALI.ends[y] + timedelta(days=90) >= self.ctx.start.date()
+                 and JALALI.ends[y] - timedelta(days=60) <= (self.ctx.now - timedelta(days=25)).date()]
+        members = regular[:]
+        rng.shuffle(members)
+        lapsed = [i for i in members if (m.valid_year[i] or current) <= current - 3]
+        keeping = [i for i in members if (m.valid_year[i] or current) > current - 3]
+        # Members whose validity ended in 1381-1388 get the central council's discount.
+        discounted_to = max((to for _, to, _ in self.ctx.discounts), default=0)
+        discounted = [i for i in lapsed if m.valid_year[i] <= discounted_to]
+        lapsed = [i for i in lapsed if m.valid_year[i] > discounted_to] if discounted else lapsed
+        closed = [spec for spec in renewals if spec.klass in ("completed", "rejected")]
+        rest = [spec for spec in renewals if spec.klass not in ("completed", "rejected")]
+        k = 0
+        while k < len(closed):
+            if (lapsed or discounted) and (rng.random() < 0.05 or not years or not keeping):
+                closed[k].member = (lapsed or discounted).pop()
+                k += 1
+                continue
+            if not keeping or not years:
+                rest.extend(closed[k:])
+                break
+            i = keeping.pop()
+            length = min(len(years), len(closed) - k, rng.choices((1, 2, 3), (30, 35, 35))[0])
+            m.valid_year[i] = years[length - 1]  # what the member's validity was before the chain
+            for j in range(length - 1, -1, -1):
+                spec = closed[k]
+                spec.member, spec.renews_year, spec.ahead = i, years[j], j == 0
+                k += 1
+        for spec in rest:  # open ones: some long-lapsed members (the discount shows at fee determination)
+            r = rng.random()
+            if discounted and (r < 0.2 or not keeping):
+                spec.member = discounted.pop()
+            elif lapsed and (r < 0.3 or not keeping):
+                spec.member = lapsed.pop()
+            elif keeping:
+                spec.member = keeping.pop()
 
     # ---- the path through the stages, with every random choice made up front
     def _plan(self, spec: _Spec) -> None:
@@ -880,11 +923,18 @@ class _ChunkBuilder:
         ctx, rng = self.ctx, self.rng
         last = spec.plan[-1]
         if spec.klass in ("completed", "rejected"):
-            # Uniform over the office hours of the period; the history is fitted before now later.
+            # Uniform over the office hours of the period (a yearly renewal: of its renewal season);
+            # the history is fitted before now later.
             span = self._spans.get(id(clock))
             if span is None:
                 span = self._spans[id(clock)] = (clock.pos(ctx.start), clock.pos(ctx.now - timedelta(days=25)))
-            begin = clock.at_pos(span[0] + rng.random() * (span[1] - span[0]))
+            first, last = span
+            if spec.renews_year is not None:
+                end = datetime.combine(JALALI.ends[spec.renews_year], datetime.min.time())
+                window = timedelta(days=ctx.renewal_window.get(self.members.pid[spec.member], 60) - 1)
+                first = max(first, clock.pos(end - window))
+                last = min(last, clock.pos(end + timedelta(days=90)))
+            begin = clock.at_pos(first + rng.random() * max(0.0, last - first))
             return self._maybe_off_hours(clock, begin)
         # Open and returned requests: when did the last thing happen?
         if spec.klass == "returned":
@@ -1177,7 +1227,8 @@ class _ChunkBuilder:
         year_now = JALALI.year_of(at.date())
         if spec.type_code == "membership_renewal":
             old_year = m.valid_year[i] or year_now - 1
-            through = min(TARIFF_YEARS.stop - 1, max(old_year + 1, year_now + (1 if rng.random() < 0.3 else 0)))
+            ahead = 1 if spec.ahead and rng.random() < 0.3 else 0  # some pay for next year too
+            through = min(TARIFF_YEARS.stop - 1, max(old_year + 1, year_now + ahead))
             bp = max((b for lo, hi, b in self.ctx.discounts if lo <= old_year <= hi), default=0)
             lines = []
             total = 0
