@@ -63,6 +63,24 @@ def test_finance_approves_a_pending_amount(db_url, db, people):
     assert any("در انتظار تأیید" in i for i in texts(at.info))  # the list is empty now
 
 
+def tabs_place(at) -> int:
+    """Where the page's tabs sit among the main area's elements (the browser keeps the chosen tab only
+    while this stays the same from one run to the next)."""
+    return next(i for i, e in at.main.children.items() if getattr(e, "type", None) == "tab_container")
+
+
+def test_the_tabs_keep_their_place_when_a_message_comes_and_goes(db_url, db, people):
+    rid = renewal_waiting_for_finance(db, people["expert"])
+    at = open_page(db_url)
+    before = tabs_place(at)
+    at.checkbox(key=f"pay-check-{rid}-0").check().run()
+    at.button(key="pay-approve").click().run()
+    assert any("تأیید شد" in s for s in texts(at.success))
+    assert tabs_place(at) == before
+    at.text_input(key="pay-code").input("1234").run()  # the next run: the message is gone
+    assert not texts(at.success) and tabs_place(at) == before
+
+
 def test_finance_rejects_with_a_reason(db_url, db, people):
     rid = renewal_waiting_for_finance(db, people["expert"])
     at = open_page(db_url)

@@ -46,8 +46,11 @@ def run_action(fn, *args, success: str | None = None, **kwargs):
 
 
 def show_flash() -> None:
-    """Show (once) the message the last action left."""
+    """Show (once) the message the last action left, in a slot that is there on every run: if the
+    message took a place only when there is one, everything after it would move by one place on the
+    next run and the browser would draw it anew (tabs jumping back to the first one, for instance)."""
+    slot = st.empty()
     flash = st.session_state.pop("flash", None)
     if flash:
         kind, message = flash
-        (st.success if kind == "success" else st.error)(message)
+        (slot.success if kind == "success" else slot.error)(message)
