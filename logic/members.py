@@ -115,7 +115,7 @@ def name_tsquery(text: str) -> str | None:
     return " & ".join(terms) or None
 
 
-def _name_condition(q: str) -> sa.ColumnElement[bool]:
+def name_condition(q: str) -> sa.ColumnElement[bool]:
     tsq = name_tsquery(q)
     if tsq is None:
         return sa.false()
@@ -131,7 +131,7 @@ def search_condition(text: str) -> sa.ColumnElement[bool] | None:
         return None
     if _NUMBER.fullmatch(q):
         return _number_condition(q)
-    cond = _name_condition(q)
+    cond = name_condition(q)
     if any(ch.isdigit() for ch in q) and " " not in q:  # a membership number with letters ("T-123")
         cond = sa.or_(cond, Member.membership_no.in_(sorted({q, q.upper()})))
     return cond
@@ -652,5 +652,5 @@ def format_days_left(days: int | None) -> str:
 __all__ = [
     "ArchiveDocument", "MemberFilter", "MemberPage", "MemberProfile", "MemberRow", "NOT_FOUND", "VIEWER_ROLES",
     "count_members", "expiring_filter", "export_file", "export_rows", "find_member_id", "format_days_left",
-    "load_profile", "member_page", "name_tsquery", "search_condition", "search_hint",
+    "load_profile", "member_page", "name_condition", "name_tsquery", "search_condition", "search_hint",
 ]

@@ -31,12 +31,13 @@ from logic.calendar import calendar_for
 from logic.errors import DomainError, PermissionDenied, ValidationError
 from logic.export import export_csv, export_xlsx
 from logic.jalali import TEHRAN, format_jalali_datetime, now_tehran
+from logic.members import name_condition
 from logic.processes import Status, process, stages_for_role
 from logic.roles import Role
 from logic.scope import province_clause
 from logic.sla import SLA_LABELS_FA, SlaStatus
 from logic.sla_sql import stage_status, status_filter
-from logic.text import normalize_text, to_persian_digits
+from logic.text import format_number, normalize_text, to_persian_digits
 from logic.workflow import Outcome
 
 VIEWS_FA: dict[str, str] = {
@@ -51,6 +52,10 @@ SORTS_FA: dict[str, str] = {"due": "نزدیک‌ترین مهلت", "submitted"
 SLA_FILTERS = (SlaStatus.ON_TIME.value, SlaStatus.AT_RISK.value, SlaStatus.BREACHED.value, SlaStatus.PAUSED.value)
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
+# Counts stop here: past a thousand tasks nobody pages to the end (they narrow the filter or take the
+# most urgent), and a bounded count keeps the queue as fast at national scale as in one small
+# province. Exact backlog figures are the KPI page's (from its rollups); export takes every row.
+COUNT_CAP = 1000
 
 # An identifier typed into the search box: digits, maybe with the dashes of a membership number.
 _IDENTIFIER = re.compile(r"[0-9][0-9\-/ ]*")
@@ -108,9 +113,23 @@ class QueueRow:
 @dataclass(frozen=True)
 class QueuePage:
     rows: list[QueueRow]
-    total: int
+    total: int  # at most COUNT_CAP + 1, which means "more than COUNT_CAP" (see `capped`)
     page: int
     pages: int
+
+    @property
+    def capped(self) -> bool:
+        return is_capped(self.total)
+
+
+def is_capped(count: int) -> bool:
+    """Whether a count from this module stopped at the cap (the true figure is larger)."""
+    return count > COUNT_CAP
+
+
+def count_label(count: int) -> str:
+    """A count for people: "۱۲۳", or "بیش از ۱٬۰۰۰" once it reached the cap."""
+    return f"بیش از {format_number(COUNT_CAP)}" if is_capped(count) else format_number(count)
 
 
 @dataclass(frozen=True)
@@ -185,11 +204,9 @@ def _member_is(cond: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
 
 
 def _search_condition(text: str) -> sa.ColumnElement[bool] | None:
-    """National ID, tracking code and membership number by equality (index lookups); else the name.
-
-    The name is a substring match on the joined member row: the planner drives it from the view's
-    requests (a few hundred per province) or, for broad views, scans members; a pg_trgm index on
-    the name expression would serve it at any size (pg_trgm is not in the embedded server)."""
+    """National ID, tracking code and membership number by equality (index lookups); else the name,
+    as the member directory matches it: every word typed begins a word of the name (full-text prefix
+    match over ix_member_name_fts), so "رضا" finds رضا and رضایی at any table size."""
     q = normalize_text(text)  # Persian/Arabic digits to ASCII, ي/ك to ی/ک
     if not q:
         return None
@@ -198,8 +215,7 @@ def _search_condition(text: str) -> sa.ColumnElement[bool] | None:
         numbers = sorted({digits, q.replace(" ", "")})
         return sa.or_(Request.tracking_code == digits,
                       _member_is(sa.or_(Member.national_id == digits, Member.membership_no.in_(numbers))))
-    name = Member.first_name + " " + Member.last_name
-    return sa.or_(name.icontains(q, autoescape=True), Member.membership_no == q)
+    return _member_is(sa.or_(name_condition(q), Member.membership_no == q))
 
 
 def _validate(actor: Actor, flt: QueueFilter) -> None:
@@ -281,24 +297,23 @@ class _Clock:
 
 # --- queries ------------------------------------------------------------------------------------
 
+def _capped_count(where: Sequence[sa.ColumnElement[bool]]) -> sa.ScalarSelect:
+    """count(*) of the matching rows, stopping at COUNT_CAP + 1 (the LIMIT ends the scan there)."""
+    rows = sa.select(sa.literal(1)).select_from(Request).where(*where).limit(COUNT_CAP + 1).subquery()
+    return sa.select(sa.func.count()).select_from(rows).scalar_subquery()
+
+
 def view_counts(session: Session, actor: Actor, now: datetime) -> dict[str, int]:
-    """The count of each view available to the actor, in one statement."""
-    conds = _view_conditions(actor, now)
+    """The count of each view available to the actor (capped, see COUNT_CAP), in one statement."""
     scope = [province_clause(actor, Request.province_id), _is_open()]
-    if not is_manager(actor):
-        scope.append(sa.or_(conds["mine"], conds["group"]))  # lets the planner use the indexes
-    row = session.execute(
-        sa.select(*(sa.func.count().filter(c).label(v) for v, c in conds.items()))
-        .select_from(Request).where(*scope)
-    ).one()
+    conds = _view_conditions(actor, now)
+    row = session.execute(sa.select(*(_capped_count([*scope, c]).label(v) for v, c in conds.items()))).one()
     return {v: int(row._mapping[v]) for v in conds}
 
 
 def count_matching(session: Session, actor: Actor, flt: QueueFilter, now: datetime) -> int:
-    stmt = sa.select(sa.func.count()).select_from(Request).where(*_where(actor, flt, now))
-    if _search_condition(flt.search) is not None:  # a name search filters on the member row
-        stmt = stmt.join(Member, Member.id == Request.member_id)
-    return int(session.scalar(stmt) or 0)
+    """How many requests match, capped at COUNT_CAP + 1."""
+    return int(session.scalar(sa.select(_capped_count(_where(actor, flt, now)))) or 0)
 
 
 def queue_page(session: Session, actor: Actor, flt: QueueFilter, now: datetime) -> QueuePage:

@@ -12,7 +12,6 @@ from logic.export import CSV_MIME, XLSX_MIME
 from logic.jalali import format_jalali_date, now_tehran, to_jalali
 from logic.processes import PROCESSES
 from logic.sla import SLA_LABELS_FA, SlaStatus
-from logic.text import format_number
 from logic.text import to_persian_digits as fa
 from ui.session import db_session, engine, require_page
 from ui.widgets import jalali_date_input, run_action, show_flash
@@ -49,7 +48,7 @@ if not counts["mine"] and q.takes_work(actor):
 elif not counts["mine"] and q.is_manager(actor):
     first = "all"
 view = st.radio("نما", views, index=views.index(first), key="queue-view", horizontal=True,
-                format_func=lambda v: f"{q.VIEWS_FA[v]} ({format_number(counts[v])})")
+                format_func=lambda v: f"{q.VIEWS_FA[v]} ({q.count_label(counts[v])})")
 
 with st.container(border=True):
     c1, c2, c3 = st.columns(3)
@@ -130,7 +129,8 @@ else:
     )
     selected = [rows[i] for i in event.selection.rows if i < len(rows)]
 
-st.caption(f"{format_number(result.total)} درخواست — صفحهٔ {fa(result.page)} از {fa(result.pages)}")
+st.caption(f"{q.count_label(result.total)} درخواست — صفحهٔ {fa(result.page)} از {fa(result.pages)}"
+           + ("+ (برای دیدن بقیه، فیلتر را محدودتر کنید)" if result.capped else ""))
 st.session_state["queue-page"] = result.page  # the service may have clamped it
 st.number_input("صفحه", min_value=1, max_value=result.pages, step=1, key="queue-page")
 

@@ -195,6 +195,23 @@ def test_sort_orders(db, staff, world):
         page(db, m, view="all", sort="nonsense")
 
 
+def test_counts_stop_at_the_cap_and_say_more_than(db, staff, monkeypatch):
+    """Past COUNT_CAP a count says "more than" instead of counting every row; paging still works
+    up to the cap and the export still has every row."""
+    monkeypatch.setattr(q, "COUNT_CAP", 4)
+    made = [submit(db, MON + timedelta(hours=8, minutes=5 * i)).request_id for i in range(7)]
+    expert = staff["expert"]
+    assert counts(db, expert)["group"] == 5
+    p = page(db, expert, view="group", page_size=2)
+    assert (p.total, p.capped, p.pages, ids(p)) == (5, True, 3, made[:2])
+    assert q.count_label(p.total) == "بیش از ۴"
+    assert q.count_label(4) == "۴"
+    assert not page(db, expert, view="group", type_code="card_reissue").capped
+    with session_scope(db) as s:
+        exported = list(q.export_rows(s, expert, q.QueueFilter(view="group"), NOW))
+    assert len(exported) == 7
+
+
 def test_paging_returns_the_next_rows_and_the_right_total(db, staff):
     made = [submit(db, MON + timedelta(hours=8, minutes=5 * i), first=f"عضو{i}").request_id for i in range(30)]
     expert = staff["expert"]
