@@ -23,6 +23,7 @@ manager gets their own province whatever filter the page sends; central staff al
 """
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -607,7 +608,7 @@ def experts(session: Session, provinces: Sequence[int], period: Period) -> list[
     (a province's own staff are listed when that province is chosen)."""
     national = len(provinces) == len(ALL_PROVINCE_IDS)
     central_ids = None
-    params = {"start": period.start, "end": period.end}
+    params = {"d0": period.first_day, "d1": _day_start(period.end).date()}
     if national:
         central_ids = list(session.scalars(sa.text("SELECT id FROM staff_user WHERE province_id IS NULL")))
         who = "actor_id = ANY(:ids)"
@@ -615,12 +616,7 @@ def experts(session: Session, provinces: Sequence[int], period: Period) -> list[
     else:
         who = f"{_any('province_id', provinces)} AND actor_id IS NOT NULL"
         params.update(_any_params(provinces))
-    stats = {r.actor_id: r for r in session.execute(sa.text(f"""
-        SELECT actor_id, count(*) AS decisions, count(met) AS verdicts, count(*) FILTER (WHERE met) AS met,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY hours_used) AS median_hours
-        FROM stage_visit
-        WHERE left_at IS NOT NULL AND left_at >= :start AND left_at < :end AND {who}
-        GROUP BY actor_id"""), params)}
+    stats = _expert_stats(session, who, params, provinces if not national else None, period)
     claims = open_claims(session, provinces, central_ids)
     ids = set(stats) | set(claims)
     if not ids:
@@ -632,10 +628,83 @@ def experts(session: Session, provinces: Sequence[int], period: Period) -> list[
         row = ExpertRow(p.id, p.full_name, p.province_id, tuple(p.roles), open_claims=claims.get(p.id, 0))
         s = stats.get(p.id)
         if s is not None:
-            row.decisions, row.verdicts, row.met = s.decisions, s.verdicts, s.met
-            row.median_hours = s.median_hours
+            row.decisions, row.verdicts, row.met, row.median_hours = s
         out.append(row)
     out.sort(key=lambda e: (-e.decisions, -e.open_claims, e.full_name))
+    return out
+
+
+@dataclass
+class _HourCounts:
+    decisions: int = 0
+    verdicts: int = 0
+    met: int = 0
+    hours: list[tuple[int, int]] = field(default_factory=list)  # (whole hour, decisions), ascending
+
+
+def _expert_stats(session: Session, who: str, params: dict, provinces: Sequence[int] | None,
+                  period: Period) -> dict[int, tuple[int, int, int, float | None]]:
+    """(decisions, verdicts, met, median handling hours) per person, exactly as count() and
+    percentile_cont(0.5) over the period's visits would give them.
+
+    The counts are sums of `kpi_visit_hours` (migration 0009). For the median, the rollup tells
+    which whole hour of handling time holds the middle decision(s) and at what rank; only those
+    visits are read, in order, from ix_stage_visit_hours (one statement for everyone)."""
+    people: dict[int, _HourCounts] = {}
+    for r in session.execute(sa.text(f"""
+            SELECT actor_id, hour, sum(decisions) AS d, sum(verdicts) AS v, sum(met) AS m FROM kpi_visit_hours
+            WHERE day >= :d0 AND day < :d1 AND {who} GROUP BY actor_id, hour ORDER BY actor_id, hour"""), params):
+        c = people.setdefault(r.actor_id, _HourCounts())
+        c.decisions, c.verdicts, c.met = c.decisions + r.d, c.verdicts + r.v, c.met + r.m
+        if r.d:
+            c.hours.append((r.hour, int(r.d)))
+
+    def locate(c: _HourCounts, rank: int) -> tuple[int, int]:
+        """(hour, offset within that hour) of the visit at 0-based `rank` in handling-time order."""
+        for hour, n in c.hours:
+            if rank < n:
+                return hour, rank
+            rank -= n
+        raise AssertionError("rank beyond the rollup's count")
+
+    # percentile_cont(0.5): the values at ranks floor(p) and ceil(p), p = (n - 1) / 2, interpolated.
+    probes: list[tuple[int, int, int, int]] = []  # actor, hour, offset, how many
+    for actor, c in people.items():
+        if c.decisions:
+            p = (c.decisions - 1) / 2
+            (h1, o1), (h2, o2) = locate(c, math.floor(p)), locate(c, math.ceil(p))
+            if (h1, o1) == (h2, o2):  # an odd count: one middle visit
+                probes.append((actor, h1, o1, 1))
+            elif h1 == h2:  # the two middle visits are neighbours within one hour
+                probes.append((actor, h1, o1, 2))
+            else:
+                probes += [(actor, h1, o1, 1), (actor, h2, o2, 1)]
+    found: dict[int, list[float]] = defaultdict(list)
+    if probes:
+        scope = "" if provinces is None else f"AND {_any('v.province_id', provinces)}"
+        for r in session.execute(sa.text(f"""
+                SELECT q.actor, x.hours_used FROM unnest(CAST(:actors AS bigint[]), CAST(:hours AS smallint[]),
+                       CAST(:offsets AS int[]), CAST(:counts AS int[])) WITH ORDINALITY AS q(actor, hour, skip, n, i)
+                CROSS JOIN LATERAL (
+                    SELECT v.hours_used FROM stage_visit v
+                    WHERE v.actor_id = q.actor AND least(floor(v.hours_used), 32000)::smallint = q.hour
+                      AND v.left_at >= :start AND v.left_at < :end AND v.left_at IS NOT NULL
+                      AND v.actor_id IS NOT NULL {scope}
+                    ORDER BY v.hours_used OFFSET q.skip LIMIT q.n) x
+                ORDER BY q.i, x.hours_used"""),
+                {"actors": [a for a, _, _, _ in probes], "hours": [h for _, h, _, _ in probes],
+                 "offsets": [o for _, _, o, _ in probes], "counts": [n for _, _, _, n in probes],
+                 "start": period.start, "end": period.end, **({} if provinces is None else _any_params(provinces))}):
+            found[r.actor].append(float(r.hours_used))
+    out = {}
+    for actor, c in people.items():
+        median = None
+        if c.decisions:
+            values = found[actor]
+            lo, hi = values[0], values[-1]  # one value when the middle is a single visit (odd count)
+            p = (c.decisions - 1) / 2
+            median = lo + (hi - lo) * (p - math.floor(p))
+        out[actor] = (c.decisions, c.verdicts, c.met, median)
     return out
 
 
