@@ -1,7 +1,7 @@
 """`make bench`: load the demo at each size into a throwaway database, measure, print a table and
 write bench/results.json.
 
-    python -m bench.run [--sizes 50000,1000000] [--database-url URL] [--no-load]
+    python -m bench.run [--sizes 50000,1000000] [--database-url URL] [--no-load] [--existing URL ...]
 
 After the sizes, the load run (bench/load_bench.py: 32 workers, 2,000 concurrent decisions) reports
 decisions_per_s. `--sizes ""` measures the load run alone.
@@ -93,6 +93,25 @@ def measure_size(server_url: str, requests: int, now: datetime) -> dict:
         drop_database(server_url, name)
 
 
+def measure_existing(url: str, now: datetime) -> dict:
+    """The same figures on a database that already holds demo data (say, 5 million requests loaded
+    once with `python -m db.demo --scale national`): no load, nothing dropped."""
+    from bench.queue_bench import _tehran_actor, measure_queue
+
+    engine = make_engine(url)
+    try:
+        after_load = _after_load(engine)
+        with session_scope(engine) as s:
+            actor = _tehran_actor(s, "expert", "tehran.expert")
+        row = {**measure_queue(engine, actor, now), "demo_load_s": "", **after_load}
+        row = {"requests": row.pop("requests"), **row}
+        row["queue_page_run_ms"] = page_run_ms(url, "pages/queue.py", "tehran.expert")
+        row.update(_kpi_figures(url, now))
+        return row
+    finally:
+        engine.dispose()
+
+
 def _after_load(engine: sa.Engine) -> dict:
     """What a bulk load leaves to do: the KPI rollups (the loader bypasses their triggers) and the
     visibility map that index-only scans need (autovacuum would get there in a while)."""
@@ -104,7 +123,7 @@ def _after_load(engine: sa.Engine) -> dict:
     start = time.perf_counter()
     with _admin(engine.url.render_as_string(hide_password=False)).connect() as c:
         c.execute(sa.text("VACUUM (ANALYZE) request, stage_visit, payment, member, work_licence, kpi_visit_day, "
-                          "kpi_request_day, kpi_day, kpi_licence_day, kpi_open_day"))
+                          "kpi_request_day, kpi_day, kpi_licence_day, kpi_open_day, kpi_visit_hours"))
         size = c.execute(sa.text("SELECT pg_database_size(current_database())")).scalar()
     return {"kpi_rollup_rebuild_s": rebuild_s, "vacuum_analyze_s": round(time.perf_counter() - start, 1),
             "database_gb": round(size / 2**30, 2)}
@@ -131,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="50000,1000000", help="comma-separated request counts")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     parser.add_argument("--no-load", action="store_true", help="skip the concurrent decisions run")
+    parser.add_argument("--existing", action="append", default=[], metavar="URL",
+                        help="also measure this already-loaded database (repeatable; nothing is loaded or dropped)")
     args = parser.parse_args(argv)
     server = normalize_url(args.database_url) if args.database_url else embedded_url(DATA_DIR / "pg-bench")
     now = now_tehran()
@@ -138,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     for size in (int(s) for s in args.sizes.split(",") if s.strip()):
         print(f"measuring at {size:,} requests ...", flush=True)
         rows.append(measure_size(server, size, now))
+    for url in args.existing:
+        print(f"measuring the existing database {make_url(normalize_url(url)).database} ...", flush=True)
+        rows.append(measure_existing(normalize_url(url), now))
     if rows:
         print_table(rows)
     load = None
