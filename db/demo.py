@@ -27,6 +27,7 @@ What it writes, and why it is shaped the way it is:
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import multiprocessing
@@ -44,9 +45,7 @@ import jdatetime
 import sqlalchemy as sa
 
 from db.demo_files import DemoFile, demo_files
-from logic.errors import ValidationError
 from logic.jalali import last_day_of_jalali_year, to_gregorian
-from logic.national_id import make_national_id
 from logic.processes import INITIAL_REVIEW, PROCESSES, Condition, StageKind
 from logic.reference import (DOCUMENT_TYPES_FA, FIELDS_FA, ISFAHAN_ID, PROVINCES, RESIDENCE_PROOFS_FA,
                              TEHRAN_ID)
@@ -286,12 +285,7 @@ def _opt(value) -> str:
     return NULL if value is None else str(value)
 
 
-def _opt_ts(moment: datetime | None) -> str:
-    return NULL if moment is None else moment.isoformat(" ")
-
-
 HOURS_PLACES = Decimal("0.0001")
-ZERO = Decimal(0)
 # The share of a limit below which a running clock is "at risk", as logic.workflow computes it.
 AT_RISK = 1 - Decimal(str(1 - AT_RISK_FRACTION))
 
@@ -299,6 +293,43 @@ AT_RISK = 1 - Decimal(str(1 - AT_RISK_FRACTION))
 def _hours(value: float) -> Decimal:
     """Working hours as the workflow stores them (numeric(10, 4), rounded the same way)."""
     return Decimal(str(value)).quantize(HOURS_PLACES)
+
+
+# The request generator counts hours in "units" of 1/10,000 hour (numeric(10, 4)), as plain ints:
+# a unit count is exactly the Decimal `_hours` gives, without Decimal arithmetic per stage visit.
+_HOUR_UNITS = 10_000
+_US_PER_UNIT = 360_000  # microseconds per unit
+_AT_RISK_NUM, _AT_RISK_DEN = AT_RISK.as_integer_ratio()
+
+
+def _hour_units(value: float) -> int:
+    return int(_hours(value) * _HOUR_UNITS)
+
+
+def _segment_units(us: int) -> int:
+    """`_hours(max(0.0, us / 3.6e9))` in units, by integer arithmetic.
+
+    Rounding the exact quotient half to even (the Decimal default) gives what rounding the float's
+    shortest repr gives: a quotient that is not a tie is at least 1/360,000 unit away from one, far
+    more than a float's error for any duration a request has (the tests compare the two).
+    """
+    if us <= 0:
+        return 0
+    units, rest = divmod(us, _US_PER_UNIT)
+    if 2 * rest > _US_PER_UNIT or (2 * rest == _US_PER_UNIT and units & 1):
+        units += 1
+    return units
+
+
+# Zero-padded digits by table look-up: format specs ("{n:04d}") are slow in hot f-strings.
+_DIGITS2 = [f"{n:02d}" for n in range(100)]
+_DIGITS3 = [f"{n:03d}" for n in range(1000)]
+_DIGITS4 = [f"{n:04d}" for n in range(10_000)]
+
+
+def _units_text(units: int) -> str:
+    """What str() of the `_hours` Decimal writes: always four decimals."""
+    return f"{units // _HOUR_UNITS}.{_DIGITS4[units % _HOUR_UNITS]}"
 
 
 def _round10k(amount: float) -> int:
@@ -310,7 +341,9 @@ _COMPETENCY_SETS = ((0.4, ("design", "supervision")), (0.2, ("supervision",)), (
                     (0.15, ("design",)), (0.1, ("design", "supervision", "execution")))
 _COMPETENCY_JSON = {c: json.dumps(list(c)) for _, c in _COMPETENCY_SETS}
 _PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+_PERSIAN_NUMBERS = [str(n).translate(_PERSIAN_DIGITS) for n in range(301)]  # house numbers, by table
 _POSTAL_DIGITS = str.maketrans("01234567", "13456789")
+_POSTAL_PREFIXES = [f"{n:05o}".translate(_POSTAL_DIGITS) for n in range(8 ** 5)]  # the first five digits
 _RESIDENCE_PROOFS = tuple(RESIDENCE_PROOFS_FA)
 
 
@@ -337,7 +370,7 @@ JALALI = _JalaliYears()
 class _StageInfo:
     """A stage of a process with what the generator needs to move a request through it."""
     __slots__ = ("code", "kind", "role", "limit_days", "clock", "optional", "four_eyes", "action",
-                 "returnable", "rejectable")
+                 "returnable", "rejectable", "fee", "payment", "committee", "finance", "checks_documents")
 
     def __init__(self, stage) -> None:
         self.code = stage.code
@@ -356,6 +389,12 @@ class _StageInfo:
         # What the workflow lets staff do here besides approving (STAFF_ACTIONS).
         self.returnable = stage.kind in (StageKind.REVIEW, StageKind.FEE)
         self.rejectable = stage.kind in (StageKind.REVIEW, StageKind.FEE, StageKind.DECISION, StageKind.COMMITTEE)
+        # The kinds the generator asks about per step, as flags (an enum member look-up is slow).
+        self.fee = stage.kind == StageKind.FEE
+        self.payment = stage.kind == StageKind.PAYMENT
+        self.committee = stage.kind == StageKind.COMMITTEE
+        self.finance = stage.kind == StageKind.FINANCE
+        self.checks_documents = stage.kind in (StageKind.REVIEW, StageKind.FEE, StageKind.ISSUE)
 
 
 STAGES: dict[str, tuple[_StageInfo, ...]] = {
@@ -369,16 +408,103 @@ def _time_us(t) -> int:
     return ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond
 
 
+# --- wall time as integer microseconds --------------------------------------------------------------
+# The request generator keeps its moments as "wall microseconds": naive Tehran time counted in
+# microseconds from 2000-01-01 00:00. A history is a few dozen clock look-ups and comparisons per
+# request, a million requests make tens of millions; integers make them plain arithmetic instead of
+# datetime method calls and timedelta objects. Datetimes appear only where a row needs a date.
+
+_WALL_FIRST_DAY = date(2000, 1, 1)
+_WALL_EPOCH = _WALL_FIRST_DAY.toordinal()
+_DAY_US = 86_400_000_000
+_SECOND_US = 1_000_000
+_ONE_US = timedelta(microseconds=1)
+
+
+def _wall(moment: datetime) -> int:
+    return (moment.toordinal() - _WALL_EPOCH) * _DAY_US + _time_us(moment)
+
+
+def _moment(wall: int) -> datetime:
+    day, us = divmod(wall, _DAY_US)
+    return datetime.fromordinal(_WALL_EPOCH + day) + timedelta(microseconds=us)
+
+
+def _wall_date(wall: int) -> date:
+    return date.fromordinal(_WALL_EPOCH + wall // _DAY_US)
+
+
+def _date_wall(day: date) -> int:
+    """Midnight at the start of `day`."""
+    return (day.toordinal() - _WALL_EPOCH) * _DAY_US
+
+
+def _span_us(span: timedelta) -> int:
+    """A timedelta in microseconds (where timedelta arithmetic still does the rounding, as
+    `timedelta * float` in _maybe_off_hours)."""
+    return span // _ONE_US
+
+
+def _days_us(days: float) -> int:
+    """`timedelta(days=days)` in microseconds, without building one: the integer part exactly,
+    the fraction in float arithmetic, the leftover rounded half to even, step by step as CPython's
+    timedelta constructor does it (the tests compare the two)."""
+    if days < 0:
+        return _span_us(timedelta(days=days))
+    fraction, whole = math.modf(days)
+    us = int(whole) * _DAY_US
+    if fraction:
+        leftover, whole = math.modf(86_400_000_000.0 * fraction)
+        us += int(whole)
+        if leftover > 0.5 or (leftover == 0.5 and us & 1):
+            us += 1
+    return us
+
+
+def _second_floor(wall: int) -> int:
+    """`.replace(microsecond=0)` of the moment."""
+    return wall - wall % _SECOND_US
+
+
+# Text of every day 2000-2040 ("YYYY-MM-DD ") and every second of a day ("HH:MM:SS"): a timestamp
+# is two list look-ups and a concatenation (the same instants recur many times per request).
+_DAY_TEXT = [date.fromordinal(_WALL_EPOCH + k).isoformat() + " " for k in range(date(2041, 1, 1).toordinal()
+                                                                                  - _WALL_EPOCH)]
+_SECOND_TEXT = [f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)]
+
+
+def _ts_us(wall: int) -> str:
+    """`_ts` of a wall time: what datetime.isoformat(" ") writes."""
+    day, us = divmod(wall, _DAY_US)
+    second, fraction = divmod(us, _SECOND_US)
+    if fraction:
+        return f"{_DAY_TEXT[day]}{_SECOND_TEXT[second]}.{_DIGITS3[fraction // 1000]}{_DIGITS3[fraction % 1000]}"
+    return _DAY_TEXT[day] + _SECOND_TEXT[second]
+
+
+def _opt_ts_us(wall: int | None) -> str:
+    return NULL if wall is None else _ts_us(wall)
+
+
+def _jalali_year(wall: int) -> int:
+    """`JALALI.year_of` the wall time's day."""
+    return JALALI.first + bisect_right(JALALI.starts, _WALL_EPOCH + wall // _DAY_US) - 1
+
+
 class _ProvinceClock:
     """A province's business calendar, with its working-time arithmetic done by table lookup.
 
     `add`, `between` and `next_opening` give exactly what BusinessCalendar's `add_working_hours`,
     `working_hours_between` and `next_opening` give for naive Tehran times in [2000, 2040) (the
     tests compare them on random moments); they only replace its per-call bisect arithmetic with
-    precomputed per-day tables, because a million requests make millions of calls.
+    precomputed per-day tables, because a million requests make millions of calls. The generator
+    calls their wall-time forms (`add_us`, `between_us`, `next_opening_us`: see `_wall`); the
+    datetime forms wrap those, so the comparison tests the code the generator runs.
+
+    A "position" is working microseconds from the table's first day.
     """
 
-    FIRST_DAY = date(2000, 1, 1)
+    FIRST_DAY = _WALL_FIRST_DAY  # day 0 of the tables is day 0 of wall time
     LAST_DAY = date(2039, 12, 31)
 
     def __init__(self, cal: BusinessCalendar) -> None:
@@ -395,61 +521,95 @@ class _ProvinceClock:
         for k, working in enumerate(self._working):
             self._before[k + 1] = self._before[k] + working
         self._days = [k for k, working in enumerate(self._working) if working]  # offsets of working days
+        # The same tables in the units the hot paths want: the position at the start of each day,
+        # and the wall time of each working day's opening.
+        self._start = [before * self._day_us for before in self._before]
+        self._opening = [k * _DAY_US + self._open_us for k in self._days]
         self.anchor = self.next_opening(datetime.combine(self.FIRST_DAY, datetime.min.time()))
-        self.limits = {code: {s.code: _hours((s.limit_days or 0) * self.day_hours) for s in proc.stages}
-                       for code, proc in PROCESSES.items()}   # type -> stage -> limit hours
-        self.totals = {code: _hours(proc.total_limit_days * self.day_hours) for code, proc in PROCESSES.items()}
+        self._anchor_pos = self._pos(_wall(self.anchor))
+        # type -> stage -> (limit in hour units, its text); type -> the process's limit in units
+        self.limits = {code: {s.code: (units, _units_text(units))
+                              for s in proc.stages for units in [_hour_units((s.limit_days or 0) * self.day_hours)]}
+                       for code, proc in PROCESSES.items()}
+        self.totals = {code: _hour_units(proc.total_limit_days * self.day_hours) for code, proc in PROCESSES.items()}
 
-    def _pos(self, moment: datetime) -> int:
-        """Working microseconds from the table's first day to `moment`."""
-        k = moment.toordinal() - self._base
-        position = self._before[k] * self._day_us
+    def _pos(self, wall: int) -> int:
+        """The position of a wall time."""
+        k, t = divmod(wall, _DAY_US)
         if self._working[k]:
-            into = _time_us(moment) - self._open_us
-            position += 0 if into < 0 else self._day_us if into > self._day_us else into
-        return position
+            into = t - self._open_us
+            if into > 0:
+                return self._start[k] + (into if into < self._day_us else self._day_us)
+        return self._start[k]
 
-    def _at(self, position: int) -> datetime:
+    def _at(self, position: int) -> int:
+        """The wall time of a position."""
         day, offset = divmod(position, self._day_us)
         if offset == 0:  # a day boundary is the earlier day's closing time, as in BusinessCalendar
-            day -= 1
-            offset = self._day_us
-        return datetime.fromordinal(self._base + self._days[day]) + timedelta(microseconds=self._open_us + offset)
+            return self._opening[day - 1] + self._day_us
+        return self._opening[day] + offset
 
-    def add(self, start: datetime, hours: float) -> datetime:
+    # -- wall times (the generator)
+    def add_us(self, start: int, hours: float) -> int:
         if hours == 0:
             return start
         delta = round(hours * _US_PER_HOUR)
-        return self._at(self._pos(start) + (delta if delta > 1 else 1))
+        # _at(_pos(start) + delta), inlined: the generator's most frequent call.
+        k, t = divmod(start, _DAY_US)
+        position = self._start[k]
+        if self._working[k]:
+            into = t - self._open_us
+            if into > 0:
+                position += into if into < self._day_us else self._day_us
+        day, offset = divmod(position + (delta if delta > 1 else 1), self._day_us)
+        if offset == 0:
+            return self._opening[day - 1] + self._day_us
+        return self._opening[day] + offset
 
-    def between(self, start: datetime, end: datetime) -> float:
+    def working_us(self, start: int, end: int) -> int:
+        """Working microseconds from `start` to `end`."""
+        return self._pos(end) - self._pos(start)
+
+    def between_us(self, start: int, end: int) -> float:
         return (self._pos(end) - self._pos(start)) / _US_PER_HOUR
 
-    def next_opening(self, moment: datetime) -> datetime:
-        k = moment.toordinal() - self._base
+    def next_opening_us(self, wall: int) -> int:
+        k, t = divmod(wall, _DAY_US)
         if self._working[k]:
-            t = _time_us(moment)
             if self._open_us <= t < self._close_us:
-                return moment
+                return wall
             if t < self._open_us:
-                return datetime.combine(moment.date(), self.opens)
-        return datetime.fromordinal(self._base + self._days[self._before[k + 1]]) + timedelta(
-            microseconds=self._open_us)
+                return k * _DAY_US + self._open_us
+        return self._opening[self._before[k + 1]]
+
+    def is_working(self, wall: int) -> bool:
+        """Whether the wall time's day is a working day."""
+        return self._working[wall // _DAY_US]
+
+    def pos(self, wall: int) -> float:
+        """Working hours since the anchor (an opening in 2000)."""
+        return (self._pos(wall) - self._anchor_pos) / _US_PER_HOUR
+
+    def back(self, wall: int, hours: float) -> int:
+        """The wall time `hours` working hours before `wall` (used only to pick times)."""
+        return self._at(max(self._anchor_pos + 1, self._pos(wall) - round(hours * _US_PER_HOUR)))
+
+    def at_pos(self, hours: float) -> int:
+        """The wall time `hours` working hours after the anchor."""
+        return self._at(self._anchor_pos + max(1, round(hours * _US_PER_HOUR)))
+
+    # -- datetimes (BusinessCalendar's interface)
+    def add(self, start: datetime, hours: float) -> datetime:
+        return start if hours == 0 else _moment(self.add_us(_wall(start), hours))
+
+    def between(self, start: datetime, end: datetime) -> float:
+        return self.between_us(_wall(start), _wall(end))
+
+    def next_opening(self, moment: datetime) -> datetime:
+        return _moment(self.next_opening_us(_wall(moment)))
 
     def is_working_day(self, day: date) -> bool:
         return self._working[day.toordinal() - self._base]
-
-    def pos(self, moment: datetime) -> float:
-        """Working hours since the anchor (an opening in 2000)."""
-        return (self._pos(moment) - self._pos(self.anchor)) / _US_PER_HOUR
-
-    def back(self, moment: datetime, hours: float) -> datetime:
-        """The moment `hours` working hours before `moment` (used only to pick times)."""
-        return self._at(max(self._pos(self.anchor) + 1, self._pos(moment) - round(hours * _US_PER_HOUR)))
-
-    def at_pos(self, hours: float) -> datetime:
-        """The moment `hours` working hours after the anchor."""
-        return self._at(self._pos(self.anchor) + max(1, round(hours * _US_PER_HOUR)))
 
 
 @dataclass
@@ -489,13 +649,26 @@ _NID_MULTIPLIER = 387_420_489  # 3**18: coprime to 10**9, so i -> (a*i + b) mod 
 _FAMILY_NID_OFFSET = 500_000_000
 
 
+# The national ID's weighted digit sum (logic.national_id: digit i weighs 10 - i) of a 9-digit
+# prefix, three digits at a time: the sum of three table look-ups instead of nine int(str) calls.
+_NID_WEIGHTS = [[sum(int(d) * (w - k) for k, d in enumerate(f"{n:03d}")) for n in range(1000)] for w in (10, 7, 4)]
+
+
 def national_id_for(index: int, seed: int) -> str:
-    """The national ID of the index-th person: a shuffled, collision-free walk over 9-digit prefixes."""
+    """The national ID of the index-th person: a shuffled, collision-free walk over 9-digit prefixes.
+
+    The check digit is logic.national_id's (make_national_id), computed here from the number; a
+    repeated-digit ID, which it refuses, is possible only for a prefix that is a multiple of
+    111,111,111 (the tests compare the two)."""
     prefix = (_NID_MULTIPLIER * index + seed * 7919) % 1_000_000_000
-    try:
-        return make_national_id(f"{prefix:09d}")
-    except ValidationError:  # one of the ten repeated-digit prefixes: take one no member uses
+    high, rest = divmod(prefix, 1_000_000)
+    middle, low = divmod(rest, 1000)
+    r = (_NID_WEIGHTS[0][high] + _NID_WEIGHTS[1][middle] + _NID_WEIGHTS[2][low]) % 11
+    national_id = f"{str(prefix).zfill(9)}{r if r < 2 else 11 - r}"
+    if prefix % 111_111_111 == 0 and len(set(national_id)) == 1:
+        # One of the ten repeated-digit IDs: take a prefix no member uses.
         return national_id_for(999_999_999 - prefix % 10, seed)
+    return national_id
 
 
 class _Members:
@@ -532,20 +705,27 @@ def _generate_members(ctx: _Context, rng: random.Random, lo: int, hi: int, pool_
     m.pool_from = count - pool_size
     pids = rng.choices(provinces, PROVINCE_WEIGHTS, k=count)
     member_fields = rng.choices(fields, field_weights, k=count)
+    # The same draws as rng.randrange(n) / randint(a, b) / choice(seq) / choices(..., weights)[0] make,
+    # without their argument checking: randrange(n) is _randbelow(n), randint(a, b) is
+    # a + _randbelow(b - a + 1), choice(seq) is seq[_randbelow(len(seq))] (CPython's random.py).
+    random, below = rng.random, rng._randbelow
+    valid_years = (current - 1, current, current + 1)
+    valid_cumulative = [6, 56, 100]  # rng.choices(valid_years, (6, 50, 44)): bisect over the running sums
+    n_female, n_male, n_last = len(FEMALE_NAMES), len(MALE_NAMES), len(LAST_NAMES)
+    field_numbers = {field: str(k + 1) for k, field in enumerate(fields)}
+    m.ids = list(range(lo + 1, hi + 1))  # the member table starts empty
+    m.pid = pids
+    m.field = member_fields
+    m.licence = [False] * count
+    m.article32 = [False] * count
     for i in range(count):
-        mid = lo + i + 1  # the member table starts empty
         pid = pids[i]
-        gender = "f" if rng.random() < 0.25 else "m"
-        m.ids.append(mid)
-        m.pid.append(pid)
+        gender = "f" if random() < 0.25 else "m"
         m.gender.append(gender)
-        m.first.append(rng.randrange(len(FEMALE_NAMES if gender == "f" else MALE_NAMES)))
-        m.last.append(rng.randrange(len(LAST_NAMES)))
-        m.father.append(rng.randrange(len(MALE_NAMES)))
-        m.field.append(member_fields[i])
-        m.birth_pid.append(pid if rng.random() < 0.9 else rng.choice(provinces))
-        m.licence.append(False)
-        m.article32.append(False)
+        m.first.append(below(n_female if gender == "f" else n_male))
+        m.last.append(below(n_last))
+        m.father.append(below(n_male))
+        m.birth_pid.append(pid if random() < 0.9 else provinces[below(len(provinces))])
         if i >= m.pool_from:
             # Applicants: the new-membership request decides whether they were admitted.
             m.grade.append(None)
@@ -554,37 +734,38 @@ def _generate_members(ctx: _Context, rng: random.Random, lo: int, hi: int, pool_
             m.valid_year.append(None)
             m.number.append(None)
             m.created.append(None)
-            age = rng.randint(23, 32)
-            m.birth.append(date(current + 621 - age, 1, 1) + timedelta(days=rng.randrange(365)))
+            age = 23 + below(10)
+            m.birth.append(date.fromordinal(date(current + 621 - age, 1, 1).toordinal() + below(365)))
             continue
         # Grade follows years since joining: 3 at the start, 2 after ~7 years, 1 after ~12.
-        r = rng.random()
+        r = random()
         if r < 0.55:
-            grade, joined_year = 3, rng.randint(current - 7, current - 1)
+            grade, joined_year = 3, current - 7 + below(7)
         elif r < 0.85:
-            grade, joined_year = 2, rng.randint(current - 12, current - 8)
+            grade, joined_year = 2, current - 12 + below(5)
         else:
-            grade, joined_year = 1, rng.randint(current - 35, current - 13)
-        r = rng.random()
+            grade, joined_year = 1, current - 35 + below(23)
+        r = random()
         if r < 0.05 and joined_year <= 1388:
-            valid_year = rng.randint(max(1381, joined_year), 1388)      # the central council's discount rule
+            first_valid = max(1381, joined_year)
+            valid_year = first_valid + below(1389 - first_valid)          # the central council's discount rule
         elif r < 0.09 and joined_year < current - 1:
-            valid_year = rng.randint(joined_year, current - 2)          # lapsed for years
+            valid_year = joined_year + below(current - 1 - joined_year)  # lapsed for years
         else:
-            valid_year = rng.choices((current - 1, current, current + 1), (6, 50, 44))[0]
+            valid_year = valid_years[bisect_right(valid_cumulative, random() * 100.0, 0, 2)]
             valid_year = max(valid_year, joined_year)
-        joined = JALALI.start_of(joined_year) + timedelta(days=rng.randrange(360))
+        joined = date.fromordinal(JALALI.starts[joined_year - JALALI.first] + below(360))
         m.grade.append(grade)
         m.joined.append(joined)
         m.valid_year.append(valid_year)
-        m.number.append(f"{pid:02d}-{fields.index(member_fields[i]) + 1}-{mid:06d}")
-        m.created.append(datetime.combine(joined, datetime.min.time()) + timedelta(hours=8 + rng.random() * 6))
-        m.birth.append(joined - timedelta(days=365 * rng.randint(24, 34) + rng.randrange(365)))
-        r = rng.random()
+        m.number.append(f"{_DIGITS2[pid]}-{field_numbers[member_fields[i]]}-{str(lo + i + 1).zfill(6)}")
+        m.created.append(datetime.fromordinal(joined.toordinal()) + timedelta(hours=8 + random() * 6))
+        m.birth.append(date.fromordinal(joined.toordinal() - 365 * (24 + below(11)) - below(365)))
+        r = random()
         m.status.append("resigned" if r < 0.01 else "transferred" if r < 0.02 else "active")
-        if rng.random() < 0.6:
+        if random() < 0.6:
             m.licence[i] = True
-            m.article32[i] = rng.random() < 0.08
+            m.article32[i] = random() < 0.08
     return m
 
 
@@ -595,12 +776,13 @@ class _Assessment:
 
     `lines` and `extra` are JSON texts written by hand (json.dumps is the slowest thing here at a
     million requests): the assessment's lines, and what logic.fees adds to its event's data.
+    `created_at` and `finance_at` are wall times (see `_wall`).
     """
     __slots__ = ("rid", "tariff_id", "lines", "prior_debt", "total", "years", "new_valid", "note", "created_by",
                  "created_at", "finance", "finance_by", "finance_at", "extra")
 
     def __init__(self, rid: int, tariff_id: int, lines: str, prior_debt: int, total: int, years: int | None,
-                 new_valid: date | None, note: str | None, created_by: int | None, created_at: datetime,
+                 new_valid: date | None, note: str | None, created_by: int | None, created_at: int,
                  finance: str, extra: str) -> None:
         self.rid, self.tariff_id, self.lines, self.prior_debt, self.total = rid, tariff_id, lines, prior_debt, total
         self.years, self.new_valid, self.note = years, new_valid, note
@@ -611,7 +793,7 @@ class _Assessment:
     def event(self, stage: str, version: int) -> str:
         """The 'fee_assessed' event, as logic.fees writes it: at the request's current version (an
         assessment is not a transition), by the expert or (NULL) the tariff."""
-        return (f"{self.rid}\t{_ts(self.created_at)}\t{_opt(self.created_by)}\tfee_assessed\t{stage}\t{stage}\t"
+        return (f"{self.rid}\t{_ts_us(self.created_at)}\t{_opt(self.created_by)}\tfee_assessed\t{stage}\t{stage}\t"
                 f"{NULL}\t{version}\t{{\"assessment_id\":{self.rid},\"assessment_version\":1,\"total\":{self.total},"
                 f"\"prior_debt\":{self.prior_debt},{self.extra}}}\n")
 
@@ -619,8 +801,8 @@ class _Assessment:
         # id = request id: at most one assessment per demo request, and payments point at it.
         return (f"{self.rid}\t{self.rid}\t1\t{self.tariff_id}\t{self.lines}\t{self.prior_debt}\t{self.total}\t"
                 f"{_opt(self.years)}\t{_opt(self.new_valid and self.new_valid.isoformat())}\t{_opt(self.note)}\t"
-                f"{NULL}\t{_opt(self.created_by)}\t{_ts(self.created_at)}\t{self.finance}\t{_opt(self.finance_by)}\t"
-                f"{_opt_ts(self.finance_at)}\n")
+                f"{NULL}\t{_opt(self.created_by)}\t{_ts_us(self.created_at)}\t{self.finance}\t{_opt(self.finance_by)}\t"
+                f"{_opt_ts_us(self.finance_at)}\n")
 
 
 @dataclass
@@ -634,7 +816,7 @@ class _Spec:
     payable: bool = True
     plan: list | None = None
     path: tuple | None = None
-    start_hint: datetime | None = None
+    start_hint: int | None = None   # wall time (see _wall)
     renews_year: int | None = None  # a yearly renewal: filed around the end of this validity year
     ahead: bool = True              # may pay for a year beyond the current one
 
@@ -654,8 +836,11 @@ class _ChunkBuilder:
         self._next_codes: dict[tuple, dict[str, str | None]] = {}
         self._actor_pools: dict[tuple, tuple[int, ...]] = {}
         self._spans: dict[int, tuple[float, float]] = {}
-        self._doc_columns: dict[tuple, str] = {}
+        self._doc_columns: dict[str, tuple] = {}
+        self._renewal_years: dict[tuple, tuple] = {}
+        self._tariff_lines: dict[tuple, tuple] = {}
         self._validity_changed: set[int] = set()
+        self._now = _wall(ctx.now)
 
     # Faster than random.choice / randrange / randint, which the generator calls millions of times.
     def pick(self, seq):
@@ -670,6 +855,18 @@ class _ChunkBuilder:
 
     # ---- entry point
     def build(self) -> tuple[dict[str, bytes], dict[str, int]]:
+        # A chunk is millions of small tuples and strings, none of them in a reference cycle: the
+        # cyclic garbage collector would only rescan the growing lists again and again (about 8 %
+        # of the time). Reference counting still frees everything.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._build()
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _build(self) -> tuple[dict[str, bytes], dict[str, int]]:
         ctx, rng = self.ctx, self.rng
         n_req = self.r_hi - self.r_lo
         specs = self._specs(n_req)
@@ -837,7 +1034,7 @@ class _ChunkBuilder:
         else:
             end = codes.index(spec.target) if spec.target in codes else self.below(len(path))
         # Some requests were returned once along the way and resubmitted.
-        earlier = [i for i in range(end) if path[i].returnable]
+        earlier = [i for i in returnable if i < end]
         history_return = self.pick(earlier) if earlier and rng.random() < 0.1 else -1
 
         steps = []
@@ -892,8 +1089,9 @@ class _ChunkBuilder:
             cached = self._paths[key] = (
                 path, [i for i, s in enumerate(path) if s.rejectable], [i for i, s in enumerate(path) if s.returnable],
                 [s.code for s in path])
-            self._next_codes[path] = {path[k].code: (path[k + 1].code if k + 1 < len(path) else None)
-                                      for k in range(len(path))}
+            # stage -> (the next stage's code or None, as text)
+            self._next_codes[path] = {path[k].code: (path[k + 1].code, path[k + 1].code) if k + 1 < len(path)
+                                      else (None, NULL) for k in range(len(path))}
         return cached
 
     def _handling(self, s: _StageInfo, dh: float) -> float:
@@ -916,10 +1114,10 @@ class _ChunkBuilder:
             if s.four_eyes and initial is not None:
                 pool = tuple(a for a in pool if a != initial) or pool
             self._actor_pools[key] = pool
-        return pool[int(self.rng.random() * len(pool))]
+        return pool[int(self._random() * len(pool))]
 
-    def _start_hint(self, spec: _Spec, clock: _ProvinceClock) -> datetime:
-        """Submission time: uniform for closed requests, worked back from 'now' for open ones."""
+    def _start_hint(self, spec: _Spec, clock: _ProvinceClock) -> int:
+        """Submission time (wall time): uniform for closed requests, worked back from 'now' for open ones."""
         ctx, rng = self.ctx, self.rng
         last = spec.plan[-1]
         if spec.klass in ("completed", "rejected"):
@@ -927,88 +1125,92 @@ class _ChunkBuilder:
             # the history is fitted before now later.
             span = self._spans.get(id(clock))
             if span is None:
-                span = self._spans[id(clock)] = (clock.pos(ctx.start), clock.pos(ctx.now - timedelta(days=25)))
+                span = self._spans[id(clock)] = (clock.pos(_wall(ctx.start)),
+                                                 clock.pos(self._now - 25 * _DAY_US))
             first, last = span
             if spec.renews_year is not None:
-                end = datetime.combine(JALALI.ends[spec.renews_year], datetime.min.time())
-                window = timedelta(days=ctx.renewal_window.get(self.members.pid[spec.member], 60) - 1)
-                first = max(first, clock.pos(end - window))
-                last = min(last, clock.pos(end + timedelta(days=90)))
+                end = _date_wall(JALALI.ends[spec.renews_year])
+                window = ctx.renewal_window.get(self.members.pid[spec.member], 60) - 1
+                first = max(first, clock.pos(end - window * _DAY_US))
+                last = min(last, clock.pos(end + 90 * _DAY_US))
             begin = clock.at_pos(first + rng.random() * max(0.0, last - first))
             return self._maybe_off_hours(clock, begin)
         # Open and returned requests: when did the last thing happen?
+        now = self._now
+        before = spec.plan[:-1]
         if spec.klass == "returned":
-            target = clock.back(ctx.now, rng.random() * 10 * clock.day_hours)
-            hours = sum(st[2] for st in spec.plan if st[0].clock and st[1] != "resubmit")
+            target = clock.back(now, rng.random() * 10 * clock.day_hours)
+            hours = sum([st[2] for st in spec.plan if st[0].clock and st[1] != "resubmit"])
         elif last[0].clock:
-            target = clock.back(ctx.now, last[2])
-            hours = sum(st[2] for st in spec.plan[:-1] if st[0].clock and st[1] != "resubmit")
+            target = clock.back(now, last[2])
+            hours = sum([st[2] for st in before if st[0].clock and st[1] != "resubmit"])
         else:
-            target = ctx.now - timedelta(days=last[2])
-            hours = sum(st[2] for st in spec.plan[:-1] if st[0].clock and st[1] != "resubmit")
-        days = sum(st[2] for st in spec.plan[:-1] if not st[0].clock or st[1] == "resubmit")
-        begin = clock.back(target - timedelta(days=days), hours)
+            target = now - _days_us(last[2])
+            hours = sum([st[2] for st in before if st[0].clock and st[1] != "resubmit"])
+        days = sum([st[2] for st in before if not st[0].clock or st[1] == "resubmit"])
+        begin = clock.back(target - _days_us(days), hours)
         return self._maybe_off_hours(clock, begin)
 
-    def _maybe_off_hours(self, clock: _ProvinceClock, moment: datetime) -> datetime:
+    def _maybe_off_hours(self, clock: _ProvinceClock, moment: int) -> int:
         """About 15 % of requests are filed outside office hours: in the closed time just before."""
         if self.rng.random() >= 0.15:
             return moment
-        day_open = datetime.combine(moment.date(), clock.opens)
-        if moment < day_open or not clock.is_working_day(moment.date()):
+        day_open = moment - moment % _DAY_US + clock._open_us
+        if moment < day_open or not clock.is_working(moment):
             return moment
         previous_close = clock.back(day_open, 0.0)
         if previous_close >= day_open:
             return moment
-        return previous_close + (day_open - previous_close) * (0.02 + 0.96 * self.rng.random())
+        closed = timedelta(microseconds=day_open - previous_close)
+        return previous_close + _span_us(closed * (0.02 + 0.96 * self.rng.random()))
 
     # ---- the timeline
-    def _timeline(self, spec: _Spec, start: datetime, clock: _ProvinceClock) -> tuple[list[tuple], datetime]:
+    def _timeline(self, spec: _Spec, start: int, clock: _ProvinceClock) -> tuple[list[tuple], int]:
         """When each step happened, from a submission time: (entered, left, claimed_at, assessed_at)
-        per step, and the latest of those moments.
+        per step, and the latest of those moments (all wall times).
 
         `left` is None for the step the request stands at now; deadlines are derived later from
         the clock fields, exactly as the workflow engine derives them.
         """
-        add = clock.add
-        now = self.ctx.now
+        add = clock.add_us
+        now = self._now
         t = start
         times = []
         # What people did is recorded to the second; deadlines derived from it keep their precision.
         for s, outcome, amount, actor, claim, _ in spec.plan:
             if outcome == "resubmit" or not s.clock:
-                left = None if outcome == "open" else (t + timedelta(days=amount)).replace(microsecond=0)
+                left = None if outcome == "open" else _second_floor(t + _days_us(amount))
                 times.append((t, left, None, None))
                 t = left or t
                 continue
             if outcome == "open":
                 claimed = None
                 if claim is not None:
-                    claimed = add(t, claim * max(0.0, clock.between(t, now))).replace(microsecond=0)
+                    claimed = _second_floor(add(t, claim * max(0.0, clock.between_us(t, now))))
                     claimed = max(t, min(claimed, now))
                 times.append((t, None, claimed, None))
                 return times, claimed or t  # the step the request stands at is the last one
-            left = add(t, amount).replace(microsecond=0)
-            claimed = add(t, amount * claim).replace(microsecond=0) if claim is not None else None
+            left = _second_floor(add(t, amount))
+            claimed = _second_floor(add(t, amount * claim)) if claim is not None else None
             # The fee is determined a little before the expert approves it.
             assessed = None
-            if s.kind == StageKind.FEE and outcome == "pass":
-                assessed = add(t, amount * 0.85).replace(microsecond=0)
+            if s.fee and outcome == "pass":
+                assessed = _second_floor(add(t, amount * 0.85))
             times.append((t, left, claimed, assessed))
             t = left
         return times, t  # steps follow each other: the last one ends last
 
-    def _fit_timeline(self, spec: _Spec, clock: _ProvinceClock) -> tuple[datetime, list[tuple]]:
+    def _fit_timeline(self, spec: _Spec, clock: _ProvinceClock) -> tuple[int, list[tuple]]:
         """Shift the submission back until nothing in the history is after 'now'."""
-        now = self.ctx.now
-        start = spec.start_hint.replace(microsecond=0)
+        now = self._now
+        start = _second_floor(spec.start_hint)
         for _ in range(20):
             times, latest = self._timeline(spec, start, clock)
             # The clock must have started too: a request filed in tonight's closed hours would
             # have its clock start in the future.
-            if latest <= now and clock.next_opening(start) <= now:
+            if latest <= now and clock.next_opening_us(start) <= now:
                 return start, times
-            start -= max(latest - now, timedelta(0)) + timedelta(hours=12)
+            start -= max(latest - now, 0) + 12 * 3600 * _SECOND_US
         raise RuntimeError("could not fit a request's history before now")  # pragma: no cover
 
     # ---- rows of one request
@@ -1019,12 +1221,16 @@ class _ChunkBuilder:
         `stage_entered_at`; leaving it banks `segment` hours into `process_hours_used`; a return
         keeps the stage's hours in `stage_hours_used` so the resubmitted segment only gets what is
         left of the stage's limit; the visit of a return records the segment and no verdict.
+
+        Moments are wall times (see `_wall`), each formatted once: a step is entered when the one
+        before it was left. Hours are counted in units (see `_HOUR_UNITS`); the workflow's
+        untouched counters are Decimal 0, written "0" where a banked one has four decimals.
         """
         ctx, rng, m = self.ctx, self.rng, self.members
         i = spec.member
         mid, pid = m.ids[i], m.pid[i]
         clock = ctx.clocks[pid]
-        add = clock.add
+        add = clock.add_us
         submitted, times = self._fit_timeline(spec, clock)
         type_code = spec.type_code
         if type_code == "membership_renewal":
@@ -1035,31 +1241,37 @@ class _ChunkBuilder:
         next_code = self._next_codes[path]
         limits = clock.limits[type_code]
         total = clock.totals[type_code]
+        visit_head = f"{rid}\t{pid}\t{type_code}\t"
 
         version = 1
-        submitted_s = _ts(submitted)
+        submitted_s = _ts_us(submitted)
         out_ev.append(f"{rid}\t{submitted_s}\t{NULL}\tsubmit\t{NULL}\t{path[0].code}\t{NULL}\t1\t{{}}\n")
-        process_hours = stage_hours = ZERO
+        process_hours = stage_hours = 0   # units
+        process_text = stage_text = "0"  # what the request row shows for them
         initial = None
         assessment = None      # an _Assessment once fees are known
-        reviewer = None        # who checked the documents, and when
-        rejected_doc = None    # (actor, at) when a document was the problem
-        status, stage, stage_entered = "completed", path[-1].code, submitted
-        stage_due = stage_risk = due_at = risk_at = closed_at = None
+        reviewer = None        # who checked the documents, and when (text)
+        rejected_doc = None    # (actor, when) when a document was the problem
+        status, stage, stage_entered_s = "completed", path[-1].code, submitted_s
+        stage_due_s = stage_risk = due_at = risk_at = closed_at = None
         assignee = None
-        last_at = submitted
+        last_at, last_s = submitted, submitted_s
+        before, before_s = submitted, submitted_s  # the moment the previous step was left
         data = self._request_data(spec, submitted)
 
         for (s, outcome, amount, actor, claim, reason), (entered, left, claimed, assessed) in zip(spec.plan, times):
             code = s.code
+            entered_s = before_s if entered == before else _ts_us(entered)
             if outcome == "resubmit":
                 version += 1
-                out_ev.append(f"{rid}\t{_ts(left)}\t{NULL}\tresubmit\t{code}\t{code}\t{NULL}\t{version}\t{{}}\n")
-                last_at = left
+                left_s = _ts_us(left)
+                out_ev.append(f"{rid}\t{left_s}\t{NULL}\tresubmit\t{code}\t{code}\t{NULL}\t{version}\t{{}}\n")
+                last_at = before = left
+                last_s = before_s = left_s
                 continue
             if not s.clock:
-                stage, stage_entered = code, entered
-                if s.kind == StageKind.PAYMENT and assessment is None:
+                stage, stage_entered_s = code, entered_s
+                if s.payment and assessment is None:
                     # The payment stage opened with nothing assessed: the fee comes from the tariff.
                     assessment = self._tariff_assessment(rid, spec, pid, entered)
                     out_ev.append(assessment.event(code, version))
@@ -1067,116 +1279,128 @@ class _ChunkBuilder:
                     status = "open"
                     break
                 version += 1
-                to = next_code[code]
-                if s.kind == StageKind.PAYMENT:
-                    ref = f"BR{rid:010d}"
-                    left_s = _ts(left)
+                to, to_s = next_code[code]
+                left_s = _ts_us(left)
+                if s.payment:
+                    ref = f"BR{str(rid).zfill(10)}"
                     self.out["payment"].append(
                         f"{rid}\t{rid}\t{rid}\t{ref}\t{assessment.total}\t{left_s}\tdemo\t{NULL}\t{left_s}\n")
-                    out_ev.append(f"{rid}\t{left_s}\t{NULL}\tpayment_confirmed\t{code}\t{_opt(to)}\t{NULL}\t"
+                    out_ev.append(f"{rid}\t{left_s}\t{NULL}\tpayment_confirmed\t{code}\t{to_s}\t{NULL}\t"
                                   f"{version}\t{{\"bank_reference\":\"{ref}\",\"amount\":{assessment.total},"
                                   f"\"payment_id\":{rid}}}\n")
                     if type_code == "membership_renewal":
                         self._extend_validity(i, rid, assessment, left)
                 else:
-                    out_ev.append(f"{rid}\t{_ts(left)}\t{NULL}\tmember_completed\t{code}\t{_opt(to)}\t{NULL}\t"
+                    out_ev.append(f"{rid}\t{left_s}\t{NULL}\tmember_completed\t{code}\t{to_s}\t{NULL}\t"
                                   f"{version}\t{{}}\n")
-                last_at = left
+                last_at = before = left
+                last_s = before_s = left_s
                 if to is None:
                     closed_at = left
                 continue
 
             # A segment of a clock-running stage: one visit row.
-            limit = limits[code]
+            limit, limit_s = limits[code]
             stage_left = limit - stage_hours
-            visit_due = add(entered, float(max(ZERO, stage_left)))
+            visit_due_s = _ts_us(add(entered, stage_left / _HOUR_UNITS if stage_left > 0 else 0))
             if claimed is not None:
                 version += 1
-                out_ev.append(f"{rid}\t{_ts(claimed)}\t{actor}\tclaim\t{code}\t{code}\t{NULL}\t{version}\t{{}}\n")
-                last_at = max(last_at, claimed)
+                claimed_s = _ts_us(claimed)
+                out_ev.append(f"{rid}\t{claimed_s}\t{actor}\tclaim\t{code}\t{code}\t{NULL}\t{version}\t{{}}\n")
+                if claimed > last_at:
+                    last_at, last_s = claimed, claimed_s
             if outcome == "open":
                 # The visit stays open (its actor is written when someone decides).
-                out_visit.append(f"{rid}\t{pid}\t{type_code}\t{code}\t{_ts(entered)}\t{_ts(visit_due)}\t{NULL}\t"
-                                 f"{NULL}\t{NULL}\t{NULL}\t{limit}\t{NULL}\n")
-                status, stage, stage_entered, stage_due = "open", code, entered, visit_due
-                stage_risk = add(entered, float(max(ZERO, stage_left - limit * AT_RISK)))
-                due_at = add(entered, float(max(ZERO, total - process_hours)))
-                risk_at = add(entered, float(max(ZERO, total - process_hours - total * AT_RISK)))
+                out_visit.append(f"{visit_head}{code}\t{entered_s}\t{visit_due_s}\t{NULL}\t"
+                                 f"{NULL}\t{NULL}\t{NULL}\t{limit_s}\t{NULL}\n")
+                status, stage, stage_entered_s, stage_due_s = "open", code, entered_s, visit_due_s
+                # Exact fractions of units, as the Decimal arithmetic of logic.workflow has them.
+                risk_left = stage_left * _AT_RISK_DEN - limit * _AT_RISK_NUM
+                stage_risk = add(entered, risk_left / (_HOUR_UNITS * _AT_RISK_DEN) if risk_left > 0 else 0)
+                process_left = total - process_hours
+                due_at = add(entered, process_left / _HOUR_UNITS if process_left > 0 else 0)
+                risk_left = process_left * _AT_RISK_DEN - total * _AT_RISK_NUM
+                risk_at = add(entered, risk_left / (_HOUR_UNITS * _AT_RISK_DEN) if risk_left > 0 else 0)
                 assignee = actor if claimed is not None else None
                 break
             if assessed is not None:
                 assessment = self._fee_assessment(rid, spec, i, pid, actor, assessed)
                 out_ev.append(assessment.event(code, version))
-            segment = _hours(max(0.0, clock.between(entered, left)))
-            left_s = _ts(left)
+            segment = _segment_units(clock.working_us(entered, left))
+            left_s = _ts_us(left)
             used = stage_hours + segment
             process_hours += segment
+            process_text = None  # banked: written from the units below
             if outcome in ("return", "returned"):
                 # A return pauses the stage: the visit records the segment and no verdict.
                 visit_hours, met, action, stage_hours = segment, NULL, "return", used
+                stage_text = None
             else:
-                visit_hours, met, stage_hours = used, ("t" if used <= limit else "f"), ZERO
+                visit_hours, met, stage_hours, stage_text = used, ("t" if used <= limit else "f"), 0, "0"
                 action = s.action if outcome == "pass" else (
-                    "committee_decision" if s.kind == StageKind.COMMITTEE else "reject")
-            out_visit.append(f"{rid}\t{pid}\t{type_code}\t{code}\t{_ts(entered)}\t{_ts(visit_due)}\t{left_s}\t"
-                             f"{actor}\t{action}\t{visit_hours}\t{limit}\t{met}\n")
-            if reviewer is None and s.kind in (StageKind.REVIEW, StageKind.FEE, StageKind.ISSUE):
-                reviewer = (actor, left)
-            last_at = left
+                    "committee_decision" if s.committee else "reject")
+            out_visit.append(f"{visit_head}{code}\t{entered_s}\t{visit_due_s}\t{left_s}\t"
+                             f"{actor}\t{action}\t{_units_text(visit_hours)}\t{limit_s}\t{met}\n")
+            if reviewer is None and s.checks_documents:
+                reviewer = (actor, left_s)
+            last_at = before = left
+            last_s = before_s = left_s
             version += 1
-            stage, stage_entered = code, entered
+            stage, stage_entered_s = code, entered_s
             if outcome == "pass":
                 if code == INITIAL_REVIEW:
                     initial = actor
-                to = next_code[code]
+                to, to_s = next_code[code]
                 event_data = "{}"
-                if s.kind == StageKind.COMMITTEE:
+                if s.committee:
                     event_data = "{\"granted\":true}"
-                elif s.kind == StageKind.FINANCE and assessment is not None:
+                elif s.finance and assessment is not None:
                     assessment.finance, assessment.finance_by, assessment.finance_at = "approved", actor, left
                 elif to == "specialised_committee":
                     event_data = "{\"referred\":true}"  # the reviewer referred the request onward
-                out_ev.append(f"{rid}\t{left_s}\t{actor}\t{action}\t{code}\t{_opt(to)}\t{NULL}\t{version}\t"
+                out_ev.append(f"{rid}\t{left_s}\t{actor}\t{action}\t{code}\t{to_s}\t{NULL}\t{version}\t"
                               f"{event_data}\n")
                 if code == "head_approval":
                     self._head_approved(i, rid, spec, pid, left, assessment)
                 if to is None:
                     closed_at = left
             elif outcome == "reject":
-                event_data = "{\"granted\":false}" if s.kind == StageKind.COMMITTEE else "{}"
+                event_data = "{\"granted\":false}" if s.committee else "{}"
                 out_ev.append(f"{rid}\t{left_s}\t{actor}\t{action}\t{code}\t{NULL}\t{reason}\t{version}\t"
                               f"{event_data}\n")
                 status, closed_at = "rejected", left
-                rejected_doc = (actor, left)
+                rejected_doc = (actor, left_s)
             else:  # return to the member for correction: the clock stops until resubmission
                 out_ev.append(f"{rid}\t{left_s}\t{actor}\treturn\t{code}\t{code}\t{reason}\t{version}\t{{}}\n")
                 if outcome == "returned":
                     status = "returned"
-                    rejected_doc = (actor, left)
+                    rejected_doc = (actor, left_s)
 
         # The request row.
         met_sla = NULL
         if status in ("completed", "rejected"):
             met_sla = "t" if process_hours <= total else "f"
-        jy = JALALI.year_of(submitted.date())
-        tracking = f"{jy % 100:02d}{pid:02d}{rid:08d}"
-        risk_columns = f"\t{_opt_ts(stage_risk)}\t{_opt_ts(risk_at)}" if ctx.risk_columns else ""
-        last_s = _ts(last_at)  # a closed request's last event is its closing
+        jy = _jalali_year(submitted)
+        tracking = f"{_DIGITS2[jy % 100]}{_DIGITS2[pid]}{str(rid).zfill(8)}"
+        risk_columns = f"\t{_opt_ts_us(stage_risk)}\t{_opt_ts_us(risk_at)}" if ctx.risk_columns else ""
+        clock_started = clock.next_opening_us(submitted)
+        clock_started_s = submitted_s if clock_started == submitted else _ts_us(clock_started)
         self.out["request"].append(
             f"{rid}\t{tracking}\t{mid}\t{pid}\t{type_code}\t{stage}\t{status}\t{_opt(assignee)}\t{submitted_s}\t"
-            f"{_ts(clock.next_opening(submitted))}\t{_ts(stage_entered)}\t{stage_hours}\t{_opt_ts(stage_due)}\t"
-            f"{process_hours}\t{_opt_ts(due_at)}\t{NULL if closed_at is None else last_s}\t{met_sla}\t"
+            f"{clock_started_s}\t{stage_entered_s}\t{stage_text or _units_text(stage_hours)}\t"
+            f"{stage_due_s or NULL}\t{process_text or _units_text(process_hours)}\t{_opt_ts_us(due_at)}\t"
+            f"{NULL if closed_at is None else last_s}\t{met_sla}\t"  # a closed request's last event is its closing
             f"{_opt(initial)}\t{'t' if spec.referred else 'f'}\t{version}\t{last_s}\t{data}{risk_columns}\n")
         if assessment is not None:
             self.out["fee_assessment"].append(assessment.line())
         self._request_documents(rid, spec, mid, submitted_s, reviewer, rejected_doc)
         if type_code == "new_membership" and m.created[i] is None:
-            m.created[i] = submitted - timedelta(minutes=5 + 60 * rng.random())
+            m.created[i] = _moment(submitted) - timedelta(minutes=5 + 60 * rng.random())
         if type_code == "transfer" and status == "completed":
             m.status[i] = "transferred"
 
-    def _request_data(self, spec: _Spec, submitted: datetime) -> str:
-        """The type's own fields (`Process.data_fields`), as JSON."""
+    def _request_data(self, spec: _Spec, submitted: int) -> str:
+        """The type's own fields (`Process.data_fields`), as JSON (`submitted` is a wall time)."""
         rng, m, i = self.rng, self.members, spec.member
         t = spec.type_code
         if t == "legacy_registration":
@@ -1188,14 +1412,14 @@ class _ChunkBuilder:
         if t == "transfer":
             dest = self.between(1, len(PROVINCES) - 1)
             dest += dest >= m.pid[i]  # any province but the member's own
-            plaque = str(self.between(1, 300)).translate(_PERSIAN_DIGITS)
+            plaque = _PERSIAN_NUMBERS[self.between(1, 300)]
             address = f"{CITIES_FA[dest][0][0]}، {self.pick(STREETS_FA)}، پلاک {plaque}"
             return f"{{\"destination_province\":{dest},\"destination_address\":\"{address}\"}}"
         if t == "rating":
             kind = "consultant" if rng.random() < 0.5 else "contractor"
             return f"{{\"rating_kind\":\"{kind}\",\"requested_rank\":{self.between(1, 5)}}}"
         if t == "rating_registration":
-            expiry = submitted.date() + timedelta(days=self.between(60, 1000))
+            expiry = _wall_date(submitted) + timedelta(days=self.between(60, 1000))
             return f"{{\"rank\":{self.between(1, 5)},\"licence_expiry\":\"{expiry.isoformat()}\"}}"
         if t == "licence_issue":
             return f"{{\"competencies\":{_COMPETENCY_JSON[self._competencies()]}}}"
@@ -1215,7 +1439,7 @@ class _ChunkBuilder:
         year = min(max(year, TARIFF_YEARS.start), TARIFF_YEARS.stop - 1)
         return tariffs.get((pid, year)) or tariffs[(pid, max(y for p, y in tariffs if p == pid))]
 
-    def _fee_assessment(self, rid: int, spec: _Spec, i: int, pid: int, actor: int, at: datetime) -> _Assessment:
+    def _fee_assessment(self, rid: int, spec: _Spec, i: int, pid: int, actor: int, at: int) -> _Assessment:
         """The expert's fee determination, as logic.fees computes it.
 
         Membership renewal: one line per unrenewed year at that year's annual fee, less the discount
@@ -1224,27 +1448,20 @@ class _ChunkBuilder:
         some free (the central council's exemption).
         """
         rng, m = self.rng, self.members
-        year_now = JALALI.year_of(at.date())
+        year_now = _jalali_year(at)
         if spec.type_code == "membership_renewal":
             old_year = m.valid_year[i] or year_now - 1
             ahead = 1 if spec.ahead and rng.random() < 0.3 else 0  # some pay for next year too
             through = min(TARIFF_YEARS.stop - 1, max(old_year + 1, year_now + ahead))
-            bp = max((b for lo, hi, b in self.ctx.discounts if lo <= old_year <= hi), default=0)
-            lines = []
-            total = 0
-            for year in range(old_year + 1, through + 1):
-                fee = self._tariff(pid, year)[2]
-                discount = (fee * bp + 5_000) // 10_000  # basis points, rounded half up to the Rial
-                total += fee - discount
-                lines.append(f"{{\"year\":{year},\"fee\":{fee},\"discount\":{discount},\"amount\":{fee - discount}}}")
+            key = (pid, old_year, through)
+            fixed = self._renewal_years.get(key)
+            if fixed is None:
+                fixed = self._renewal_years[key] = self._renewal_lines(pid, old_year, through)
+            tariff_id, lines, total, n_lines, note, extra = fixed
             prior_debt = self.between(1, 19) * 500_000 if rng.random() < 0.2 else 0
-            total += prior_debt
             finance = "pending" if self.ctx.finance_required.get(pid, False) else "not_required"
-            percent = f"\"{Decimal(bp) / 100}\"" if bp else "null"
-            extra = f"\"through_year\":{through},\"discount_percent\":{percent}"
-            note = "با تخفیف مصوبهٔ شورای مرکزی" if bp else None
-            return _Assessment(rid, self._tariff(pid, through)[0], f"[{','.join(lines)}]", prior_debt, total,
-                               len(lines), JALALI.ends[through], note, actor, at, finance, extra)
+            return _Assessment(rid, tariff_id, lines, prior_debt, total + prior_debt, n_lines, JALALI.ends[through],
+                               note, actor, at, finance, extra)
         # Licence renewal: each year free (the central council's exemption) or paid.
         tariff = self._tariff(pid, year_now)
         fee = tariff[5]
@@ -1261,10 +1478,37 @@ class _ChunkBuilder:
         return _Assessment(rid, tariff[0], f"[{','.join(lines)}]", 0, total, len(lines), None, None, actor, at,
                            "not_required", f"\"free_years\":[{','.join(free_years)}]")
 
-    def _tariff_assessment(self, rid: int, spec: _Spec, pid: int, at: datetime) -> _Assessment:
+    def _renewal_lines(self, pid: int, old_year: int, through: int) -> tuple:
+        """The part of a membership renewal's assessment fixed by province and years (cached per
+        chunk): tariff id, lines JSON, total before prior debt, number of years, note, event extra."""
+        bp = max((b for lo, hi, b in self.ctx.discounts if lo <= old_year <= hi), default=0)
+        lines = []
+        total = 0
+        for year in range(old_year + 1, through + 1):
+            fee = self._tariff(pid, year)[2]
+            discount = (fee * bp + 5_000) // 10_000  # basis points, rounded half up to the Rial
+            total += fee - discount
+            lines.append(f"{{\"year\":{year},\"fee\":{fee},\"discount\":{discount},\"amount\":{fee - discount}}}")
+        percent = f"\"{Decimal(bp) / 100}\"" if bp else "null"
+        extra = f"\"through_year\":{through},\"discount_percent\":{percent}"
+        note = "با تخفیف مصوبهٔ شورای مرکزی" if bp else None
+        return self._tariff(pid, through)[0], f"[{','.join(lines)}]", total, len(lines), note, extra
+
+    def _tariff_assessment(self, rid: int, spec: _Spec, pid: int, at: int) -> _Assessment:
         """What logic.fees.assess_from_tariff takes when a payment stage opens: this year's tariff
         items of the type (a new member also pays the year's annual fee: validity to its end)."""
-        year = JALALI.year_of(at.date())
+        year = _jalali_year(at)
+        key = (spec.type_code, pid, year)
+        fixed = self._tariff_lines.get(key)
+        if fixed is None:
+            fixed = self._tariff_lines[key] = self._tariff_items(spec.type_code, pid, year)
+        tariff_id, lines, total, years, new_valid, note = fixed
+        return _Assessment(rid, tariff_id, lines, 0, total, years, new_valid, note, None, at, "not_required",
+                           "\"source\":\"tariff\"")
+
+    def _tariff_items(self, type_code: str, pid: int, year: int) -> tuple:
+        """A tariff assessment's columns fixed by type, province and year (cached per chunk):
+        tariff id, lines JSON, total, years, new validity, note."""
         tariff = self._tariff(pid, year)
         _, entrance, annual, card, issue, _, a32, rating = tariff
         items = {
@@ -1273,39 +1517,38 @@ class _ChunkBuilder:
             "rating": (("rating_fee", rating),),
             "licence_issue": (("licence_issue_fee", issue),),
             "article32_renewal": (("article32_renewal_fee", a32),),
-        }[spec.type_code]
+        }[type_code]
         lines = ",".join(f"{{\"item\":\"{item}\",\"year\":{year},\"fee\":{amount},\"discount\":0,"
                          f"\"amount\":{amount}}}" for item, amount in items)
-        new_member = spec.type_code == "new_membership"
-        return _Assessment(rid, tariff[0], f"[{lines}]", 0, sum(amount for _, amount in items),
-                           1 if new_member else None, JALALI.ends[year] if new_member else None,
-                           f"بر اساس تعرفهٔ سال {str(year).translate(_PERSIAN_DIGITS)}", None, at, "not_required",
-                           "\"source\":\"tariff\"")
+        new_member = type_code == "new_membership"
+        return (tariff[0], f"[{lines}]", sum(amount for _, amount in items), 1 if new_member else None,
+                JALALI.ends[year] if new_member else None,
+                f"بر اساس تعرفهٔ سال {str(year).translate(_PERSIAN_DIGITS)}")
 
-    def _extend_validity(self, i: int, rid: int, assessment: _Assessment, at: datetime) -> None:
+    def _extend_validity(self, i: int, rid: int, assessment: _Assessment, at: int) -> None:
         m = self.members
         old_year = m.valid_year[i]
         new_valid = assessment.new_valid
         old = JALALI.ends[old_year].isoformat() if old_year else NULL
-        self.out["validity_change"].append(f"{m.ids[i]}\t{old}\t{new_valid.isoformat()}\t{rid}\t{_ts(at)}\n")
+        self.out["validity_change"].append(f"{m.ids[i]}\t{old}\t{new_valid.isoformat()}\t{rid}\t{_ts_us(at)}\n")
         m.valid_year[i] = JALALI.year_of(new_valid)
         self._validity_changed.add(i)
 
-    def _renewal_window(self, i: int, pid: int, submitted: datetime) -> None:
+    def _renewal_window(self, i: int, pid: int, submitted: int) -> None:
         """A renewal is accepted only from `renewal_window_days` before the validity ends (or once it
         has lapsed). A member who would be too early is one whose validity lapsed at the end of the
         year before (the demo picks the member's history to fit the request, not the other way)."""
         m = self.members
         year = m.valid_year[i]
-        window = timedelta(days=self.ctx.renewal_window.get(pid, 60))
-        if year is not None and JALALI.ends[year] - window <= submitted.date():
+        window = self.ctx.renewal_window.get(pid, 60)  # days
+        if year is not None and JALALI.ends[year].toordinal() - window <= _WALL_EPOCH + submitted // _DAY_US:
             return
         if i in self._validity_changed:
             return  # a second renewal of the same member: only open requests covering every stage
-        lapsed = JALALI.year_of((submitted + window).date()) - 1
+        lapsed = _jalali_year(submitted + window * _DAY_US) - 1
         m.valid_year[i] = lapsed - (self.between(1, 3) if self.rng.random() < 0.2 else 0)
 
-    def _head_approved(self, i: int, rid: int, spec: _Spec, pid: int, at: datetime,
+    def _head_approved(self, i: int, rid: int, spec: _Spec, pid: int, at: int,
                        assessment: _Assessment | None) -> None:
         """The head admits a new member: a number (the workflow's format, numbered here by member id),
         grade 3, and validity to the end of the year paid for."""
@@ -1315,57 +1558,61 @@ class _ChunkBuilder:
         m.number[i] = f"{pid:02d}-{m.ids[i]:07d}"
         m.grade[i] = 3
         m.status[i] = "active"
-        m.joined[i] = at.date()
-        valid = assessment.new_valid if assessment and assessment.new_valid else JALALI.ends[JALALI.year_of(at.date())]
+        m.joined[i] = _wall_date(at)
+        valid = assessment.new_valid if assessment and assessment.new_valid else JALALI.ends[_jalali_year(at)]
         m.valid_year[i] = JALALI.year_of(valid)
-        self.out["validity_change"].append(f"{m.ids[i]}\t{NULL}\t{valid.isoformat()}\t{rid}\t{_ts(at)}\n")
+        self.out["validity_change"].append(f"{m.ids[i]}\t{NULL}\t{valid.isoformat()}\t{rid}\t{_ts_us(at)}\n")
 
     # ---- documents
-    def _document_columns(self, doc_type: str, required: bool) -> str:
-        """doc_type .. required of a document row: the type's title and one of the demo files
-        (an image for identity papers, a fitting PDF or a scanned image for the rest)."""
-        rng = self.rng
-        if doc_type in _IMAGE_DOCS or rng.random() < 0.25:
-            key = f"image-{int(rng.random() * 12)}"
-        else:
-            key = _PDF_FOR_DOC.get(doc_type, "pdf-form")
-        cache_key = (doc_type, key, required)
-        columns = self._doc_columns.get(cache_key)
-        if columns is None:
-            f = self.ctx.files[key]
-            columns = self._doc_columns[cache_key] = (
-                f"{doc_type}\t{DOCUMENT_TYPES_FA[doc_type]}\t{NULL}\t{doc_type}.{f.extension}\t{f.mime}\t"
-                f"{len(f.content)}\t{f.sha256}\t{'t' if required else 'f'}")
-        return columns
+    def _document_choices(self, type_code: str) -> tuple:
+        """Per document a request of the type can carry: whether it is always an image, and its
+        columns doc_type .. required with each of the 12 demo images and with its fitting PDF (an
+        image for identity papers, a fitting PDF or a scanned image for the rest). Cached per chunk."""
+        choices = self._doc_columns.get(type_code)
+        if choices is None:
+            files = self.ctx.files
+
+            def columns(doc_type: str, key: str, required: bool) -> str:
+                f = files[key]
+                return (f"{doc_type}\t{DOCUMENT_TYPES_FA[doc_type]}\t{NULL}\t{doc_type}.{f.extension}\t{f.mime}\t"
+                        f"{len(f.content)}\t{f.sha256}\t{'t' if required else 'f'}")
+
+            choices = self._doc_columns[type_code] = tuple(
+                (doc_type in _IMAGE_DOCS, [columns(doc_type, f"image-{k}", required) for k in range(12)],
+                 columns(doc_type, _PDF_FOR_DOC.get(doc_type, "pdf-form"), required))
+                for doc_type, required in REQUEST_DOCUMENTS[type_code])
+        return choices
 
     def _request_documents(self, rid: int, spec: _Spec, mid: int, uploaded: str,
                            reviewer: tuple | None, rejected: tuple | None) -> None:
         """2-4 documents: pending until someone reviewed them; the last one rejected (with a
-        reason) when the request was rejected or returned, the others accepted."""
-        rng = self.rng
-        wanted = REQUEST_DOCUMENTS[spec.type_code]
-        r = rng.random()
+        reason) when the request was rejected or returned, the others accepted. `reviewer` and
+        `rejected` are (actor, time text)."""
+        random = self._random
+        wanted = self._document_choices(spec.type_code)
+        r = random()
         n = min(len(wanted), 2 if r < 0.5 else 3 if r < 0.85 else 4)
         out = self.out["document"]
-        accepted = NULL
         who = reviewer or rejected
         if who is not None:
-            accepted = f"accepted\t{NULL}\t{who[0]}\t{_ts(who[1])}"
+            verdict = f"accepted\t{NULL}\t{who[0]}\t{who[1]}"
+        else:
+            verdict = f"pending\t{NULL}\t{NULL}\t{NULL}"
+        head = f"{mid}\t{rid}\t"
+        tail = f"\t{uploaded}\t{verdict}\n"
         for k in range(n):
-            doc_type, required = wanted[k]
+            always_image, images, pdf = wanted[k]
             if rejected is not None and k == n - 1:
-                verdict = f"rejected\t{self.pick(DOCUMENT_REJECT_REASONS_FA)}\t{rejected[0]}\t{_ts(rejected[1])}"
-            elif who is not None:
-                verdict = accepted
-            else:
-                verdict = f"pending\t{NULL}\t{NULL}\t{NULL}"
-            out.append(f"{mid}\t{rid}\t{self._document_columns(doc_type, required)}\t{uploaded}\t{verdict}\n")
+                reason = self.pick(DOCUMENT_REJECT_REASONS_FA)
+                tail = f"\t{uploaded}\trejected\t{reason}\t{rejected[0]}\t{rejected[1]}\n"
+            columns = images[int(random() * 12)] if always_image or random() < 0.25 else pdf
+            out.append(head + columns + tail)
 
     # ---- member rows (after the requests: they may have changed validity, number, status)
     def _emit_members(self) -> None:
         ctx, rng, m = self.ctx, self.rng, self.members
         today = ctx.today
-        fields = list(FIELDS_FA)
+        field_numbers = {field: k + 1 for k, field in enumerate(FIELDS_FA)}
         out = self.out
         for i, mid in enumerate(m.ids):
             pid, gender = m.pid[i], m.gender[i]
@@ -1395,7 +1642,7 @@ class _ChunkBuilder:
             if rng.random() < ctx.family_share:
                 self._family(i, mid, gender, last_fa)
             if grade is not None and status not in ("resigned",):
-                self._licences(i, mid, pid, fields.index(m.field[i]) + 1, grade)
+                self._licences(i, mid, pid, field_numbers[m.field[i]], grade)
 
     def _education(self, i: int, mid: int, before: date) -> None:
         rng, m = self.rng, self.members
@@ -1427,7 +1674,7 @@ class _ChunkBuilder:
     def _contacts(self, mid: int, pid: int, first_en: str, last_en: str) -> None:
         rng = self.rng
         out = self.out["contact"]
-        mobile = f"{self.pick(self._MOBILE_PREFIXES)}{self.below(10**7):07d}"
+        mobile = f"{self.pick(self._MOBILE_PREFIXES)}{str(self.below(10**7)).zfill(7)}"
         out.append(f"{mid}\tmobile\t{mobile}\tt\n")
         out.append(f"{mid}\temail\t{first_en}.{last_en}{mid % 1000}@{self.pick(self._MAIL_DOMAINS)}\tt\n")
         r = rng.random()
@@ -1435,7 +1682,7 @@ class _ChunkBuilder:
         if r < 0.3:
             out.append(f"{mid}\tlandline\t{area}{self.between(10**7, 10**8 - 1)}\tt\n")
         if r < 0.1:  # an old number, kept but switched off
-            out.append(f"{mid}\tmobile\t{self.pick(self._MOBILE_PREFIXES)}{self.below(10**7):07d}\tf\n")
+            out.append(f"{mid}\tmobile\t{self.pick(self._MOBILE_PREFIXES)}{str(self.below(10**7)).zfill(7)}\tf\n")
         elif r > 0.85:
             out.append(f"{mid}\twork_phone\t{area}{self.between(10**7, 10**8 - 1)}\tt\n")
 
@@ -1444,10 +1691,10 @@ class _ChunkBuilder:
         out = self.out["address"]
         cities = CITIES_FA[pid][0]
         for legal in ("t", "f") if rng.random() < 0.2 else ("t",):
-            plaque = str(self.between(1, 250)).translate(_PERSIAN_DIGITS)
+            plaque = _PERSIAN_NUMBERS[self.between(1, 250)]
             line = f"{self.pick(STREETS_FA)}، {self.pick(ALLEYS_FA)}، پلاک {plaque}"
             # Iranian postal codes: ten digits, no 0 or 2 among the first five.
-            postal = f"{self.below(8 ** 5):05o}".translate(_POSTAL_DIGITS) + f"{self.below(100000):05d}"
+            postal = _POSTAL_PREFIXES[self.below(8 ** 5)] + str(self.below(100000)).zfill(5)
             out.append(f"{mid}\t{pid}\t{self.pick(cities)}\t{line}\t{postal}\t{legal}\n")
 
     def _family(self, i: int, mid: int, gender: str, last_fa: str) -> None:
@@ -1480,11 +1727,11 @@ class _ChunkBuilder:
             issued = today - timedelta(days=self.between(30, 6 * 365))
             expires = issued + timedelta(days=5 * 365)
             competencies = ",".join(self._competencies())
-            out.append(f"{mid}\twork\tW{pid:02d}{field_no}{mid:08d}\t{m.field[i]}\t{grade}\t{{{competencies}}}\t"
-                       f"{issued.isoformat()}\t{expires.isoformat()}\n")
+            out.append(f"{mid}\twork\tW{_DIGITS2[pid]}{field_no}{str(mid).zfill(8)}\t{m.field[i]}\t{grade}\t"
+                       f"{{{competencies}}}\t{issued.isoformat()}\t{expires.isoformat()}\n")
         if m.article32[i]:
             issued = today - timedelta(days=self.between(30, 4 * 365))
-            out.append(f"{mid}\tarticle32\tA{pid:02d}{field_no}{mid:08d}\t{m.field[i]}\t{grade}\t{{}}\t"
+            out.append(f"{mid}\tarticle32\tA{_DIGITS2[pid]}{field_no}{str(mid).zfill(8)}\t{m.field[i]}\t{grade}\t{{}}\t"
                        f"{issued.isoformat()}\t{(issued + timedelta(days=3 * 365)).isoformat()}\n")
 
 

@@ -26,7 +26,7 @@ from db.engine import make_engine
 from db.migrate import upgrade
 from db.models import Base, Request, StageVisit
 from logic.calendar import calendar_for
-from logic.national_id import is_valid_national_id
+from logic.national_id import is_valid_national_id, make_national_id
 from logic.processes import NOTE_ACTIONS, PROCESSES
 from logic.reference import RESIDENCE_PROOFS_FA
 from logic.sla import TEHRAN, BusinessCalendar
@@ -520,6 +520,42 @@ def test_fast_clock_matches_the_business_calendar():
         u = t + timedelta(seconds=rng.randrange(-30 * 86400, 30 * 86400))
         assert clock.between(t, u) == cal.working_hours_between(t, u), (t, u)
         assert clock.next_opening(t) == cal.next_opening(t), t
+
+
+def test_integer_shortcuts_match_what_they_replace():
+    """The generator's integer arithmetic gives exactly what the Decimal, timedelta and
+    logic.national_id code it replaces gives (the generated rows depend on every digit)."""
+    rng = random.Random(11)
+    one_us = timedelta(microseconds=1)
+    # Working microseconds -> hours units: random durations, and every kind of near-tie.
+    durations = [rng.randrange(2000 * demo._US_PER_HOUR) for _ in range(50_000)]
+    durations += [demo._US_PER_UNIT * k + demo._US_PER_UNIT // 2 + d
+                  for k in rng.sample(range(10**7), 2000) for d in (-1, 0, 1)]
+    for us in durations + [0, -5, 1, 179_999, 180_000, 180_001, 540_000]:
+        expected = demo._hours(max(0.0, us / demo._US_PER_HOUR))
+        assert demo._segment_units(us) == int(expected * demo._HOUR_UNITS), us
+        assert demo._units_text(demo._segment_units(us)) == str(expected), us
+    # Float days -> microseconds, as timedelta(days=...) rounds them (ties included).
+    days = [rng.random() * 14 for _ in range(50_000)] + [j / 2**14 + k for j in range(1, 2**14, 7) for k in (0, 3)]
+    for d in days + [0, 0.0, 2, 1e-12, -0.5]:
+        assert demo._days_us(d) == timedelta(days=d) // one_us, d
+    # National IDs: the check digit, and the repeated-digit prefixes that must be skipped.
+    inverse = pow(demo._NID_MULTIPLIER, -1, 10**9)
+    indexes = [rng.randrange(10**9) for _ in range(20_000)]
+    indexes += [(111_111_111 * digit - SEED * 7919) * inverse % 10**9 for digit in range(10)]
+    for index in indexes:
+        prefix = (demo._NID_MULTIPLIER * index + SEED * 7919) % 10**9
+        national_id = demo.national_id_for(index, SEED)
+        assert is_valid_national_id(national_id), index
+        if len(set(f"{prefix:09d}")) > 1:
+            assert national_id == make_national_id(f"{prefix:09d}"), index
+    # Wall times -> COPY text.
+    for _ in range(20_000):
+        moment = datetime(2020, 1, 1) + timedelta(microseconds=rng.randrange(10 * 365 * 86400 * 10**6))
+        if rng.random() < 0.5:
+            moment = moment.replace(microsecond=0)
+        assert demo._ts_us(demo._wall(moment)) == demo._ts(moment)
+        assert demo._moment(demo._wall(moment)) == moment
 
 
 def test_generated_text_needs_no_escaping():
