@@ -431,13 +431,7 @@ class StageVisit(Base):
     __table_args__ = (
         sa.CheckConstraint("(left_at IS NULL) = (outcome IS NULL)", name="closed_has_outcome"),
         sa.Index("ix_stage_visit_province_left", "province_id", "left_at"),
-        sa.Index("ix_stage_visit_actor_left", "actor_id", "left_at"),
         sa.Index("uq_stage_visit_open", "request_id", unique=True, postgresql_where=sa.text("left_at IS NULL")),
-        # Throughput per expert (migration 0007): decisions, handling times and verdicts index-only.
-        sa.Index("ix_stage_visit_kpi", "province_id", "left_at", postgresql_include=["actor_id", "hours_used", "met"],
-                 postgresql_where=sa.text("left_at IS NOT NULL")),
-        sa.Index("ix_stage_visit_actor_kpi", "actor_id", "left_at", postgresql_include=["province_id", "hours_used", "met"],
-                 postgresql_where=sa.text("left_at IS NOT NULL")),
         # A person's visits of one whole hour of handling time in a period: the exact median per
         # expert reads only the hour that holds it (migration 0009).
         sa.Index("ix_stage_visit_hours", "actor_id", sa.text("(least(floor(hours_used), 32000)::smallint)"), "left_at",
