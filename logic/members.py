@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -100,14 +101,26 @@ def _number_condition(q: str) -> sa.ColumnElement[bool]:
     return sa.or_(*conds)
 
 
+def _words(text: str) -> list[str]:
+    words, current = [], []
+    for ch in text + " ":
+        if ch.isalnum() or ch == "\u200c":
+            current.append(ch)
+        elif not unicodedata.category(ch).startswith("M"):  # a separator; marks are skipped
+            word = "".join(current).strip("\u200c")
+            if word:
+                words.append(word)
+            current = []
+    return words
+
+
 def name_tsquery(text: str) -> str | None:
     """A safe prefix tsquery for the words typed: "'علی':* & ('کریمی':* | 'كريمي':*)". Only
-    letters, digits and ZWNJ survive, so no tsquery operator or quote typed can reach PostgreSQL."""
+    letters, digits and ZWNJ survive, so no tsquery operator or quote typed can reach PostgreSQL.
+    Punctuation between letters separates words, as PostgreSQL's parser splits the stored names
+    ("O'Brien" is the words o and brien); combining marks are dropped, as before."""
     terms = []
-    for raw in search_key(text).split()[:MAX_SEARCH_WORDS]:
-        word = "".join(ch for ch in raw if ch.isalnum() or ch == "\u200c").strip("\u200c")
-        if not word:
-            continue
+    for word in _words(search_key(text))[:MAX_SEARCH_WORDS]:
         arabic = word.translate(_TO_ARABIC_LETTERS)
         variants = [word] if arabic == word else [word, arabic]
         alternatives = " | ".join(f"'{v}':*" for v in variants)
