@@ -153,17 +153,26 @@ def _pairs(actor: Actor) -> list[tuple[str, str]]:
     return sorted({pair for role in actor.roles for pair in stages_for_role(role)})
 
 
+def _stage_key(type_code: str, stage_code: str) -> str:
+    return f"{type_code}/{stage_code}"
+
+
+# "type/stage" of a row. Testing the stage pairs on this expression (not on the two columns) keeps
+# the planner on ix_request_unclaimed, which holds both columns: the group's rows and counts are read
+# from that index in due order, instead of from per-stage bitmaps that must visit the table.
+_ROW_STAGE_KEY = Request.type_code + "/" + Request.stage_code
+
+
 def _takeable(actor: Actor) -> sa.ColumnElement[bool]:
     """Unclaimed work at my roles' stages that four eyes lets me take (status and province apart)."""
     pairs = _pairs(actor)
     if not pairs:
         return sa.false()
-    at_my_stages = sa.tuple_(Request.type_code, Request.stage_code).in_(pairs)
-    cond = sa.and_(Request.assignee_id.is_(None), at_my_stages)
-    four_eyes = [(t, s) for t, s in pairs if process(t).stage(s).four_eyes]
+    cond = sa.and_(Request.assignee_id.is_(None), _ROW_STAGE_KEY.in_([_stage_key(*p) for p in pairs]))
+    four_eyes = [_stage_key(t, s) for t, s in pairs if process(t).stage(s).four_eyes]
     if four_eyes:
         # IS DISTINCT FROM: a NULL initial reviewer is no conflict (plain <> would drop the row).
-        cond = sa.and_(cond, sa.or_(sa.tuple_(Request.type_code, Request.stage_code).not_in(four_eyes),
+        cond = sa.and_(cond, sa.or_(_ROW_STAGE_KEY.not_in(four_eyes),
                                     Request.initial_reviewer_id.is_distinct_from(actor.id)))
     return cond
 
@@ -173,22 +182,29 @@ def _end_of_day(now: datetime) -> datetime:
     return datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=TEHRAN)
 
 
-def _view_conditions(actor: Actor, now: datetime) -> dict[str, sa.ColumnElement[bool]]:
-    """Each available view's condition on open requests (province scope is added by the caller)."""
+def _view_parts(actor: Actor, now: datetime) -> dict[str, list[sa.ColumnElement[bool]]]:
+    """Each available view's condition on open requests (province scope is added by the caller), as
+    disjoint parts whose union is the view: a staff member's deadline views are their own work plus
+    their group's, and each part is counted from its own index (an OR of the two would be read from
+    the table)."""
     mine = Request.assignee_id == actor.id
     group = _takeable(actor)
     # Deadline views: staff see their own and their group's work, managers the whole province.
-    base = sa.true() if is_manager(actor) else sa.or_(mine, group)
-    conds = {
-        "mine": mine,
-        "group": group,
-        "overdue": sa.and_(base, status_filter(now, SlaStatus.BREACHED)),
-        "due_today": sa.and_(base, Request.stage_due_at >= now, Request.stage_due_at < _end_of_day(now)),
-        "at_risk": sa.and_(base, status_filter(now, SlaStatus.AT_RISK)),
+    bases = [sa.true()] if is_manager(actor) else [mine, group]
+    deadlines = {
+        "overdue": status_filter(now, SlaStatus.BREACHED),
+        "due_today": sa.and_(Request.stage_due_at >= now, Request.stage_due_at < _end_of_day(now)),
+        "at_risk": status_filter(now, SlaStatus.AT_RISK),
     }
+    parts = {"mine": [mine], "group": [group],
+             **{view: [sa.and_(base, cond) for base in bases] for view, cond in deadlines.items()}}
     if is_manager(actor):
-        conds["all"] = sa.true()
-    return conds
+        parts["all"] = [sa.true()]
+    return parts
+
+
+def _view_conditions(actor: Actor, now: datetime) -> dict[str, sa.ColumnElement[bool]]:
+    return {view: sa.or_(*parts) for view, parts in _view_parts(actor, now).items()}
 
 
 def _is_open() -> sa.ColumnElement[bool]:
@@ -231,9 +247,12 @@ def _validate(actor: Actor, flt: QueueFilter) -> None:
         raise ValidationError("تاریخ پایان بازهٔ ثبت نمی‌تواند پیش از تاریخ شروع آن باشد.")
 
 
-def _where(actor: Actor, flt: QueueFilter, now: datetime) -> list[sa.ColumnElement[bool]]:
+def _where(actor: Actor, flt: QueueFilter, now: datetime,
+           view_part: sa.ColumnElement[bool] | None = None) -> list[sa.ColumnElement[bool]]:
+    """The filter's conditions; `view_part` replaces the view's condition by one of its parts."""
     _validate(actor, flt)
-    conds = [province_clause(actor, Request.province_id), _is_open(), _view_conditions(actor, now)[flt.view]]
+    view = _view_conditions(actor, now)[flt.view] if view_part is None else view_part
+    conds = [province_clause(actor, Request.province_id), _is_open(), view]
     if flt.type_code:
         conds.append(Request.type_code == flt.type_code)
     if flt.stage_code:
@@ -303,17 +322,28 @@ def _capped_count(where: Sequence[sa.ColumnElement[bool]]) -> sa.ScalarSelect:
     return sa.select(sa.func.count()).select_from(rows).scalar_subquery()
 
 
+def _sum_capped(counts: Sequence[sa.ScalarSelect]) -> sa.ColumnElement[int]:
+    total = counts[0]
+    for more in counts[1:]:
+        total = total + more
+    return sa.func.least(total, COUNT_CAP + 1)
+
+
 def view_counts(session: Session, actor: Actor, now: datetime) -> dict[str, int]:
     """The count of each view available to the actor (capped, see COUNT_CAP), in one statement."""
     scope = [province_clause(actor, Request.province_id), _is_open()]
-    conds = _view_conditions(actor, now)
-    row = session.execute(sa.select(*(_capped_count([*scope, c]).label(v) for v, c in conds.items()))).one()
-    return {v: int(row._mapping[v]) for v in conds}
+    parts = _view_parts(actor, now)
+    row = session.execute(sa.select(*(_sum_capped([_capped_count([*scope, c]) for c in conds]).label(v)
+                                      for v, conds in parts.items()))).one()
+    return {v: int(row._mapping[v]) for v in parts}
 
 
 def count_matching(session: Session, actor: Actor, flt: QueueFilter, now: datetime) -> int:
     """How many requests match, capped at COUNT_CAP + 1."""
-    return int(session.scalar(sa.select(_capped_count(_where(actor, flt, now)))) or 0)
+    _validate(actor, flt)
+    parts = _view_parts(actor, now)[flt.view]
+    counts = [_capped_count(_where(actor, flt, now, part)) for part in parts]
+    return int(session.scalar(sa.select(_sum_capped(counts))) or 0)
 
 
 def queue_page(session: Session, actor: Actor, flt: QueueFilter, now: datetime) -> QueuePage:

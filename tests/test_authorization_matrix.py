@@ -11,14 +11,15 @@ import pytest
 import sqlalchemy as sa
 
 from db.engine import session_scope
-from logic import fees, holidays, payments, queue, staff, tariffs
+from logic import analytics, fees, holidays, kpi, members, payments, queue, staff, tariffs
 from logic import workflow as wf
 from logic.audit_view import AuditFilter, audit_page
 from logic.auth import Actor
 from logic.documents import read_document, set_verdict
+from logic.uploads import store_document
 from logic.errors import NotFound, PermissionDenied
 from logic.jalali import TEHRAN, now_tehran
-from logic.reference import ISFAHAN_ID, TEHRAN_ID
+from logic.reference import DOCUMENT_TYPES_FA, ISFAHAN_ID, TEHRAN_ID
 from logic.request_view import load_request
 from logic.roles import Role
 from tests.conftest import ROOT
@@ -181,6 +182,34 @@ def assign_setup(w: World, pid: int):
     return lambda actor: wf.assign(w.engine, actor, [rid], w.drivers[pid]["expert"].id)
 
 
+def report_setup(build):
+    """A KPI or analytics report asked for province `pid`: a provincial manager asking for another
+    province gets their own instead (the service narrows the scope), which counts as refused."""
+    def setup(w: World, pid: int):
+        def do(actor):
+            now = now_tehran()
+            with session_scope(w.engine) as s:
+                report = build(s, actor, kpi.current_month(now), now, province_id=pid)
+            if pid not in report.provinces:
+                raise NotFound()
+        return do
+    return setup
+
+
+def member_setup(w: World, pid: int):
+    mid = make_member(w.engine, pid)
+
+    def do(actor):
+        with session_scope(w.engine) as s:
+            members.load_profile(s, actor, mid)
+    return do
+
+
+def upload(w, actor, rid):
+    store_document(w.engine, actor, request_id=rid, doc_type=next(iter(DOCUMENT_TYPES_FA)), file_name="scan.png",
+                   data=tiny_png())
+
+
 ACTIONS = {
     "queue_read": queue_setup,
     "request_view": read_setup(request_view),
@@ -211,6 +240,10 @@ ACTIONS = {
     "add_closure": closure_setup,
     "create_staff": staff_setup,
     "audit_read": read_setup(audit_read),
+    "kpi_read": report_setup(kpi.kpi_report),
+    "analytics_read": report_setup(analytics.analytics_report),
+    "member_read": member_setup,
+    "upload_document": read_setup(upload),
 }
 
 
