@@ -35,10 +35,15 @@ authenticator = stauth.Authenticate(credentials, cookie_name="nezam_backoffice_a
                                     cookie_expiry_days=EXPIRY_DAYS, auto_hash=False)
 
 
+def signed_in_by_form(info: dict) -> None:
+    record_login_success(engine(), info["username"])
+    st.session_state["signed-in-at"] = datetime.now(timezone.utc)
+
+
 def login_page() -> None:
     st.title("سامانهٔ پیشخوان سازمان نظام مهندسی ساختمان استان")
     authenticator.login(location="main", fields=LOGIN_FIELDS, key="login-form",
-                        callback=lambda info: record_login_success(engine(), info["username"]))
+                        callback=signed_in_by_form)
     if st.session_state.get("authentication_status") is False:
         username = failed_username(credentials)
         st.error(record_login_failure(engine(), username) if username else "نام کاربری یا گذرواژه نادرست است.")
@@ -49,10 +54,11 @@ def login_page() -> None:
 status = st.session_state.get("authentication_status")
 actor = None
 if status and "signed-in-at" not in st.session_state:
-    # Signed in by a cookie issued earlier (read when the authenticator was built), or by the form
-    # just now: a revocation (logout, password change) voids sessions signed in before it.
+    # Signed in by a cookie issued earlier (the form's callback records its own time): a revocation
+    # (logout, password change) voids sessions signed in before it. A cookie whose issue time cannot
+    # be read counts as issued long ago, so any revocation voids it too (fail closed).
     issued = cookie_issued_at(authenticator.cookie_controller.cookie_model.token, EXPIRY_DAYS)
-    st.session_state["signed-in-at"] = issued or datetime.now(timezone.utc)
+    st.session_state["signed-in-at"] = issued or datetime(1970, 1, 1, tzinfo=timezone.utc)
 if status:
     with db_session() as session:
         # Read on every run so a deactivated or locked account loses access at once.
