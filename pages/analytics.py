@@ -4,37 +4,15 @@ Each chart has its data as a table with CSV and XLSX downloads."""
 import streamlit as st
 
 from logic import analytics as an
-from logic.errors import DomainError
 from logic.jalali import now_tehran, to_jalali
 from logic.reference import FIELDS_FA, PROVINCE_NAMES_FA
 from ui import charts
-from ui.session import db_session, require_page
+from ui.session import require_page
 
 actor = require_page(__file__)
-CACHE_SECONDS = 30
-
 st.title("تحلیل‌ها")
 now = now_tehran()
-with st.container(border=True):
-    period = charts.period_picker("analytics", now)
-    province_id = charts.province_picker("analytics", actor)
-    refresh = st.button("به‌روزرسانی", key="analytics-refresh", icon=":material/refresh:")
-if period is None:
-    st.stop()
-if refresh:
-    st.session_state.pop("report-cache", None)
-
-
-def build():
-    with db_session() as session:
-        return an.analytics_report(session, actor, period, now_tehran(), province_id)
-
-
-try:
-    report = charts.cached(("analytics", actor.id, period.start, period.end, province_id), CACHE_SECONDS, build)
-except DomainError as exc:
-    st.error(exc.message)
-    st.stop()
+report = charts.period_report("analytics", actor, an.analytics_report)
 
 scope = "همهٔ استان‌ها" if len(report.provinces) > 1 else PROVINCE_NAMES_FA[report.provinces[0]]
 st.caption(f"{scope} — {report.period.label}")

@@ -4,42 +4,19 @@ central staff the provinces side by side. Every number comes from logic.kpi in o
 import streamlit as st
 
 from logic import kpi
-from logic.errors import DomainError
-from logic.jalali import format_jalali_datetime, now_tehran, to_jalali
+from logic.jalali import format_jalali_datetime, to_jalali
 from logic.reference import PROVINCE_NAMES_FA
 from ui import charts
-from ui.session import db_session, require_page
+from ui.session import require_page
 
 actor = require_page(__file__)
-CACHE_SECONDS = 30
-
 st.title("شاخص‌های عملکرد")
-now = now_tehran()
-with st.container(border=True):
-    period = charts.period_picker("kpi", now)
-    province_id = charts.province_picker("kpi", actor)
-    refresh = st.button("به‌روزرسانی", key="kpi-refresh", icon=":material/refresh:")
-if period is None:
-    st.stop()
-if refresh:
-    st.session_state.pop("report-cache", None)
-
-
-def build():
-    with db_session() as session:
-        return kpi.kpi_report(session, actor, period, now_tehran(), province_id)
-
-
-try:
-    report = charts.cached(("kpi", actor.id, period.start, period.end, province_id), CACHE_SECONDS, build)
-except DomainError as exc:
-    st.error(exc.message)
-    st.stop()
+report = charts.period_report("kpi", actor, kpi.kpi_report)
 
 scope = ("همهٔ استان‌ها" if report.is_national else PROVINCE_NAMES_FA[report.provinces[0]])
 st.caption(f"{scope} — {report.period.label}؛ کارهای باز و تأخیرها در لحظهٔ "
            f"{format_jalali_datetime(report.now)}. هر اقدام بلافاصله در این اعداد است "
-           f"(صفحه تا {charts.fa_number(CACHE_SECONDS)} ثانیه نتیجه را نگه می‌دارد).")
+           f"(صفحه تا {charts.fa_number(charts.REPORT_CACHE_SECONDS)} ثانیه نتیجه را نگه می‌دارد).")
 stamp = str(to_jalali(report.now)).replace("-", "")
 fa = charts.fa_number
 

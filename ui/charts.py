@@ -203,3 +203,34 @@ def cached(key: str, ttl_seconds: float, build):
     store.clear()  # one report per session is enough
     store[key] = (time.monotonic(), value)
     return value
+
+
+REPORT_CACHE_SECONDS = 30
+
+
+def period_report(key: str, actor, compute, ttl_seconds: float = REPORT_CACHE_SECONDS):
+    """The KPI and analytics pages' common head: a bordered box with the period and province pickers
+    and a refresh button, then `compute(session, actor, period, now, province_id)` cached for
+    `ttl_seconds` (see `cached`). Stops the page when no period is chosen or the service refuses."""
+    from logic.errors import DomainError
+    from logic.jalali import now_tehran
+    from ui.session import db_session
+
+    with st.container(border=True):
+        period = period_picker(key, now_tehran())
+        province_id = province_picker(key, actor)
+        refresh = st.button("به‌روزرسانی", key=f"{key}-refresh", icon=":material/refresh:")
+    if period is None:
+        st.stop()
+    if refresh:
+        st.session_state.pop("report-cache", None)
+
+    def build():
+        with db_session() as session:
+            return compute(session, actor, period, now_tehran(), province_id)
+
+    try:
+        return cached((key, actor.id, period.start, period.end, province_id), ttl_seconds, build)
+    except DomainError as exc:
+        st.error(exc.message)
+        st.stop()
