@@ -124,7 +124,7 @@ class Member(Base):
     residence_proof: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=sa.func.now())
     __table_args__ = (
-        sa.CheckConstraint("national_id ~ '^[0-9]{10}$'", name="national_id_digits"),
+        sa.CheckConstraint("length(national_id) = 10 AND national_id ~ '^[0-9]+$'", name="national_id_digits"),
         sa.CheckConstraint(_in("gender", ("m", "f")), name="gender"),
         sa.CheckConstraint(_in("field", FIELDS_FA), name="field"),
         sa.CheckConstraint("grade IN (1, 2, 3)", name="grade"),
@@ -179,7 +179,7 @@ class Address(Base):
     postal_code: Mapped[str | None] = mapped_column(sa.String(10))
     is_legal: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     __table_args__ = (
-        sa.CheckConstraint("postal_code ~ '^[0-9]{10}$'", name="postal_code"),
+        sa.CheckConstraint("length(postal_code) = 10 AND postal_code ~ '^[0-9]+$'", name="postal_code"),
         # At most one legal address per member; the service keeps it at exactly one.
         sa.Index("uq_address_one_legal", "member_id", unique=True, postgresql_where=sa.text("is_legal")),
     )
@@ -196,7 +196,7 @@ class FamilyMember(Base):
     birth_date: Mapped[date | None] = mapped_column(sa.Date)
     __table_args__ = (
         sa.CheckConstraint(_in("relation", ("spouse", "child")), name="relation"),
-        sa.CheckConstraint("national_id ~ '^[0-9]{10}$'", name="national_id_digits"),
+        sa.CheckConstraint("length(national_id) = 10 AND national_id ~ '^[0-9]+$'", name="national_id_digits"),
     )
 
 
@@ -245,7 +245,7 @@ class Blob(Base):
     size_bytes: Mapped[int] = mapped_column(sa.Integer)
     content: Mapped[bytes] = mapped_column(sa.LargeBinary)
     __table_args__ = (
-        sa.CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
+        sa.CheckConstraint("length(sha256) = 64 AND sha256 ~ '^[0-9a-f]+$'", name="sha256_hex"),
         sa.CheckConstraint("size_bytes = octet_length(content) AND size_bytes > 0", name="size"),
     )
 
@@ -355,7 +355,7 @@ class Request(Base):
         sa.CheckConstraint("clock_started_at >= submitted_at", name="clock_after_submit"),
         sa.CheckConstraint("version >= 1", name="version"),
         sa.CheckConstraint("stage_hours_used >= 0 AND process_hours_used >= 0", name="hours"),
-        sa.CheckConstraint("tracking_code ~ '^[0-9]{10,14}$'", name="tracking_code"),
+        sa.CheckConstraint("length(tracking_code) BETWEEN 10 AND 14 AND tracking_code ~ '^[0-9]+$'", name="tracking_code"),
         # The queue: open requests of a province at a stage, most urgent first.
         sa.Index("ix_request_queue", "province_id", "type_code", "stage_code", "stage_due_at",
                  postgresql_where=sa.text("status = 'open'")),
@@ -407,7 +407,7 @@ class RequestEvent(Base):
                  postgresql_where=sa.text("action NOT IN ('comment', 'document_verdict', 'deadline_recomputed', "
                                           "'fee_assessed')")),
         sa.Index("ix_request_event_request", "request_id", "at"),
-        sa.Index("ix_request_event_actor_at", "actor_id", "at"),
+        sa.Index("ix_request_event_actor_at", "actor_id", "at", postgresql_where=sa.text("actor_id IS NOT NULL")),
         sa.Index("ix_request_event_at", "at"),
     )
 
@@ -430,7 +430,6 @@ class StageVisit(Base):
     met: Mapped[bool | None] = mapped_column(sa.Boolean)
     __table_args__ = (
         sa.CheckConstraint("(left_at IS NULL) = (outcome IS NULL)", name="closed_has_outcome"),
-        sa.Index("ix_stage_visit_province_left", "province_id", "left_at"),
         sa.Index("uq_stage_visit_open", "request_id", unique=True, postgresql_where=sa.text("left_at IS NULL")),
         # A person's visits of one whole hour of handling time in a period: the exact median per
         # expert reads only the hour that holds it (migration 0009).
@@ -542,7 +541,8 @@ class Payment(Base):
     __table_args__ = (
         sa.CheckConstraint("amount > 0", name="amount"),
         sa.CheckConstraint(_in("source", ("manual", "gateway_csv", "demo")), name="source"),
-        sa.CheckConstraint("bank_reference ~ '^[A-Za-z0-9-]{6,40}$'", name="bank_reference"),
+        sa.CheckConstraint("length(bank_reference) BETWEEN 6 AND 40 AND bank_reference ~ '^[A-Za-z0-9-]+$'",
+                           name="bank_reference"),
         sa.Index("ix_payment_paid_at", "paid_at"),
     )
 

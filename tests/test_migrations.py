@@ -4,6 +4,8 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from db.engine import make_engine
 from db.migrate import downgrade, upgrade
@@ -59,3 +61,34 @@ def test_event_and_audit_tables_refuse_updates_and_deletes(db):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             with db.begin() as c:
                 c.execute(sa.text(stmt))
+
+
+# Values near every edge of the pattern CHECKs: lengths around their bounds, letters, Persian and
+# Arabic digits, a trailing newline (which a careless `$` would let through), hyphens.
+_CHECK_VALUES = st.text(alphabet="0123456789afAFz-۱٣ \n", max_size=70) | st.sampled_from(
+    ["0" * 9, "0" * 10, "0" * 11, "1" * 14, "1" * 15, "BR0000000001", "ab-12", "a" * 40, "a" * 41, "f" * 64,
+     "f" * 65, "0123456789\n"])
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=_CHECK_VALUES)
+def test_cheaper_checks_accept_exactly_what_the_patterns_accepted(engine, value):
+    """Migration 0011 swapped bounded-repetition regexes for length tests: same values in and out."""
+    from importlib import import_module
+
+    checks = import_module("db.migrations.versions.0011_cheaper_checks_and_event_indexes").CHECKS
+    with engine.connect() as c:
+        for _, name, old, new in checks:
+            column = old.split(" ", 1)[0]
+            sql = f"SELECT ({old.replace(column, ':v', 1)}) IS TRUE, ({new.replace(column, ':v')}) IS TRUE"
+            was, now = c.execute(sa.text(sql), {"v": value}).one()
+            assert was == now, (name, value)
+
+
+def test_the_database_enforces_the_cheaper_checks(engine):
+    with engine.connect() as c:
+        defs = dict(c.execute(sa.text(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'c' AND conname = ANY(:n)"),
+            {"n": ["ck_request_tracking_code", "ck_payment_bank_reference", "ck_member_national_id_digits"]}).all())
+    assert len(defs) == 3
+    assert all("length(" in d and "{" not in d for d in defs.values()), defs
