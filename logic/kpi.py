@@ -431,6 +431,13 @@ def backlog(session: Session, provinces: Sequence[int], now: datetime,
     same goes for "at risk by now" on the at-risk moments; at risk now = at risk by now - breached."""
     limits = _running_limits(provinces, now, cals)
     today_start = _day_start(now)
+    tomorrow_start = _day_start(today_start + timedelta(hours=30))
+    # "Due before now today" is read from the queue index; the rollup knows how many are due today
+    # at all, so where less of the office day lies ahead than behind, the rest of the day is read
+    # instead and taken from that count (deadlines fall in office hours: after closing it reads none).
+    ahead = {p: _position_us(cals[p], tomorrow_start) - _position_us(cals[p], now) for p in provinces}
+    behind = {p: _position_us(cals[p], now) - _position_us(cals[p], today_start) for p in provinces}
+    read_behind = [p for p in provinces if behind[p] <= ahead[p]]
 
     def probe(lo: str, hi: str, op: str = "<=", column: str = "stage_due_at") -> str:
         return (f"(SELECT count(*) FROM request r WHERE r.status = 'open' AND r.province_id = h.province_id "
@@ -456,7 +463,9 @@ def backlog(session: Session, provinces: Sequence[int], now: datetime,
                    coalesce(bool_or(o.n <> 0 AND o.due_day = th.d3), false) AS on3,
                    coalesce(bool_or(o.n <> 0 AND o.due_day = th.d7), false) AS on7,
                    coalesce(bool_or(o.n <> 0 AND o.due_day = :today), false) AS on_now,
-                   coalesce(bool_or(o.n <> 0 AND o.risk_day = :today), false) AS risk_on_now
+                   coalesce(bool_or(o.n <> 0 AND o.risk_day = :today), false) AS risk_on_now,
+                   coalesce(sum(o.n) FILTER (WHERE o.due_day = :today), 0) AS due_today,
+                   coalesce(sum(o.n) FILTER (WHERE o.risk_day = :today), 0) AS risk_today
             FROM kpi_open_day o
             LEFT JOIN th ON th.province_id = o.province_id AND th.type_code = o.type_code
                         AND th.stage_code = o.stage_code
@@ -467,15 +476,20 @@ def backlog(session: Session, provinces: Sequence[int], now: datetime,
                CASE WHEN h.on1 THEN {probe('th.lo1', 'th.t1')} ELSE 0 END AS p1,
                CASE WHEN h.on3 THEN {probe('th.lo3', 'th.t3')} ELSE 0 END AS p3,
                CASE WHEN h.on7 THEN {probe('th.lo7', 'th.t7')} ELSE 0 END AS p7,
-               CASE WHEN h.on_now THEN {probe(':today_start', ':now', '<')} ELSE 0 END AS p_now,
-               CASE WHEN h.risk_on_now THEN {probe(':today_start', ':now', '<', 'stage_risk_at')} ELSE 0 END
-                 AS risk_p_now
+               CASE WHEN NOT h.on_now THEN 0
+                    WHEN h.province_id = ANY(CAST(:read_behind AS smallint[])) THEN {probe(':today_start', ':now', '<')}
+                    ELSE h.due_today - {probe(':now', ':tomorrow_start', '<')} END AS p_now,
+               CASE WHEN NOT h.risk_on_now THEN 0
+                    WHEN h.province_id = ANY(CAST(:read_behind AS smallint[])) THEN {probe(':today_start', ':now', '<', 'stage_risk_at')}
+                    ELSE h.risk_today - {probe(':now', ':tomorrow_start', '<', 'stage_risk_at')} END AS risk_p_now
         FROM h LEFT JOIN th ON th.province_id = h.province_id AND th.type_code = h.type_code
                            AND th.stage_code = h.stage_code
         WHERE h.total <> 0""")
     rows: dict[tuple[int, str, str], BacklogRow] = {}
     for r in session.execute(sql, {**_threshold_params(limits), "today": today_start.date(),
-                                   "today_start": today_start, "now": now, **_any_params(provinces)}):
+                                   "today_start": today_start, "tomorrow_start": tomorrow_start, "now": now,
+                                   "read_behind": read_behind,
+                                   **_any_params(provinces)}):
         row = rows[(r.province_id, r.type_code, r.stage_code)] = BacklogRow(r.province_id, r.type_code, r.stage_code)
         ge1, ge3, ge7 = r.lt1 + r.p1, r.lt3 + r.p3, r.lt7 + r.p7
         row.total, row.paused = int(r.total), int(r.paused)
@@ -583,17 +597,21 @@ def cycle_times(session: Session, provinces: Sequence[int], period: Period, cals
     province's office-day hours) of requests completed in the period: per type, and per province
     when asked (one pass, two grouping sets). No median over all types: types with 1- and 14-day
     limits mixed in one figure would tell nobody anything."""
-    sets = "(r.type_code)" + (", (r.province_id)" if by_province else "")
-    province = "r.province_id" if by_province else "NULL::smallint AS province_id"
+    # The working days are computed once per request (not once per grouping set), and types are
+    # grouped byte-wise: both sorts of the month's completed requests stay cheap across 31 provinces.
+    sets = "(c.type_code)" + (", (c.province_id)" if by_province else "")
+    province = "c.province_id" if by_province else "NULL::smallint AS province_id"
     rows = session.execute(sa.text(f"""
-        SELECT r.type_code, {province}, GROUPING(r.type_code) AS gt, count(*) AS n,
-               percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY r.process_hours_used::float8 / d.day_hours)
-                 AS pct
-        FROM request r
-        JOIN unnest(CAST(:dp AS smallint[]), CAST(:dh AS float8[])) AS d(province_id, day_hours)
-             ON d.province_id = r.province_id
-        WHERE r.status = 'completed' AND {_any('r.province_id', provinces)}
-          AND r.closed_at >= :start AND r.closed_at < :end
+        SELECT c.type_code, {province}, GROUPING(c.type_code) AS gt, count(*) AS n,
+               percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY c.days) AS pct
+        FROM (SELECT r.type_code COLLATE "C" AS type_code, r.province_id,
+                     r.process_hours_used::float8 / d.day_hours AS days
+              FROM request r
+              JOIN unnest(CAST(:dp AS smallint[]), CAST(:dh AS float8[])) AS d(province_id, day_hours)
+                   ON d.province_id = r.province_id
+              WHERE r.status = 'completed' AND {_any('r.province_id', provinces)}
+                AND r.closed_at >= :start AND r.closed_at < :end
+              OFFSET 0) c
         GROUP BY GROUPING SETS ({sets})"""),
         {"dp": list(provinces), "dh": [cals[p].day_hours for p in provinces], "start": period.start, "end": period.end,
          **_any_params(provinces)})
