@@ -104,6 +104,14 @@ class StaffUser(Base):
 
 # --- members ------------------------------------------------------------------------------------
 
+def member_name_words(table: str = "") -> str:
+    """The words a member's name is searched by: its words split at each ZWNJ, and the same words
+    with the ZWNJ left out, so «علی‌اکبر» is found typed as «علی اکبر», «علیاکبر» or «علی‌اکبر»
+    (people type the half-space or not). `table` qualifies the columns in a query ("member.")."""
+    name = f"{table}first_name || ' ' || {table}last_name"
+    return f"to_tsvector('simple', replace({name}, chr(8204), ' ') || ' ' || replace({name}, chr(8204), ''))"
+
+
 class Member(Base):
     __tablename__ = "member"
     id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
@@ -136,9 +144,8 @@ class Member(Base):
         sa.Index("ix_member_province_joined", "province_id", "joined_on"),  # new members per month (0007)
         sa.Index("ix_member_active_kpi", "id", postgresql_include=["province_id", "field", "grade"],
                  postgresql_where=sa.text("status = 'active'")),  # licence holders by field and grade (0007)
-        # Name search by word prefix; 'simple' keeps Persian words as they are written.
-        sa.Index("ix_member_name_fts", sa.text("to_tsvector('simple', first_name || ' ' || last_name)"),
-                 postgresql_using="gin"),
+        # Name search by word prefix; 'simple' keeps Persian words as they are written (0012).
+        sa.Index("ix_member_name_fts", sa.text(member_name_words()), postgresql_using="gin"),
     )
 
 

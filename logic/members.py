@@ -12,8 +12,10 @@ The search is index-friendly:
   index `ix_contact_mobile`, in its 09…, 9…, 98… and +98… forms), combined so that PostgreSQL can
   OR the three index scans;
 - words are a prefix full-text search on the GIN index `ix_member_name_fts`
-  (`to_tsvector('simple', first_name || ' ' || last_name)`): every word must begin a word of the
-  name ("عل کری" finds «علی کریمی»). Words are normalised (Arabic ي/ك typed become Persian ی/ک, and
+  (`db.models.member_name_words`): every word must begin a word of the name ("عل کری" finds
+  «علی کریمی»). A ZWNJ typed inside a word is left out and the index holds names both split at
+  their ZWNJs and joined without them, so «علی‌اکبر» is found with or without the half-space.
+  Words are normalised (Arabic ي/ك typed become Persian ی/ک, and
   the Arabic spelling is searched too, for names stored from an Arabic keyboard) and reduced to
   letters and digits before they go into the tsquery, so no operator typed can reach it.
 """
@@ -32,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from db.engine import session_scope
 from db.models import (Address, Contact, Document, Education, FamilyMember, Member, Request, ValidityChange,
-                       WorkLicence)
+                       WorkLicence, member_name_words)
 from logic import member_rules as rules
 from logic.auth import Actor
 from logic.documents import DocumentInfo, info
@@ -121,6 +123,7 @@ def name_tsquery(text: str) -> str | None:
     ("O'Brien" is the words o and brien); combining marks are dropped, as before."""
     terms = []
     for word in _words(search_key(text))[:MAX_SEARCH_WORDS]:
+        word = word.replace("\u200c", "")  # the index holds every name's words joined without ZWNJ
         arabic = word.translate(_TO_ARABIC_LETTERS)
         variants = [word] if arabic == word else [word, arabic]
         alternatives = " | ".join(f"'{v}':*" for v in variants)
@@ -133,8 +136,8 @@ def name_condition(q: str) -> sa.ColumnElement[bool]:
     if tsq is None:
         return sa.false()
     # Written out exactly as the index expression, so the planner matches ix_member_name_fts.
-    return sa.text("to_tsvector('simple', member.first_name || ' ' || member.last_name) "
-                   "@@ to_tsquery('simple', :member_name_tsq)").bindparams(member_name_tsq=tsq)
+    return sa.text(f"{member_name_words('member.')} @@ to_tsquery('simple', :member_name_tsq)").bindparams(
+        member_name_tsq=tsq)
 
 
 def search_condition(text: str) -> sa.ColumnElement[bool] | None:
