@@ -435,14 +435,21 @@ def backlog(session: Session, provinces: Sequence[int], now: datetime,
     # "Due before now today" is read from the queue index; the rollup knows how many are due today
     # at all, so where less of the office day lies ahead than behind, the rest of the day is read
     # instead and taken from that count (deadlines fall in office hours: after closing it reads none).
-    ahead = {p: _position_us(cals[p], tomorrow_start) - _position_us(cals[p], now) for p in provinces}
-    behind = {p: _position_us(cals[p], now) - _position_us(cals[p], today_start) for p in provinces}
-    read_behind = [p for p in provinces if behind[p] <= ahead[p]]
+    def behind_is_smaller(cal: BusinessCalendar) -> bool:
+        behind = _position_us(cal, now) - _position_us(cal, today_start)
+        return behind <= _position_us(cal, tomorrow_start) - _position_us(cal, now)
+    read_behind = [p for p in provinces if behind_is_smaller(cals[p])]
 
     def probe(lo: str, hi: str, op: str = "<=", column: str = "stage_due_at") -> str:
         return (f"(SELECT count(*) FROM request r WHERE r.status = 'open' AND r.province_id = h.province_id "
                 f"AND r.type_code = h.type_code AND r.stage_code = h.stage_code "
                 f"AND r.{column} >= {lo} AND r.{column} {op} {hi})")
+
+    def passed_today(column: str, day_count: str) -> str:
+        """Today's moments in `column` before now: read directly, or the day's count minus the rest."""
+        return (f"CASE WHEN h.province_id = ANY(CAST(:read_behind AS smallint[])) "
+                f"THEN {probe(':today_start', ':now', '<', column)} "
+                f"ELSE h.{day_count} - {probe(':now', ':tomorrow_start', '<', column)} END")
 
     sql = sa.text(f"""
         WITH th AS (
@@ -476,12 +483,8 @@ def backlog(session: Session, provinces: Sequence[int], now: datetime,
                CASE WHEN h.on1 THEN {probe('th.lo1', 'th.t1')} ELSE 0 END AS p1,
                CASE WHEN h.on3 THEN {probe('th.lo3', 'th.t3')} ELSE 0 END AS p3,
                CASE WHEN h.on7 THEN {probe('th.lo7', 'th.t7')} ELSE 0 END AS p7,
-               CASE WHEN NOT h.on_now THEN 0
-                    WHEN h.province_id = ANY(CAST(:read_behind AS smallint[])) THEN {probe(':today_start', ':now', '<')}
-                    ELSE h.due_today - {probe(':now', ':tomorrow_start', '<')} END AS p_now,
-               CASE WHEN NOT h.risk_on_now THEN 0
-                    WHEN h.province_id = ANY(CAST(:read_behind AS smallint[])) THEN {probe(':today_start', ':now', '<', 'stage_risk_at')}
-                    ELSE h.risk_today - {probe(':now', ':tomorrow_start', '<', 'stage_risk_at')} END AS risk_p_now
+               CASE WHEN h.on_now THEN {passed_today('stage_due_at', 'due_today')} ELSE 0 END AS p_now,
+               CASE WHEN h.risk_on_now THEN {passed_today('stage_risk_at', 'risk_today')} ELSE 0 END AS risk_p_now
         FROM h LEFT JOIN th ON th.province_id = h.province_id AND th.type_code = h.type_code
                            AND th.stage_code = h.stage_code
         WHERE h.total <> 0""")

@@ -104,14 +104,15 @@ def _number_condition(q: str) -> sa.ColumnElement[bool]:
 
 
 def _words(text: str) -> list[str]:
+    """Runs of letters and digits. Marks are skipped, and so is a ZWNJ: the index holds every name's
+    words also joined without it (db.models.member_name_words)."""
     words, current = [], []
     for ch in text + " ":
-        if ch.isalnum() or ch == "\u200c":
+        if ch.isalnum():
             current.append(ch)
-        elif not unicodedata.category(ch).startswith("M"):  # a separator; marks are skipped
-            word = "".join(current).strip("\u200c")
-            if word:
-                words.append(word)
+        elif ch != "\u200c" and not unicodedata.category(ch).startswith("M"):  # a separator
+            if current:
+                words.append("".join(current))
             current = []
     return words
 
@@ -123,7 +124,6 @@ def name_tsquery(text: str) -> str | None:
     ("O'Brien" is the words o and brien); combining marks are dropped, as before."""
     terms = []
     for word in _words(search_key(text))[:MAX_SEARCH_WORDS]:
-        word = word.replace("\u200c", "")  # the index holds every name's words joined without ZWNJ
         arabic = word.translate(_TO_ARABIC_LETTERS)
         variants = [word] if arabic == word else [word, arabic]
         alternatives = " | ".join(f"'{v}':*" for v in variants)
