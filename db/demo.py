@@ -2132,11 +2132,12 @@ def keep_freed_memory() -> bool:
     to the kernel: glibc only; False elsewhere.
 
     Each chunk allocates and frees a few hundred megabytes of strings and buffers, and glibc hands large
-    freed blocks (by default over 128 kB) and a free top of its heap back to the kernel. On a VM whose kernel reports free pages to its host (free
-    page reporting, as on the Firecracker machines here) a page touched again after that costs a host
-    fault: touching 2 GB of new memory took 6.8 s the first time and 1.2 s the next. At a million
-    requests this took the loader's Python processes from 10.0–10.8 to 7.0–9.5 s of system time in an hour
-    when the machine was slow, and made no difference in one when it was fast.
+    freed blocks (by default over 128 kB) and a free top of its heap back to the kernel. On a VM whose
+    kernel reports free pages to its host (free page reporting, as on the Firecracker machines here) a
+    page touched again after that costs a host fault: touching 2 GB of new memory took 6.8 s the first
+    time and 1.2 s the next. At a million requests this took the loader's Python processes from
+    10.0–10.8 to 7.0–9.5 s of system time in an hour when the machine was slow, and made no difference
+    in one when it was fast.
     """
     try:
         libc = ctypes.CDLL("libc.so.6")
