@@ -15,9 +15,9 @@ The search is index-friendly:
   (`db.models.member_name_words`): every word must begin a word of the name ("عل کری" finds
   «علی کریمی»). A ZWNJ typed inside a word is left out and the index holds names both split at
   their ZWNJs and joined without them, so «علی‌اکبر» is found with or without the half-space.
-  Words are normalised (Arabic ي/ك typed become Persian ی/ک, and
-  the Arabic spelling is searched too, for names stored from an Arabic keyboard) and reduced to
-  letters and digits before they go into the tsquery, so no operator typed can reach it.
+  Words are normalised (Arabic ي/ك typed become Persian ی/ک, and the Arabic spelling is searched
+  too, for names stored from an Arabic keyboard) and reduced to letters and digits before they go
+  into the tsquery, so no operator typed can reach it.
 """
 from __future__ import annotations
 
