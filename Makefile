@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: run test migrate demo bench install browser clean-data
+.PHONY: run test screenshots migrate demo bench install browser clean-data
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -20,13 +20,18 @@ migrate: install
 	$(PY) -m db.migrate upgrade
 
 demo: migrate
-	$(PY) -m db.demo --if-empty
+	$(PY) -m demo --if-empty
 
 run: demo
 	APP_MODE=$${APP_MODE:-demo} $(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
 
+# The slowest 15 tests are printed at the end, so that the suite stays fast.
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --durations=15 $(PYTEST_ARGS)
+
+# The README's pictures, from the browser tests (a plain test run writes them under test-results/).
+screenshots: install
+	SCREENSHOT_DIR=$(CURDIR)/docs $(PY) -m pytest -q tests/browser
 
 bench: install
 	$(PY) -m bench.run $(BENCH_ARGS)

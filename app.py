@@ -7,9 +7,9 @@ import streamlit as st
 import streamlit_authenticator as stauth
 
 from db.engine import setting
+from domain.jalali import now_tehran
 from logic.auth import (ConfigError, cookie_issued_at, cookie_key, failed_username, load_actor, login_credentials,
                         logout, record_login_failure, record_login_success)
-from logic.jalali import now_tehran
 from ui.navigation import PAGES, build_navigation
 from ui.session import db_session, engine
 from ui.theme import apply_theme

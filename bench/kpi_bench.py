@@ -21,18 +21,18 @@ import statistics
 import subprocess
 import sys
 import time
-from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from domain import periods
 from db.engine import make_engine, session_scope
 from logic import analytics as an
 from logic import kpi
 from logic.auth import Actor
-from logic.jalali import TEHRAN, now_tehran
-from logic.reference import TEHRAN_ID
+from domain.jalali import TEHRAN, now_tehran
+from domain.reference import TEHRAN_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = 5
@@ -60,14 +60,14 @@ def timed(fn, runs: int = RUNS) -> tuple[float, float, object]:
 
 # --- the naive approach ---------------------------------------------------------------------------
 
-def naive_kpis(engine: sa.Engine, actor: Actor, period: kpi.Period, now: datetime, *, trend: bool = True) -> dict:
+def naive_kpis(engine: sa.Engine, actor: Actor, period: periods.Period, now: datetime, *, trend: bool = True) -> dict:
     """The same KPIs the usual way: read the rows of the scope and the window into pandas, compute
     working-hour ages with the calendar row by row, group with pandas. Without `trend` only the
     period's rows are read (the twelve-month trend is left out)."""
     import pandas as pd
 
     provinces = kpi.scope_provinces(actor)
-    months = kpi.trend_months(period) if trend else []
+    months = periods.trend_months(period) if trend else []
     window = (datetime.combine(months[0].start, datetime.min.time(), tzinfo=TEHRAN) if trend else period.start,
               period.end)
     ids = ",".join(map(str, provinces))
@@ -179,7 +179,7 @@ def measure_kpis(url: str, now: datetime | None = None) -> dict:
     """Every figure of the KPI benchmark, as a flat dict of numbers (ms unless named otherwise)."""
     now = now or now_tehran()
     # A month with a full share of data even early in a month: the one holding the day 15 days ago.
-    period = kpi.current_month(now - timedelta(days=15))
+    period = periods.current_month(now - timedelta(days=15))
     out: dict = {"period": period.label}
     engine = make_engine(url)  # a fresh pool: no connection has planned these queries yet
     try:
@@ -197,7 +197,7 @@ def measure_kpis(url: str, now: datetime | None = None) -> dict:
             out[f"naive_{name}_ms"] = _ms(start)
             out[f"kpi_{name}_same_numbers"] = same_numbers(report, naive)
             out[f"speedup_{name}_x"] = round(out[f"naive_{name}_ms"] / out[f"kpi_{name}_cold_ms"], 1)
-        year = kpi.year_period(kpi.to_jalali(period.start).year)
+        year = periods.year_period(kpi.to_jalali(period.start).year)
         for name, actor in (("manager", MANAGER), ("central", CENTRAL)):
             out[f"kpi_{name}_year_warm_ms"] = timed(lambda actor=actor: _report(engine, actor, year, now), 3)[1]
             out[f"analytics_{name}_year_warm_ms"] = timed(lambda actor=actor: _analytics(engine, actor, year, now), 3)[1]
@@ -260,7 +260,7 @@ def _naive_memory(url: str) -> dict:
     with engine.connect() as c:
         requests = c.execute(sa.text("SELECT count(*) FROM request")).scalar()
     for actor in (MANAGER, CENTRAL):
-        naive_kpis(engine, actor, kpi.current_month(now - timedelta(days=15)), now,
+        naive_kpis(engine, actor, periods.current_month(now - timedelta(days=15)), now,
                    trend=_naive_trend(actor, requests))
     return {"max_rss_mb": _max_rss_mb()}
 

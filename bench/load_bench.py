@@ -33,11 +33,11 @@ import sqlalchemy as sa
 
 from logic import workflow as wf
 from logic.auth import Actor
-from logic.errors import DomainError, StaleRequest
-from logic.jalali import now_tehran
-from logic.national_id import make_national_id
-from logic.processes import PROCESSES
-from logic.reference import TEHRAN_ID
+from domain.errors import DomainError, StaleRequest
+from domain.jalali import now_tehran
+from domain.national_id import make_national_id
+from domain.processes import PROCESSES, STAFF_ACTIONS
+from domain.reference import TEHRAN_ID
 
 TYPES = ("new_membership", "legacy_registration", "transfer", "rating_registration")
 # Worker roles for 32 workers, in proportion to the work waiting at their stages.
@@ -254,7 +254,7 @@ class _Run:
         p = rng.random()
         if row.assignee_id is None and p < 0.2:
             action, call = "claim", lambda: wf.claim(self.engine, actor, rid, version)
-        elif p < 0.3 and "return" in wf.STAFF_ACTIONS[stage.kind]:
+        elif p < 0.3 and "return" in STAFF_ACTIONS[stage.kind]:
             action, call = "return", lambda: wf.return_for_correction(self.engine, actor, rid, version,
                                                                         "مدارک ناخوانا است؛ دوباره بارگذاری شود")
         elif p < 0.33:

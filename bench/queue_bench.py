@@ -19,8 +19,8 @@ from db.engine import database_url, make_engine, session_scope
 from db.models import Member, Request, StaffUser
 from logic import queue as q
 from logic.auth import Actor, actor_from_row
-from logic.jalali import now_tehran
-from logic.reference import TEHRAN_ID
+from domain.jalali import now_tehran
+from domain.reference import TEHRAN_ID
 
 RUNS = 5
 
@@ -41,7 +41,7 @@ def _tehran_actor(session, role: str, username: str | None = None) -> Actor:
         stmt.where(StaffUser.province_id == TEHRAN_ID).order_by(StaffUser.id)
     user = session.scalars(stmt.limit(1)).first()
     if user is None:
-        raise SystemExit(f"no active {role} in Tehran: load the demo data first (python -m db.demo)")
+        raise SystemExit(f"no active {role} in Tehran: load the demo data first (python -m demo)")
     return actor_from_row(user)
 
 

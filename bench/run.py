@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 from db.engine import DATA_DIR, embedded_url, make_engine, normalize_url, session_scope
 from db.migrate import upgrade
-from logic.jalali import now_tehran
+from domain.jalali import now_tehran
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,7 +72,7 @@ def page_run_ms(url: str, page: str, username: str, runs: int = 5) -> float:
 
 def measure_size(server_url: str, requests: int, now: datetime) -> dict:
     from bench.queue_bench import _tehran_actor, measure_queue
-    from db.demo import load_demo
+    from demo import load_demo
 
     name, url = throwaway_database(server_url)
     engine = make_engine(url)
@@ -95,7 +95,7 @@ def measure_size(server_url: str, requests: int, now: datetime) -> dict:
 
 def measure_existing(url: str, now: datetime) -> dict:
     """The same figures on a database that already holds demo data (say, 5 million requests loaded
-    once with `python -m db.demo --scale national`): no load, nothing dropped."""
+    once with `python -m demo --scale national`): no load, nothing dropped."""
     from bench.queue_bench import _tehran_actor, measure_queue
 
     engine = make_engine(url)

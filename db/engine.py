@@ -126,7 +126,7 @@ def _sessionmaker(engine: sa.Engine) -> sessionmaker[Session]:
 def session_scope(engine: sa.Engine | None = None) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any error. A lost or refused database
     connection becomes ServiceUnavailable (a Persian message; nothing was written)."""
-    from logic.errors import ServiceUnavailable
+    from domain.errors import ServiceUnavailable
 
     session = _sessionmaker(engine or get_engine())()
     try:
@@ -139,7 +139,7 @@ def session_scope(engine: sa.Engine | None = None) -> Iterator[Session]:
                                  psycopg.errors.SerializationFailure)):
             # A deadlock or serialization failure with a colleague's action: nothing was written,
             # and trying again is the fix, not waiting for the database.
-            from logic.errors import Conflict
+            from domain.errors import Conflict
             raise Conflict("این کار هم‌زمان با کار همکار دیگری انجام شد و ثبت نشد؛ دوباره تلاش کنید.") from exc
         raise ServiceUnavailable() from exc
     except sa.exc.DBAPIError as exc:

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from logic.processes import Status
-from logic.reference import (ALLOWED_MIME_TYPES, COMPETENCIES_FA, CONTACT_KINDS_FA, DEGREE_LEVELS_FA,
+from domain.processes import Status
+from domain.reference import (ALLOWED_MIME_TYPES, COMPETENCIES_FA, CONTACT_KINDS_FA, DEGREE_LEVELS_FA,
                              DOCUMENT_TYPES_FA, FIELDS_FA, LICENCE_KINDS_FA, MEMBER_STATUSES_FA)
-from logic.roles import ALL_ROLES
+from domain.roles import ALL_ROLES
 
 TZ = sa.DateTime(timezone=True)
 
@@ -285,7 +285,7 @@ class Document(Base):
     )
 
 
-# --- process definitions (synced from logic.processes) ------------------------------------------
+# --- process definitions (synced from domain.processes) ------------------------------------------
 
 class RequestType(Base):
     __tablename__ = "request_type"

@@ -6,8 +6,8 @@ import json
 
 import sqlalchemy as sa
 
-from logic.processes import PROCESSES
-from logic.reference import PROVINCES
+from domain.processes import PROCESSES
+from domain.reference import PROVINCES
 
 
 def sync_reference_data(conn: sa.Connection) -> None:

@@ -17,12 +17,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from db.models import KpiDay, Member
-from logic.auth import Actor
-from logic.jalali import TEHRAN, format_jalali_date
-from logic.kpi import (Month, Period, Table, _any, _any_params, _in_scope, month_bucket_sql, months_between, prepare,
-                       require_kpi_role, scope_provinces)
-from logic.reference import FIELDS_FA, GRADES_FA
-from logic.roles import Role
+from domain.actor import Actor
+from domain.jalali import TEHRAN, format_jalali_date
+from domain.periods import Month, Period, months_between
+from domain.reference import FIELDS_FA, GRADES_FA
+from domain.roles import Role
+from logic.kpi import (Table, _any, _any_params, _in_scope, month_bucket_sql, prepare, require_kpi_role,
+                       scope_provinces)
 
 ANALYTICS_ROLES = (Role.MANAGER, Role.BOARD)
 LICENCE_TYPES = ("licence_issue", "licence_renewal")

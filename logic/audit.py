@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from db.models import AuditEvent
-from logic.auth import Actor
+from domain.actor import Actor
 
 
 def record(s: Session, actor: Actor | None, action: str, entity: str, entity_id: object = None, *,

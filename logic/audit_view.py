@@ -9,12 +9,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from db.models import AuditEvent, Request, RequestEvent, StaffUser
-from logic.auth import Actor
-from logic.errors import PermissionDenied
-from logic.jalali import TEHRAN, format_jalali_datetime
-from logic.processes import ACTIONS_FA
-from logic.roles import Role
-from logic.text import to_ascii_digits
+from domain.actor import Actor
+from domain.errors import PermissionDenied
+from domain.jalali import TEHRAN, format_jalali_datetime
+from domain.processes import ACTIONS_FA
+from domain.roles import Role
+from domain.text import to_ascii_digits
 
 AUDIT_ACTIONS_FA = {
     "login": "ورود", "login_failed": "ورود نادرست", "account_locked": "قفل شدن حساب",

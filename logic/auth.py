@@ -1,16 +1,16 @@
 """Who is acting: staff identities, credentials for the login form, and the app's secret settings."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from db.engine import session_scope
 from db.models import StaffUser
-from logic.errors import DomainError
-from logic.reference import PROVINCE_NAMES_FA
-from logic.roles import role_label
+from domain.actor import Actor
+from domain.errors import DomainError
+from logic.audit import record
 
 DEMO_COOKIE_KEY = "demo-cookie-key-not-for-production"
 MIN_COOKIE_KEY_LENGTH = 32
@@ -18,35 +18,6 @@ MIN_COOKIE_KEY_LENGTH = 32
 
 class ConfigError(DomainError):
     default_message = "پیکربندی سامانه کامل نیست."
-
-
-@dataclass(frozen=True)
-class Actor:
-    """The signed-in staff member, as every service sees them."""
-
-    id: int
-    username: str
-    full_name: str
-    roles: frozenset[str]
-    province_id: int | None  # None: central organisation, all provinces
-
-    @property
-    def is_central(self) -> bool:
-        return self.province_id is None
-
-    def has(self, *roles: str) -> bool:
-        return bool(self.roles.intersection(roles))
-
-    def can_see_province(self, province_id: int) -> bool:
-        return self.province_id is None or self.province_id == province_id
-
-    @property
-    def province_label(self) -> str:
-        return "سازمان مرکزی (همهٔ استان‌ها)" if self.province_id is None else PROVINCE_NAMES_FA[self.province_id]
-
-    @property
-    def roles_label(self) -> str:
-        return "، ".join(role_label(r) for r in sorted(self.roles))
 
 
 def actor_from_row(user: StaffUser) -> Actor:
@@ -76,8 +47,6 @@ def cookie_issued_at(token: object, expiry_days: float) -> datetime | None:
 
 def logout(engine: sa.Engine, actor: Actor, *, now: datetime | None = None) -> None:
     """End every session of this user: login cookies issued until now stop working, server-side."""
-    from db.engine import session_scope
-    from logic.audit import record
 
     now = now or datetime.now(timezone.utc)
     with session_scope(engine) as s:
@@ -123,9 +92,7 @@ def failed_username(credentials: dict) -> str | None:
 def record_login_failure(engine: sa.Engine, username: str, *, now: datetime | None = None) -> str:
     """Count a refused login in the database (across sessions and restarts); the fifth in a row
     locks the account for 15 minutes. Returns the message for the login form."""
-    from db.engine import session_scope
-    from logic.audit import record
-    from logic.jalali import format_jalali_datetime
+    from domain.jalali import format_jalali_datetime
 
     now = now or datetime.now(timezone.utc)
     with session_scope(engine) as s:
@@ -150,8 +117,6 @@ def record_login_failure(engine: sa.Engine, username: str, *, now: datetime | No
 
 
 def record_login_success(engine: sa.Engine, username: str, *, now: datetime | None = None) -> None:
-    from db.engine import session_scope
-    from logic.audit import record
 
     now = now or datetime.now(timezone.utc)
     with session_scope(engine) as s:

@@ -1,20 +1,44 @@
-"""A province's business calendar, read from the database: its working week, office hours and closed
-days (national holidays plus the province's own closures)."""
+"""Provinces' business calendars, read from the database: the working week, office hours and closed
+days (national holidays plus the province's own closures) of each."""
 from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, time
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from db.models import Holiday, ProvinceSetting
-from logic.sla import BusinessCalendar
+from domain.calendar import IRAN_CLOSES, IRAN_OPENS, IRAN_WORKDAYS, BusinessCalendar
+
+
+@functools.lru_cache(maxsize=64)
+def _calendar(workdays: frozenset[int], opens: time, closes: time, holidays: frozenset[date]) -> BusinessCalendar:
+    # A calendar never changes once built, so provinces and requests with the same settings share
+    # one, and its look-up tables are built once per process.
+    return BusinessCalendar(workdays=workdays, opens=opens, closes=closes, holidays=holidays)
+
+
+def calendars_for(session: Session, provinces: Sequence[int]) -> dict[int, BusinessCalendar]:
+    """Each province's calendar, in two queries."""
+    settings = {s.province_id: s for s in session.scalars(
+        sa.select(ProvinceSetting).where(ProvinceSetting.province_id.in_(provinces)))}
+    closed: dict[int | None, set[date]] = defaultdict(set)
+    for day, pid in session.execute(sa.select(Holiday.day, Holiday.province_id).where(
+            sa.or_(Holiday.province_id.is_(None), Holiday.province_id.in_(provinces)))):
+        closed[pid].add(day)
+    out = {}
+    for pid in provinces:
+        s = settings.get(pid)
+        days = frozenset(closed[None] | closed[pid])
+        if s is None:
+            out[pid] = _calendar(IRAN_WORKDAYS, IRAN_OPENS, IRAN_CLOSES, days)
+        else:
+            out[pid] = _calendar(frozenset(s.workdays), s.opens, s.closes, days)
+    return out
 
 
 def calendar_for(session: Session, province_id: int) -> BusinessCalendar:
-    setting = session.get(ProvinceSetting, province_id)
-    days = session.scalars(
-        sa.select(Holiday.day).where(sa.or_(Holiday.province_id.is_(None), Holiday.province_id == province_id))
-    ).all()
-    if setting is None:
-        return BusinessCalendar(holidays=set(days))
-    return BusinessCalendar(workdays=set(setting.workdays), opens=setting.opens, closes=setting.closes,
-                            holidays=set(days))
+    return calendars_for(session, [province_id])[province_id]

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from db.models import Member, Request
-from logic.auth import Actor
-from logic.jalali import TEHRAN, jalali_month_bounds, to_jalali
+from domain.actor import Actor
+from domain.jalali import TEHRAN, jalali_month_bounds, to_jalali
 from logic.scope import province_clause
 
 

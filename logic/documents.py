@@ -16,13 +16,15 @@ from sqlalchemy.orm import Session
 
 from db.engine import session_scope
 from db.models import Blob, Document, Member, Request
-from logic.auth import Actor
-from logic.errors import DomainError, NotFound, PermissionDenied, ValidationError
-from logic.jalali import format_jalali_datetime, now_tehran
-from logic.reference import DOCUMENT_TYPES_FA
-from logic.roles import WORKING_ROLES, Role
-from logic.text import clean_reason, normalize_text, to_persian_digits
-from logic.workflow import Outcome, check_can_act, load_for_update, stage_of, write_event
+from domain.actor import Actor
+from domain.errors import DomainError, NotFound, PermissionDenied, ValidationError
+from domain.jalali import format_jalali_datetime, now_tehran
+from domain.machine import APPROVE, check_can_act, stage_of
+from domain.reference import DOCUMENT_TYPES_FA
+from domain.roles import WORKING_ROLES, Role
+from domain.text import clean_reason, normalize_text, to_persian_digits
+from logic.events import Outcome, load_for_update, write_event
+from logic.workflow import state_of
 
 # Who may open request files: everyone who works on requests, and managers who supervise them.
 VIEWER_ROLES = frozenset(WORKING_ROLES | {Role.MANAGER})
@@ -150,8 +152,8 @@ def set_verdict(engine: sa.Engine, actor: Actor, document_id: int, verdict: str,
         if not actor.can_see_province(req.province_id):
             raise NotFound(_NOT_FOUND)
         doc = s.get(Document, document_id, with_for_update=True)
-        _, stage = stage_of(req)
-        check_can_act(actor, req, stage, "approve")
+        state = state_of(req)
+        check_can_act(actor, state, stage_of(state)[1], APPROVE)
         doc.verdict, doc.verdict_reason, doc.verdict_by, doc.verdict_at = verdict, reason, actor.id, now
         write_event(s, req, actor.id, "document_verdict", now, from_stage=req.stage_code, to_stage=req.stage_code,
                      reason=reason, data={"document_id": doc.id, "doc_type": doc.doc_type, "verdict": verdict},

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from db.engine import session_scope
 from db.models import Holiday, ProvinceSetting, Request
+from domain.actor import Actor
+from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from domain.jalali import TEHRAN, parse_jalali_date, to_gregorian
+from domain.roles import Role
+from domain.text import clean_reason
 from logic.audit import record
-from logic.auth import Actor
 from logic.calendar import calendar_for
-from logic.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from logic.jalali import TEHRAN, parse_jalali_date, to_gregorian
-from logic.roles import Role
-from logic.text import clean_reason
 from logic.workflow import recompute_due_times
 
 

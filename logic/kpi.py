@@ -11,7 +11,7 @@ Design (docs/ARCHITECTURE.md, "KPIs at national scale"):
 - The open backlog is a snapshot of "now": one index-only pass over the open requests. The age of
   a stage in working days is bucketed exactly without computing it per row: a running stage's
   deadline satisfies pos(due) = pos(entered) + limit - used (pos: working time since an epoch, see
-  logic.sla), so age = used + pos(now) - pos(entered) = limit + pos(now) - pos(due), and
+  domain.calendar), so age = used + pos(now) - pos(entered) = limit + pos(now) - pos(due), and
   "age >= k days" is "due <= T", where T is the latest moment whose position is
   pos(now) + limit - k * day. Python computes T per province, limit and k with the province's
   calendar (a few hundred moments at most); SQL compares. A stage that overran its limit before a
@@ -30,32 +30,28 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
-import jdatetime
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from db.models import Holiday, ProvinceSetting
-from logic.auth import Actor
-from logic.errors import PermissionDenied, ValidationError
-from logic.jalali import (TEHRAN, JALALI_MONTHS_FA, format_jalali_date, jalali_month_bounds, jalali_month_label,
-                          jalali_range_bounds, jalali_season_bounds, jalali_year_bounds, to_jalali)
-from logic.processes import PROCESSES
-from logic.reference import PROVINCE_NAMES_FA, PROVINCES
-from logic.roles import Role
-from logic.sla import BusinessCalendar, to_tehran_naive
-from logic.text import to_persian_digits
+from domain.actor import Actor
+from domain.calendar import BusinessCalendar
+from domain.errors import PermissionDenied, ValidationError
+from domain.jalali import (TEHRAN, format_jalali_date)
+from domain.periods import (Month, Period, trend_months)
+from domain.processes import PROCESSES
+from domain.reference import PROVINCE_NAMES_FA, PROVINCES
+from domain.roles import Role
+from logic.calendar import calendars_for
 
 T = TypeVar("T")
 ALL_PROVINCE_IDS: tuple[int, ...] = tuple(pid for pid, _, _ in PROVINCES)
 AGE_BUCKETS_DAYS = (1, 3, 7)
 AGE_LABELS_FA = ("تا ۱ روز", "۱ تا ۳ روز", "۳ تا ۷ روز", "بیش از ۷ روز")
-SEASONS_FA = ("بهار", "تابستان", "پاییز", "زمستان")
-TREND_MONTHS = 12
 LIST_LIMIT = 200
 _US_PER_HOUR = 3_600_000_000
 HOURS_PLACES = Decimal("0.0001")
@@ -69,101 +65,6 @@ STAGE_ORDER = {(code, s.code): (TYPE_ORDER[code], i) for code, p in PROCESSES.it
 
 
 # --- periods ------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Period:
-    """A Jalali period as [start, end) aware Tehran datetimes (midnights), with its Persian label."""
-
-    kind: str          # month, season, year, range
-    start: datetime
-    end: datetime
-    label: str
-
-    @property
-    def first_day(self) -> date:
-        return self.start.astimezone(TEHRAN).date()
-
-    @property
-    def end_day(self) -> date:
-        """The day after the last day (exclusive bound)."""
-        return self.end.astimezone(TEHRAN).date()
-
-    @property
-    def last_day(self) -> date:
-        return self.end_day - timedelta(days=1)
-
-    def elapsed_days(self, now: datetime) -> float:
-        """Days of the period up to `now` (a period that has not started has none)."""
-        stop = min(self.end, max(self.start, now))
-        return (stop - self.start).total_seconds() / 86400
-
-
-def month_period(year: int, month: int) -> Period:
-    start, end = jalali_month_bounds(year, month)
-    return Period("month", start, end, jalali_month_label(year, month))
-
-
-def season_period(year: int, season: int) -> Period:
-    start, end = jalali_season_bounds(year, season)
-    return Period("season", start, end, f"{SEASONS_FA[season - 1]} {to_persian_digits(year)}")
-
-
-def year_period(year: int) -> Period:
-    start, end = jalali_year_bounds(year)
-    return Period("year", start, end, f"سال {to_persian_digits(year)}")
-
-
-def range_period(first: date | jdatetime.date, last: date | jdatetime.date) -> Period:
-    """From the start of `first` to the end of `last` (both included)."""
-    start, end = jalali_range_bounds(to_jalali(first), to_jalali(last))
-    return Period("range", start, end, f"از {format_jalali_date(first)} تا {format_jalali_date(last)}")
-
-
-def current_month(now: datetime) -> Period:
-    jd = to_jalali(now)
-    return month_period(jd.year, jd.month)
-
-
-@dataclass(frozen=True)
-class Month:
-    year: int
-    month: int
-    start: date   # Gregorian first day
-    end: date     # Gregorian day after the last
-
-    @property
-    def label(self) -> str:
-        return jalali_month_label(self.year, self.month)
-
-    @property
-    def key(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
-
-
-def jalali_month(year: int, month: int) -> Month:
-    start, end = jalali_month_bounds(year, month)
-    return Month(year, month, start.date(), end.date())
-
-
-def months_between(first: date, last: date) -> list[Month]:
-    """The Jalali months from the one holding `first` to the one holding `last`."""
-    a, b = to_jalali(first), to_jalali(last)
-    y, m, out = a.year, a.month, []
-    while (y, m) <= (b.year, b.month):
-        out.append(jalali_month(y, m))
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
-
-
-def trend_months(period: Period, at_least: int = TREND_MONTHS) -> list[Month]:
-    """The months the period touches, extended back to at least `at_least` months."""
-    months = months_between(period.first_day, period.last_day)
-    while len(months) < at_least:
-        first = months[0]
-        y, m = (first.year - 1, 12) if first.month == 1 else (first.year, first.month - 1)
-        months.insert(0, jalali_month(y, m))
-    return months
-
 
 def month_bucket_sql(column, months: Sequence[Month]) -> sa.ColumnElement[int]:
     """1-based index of the month a date column falls in (0 before the first)."""
@@ -246,40 +147,8 @@ def compact_rollups(engine: sa.Engine) -> None:
 # --- calendars ----------------------------------------------------------------------------------
 
 def calendars(session: Session, provinces: Sequence[int]) -> dict[int, BusinessCalendar]:
-    """Each province's calendar (as logic.calendar.calendar_for builds it), in two queries."""
-    settings = {s.province_id: s for s in session.scalars(
-        sa.select(ProvinceSetting).where(ProvinceSetting.province_id.in_(provinces)))}
-    closed: dict[int | None, set[date]] = defaultdict(set)
-    for day, pid in session.execute(sa.select(Holiday.day, Holiday.province_id).where(
-            sa.or_(Holiday.province_id.is_(None), Holiday.province_id.in_(provinces)))):
-        closed[pid].add(day)
-    shared: dict[tuple, BusinessCalendar] = {}
-    out = {}
-    for pid in provinces:
-        s = settings.get(pid)
-        days = frozenset(closed[None] | closed[pid])
-        key = (tuple(sorted(s.workdays)), s.opens, s.closes, days) if s else (None, days)
-        if key not in shared:
-            shared[key] = (BusinessCalendar(workdays=set(s.workdays), opens=s.opens, closes=s.closes, holidays=days)
-                           if s else BusinessCalendar(holidays=days))
-        out[pid] = shared[key]
-    return out
-
-
-def _position_us(cal: BusinessCalendar, moment: datetime) -> int:
-    """Working microseconds from the calendar's epoch to `moment` (BusinessCalendar's own axis)."""
-    return cal._position(to_tehran_naive(moment))
-
-
-def latest_at_position(cal: BusinessCalendar, position_us: int) -> datetime:
-    """The latest moment whose working position is at most `position_us` (aware, Tehran).
-
-    Within office hours that is the moment itself; at a day boundary it is the next opening (all
-    the closed time before it has the same position)."""
-    day_index, offset = divmod(position_us, cal._day_us)
-    ordinal = cal._working_ordinal(day_index)
-    naive = datetime.fromordinal(ordinal) + timedelta(microseconds=cal._open_us + offset)
-    return naive.replace(tzinfo=TEHRAN)
+    """Each province's calendar, as every service reads it."""
+    return calendars_for(session, provinces)
 
 
 def _limit_us(limit_days: int, cal: BusinessCalendar) -> int:
@@ -291,9 +160,9 @@ def _limit_us(limit_days: int, cal: BusinessCalendar) -> int:
 def age_thresholds(cal: BusinessCalendar, now: datetime, limit_days: int) -> tuple[datetime, ...]:
     """For a stage with this limit: T_k for k in AGE_BUCKETS_DAYS, with age >= k working days
     exactly when the stage's stored deadline is at or before T_k."""
-    pos_now = _position_us(cal, now)
+    pos_now = cal.position(now)
     limit = _limit_us(limit_days, cal)
-    return tuple(latest_at_position(cal, pos_now + limit - k * cal._day_us) for k in AGE_BUCKETS_DAYS)
+    return tuple(cal.latest_at_position(pos_now + limit - k * cal.day_us) for k in AGE_BUCKETS_DAYS)
 
 
 def age_bucket(age_us: int, day_us: int) -> int:
@@ -436,8 +305,8 @@ def backlog(session: Session, provinces: Sequence[int], now: datetime,
     # at all, so where less of the office day lies ahead than behind, the rest of the day is read
     # instead and taken from that count (deadlines fall in office hours: after closing it reads none).
     def behind_is_smaller(cal: BusinessCalendar) -> bool:
-        behind = _position_us(cal, now) - _position_us(cal, today_start)
-        return behind <= _position_us(cal, tomorrow_start) - _position_us(cal, now)
+        behind = cal.position(now) - cal.position(today_start)
+        return behind <= cal.position(tomorrow_start) - cal.position(now)
     read_behind = [p for p in provinces if behind_is_smaller(cals[p])]
 
     def probe(lo: str, hi: str, op: str = "<=", column: str = "stage_due_at") -> str:
@@ -522,12 +391,12 @@ def _correct_overruns(session, provinces, now, cals, rows, limits) -> None:
             WHERE u.stage_hours_used > th.limit_h AND r.stage_due_at IS NOT NULL"""),
             {**_threshold_params(limits), **_any_params(provinces)}):
         cal = cals[r.province_id]
-        pos_now = _position_us(cal, now)
-        rule_age = int(r.limit_h * _US_PER_HOUR) + pos_now - _position_us(cal, r.stage_due_at)
-        true_age = int(r.stage_hours_used * _US_PER_HOUR) + pos_now - _position_us(cal, r.stage_entered_at)
+        pos_now = cal.position(now)
+        rule_age = int(r.limit_h * _US_PER_HOUR) + pos_now - cal.position(r.stage_due_at)
+        true_age = int(r.stage_hours_used * _US_PER_HOUR) + pos_now - cal.position(r.stage_entered_at)
         row = rows[(r.province_id, r.type_code, r.stage_code)]
-        row.ages[age_bucket(rule_age, cal._day_us)] -= 1
-        row.ages[age_bucket(true_age, cal._day_us)] += 1
+        row.ages[age_bucket(rule_age, cal.day_us)] -= 1
+        row.ages[age_bucket(true_age, cal.day_us)] += 1
 
 
 def open_claims(session: Session, provinces: Sequence[int], actor_ids: Sequence[int] | None = None) -> dict[int, int]:
@@ -745,7 +614,7 @@ def exception_lists(session: Session, provinces: Sequence[int], now: datetime, c
     # An at-risk stage has less than a quarter of its limit left, so its deadline is at most a quarter
     # of the longest limit (in working time) away: only that stretch of the deadline index is read.
     longest = max(limit for _, _, limit in RUNNING_STAGES)
-    params["horizon"] = max(latest_at_position(cal, _position_us(cal, now) + _limit_us(longest, cal) // 4 + 1)
+    params["horizon"] = max(cal.latest_at_position(cal.position(now) + _limit_us(longest, cal) // 4 + 1)
                             for cal in {id(c): c for c in (cals[p] for p in provinces)}.values())
     # Read the deadline index in order and stop at `limit` rows; the planner underestimates how many
     # rows pass the at-risk test and would otherwise collect and sort all of them.
@@ -950,7 +819,7 @@ def trend_table(report: KpiReport) -> Table:
 
 
 def experts_table(report: KpiReport) -> Table:
-    from logic.roles import role_label
+    from domain.roles import role_label
     weeks = report.weeks
     rows = [{"name": e.full_name,
              "province": PROVINCE_NAMES_FA.get(e.province_id, "سازمان مرکزی") if e.province_id else "سازمان مرکزی",

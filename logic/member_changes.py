@@ -8,7 +8,7 @@ province's experts. Every correction here:
 2. locks the member row (`SELECT … FOR UPDATE`), so corrections of one member never interleave,
 3. checks, when the form says what it showed (`seen`), that nobody changed those values since
    (otherwise `Conflict`, and nothing is written),
-4. validates the result with `logic.member_rules`,
+4. validates the result with `domain.member_rules`,
 5. writes the change and one `audit_event` with the old and new values and the reason, and commits
    once. Any error rolls everything back: nothing changes on bad input.
 
@@ -25,15 +25,15 @@ from sqlalchemy.orm import Session
 
 from db.engine import session_scope
 from db.models import Address, Contact, Education, Member
-from logic import member_rules as rules
+from domain import member_rules as rules
+from domain.actor import Actor
+from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from domain.jalali import now_tehran
+from domain.reference import DEGREE_LEVELS_FA, PROVINCE_NAMES_FA, RESIDENCE_PROOFS_FA
+from domain.roles import Role
+from domain.text import clean_reason, normalize_text, to_persian_digits
 from logic.audit import record
-from logic.auth import Actor
-from logic.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from logic.jalali import now_tehran
 from logic.members import NOT_FOUND
-from logic.reference import DEGREE_LEVELS_FA, PROVINCE_NAMES_FA, RESIDENCE_PROOFS_FA
-from logic.roles import Role
-from logic.text import clean_reason, normalize_text, to_persian_digits
 
 # Provincial staff who review members' records, and the central expert for central staff.
 PROVINCE_CORRECTORS = frozenset({Role.EXPERT, Role.FINAL_REVIEWER, Role.HEAD})

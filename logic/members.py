@@ -35,18 +35,18 @@ from sqlalchemy.orm import Session
 from db.engine import session_scope
 from db.models import (Address, Contact, Document, Education, FamilyMember, Member, Request, ValidityChange,
                        WorkLicence, member_name_words)
-from logic import member_rules as rules
-from logic.auth import Actor
-from logic.documents import DocumentInfo, info
-from logic.errors import NotFound, PermissionDenied, ValidationError
-from logic.export import export_csv, export_xlsx
-from logic.jalali import format_jalali_date, now_tehran
-from logic.processes import STATUS_LABELS_FA, Status, process
-from logic.reference import (COMPETENCIES_FA, CONTACT_KINDS_FA, DEGREE_LEVELS_FA, FIELDS_FA, GRADES_FA,
+from domain import member_rules as rules
+from domain.actor import Actor
+from domain.errors import NotFound, PermissionDenied, ValidationError
+from domain.jalali import format_jalali_date, now_tehran
+from domain.processes import STATUS_LABELS_FA, Status, process
+from domain.reference import (COMPETENCIES_FA, CONTACT_KINDS_FA, DEGREE_LEVELS_FA, FIELDS_FA, GRADES_FA,
                              LICENCE_KINDS_FA, MEMBER_STATUSES_FA, PROVINCE_NAMES_FA, RESIDENCE_PROOFS_FA)
-from logic.roles import Role
+from domain.roles import Role
+from domain.text import normalize_text, search_key, to_persian_digits
+from logic.documents import DocumentInfo, info
+from logic.export import export_csv, export_xlsx
 from logic.scope import province_clause
-from logic.text import normalize_text, search_key, to_persian_digits
 
 NOT_FOUND = "عضو پیدا نشد."
 

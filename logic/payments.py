@@ -19,15 +19,15 @@ from sqlalchemy.orm import Session, aliased
 
 from db.engine import session_scope
 from db.models import FeeAssessment, Member, Payment, Request, StaffUser
-from logic.auth import Actor
-from logic.calendar import calendar_for
-from logic.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
-from logic.jalali import TEHRAN, now_tehran, parse_jalali_date, to_gregorian
-from logic.processes import PROCESSES, StageKind, Status, process
-from logic.roles import Role
+from domain.actor import Actor
+from domain.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
+from domain.jalali import TEHRAN, now_tehran, parse_jalali_date, to_gregorian
+from domain.processes import EXTEND_VALIDITY, PROCESSES, StageKind, Status, process
+from domain.roles import Role
+from domain.text import normalize_digits_only, normalize_text, parse_amount_rial
+from logic.assessments import assess_from_tariff, current_assessment
 from logic.scope import province_clause, require_province
-from logic.text import normalize_digits_only, normalize_text, parse_amount_rial
-from logic.workflow import advance_after_payment, current_assessment
+from logic.workflow import advance_after_payment
 
 # A payment time a little ahead of the server's clock is the bank's clock, not the future.
 CLOCK_SKEW = timedelta(minutes=10)
@@ -90,7 +90,6 @@ def confirm_payment(engine: sa.Engine, actor: Actor | None, request_id: int, ban
         if assessment is None and req.status == Status.OPEN \
                 and process(req.type_code).stage(req.stage_code).kind is StageKind.PAYMENT:
             # The tariff may have been entered after the payment stage opened.
-            from logic.fees import assess_from_tariff
             assessment = assess_from_tariff(s, req, now)
         if assessment is None:
             raise ValidationError("برای این درخواست مبلغی تعیین نشده است (یا تعرفهٔ سال جاری استان ثبت نشده است).")
@@ -103,10 +102,9 @@ def confirm_payment(engine: sa.Engine, actor: Actor | None, request_id: int, ban
                           recorded_at=now)
         s.add(payment)
         s.flush()
-        cal = calendar_for(s, req.province_id)
-        advance_after_payment(s, req, cal, now, actor.id if actor else None,
-                              {"bank_reference": ref, "amount": amount, "payment_id": payment.id})
-        if req.status == Status.COMPLETED and req.type_code == "membership_renewal":
+        t = advance_after_payment(s, req, now, actor,
+                                  {"bank_reference": ref, "amount": amount, "payment_id": payment.id})
+        if EXTEND_VALIDITY in t.effects:
             return PaymentResult(payment.id, req.id, False, "پرداخت ثبت شد و اعتبار عضویت تمدید شد.")
         return PaymentResult(payment.id, req.id, False, "پرداخت ثبت شد.")
 

@@ -25,19 +25,19 @@ from sqlalchemy.orm import Session
 
 from db.engine import session_scope
 from db.models import Member, Request, RequestStage, RequestType, StaffUser
+from domain.actor import Actor
+from domain.calendar import SLA_LABELS_FA, SlaStatus
+from domain.errors import DomainError, PermissionDenied, ValidationError
+from domain.jalali import TEHRAN, format_jalali_datetime, now_tehran
+from domain.processes import Status, process, stages_for_role
+from domain.roles import Role
+from domain.text import format_number, normalize_text, to_persian_digits
 from logic import workflow as wf
-from logic.auth import Actor
 from logic.calendar import calendar_for
-from logic.errors import DomainError, PermissionDenied, ValidationError
 from logic.export import export_csv, export_xlsx
-from logic.jalali import TEHRAN, format_jalali_datetime, now_tehran
 from logic.members import name_condition
-from logic.processes import Status, process, stages_for_role
-from logic.roles import Role
 from logic.scope import province_clause
-from logic.sla import SLA_LABELS_FA, SlaStatus
 from logic.sla_sql import stage_status, status_filter
-from logic.text import format_number, normalize_text, to_persian_digits
 from logic.workflow import Outcome
 
 VIEWS_FA: dict[str, str] = {

@@ -5,7 +5,7 @@ The life of a release (`stat_release`):
 
 1. **Compose** (`compose`, board role, own province; the central board also all provinces together):
    a title, a Jalali period and the tables to include. The figures are computed there and then,
-   in SQL aggregates, small cells suppressed (`logic.disclosure`), and stored as the draft's
+   in SQL aggregates, small cells suppressed (`domain.disclosure`), and stored as the draft's
    `snapshot`: what the approver reviews is exactly what will be published.
 2. **Approve and publish** (`approve_and_publish`): a board member other than the composer (the
    service checks it, and so does the table's CHECK) publishes the draft with the date. From then on
@@ -46,17 +46,18 @@ from sqlalchemy.orm import Session, aliased
 
 from db.engine import session_scope
 from db.models import Member, ProvinceSetting, Request, StaffUser, StatRelease, WorkLicence
-from logic import disclosure
+from domain import disclosure
+from domain.actor import Actor
+from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from domain.jalali import format_jalali_date, format_jalali_datetime, now_tehran, to_jalali
+from domain.periods import Period, range_period
+from domain.processes import PROCESSES
+from domain.reference import FIELDS_FA, GRADES_FA, PROVINCE_NAMES_FA
+from domain.roles import Role
+from domain.text import clean_reason, normalize_text
+from domain.text import to_persian_digits as fa
 from logic.audit import record
-from logic.auth import Actor
-from logic.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from logic.export import export_csv
-from logic.jalali import format_jalali_date, format_jalali_datetime, jalali_range_bounds, now_tehran, to_jalali
-from logic.processes import PROCESSES
-from logic.reference import FIELDS_FA, GRADES_FA, PROVINCE_NAMES_FA
-from logic.roles import Role
-from logic.text import clean_reason, normalize_text
-from logic.text import to_persian_digits as fa
 
 SNAPSHOT_FORMAT = 1
 TITLE_MAX = 300
@@ -120,22 +121,31 @@ def period_label(period_from: date, period_to: date) -> str:
 # --- the figures, in SQL aggregates -------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Period:
+class ReleaseScope:
+    """What a release covers: one province (None: national) over a period of whole days."""
+
     province_id: int | None
-    first: date
-    last: date
+    period: Period
+
+    @property
+    def first(self) -> date:
+        return self.period.first_day
+
+    @property
+    def last(self) -> date:
+        return self.period.last_day
 
     @property
     def bounds(self) -> tuple[datetime, datetime]:
         """[start of the first day, start of the day after the last) in Tehran."""
-        return jalali_range_bounds(to_jalali(self.first), to_jalali(self.last))
+        return self.period.start, self.period.end
 
 
 def _in_province(column, province_id: int | None):
     return sa.true() if province_id is None else column == province_id
 
 
-def _closed_in(p: Period, req=Request):
+def _closed_in(p: ReleaseScope, req=Request):
     start, end = p.bounds
     return sa.and_(req.closed_at >= start, req.closed_at < end)
 
@@ -150,7 +160,7 @@ def _grid(rows: Sequence[tuple], row_keys: Sequence, col_keys: Sequence) -> list
     return cells
 
 
-def raw_licences_issued(s: Session, p: Period) -> list[list[int]]:
+def raw_licences_issued(s: Session, p: ReleaseScope) -> list[list[int]]:
     """Fields × grades: work licences issued in the period."""
     wl = WorkLicence
     q = (sa.select(wl.field, wl.grade, sa.func.count())
@@ -161,7 +171,11 @@ def raw_licences_issued(s: Session, p: Period) -> list[list[int]]:
     return _grid(s.execute(q).all(), FIELD_KEYS, GRADES)
 
 
-def raw_licences_renewed(s: Session, p: Period) -> list[list[int]]:
+# The request types whose completion the board counts as a work licence renewed.
+LICENCE_RENEWAL_TYPES = ("licence_renewal",)
+
+
+def raw_licences_renewed(s: Session, p: ReleaseScope) -> list[list[int]]:
     """Fields × grades: licence-renewal requests completed in the period."""
     r, wl = Request, WorkLicence
     licence = (sa.select(wl.field, wl.grade)
@@ -172,14 +186,14 @@ def raw_licences_renewed(s: Session, p: Period) -> list[list[int]]:
     grade = sa.func.coalesce(licence.c.grade, Member.grade, 3)
     inner = (sa.select(field.label("field"), grade.label("grade"))
              .select_from(r).join(Member, Member.id == r.member_id).outerjoin(licence, sa.true())
-             .where(r.type_code == "licence_renewal", r.status == "completed", _closed_in(p),
+             .where(r.type_code.in_(LICENCE_RENEWAL_TYPES), r.status == "completed", _closed_in(p),
                     _in_province(r.province_id, p.province_id))
              .subquery())
     q = sa.select(inner.c.field, inner.c.grade, sa.func.count()).group_by(inner.c.field, inner.c.grade)
     return _grid(s.execute(q).all(), FIELD_KEYS, GRADES)
 
 
-def raw_members_licence(s: Session, p: Period) -> list[list[int]]:
+def raw_members_licence(s: Session, p: ReleaseScope) -> list[list[int]]:
     """Fields × (with a valid licence, without): members at the end of the period."""
     wl = WorkLicence
     has = sa.exists().where(wl.member_id == Member.id, wl.kind == "work", wl.issued_on <= p.last,
@@ -193,7 +207,7 @@ def raw_members_licence(s: Session, p: Period) -> list[list[int]]:
     return _grid(s.execute(q).all(), FIELD_KEYS, (True, False))
 
 
-def _completed_by_field(s: Session, p: Period, type_code: str) -> list[int]:
+def _completed_by_field(s: Session, p: ReleaseScope, type_code: str) -> list[int]:
     q = (sa.select(Member.field, sa.func.count())
          .select_from(Request).join(Member, Member.id == Request.member_id)
          .where(Request.type_code == type_code, Request.status == "completed", _closed_in(p),
@@ -203,11 +217,11 @@ def _completed_by_field(s: Session, p: Period, type_code: str) -> list[int]:
     return [int(counts.get(f, 0)) for f in FIELD_KEYS]
 
 
-def raw_new_members(s: Session, p: Period) -> list[int]:
+def raw_new_members(s: Session, p: ReleaseScope) -> list[int]:
     return _completed_by_field(s, p, "new_membership")
 
 
-def raw_membership_renewals(s: Session, p: Period) -> list[int]:
+def raw_membership_renewals(s: Session, p: ReleaseScope) -> list[int]:
     return _completed_by_field(s, p, "membership_renewal")
 
 
@@ -220,7 +234,7 @@ class ServiceFigures:
     median_days: float | None
 
 
-def raw_services(s: Session, p: Period) -> list[ServiceFigures]:
+def raw_services(s: Session, p: ReleaseScope) -> list[ServiceFigures]:
     """Per request type: received and finished in the period, met the limit, median working days."""
     r, ps = Request, ProvinceSetting
     start, end = p.bounds
@@ -294,7 +308,7 @@ FIELD_LABELS = [FIELDS_FA[f] for f in FIELD_KEYS]
 GRADE_LABELS = [GRADES_FA[g] for g in GRADES]
 
 
-def build_table(s: Session, p: Period, key: str) -> dict:
+def build_table(s: Session, p: ReleaseScope, key: str) -> dict:
     spec = TABLES[key]
     if key == "licences_issued":
         return publish_cross(spec, FIELD_LABELS, GRADE_LABELS, raw_licences_issued(s, p), "رشته")
@@ -312,7 +326,7 @@ def build_table(s: Session, p: Period, key: str) -> dict:
     raise KeyError(key)
 
 
-def build_snapshot(s: Session, p: Period, keys: Sequence[str], *, title: str, now: datetime) -> dict:
+def build_snapshot(s: Session, p: ReleaseScope, keys: Sequence[str], *, title: str, now: datetime) -> dict:
     """Everything a reader of the release sees, computed now: the publishable tables (aggregates
     after suppression) and the methodology note."""
     return {
@@ -384,7 +398,7 @@ def preview(s: Session, actor: Actor, *, title: str, province_id: int | None, pe
     now = now or now_tehran()
     _check_period(period_from, period_to, to_jalali(now).togregorian())
     keys = _check_tables(tables)
-    return build_snapshot(s, Period(province_id, period_from, period_to), keys, title=_clean_title(title), now=now)
+    return build_snapshot(s, ReleaseScope(province_id, range_period(period_from, period_to)), keys, title=_clean_title(title), now=now)
 
 
 # --- writes -------------------------------------------------------------------------------------
@@ -436,7 +450,7 @@ def compose(engine: sa.Engine, actor: Actor, *, title: str, province_id: int | N
     with session_scope(engine) as s:
         if supersedes_id is not None:
             _check_correctable(s, actor, supersedes_id, province_id)
-        snapshot = build_snapshot(s, Period(province_id, period_from, period_to), keys, title=clean_title, now=now)
+        snapshot = build_snapshot(s, ReleaseScope(province_id, range_period(period_from, period_to)), keys, title=clean_title, now=now)
         snapshot["supersedes_id"] = supersedes_id
         snapshot["note"] = note
         release = StatRelease(title=clean_title, province_id=province_id, period_from=period_from,

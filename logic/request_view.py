@@ -6,25 +6,27 @@ same "not found" as an unknown code, so a URL never tells anyone that a request 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from db.models import Member, Request, RequestEvent, StaffUser, StageVisit, WorkLicence
-from logic.auth import Actor
+from domain.actor import Actor
+from domain.calendar import SLA_LABELS_FA, BusinessCalendar, SlaStatus, closed_status, open_status, to_tehran_naive
+from domain.errors import DomainError, NotFound
+from domain.jalali import format_jalali_date, format_jalali_datetime
+from domain.machine import check_can_act
+from domain.processes import (ACTIONS_FA, CLOSED_STATUSES, STATUS_LABELS_FA, Process, Stage, StageKind, Status,
+                             process)
+from domain.processes import STAFF_ACTIONS
+from domain.reference import (COMPETENCIES_FA, DOCUMENT_TYPES_FA, FIELDS_FA, GRADES_FA, MEMBER_STATUSES_FA,
+                             PROVINCE_NAMES_FA)
+from domain.text import to_ascii_digits, to_persian_digits
 from logic.calendar import calendar_for
 from logic.documents import VERDICT_LABELS_FA, DocumentInfo, request_documents, require_viewer
-from logic.errors import DomainError, NotFound
-from logic.jalali import format_jalali_date, format_jalali_datetime
-from logic.processes import (ACTIONS_FA, CLOSED_STATUSES, STATUS_LABELS_FA, Process, Stage, StageKind, Status,
-                             process)
-from logic.reference import (COMPETENCIES_FA, DOCUMENT_TYPES_FA, FIELDS_FA, GRADES_FA, MEMBER_STATUSES_FA,
-                             PROVINCE_NAMES_FA)
-from logic.sla import SLA_LABELS_FA, BusinessCalendar, SlaStatus, closed_status, open_status, to_tehran_naive
-from logic.text import to_ascii_digits, to_persian_digits
-from logic.workflow import STAFF_ACTIONS, check_can_act
+from logic.workflow import state_of
 
 NOT_FOUND = "درخواست پیدا نشد."
 MEMBER_OR_SYSTEM = "عضو/سامانه"
@@ -303,8 +305,7 @@ def _permission(actor: Actor, req: Request, stage: Stage, holder: str | None) ->
                   else f"درخواست در مرحلهٔ «{stage.name_fa}» نزد عضو است؛ اقدامی از سوی کارکنان لازم نیست.")
         return Permission(False, reason, (), False, holder)
     # Every rule but the claim is the workflow's own; the claim is checked here to name the holder.
-    probe = Request(province_id=req.province_id, status=req.status, initial_reviewer_id=req.initial_reviewer_id,
-                    assignee_id=None)
+    probe = replace(state_of(req), assignee_id=None)
     try:
         check_can_act(actor, probe, stage, actions[0])
     except DomainError as exc:

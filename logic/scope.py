@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from logic.auth import Actor
-from logic.errors import PermissionDenied
+from domain.actor import Actor
+from domain.errors import PermissionDenied
 
 
 def province_clause(actor: Actor, column) -> sa.ColumnElement[bool]:

@@ -7,7 +7,7 @@ from datetime import time
 from sqlalchemy.orm import Session
 
 from db.models import ProvinceSetting
-from logic.errors import NotFound
+from domain.errors import NotFound
 
 
 @dataclass(frozen=True)

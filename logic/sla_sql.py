@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from db.models import Request, StageVisit
-from logic.sla import SlaStatus
+from domain.calendar import SlaStatus
 
 
 def stage_status(now: datetime, req=Request) -> sa.ColumnElement[str]:

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from db.engine import session_scope
 from db.models import StaffUser
+from domain.actor import Actor
+from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from domain.roles import ALL_ROLES, Role
+from domain.text import normalize_text
 from logic.audit import record
-from logic.auth import Actor
-from logic.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from logic.roles import ALL_ROLES, Role
-from logic.text import normalize_text
 
 MIN_PASSWORD_CHARS = 8
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores everything after 72 bytes: refuse rather than truncate silently

@@ -15,14 +15,14 @@ from sqlalchemy.orm import Session
 from db.engine import session_scope
 from db.models import DiscountRule as DiscountRuleRow
 from db.models import FeeAssessment, FeeTariff, Request
+from domain.actor import Actor
+from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from domain.fees import ITEM_LABELS_FA, DiscountRule
+from domain.jalali import now_tehran
+from domain.roles import Role
+from domain.text import clean_reason, format_rial, format_toman, normalize_text, parse_amount_rial
+from domain.text import to_persian_digits as fa
 from logic.audit import record
-from logic.auth import Actor
-from logic.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from logic.fees import ITEM_LABELS_FA, DiscountRule
-from logic.jalali import now_tehran
-from logic.roles import Role
-from logic.text import clean_reason, format_rial, format_toman, normalize_text, parse_amount_rial
-from logic.text import to_persian_digits as fa
 
 # The seven tariff items, in the order the screen shows them.
 TARIFF_FIELDS: tuple[tuple[str, str], ...] = tuple(

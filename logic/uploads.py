@@ -34,15 +34,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from db.engine import session_scope
 from db.models import Blob, Document, Member
+from domain.actor import Actor
+from domain.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
+from domain.jalali import now_tehran
+from domain.processes import CLOSED_STATUSES
+from domain.reference import DOCUMENT_TYPES_FA
+from domain.roles import Role
+from domain.text import normalize_text, to_persian_digits
 from logic import audit
-from logic.auth import Actor
-from logic.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
-from logic.jalali import now_tehran
-from logic.processes import CLOSED_STATUSES
-from logic.reference import DOCUMENT_TYPES_FA
-from logic.roles import Role
-from logic.text import normalize_text, to_persian_digits
-from logic.workflow import load_for_update, write_event
+from logic.events import load_for_update, write_event
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_IMAGE_PIXELS = 100_000_000  # a 600 dpi A3 scan is about 70 million

@@ -3,9 +3,9 @@ work licences issued and renewed by field and grade, and members with and withou
 Each chart has its data as a table with CSV and XLSX downloads."""
 import streamlit as st
 
+from domain.jalali import now_tehran, to_jalali
+from domain.reference import FIELDS_FA, PROVINCE_NAMES_FA
 from logic import analytics as an
-from logic.jalali import now_tehran, to_jalali
-from logic.reference import FIELDS_FA, PROVINCE_NAMES_FA
 from ui import charts
 from ui.session import require_page
 

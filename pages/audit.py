@@ -1,10 +1,10 @@
 """Audit log: request events and other audited writes, with filters and export."""
 import streamlit as st
 
+from domain.processes import ACTIONS_FA
+from domain.text import format_number
 from logic.audit_view import AUDIT_ACTIONS_FA, COLUMNS, AuditFilter, audit_page, audit_people
 from logic.export import export_csv
-from logic.processes import ACTIONS_FA
-from logic.text import format_number
 from ui.session import db_session, require_page
 from ui.widgets import jalali_date_input
 

@@ -2,10 +2,10 @@
 import jdatetime
 import streamlit as st
 
+from domain.jalali import format_jalali_date, now_tehran, to_gregorian, to_jalali
+from domain.reference import PROVINCE_NAMES_FA
+from domain.text import to_persian_digits as fa
 from logic import holidays as hol
-from logic.jalali import format_jalali_date, now_tehran, to_gregorian, to_jalali
-from logic.reference import PROVINCE_NAMES_FA
-from logic.text import to_persian_digits as fa
 from logic.settings import office_hours
 from ui.session import db_session, engine, require_page
 from ui.widgets import jalali_date_input, run_action, show_flash

@@ -1,9 +1,9 @@
 """Home: today's date and the actor's headline figures."""
 import streamlit as st
 
+from domain.jalali import format_jalali_date, now_tehran
+from domain.text import format_number as fa
 from logic.dashboard import summary
-from logic.jalali import format_jalali_date, now_tehran
-from logic.text import format_number as fa
 from ui.session import db_session, require_page
 
 actor = require_page(__file__)

@@ -3,9 +3,9 @@ and its monthly trend, cycle times, throughput per expert, breached and at-risk 
 central staff the provinces side by side. Every number comes from logic.kpi in one call."""
 import streamlit as st
 
+from domain.jalali import format_jalali_datetime, to_jalali
+from domain.reference import PROVINCE_NAMES_FA
 from logic import kpi
-from logic.jalali import format_jalali_datetime, to_jalali
-from logic.reference import PROVINCE_NAMES_FA
 from ui import charts
 from ui.session import require_page
 

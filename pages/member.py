@@ -7,15 +7,15 @@ number. Another province's member is "not found", exactly like an unknown one.
 import pandas as pd
 import streamlit as st
 
+from domain.errors import DomainError
+from domain.jalali import format_jalali_date, format_jalali_datetime, parse_jalali_date, to_gregorian
+from domain.reference import (CONTACT_KINDS_FA, DEGREE_LEVELS_FA, FIELDS_FA, GRADES_FA, MEMBER_STATUSES_FA,
+                             PROVINCE_NAMES_FA, RESIDENCE_PROOFS_FA)
+from domain.text import to_ascii_digits
+from domain.text import to_persian_digits as fa
 from logic import documents as docs
 from logic import member_changes as changes
 from logic import members as mem
-from logic.errors import DomainError
-from logic.jalali import format_jalali_date, format_jalali_datetime, parse_jalali_date, to_gregorian
-from logic.reference import (CONTACT_KINDS_FA, DEGREE_LEVELS_FA, FIELDS_FA, GRADES_FA, MEMBER_STATUSES_FA,
-                             PROVINCE_NAMES_FA, RESIDENCE_PROOFS_FA)
-from logic.text import to_ascii_digits
-from logic.text import to_persian_digits as fa
 from ui.document_viewer import show_document
 from ui.session import db_session, engine, require_page
 from ui.widgets import jalali_date_input, run_action, show_flash

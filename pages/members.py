@@ -3,13 +3,13 @@ and the "validity ending" list for outreach. Each row links to the member's prof
 import streamlit as st
 import pandas as pd
 
+from domain.errors import DomainError
+from domain.jalali import format_jalali_date, to_jalali
+from domain.reference import FIELDS_FA, GRADES_FA, MEMBER_STATUSES_FA, PROVINCE_NAMES_FA
+from domain.text import format_number
+from domain.text import to_persian_digits as fa
 from logic import members as mem
-from logic.errors import DomainError
 from logic.export import CSV_MIME, XLSX_MIME
-from logic.jalali import format_jalali_date, to_jalali
-from logic.reference import FIELDS_FA, GRADES_FA, MEMBER_STATUSES_FA, PROVINCE_NAMES_FA
-from logic.text import format_number
-from logic.text import to_persian_digits as fa
 from ui.session import db_session, engine, require_page
 
 actor = require_page(__file__)

@@ -3,14 +3,15 @@ from datetime import datetime, time
 
 import streamlit as st
 
+from domain.errors import DomainError, ValidationError
+from domain.fees import ITEM_LABELS_FA
+from domain.jalali import (TEHRAN, format_jalali_date, format_jalali_datetime, now_tehran, parse_jalali_date,
+                          to_gregorian)
+from domain.processes import PROCESSES
+from domain.text import format_rial, format_toman, normalize_text, parse_amount_rial, to_persian_digits as fa
 from logic import payments as pay
 from logic import workflow as wf
-from logic.errors import DomainError, ValidationError
-from logic.fees import FINANCE_STATUS_FA, ITEM_LABELS_FA
-from logic.jalali import (TEHRAN, format_jalali_date, format_jalali_datetime, now_tehran, parse_jalali_date,
-                          to_gregorian)
-from logic.processes import PROCESSES
-from logic.text import format_rial, format_toman, normalize_text, parse_amount_rial, to_persian_digits as fa
+from logic.fees import FINANCE_STATUS_FA
 from ui.session import db_session, engine, require_page
 from ui.widgets import jalali_date_input, run_action, show_flash
 

@@ -1,9 +1,9 @@
-"""Process definitions, read from logic.processes: stages, actors, limits and checklists."""
+"""Process definitions, read from domain.processes: stages, actors, limits and checklists."""
 import streamlit as st
 
-from logic.processes import PROCESSES
-from logic.roles import role_label
-from logic.text import to_persian_digits as fa
+from domain.processes import PROCESSES
+from domain.roles import role_label
+from domain.text import to_persian_digits as fa
 from ui.session import require_page
 
 require_page(__file__)

@@ -5,12 +5,12 @@ app.py registers it at /public for visitors who are not signed in."""
 import pandas as pd
 import streamlit as st
 
+from domain.jalali import format_jalali_date
+from domain.reference import PROVINCE_NAMES_FA
+from domain.text import to_persian_digits as fa
 from logic import releases as rel
-from logic.jalali import format_jalali_date
-from logic.reference import PROVINCE_NAMES_FA
-from logic.text import to_persian_digits as fa
-from ui.release_view import show_snapshot
 from ui.boot import leave_legacy_pages_mode
+from ui.release_view import show_snapshot
 from ui.session import db_session
 
 leave_legacy_pages_mode()

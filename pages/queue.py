@@ -5,14 +5,14 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
+from domain.calendar import SLA_LABELS_FA, SlaStatus
+from domain.errors import DomainError
+from domain.jalali import format_jalali_date, now_tehran, to_jalali
+from domain.processes import PROCESSES
+from domain.text import to_persian_digits as fa
 from logic import queue as q
 from logic import workflow as wf
-from logic.errors import DomainError
 from logic.export import CSV_MIME, XLSX_MIME
-from logic.jalali import format_jalali_date, now_tehran, to_jalali
-from logic.processes import PROCESSES
-from logic.sla import SLA_LABELS_FA, SlaStatus
-from logic.text import to_persian_digits as fa
 from ui.session import db_session, engine, require_page
 from ui.widgets import jalali_date_input, run_action, show_flash
 

@@ -3,11 +3,11 @@ draft; another board member approves and publishes it; corrections supersede, ne
 import jdatetime
 import streamlit as st
 
+from domain.errors import DomainError
+from domain.jalali import format_jalali_date, format_jalali_datetime, now_tehran, to_jalali
+from domain.reference import PROVINCE_NAMES_FA
+from domain.text import to_persian_digits as fa
 from logic import releases as rel
-from logic.errors import DomainError
-from logic.jalali import format_jalali_date, format_jalali_datetime, now_tehran, to_jalali
-from logic.reference import PROVINCE_NAMES_FA
-from logic.text import to_persian_digits as fa
 from ui.release_view import show_snapshot
 from ui.session import db_session, engine, require_page
 from ui.widgets import jalali_date_input, run_action, show_flash

@@ -7,17 +7,17 @@ so a change by someone else in between is reported as stale instead of being ove
 """
 import streamlit as st
 
+from domain.errors import DomainError, StaleRequest
+from domain.jalali import now_tehran
+from domain.processes import StageKind
+from domain.text import normalize_digits_only
 from logic import documents as docs
 from logic import workflow as wf
 from logic.documents import VERDICT_LABELS_FA
-from logic.errors import DomainError, StaleRequest
-from logic.jalali import now_tehran
-from logic.processes import StageKind
-from ui.fee_form import render_fee_form
 from logic.request_view import load_request
-from logic.text import normalize_digits_only
 from ui import request_widgets as widgets
 from ui.document_viewer import show_document
+from ui.fee_form import render_fee_form
 from ui.session import db_session, engine, require_page
 from ui.widgets import run_action, show_flash
 
@@ -176,7 +176,7 @@ with st.container(border=True):
 
 
 # --- adding a document (a scan the member brought to the office) -------------------------------
-from logic.reference import DOCUMENT_TYPES_FA  # noqa: E402
+from domain.reference import DOCUMENT_TYPES_FA  # noqa: E402
 from logic.uploads import UPLOADER_ROLES, store_document  # noqa: E402
 
 

@@ -1,10 +1,10 @@
 """Administrators manage staff accounts: create, roles, deactivate, reset password."""
 import streamlit as st
 
+from domain.jalali import format_jalali_datetime
+from domain.reference import PROVINCE_NAMES_FA
+from domain.roles import ALL_ROLES, role_label
 from logic import staff as svc
-from logic.reference import PROVINCE_NAMES_FA
-from logic.roles import ALL_ROLES, role_label
-from logic.jalali import format_jalali_datetime
 from ui.session import db_session, engine, require_page
 from ui.widgets import run_action, show_flash
 

@@ -2,11 +2,11 @@
 discount rules (kept by the central administrator)."""
 import streamlit as st
 
+from domain.errors import ValidationError
+from domain.jalali import format_jalali_datetime, now_tehran, to_jalali
+from domain.reference import PROVINCE_NAMES_FA, TEHRAN_ID
+from domain.text import format_rial, parse_amount_rial, to_persian_digits as fa
 from logic import tariffs as tar
-from logic.errors import ValidationError
-from logic.jalali import format_jalali_datetime, now_tehran, to_jalali
-from logic.reference import PROVINCE_NAMES_FA, TEHRAN_ID
-from logic.text import format_rial, parse_amount_rial, to_persian_digits as fa
 from ui.session import db_session, engine, require_page
 from ui.widgets import run_action, show_flash
 

@@ -84,3 +84,31 @@ def db(engine):
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- shared worlds ---
+
+from domain.reference import ISFAHAN_ID, TEHRAN_ID  # noqa: E402
+from tests.factories import HOLIDAYS, MASHHAD_ID, make_staff  # noqa: E402
+
+
+@pytest.fixture
+def kpi_world(db):
+    with db.begin() as c:
+        for day, pid in HOLIDAYS:
+            c.execute(sa.text("INSERT INTO holiday (day, province_id, name_fa) VALUES (:d, :p, 'تعطیل آزمون')"),
+                      {"d": day, "p": pid})
+        # Isfahan works Saturday to Thursday, 08:00-15:30; Mashhad has no finance approval.
+        c.execute(sa.text("UPDATE province_setting SET workdays = '{5,6,0,1,2,3}', opens = '08:00', "
+                          "closes = '15:30' WHERE province_id = :p"), {"p": ISFAHAN_ID})
+        c.execute(sa.text("UPDATE province_setting SET finance_approval_required = false WHERE province_id = :p"),
+                  {"p": MASHHAD_ID})
+    staff = {"central": make_staff(db, "central.expert", ["central_expert"], None),
+             "central.manager": make_staff(db, "central.manager", ["manager"], None)}
+    for pid, prefix in ((TEHRAN_ID, "t"), (ISFAHAN_ID, "i"), (MASHHAD_ID, "m")):
+        staff[f"{prefix}.expert"] = make_staff(db, f"{prefix}.expert", ["expert"], pid)
+        staff[f"{prefix}.expert2"] = make_staff(db, f"{prefix}.expert2", ["expert", "final_reviewer"], pid)
+        staff[f"{prefix}.final"] = make_staff(db, f"{prefix}.final", ["final_reviewer"], pid)
+        for role in ("head", "finance", "committee", "manager"):
+            staff[f"{prefix}.{role}"] = make_staff(db, f"{prefix}.{role}", [role], pid)
+    return staff

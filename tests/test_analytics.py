@@ -12,47 +12,27 @@ import pytest
 import sqlalchemy as sa
 
 from db.engine import session_scope
+from domain import periods
+from domain.errors import PermissionDenied
+from domain.jalali import TEHRAN, to_jalali
+from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import analytics as an
 from logic import kpi
 from logic.auth import Actor
-from logic.errors import PermissionDenied
-from logic.jalali import TEHRAN, to_jalali
-from logic.reference import ISFAHAN_ID, TEHRAN_ID
-from tests.factories import make_staff
-from tests.test_kpi import MASHHAD_ID, NOW, SIM_START, Simulation, world  # noqa: F401  (world is a fixture)
+from tests.factories import MASHHAD_ID, NOW, SIM_START, Simulation, add_licences, make_staff
 
 PERIODS = {
-    "aban": kpi.month_period(1405, 8),
-    "azar": kpi.month_period(1405, 9),
-    "boundary": kpi.range_period(to_jalali(date(2026, 11, 12)), to_jalali(date(2026, 11, 24))),
-    "autumn": kpi.season_period(1405, 3),
-    "year": kpi.year_period(1405),
+    "aban": periods.month_period(1405, 8),
+    "azar": periods.month_period(1405, 9),
+    "boundary": periods.range_period(to_jalali(date(2026, 11, 12)), to_jalali(date(2026, 11, 24))),
+    "autumn": periods.season_period(1405, 3),
+    "year": periods.year_period(1405),
 }
-
-
-def add_licences(engine, rng: random.Random) -> None:
-    """Work licences (some expired, some not yet issued, some members with two) and Article 32 ones."""
-    with engine.begin() as c:
-        members = [r.id for r in c.execute(sa.text("SELECT id FROM member ORDER BY id"))]
-        n = 0
-        for mid in members:
-            for _ in range(rng.choice([0, 1, 1, 2])):
-                n += 1
-                issued = date(2026, 11, 20) - timedelta(days=rng.randrange(-20, 2000))
-                kind = "work" if rng.random() < 0.85 else "article32"
-                c.execute(sa.text(
-                    "INSERT INTO work_licence (member_id, kind, licence_no, field, grade, issued_on, expires_on) "
-                    "VALUES (:m, :k, :no, 'civil', 3, :i, :e)"),
-                    {"m": mid, "k": kind, "no": f"L{n:07d}", "i": issued,
-                     "e": issued + timedelta(days=rng.choice([365, 3 * 365, 5 * 365]))})
-        # Some members with grades and other statuses, so that every group is there.
-        c.execute(sa.text("UPDATE member SET grade = 1 + (id % 3) WHERE id % 4 = 0 AND status = 'active'"))
-        c.execute(sa.text("UPDATE member SET status = 'lapsed' WHERE id % 7 = 0 AND status = 'active'"))
 
 
 def drive(sim: Simulation, type_code: str, start: datetime, count: int = 4) -> None:
     """A few requests of one type taken step by step (randomly, as always) over the next days."""
-    from logic.errors import DomainError
+    from domain.errors import DomainError
     rids = [sim.submit(start + timedelta(minutes=i), TEHRAN_ID, type_code) for i in range(count)]
     at = start
     for _ in range(40):
@@ -64,7 +44,7 @@ def drive(sim: Simulation, type_code: str, start: datetime, count: int = 4) -> N
                 pass
 
 
-def in_month(moment, month: kpi.Month) -> bool:
+def in_month(moment, month: periods.Month) -> bool:
     day = moment.astimezone(TEHRAN).date() if isinstance(moment, datetime) else moment
     return month.start <= day < month.end
 
@@ -75,7 +55,7 @@ def plain(engine, provinces, period, now):
         payments = c.execute(sa.text("SELECT * FROM payment")).all()
         members = {r.id: r for r in c.execute(sa.text("SELECT * FROM member"))}
         licences = c.execute(sa.text("SELECT * FROM work_licence")).all()
-    months = kpi.months_between(period.first_day, period.last_day)
+    months = periods.months_between(period.first_day, period.last_day)
     lo = max(period.first_day, months[0].start)
     hi = min(period.end_day, months[-1].end)
 
@@ -127,7 +107,7 @@ def check(engine, actor, provinces, period, now, province_id=None):
             "payments_amount": m.payments_amount, "new_members": m.new_members, "transfers_out": m.transfers_out,
             "transfers_in": m.transfers_in, "licences_issued": m.licences_issued,
             "licences_renewed": m.licences_renewed} for m in report.months]
-    assert [m.month.key for m in report.months] == [m.key for m in kpi.months_between(period.first_day,
+    assert [m.month.key for m in report.months] == [m.key for m in periods.months_between(period.first_day,
                                                                                       period.last_day)]
     assert got == rows
     assert {(r.field, r.grade): [r.issued, r.renewed] for r in report.licences} == by_fg
@@ -136,18 +116,19 @@ def check(engine, actor, provinces, period, now, province_id=None):
     return report, rows
 
 
-def test_every_analytics_number_matches_a_plain_recomputation(db, world):  # noqa: F811
-    sim = Simulation(db, world, seed=21)
+def test_every_analytics_number_matches_a_plain_recomputation(db, kpi_world):
+    sim = Simulation(db, kpi_world, seed=21)
     sim.run(SIM_START, NOW - timedelta(days=2), steps=900, new_share=0.25)
     drive(sim, "licence_renewal", datetime(2026, 11, 16, 8, 0, tzinfo=TEHRAN))
     add_licences(db, random.Random(4))
     board = make_staff(db, "t.board", ["board"], TEHRAN_ID)
-    central = world["central.manager"]
+    central = kpi_world["central.manager"]
     first = NOW - timedelta(days=2)
     totals = Counter()
     for period in PERIODS.values():
         for actor, provinces, pid in ((board, (TEHRAN_ID,), None), (central, kpi.ALL_PROVINCE_IDS, None),
-                                      (central, (ISFAHAN_ID,), ISFAHAN_ID), (world["m.manager"], (MASHHAD_ID,), None)):
+                                      (central, (ISFAHAN_ID,), ISFAHAN_ID),
+                                      (kpi_world["m.manager"], (MASHHAD_ID,), None)):
             _, rows = check(db, actor, provinces, period, first, pid)
             if period is PERIODS["autumn"] and len(provinces) > 1:
                 totals.update({k: sum(r[k] for r in rows) for k in rows[0]})
@@ -161,12 +142,12 @@ def test_every_analytics_number_matches_a_plain_recomputation(db, world):  # noq
         check(db, board, (TEHRAN_ID,), PERIODS[name], NOW)
 
 
-def test_tables_carry_the_report_and_the_month_axis_is_jalali(db, world):  # noqa: F811
-    sim = Simulation(db, world, seed=2)
+def test_tables_carry_the_report_and_the_month_axis_is_jalali(db, kpi_world):
+    sim = Simulation(db, kpi_world, seed=2)
     sim.run(datetime(2026, 10, 10, 8, 0, tzinfo=TEHRAN), NOW, steps=200)
     add_licences(db, random.Random(1))
     with session_scope(db) as s:
-        report = an.analytics_report(s, world["central.manager"], PERIODS["autumn"], NOW)
+        report = an.analytics_report(s, kpi_world["central.manager"], PERIODS["autumn"], NOW)
     renewals = an.renewals_table(report)
     assert [r["month"] for r in renewals.rows] == ["مهر ۱۴۰۵", "آبان ۱۴۰۵", "آذر ۱۴۰۵"]
     assert [r["amount"] for r in renewals.rows] == [m.renewals_amount for m in report.months]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from logic.reference import TEHRAN_ID
-from logic.roles import Role
+from domain.reference import TEHRAN_ID
+from domain.roles import Role
 from tests.apptest import app, signed_in, texts
 from tests.conftest import ROOT
 from tests.factories import PASSWORD, make_staff

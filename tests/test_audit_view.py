@@ -6,11 +6,11 @@ from datetime import date, datetime
 import pytest
 
 from db.engine import session_scope
+from domain.errors import PermissionDenied
+from domain.jalali import TEHRAN
+from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import workflow as wf
 from logic.audit_view import AuditFilter, audit_page
-from logic.errors import PermissionDenied
-from logic.jalali import TEHRAN
-from logic.reference import ISFAHAN_ID, TEHRAN_ID
 from logic.staff import set_active
 from tests.apptest import signed_in, texts
 from tests.factories import make_member, make_staff

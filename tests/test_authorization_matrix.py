@@ -11,21 +11,20 @@ import pytest
 import sqlalchemy as sa
 
 from db.engine import session_scope
+from domain import periods
+from domain.errors import NotFound, PermissionDenied
+from domain.jalali import TEHRAN, now_tehran
+from domain.reference import DOCUMENT_TYPES_FA, ISFAHAN_ID, TEHRAN_ID
+from domain.roles import Role
 from logic import analytics, fees, holidays, kpi, members, payments, queue, staff, tariffs
 from logic import workflow as wf
 from logic.audit_view import AuditFilter, audit_page
 from logic.auth import Actor
 from logic.documents import read_document, set_verdict
-from logic.uploads import store_document
-from logic.errors import NotFound, PermissionDenied
-from logic.jalali import TEHRAN, now_tehran
-from logic.reference import DOCUMENT_TYPES_FA, ISFAHAN_ID, TEHRAN_ID
 from logic.request_view import load_request
-from logic.roles import Role
+from logic.uploads import store_document
 from tests.conftest import ROOT
-from tests.factories import make_member, make_staff
-from tests.test_documents import add_document, tiny_png
-from tests.test_workflow import req_row, step
+from tests.factories import add_document, make_member, make_staff, req_row, step, tiny_png
 
 SAT_0800 = datetime(2026, 11, 21, 8, 0, tzinfo=TEHRAN)
 ROLES = [r.value for r in Role]
@@ -36,7 +35,7 @@ def parse_matrix() -> dict[str, dict[str, str]]:
     text = (ROOT / "docs" / "SECURITY.md").read_text(encoding="utf-8")
     lines = [ln for ln in text.splitlines() if ln.startswith("| ")]
     header = [c.strip() for c in lines[0].strip("|").split("|")]
-    assert header[1:] == ROLES, "the matrix columns must be the roles, in logic.roles order"
+    assert header[1:] == ROLES, "the matrix columns must be the roles, in domain.roles order"
     matrix = {}
     for line in lines[2:]:
         cells = [c.strip() for c in line.strip("|").split("|")]
@@ -189,7 +188,7 @@ def report_setup(build):
         def do(actor):
             now = now_tehran()
             with session_scope(w.engine) as s:
-                report = build(s, actor, kpi.current_month(now), now, province_id=pid)
+                report = build(s, actor, periods.current_month(now), now, province_id=pid)
             if pid not in report.provinces:
                 raise NotFound()
         return do

@@ -46,7 +46,7 @@ def cli(*args: str, url: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def databases(pg_server_url):
     """A source database with the demo data (300 requests) and a name for a fresh target."""
-    from db.demo import load_demo
+    from demo import load_demo
 
     src_name, dst_name = f"bk_src_{uuid.uuid4().hex[:8]}", f"bk_dst_{uuid.uuid4().hex[:8]}"
     src_url = create_database(pg_server_url, src_name)

@@ -19,20 +19,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
+from domain.errors import DomainError
+from domain.jalali import MAX_YEAR, MIN_YEAR, TEHRAN, parse_jalali_date
+from domain.national_id import is_valid_national_id, validate_national_id
+from domain.reference import TEHRAN_ID
+from domain.text import (MAX_AMOUNT_RIAL, clean_reason, normalize_digits_only, normalize_text, parse_amount_rial,
+                        to_ascii_digits)
 from logic import fees, holidays, payments, queue, staff, tariffs, uploads
 from logic import workflow as wf
 from logic.documents import set_verdict
-from logic.errors import DomainError
-from logic.jalali import MAX_YEAR, MIN_YEAR, TEHRAN, parse_jalali_date
-from logic.national_id import is_valid_national_id, validate_national_id
-from logic.reference import TEHRAN_ID
 from logic.request_view import load_request
-from logic.text import (MAX_AMOUNT_RIAL, clean_reason, normalize_digits_only, normalize_text, parse_amount_rial,
-                        to_ascii_digits)
 from tests.conftest import DATA_TABLES
-from tests.factories import make_assessment, make_member, make_staff
-from tests.test_documents import add_document, tiny_pdf, tiny_png
-from tests.test_fees import FEES, add_tariff
+from tests.factories import FEES, add_document, add_tariff, make_assessment, make_member, make_staff, tiny_pdf, tiny_png
 
 SAT_0800 = datetime(2026, 11, 21, 8, 0, tzinfo=TEHRAN)  # 1405/08/30, a Saturday
 LATER = SAT_0800 + timedelta(hours=2)

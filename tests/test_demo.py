@@ -22,17 +22,34 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-import db.demo as demo
-from db.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo
-from db.demo_files import PNG_HEIGHT, PNG_WIDTH, demo_files
+import demo
+import demo.load as demo_load
+import demo.people as people
+import demo.rows as copy_text
 from db.engine import make_engine
 from db.migrate import upgrade
 from db.models import Base, Request, StageVisit
+from demo import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo
+from demo.context import jalali_year
+from demo.documents import DOCUMENT_REJECT_REASONS_FA
+from demo.files import PNG_HEIGHT, PNG_WIDTH, demo_files
+from demo.people import (ALLEYS_FA, CITIES_FA, DEGREE_FIELDS_FA, FEMALE_NAMES, LAST_NAMES, MALE_NAMES, STREETS_FA,
+                         UNIVERSITIES)
+from demo.plan import REJECT_REASONS_FA, RETURN_REASONS_FA
+from domain import machine
+from domain.actor import Actor
+from domain.calendar import TEHRAN, from_wall, to_wall
+from domain.clock import deadlines, hours_to_units, units_to_hours
+from domain.fees import tariff_fee
+from domain.identifiers import tracking_code
+from domain.jalali import to_jalali
+from domain.national_id import is_valid_national_id, make_national_id
+from domain.processes import ASSESS_FROM_TARIFF, NOTE_ACTIONS, PROCESSES, STAGE_INDEX
+from domain.reference import RESIDENCE_PROOFS_FA
+from logic import fees as fee_services
+from logic import payments
+from logic import workflow as wf
 from logic.calendar import calendar_for
-from logic.national_id import is_valid_national_id, make_national_id
-from logic.processes import NOTE_ACTIONS, PROCESSES
-from logic.reference import RESIDENCE_PROOFS_FA
-from logic.sla import TEHRAN, BusinessCalendar
 from logic.workflow import recompute_due_times
 from tests.conftest import create_database, drop_database, wipe
 
@@ -60,7 +77,7 @@ HISTORY_TIMES = {
 def loaded(engine):
     wipe(engine)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(demo, "CHUNK_REQUESTS", CHUNK)
+        mp.setattr(demo_load, "CHUNK_REQUESTS", CHUNK)
         result = load_demo(engine, requests=REQUESTS, members=MEMBERS, seed=SEED, now=NOW, workers=1)
     yield engine, result
     wipe(engine)
@@ -120,7 +137,8 @@ def test_submissions_spread_over_the_period_mostly_in_office_hours(loaded):
     start = datetime(2024, 3, 20)  # 1 Farvardin 1403
     assert min(submitted) >= start - timedelta(days=2)
     assert {s.year for s in submitted} >= {2024, 2025}
-    cal = calendar_for(Session(engine), 8)
+    with Session(engine) as s:
+        cal = calendar_for(s, 8)
     outside = sum(not cal.is_open(s) for s in submitted) / len(submitted)
     assert 0.08 < outside < 0.3
     # The queue is recent: most open requests came in within the last five weeks.
@@ -396,6 +414,277 @@ def test_nothing_happened_after_now(loaded):
         assert scalar(engine, f"SELECT count(*) FROM {table} WHERE {column} > :d", d=today) == 0, (table, column)
 
 
+# --- the histories are what the rules and the services make ----------------------------------------
+
+def _naive(moment):
+    return None if moment is None else moment.astimezone(TEHRAN).replace(tzinfo=None)
+
+
+def _actors(engine) -> dict[int, Actor]:
+    return {r.id: Actor(r.id, r.username, r.full_name, frozenset(r.roles), r.province_id)
+            for r in rows(engine, "SELECT id, username, full_name, roles, province_id FROM staff_user")}
+
+
+def _ticks(type_code: str, stage_code: str) -> tuple[bool, ...] | None:
+    stage = STAGE_INDEX[(type_code, stage_code)][1]
+    return (True,) * len(stage.checklist) if stage.checklist else None
+
+
+def _action_of(event, type_code: str) -> machine.Action:
+    """The action whose event `event` is."""
+    data, name = event.data or {}, event.action
+    if name == "committee_decision":
+        if data["granted"]:
+            return machine.Action(machine.APPROVE, event.reason, _ticks(type_code, event.from_stage))
+        return machine.Action(machine.REJECT, event.reason)
+    if name == "approve":
+        return machine.Action(machine.APPROVE, event.reason, _ticks(type_code, event.from_stage), bool(data.get("referred")))
+    if name in (machine.REJECT, machine.RETURN):
+        return machine.Action(name, event.reason)
+    if name == machine.PAYMENT_CONFIRMED:
+        return machine.Action(name, data=data)
+    return machine.Action(name)
+
+
+def test_every_history_is_a_replay_of_decide(loaded):
+    """Running `domain.machine.decide` again over each request's stored events, with the facts the
+    services read (the province's finance setting, the current assessment, this year's tariff),
+    gives back every event (action, stages, version), every stage visit, the tariff fees where the
+    effects write them, and the request row with its deadlines."""
+    engine, _ = loaded
+    actors = _actors(engine)
+    events, visits = defaultdict(list), defaultdict(list)
+    for e in rows(engine, "SELECT * FROM request_event ORDER BY id"):
+        events[e.request_id].append(e)
+    for v in rows(engine, "SELECT * FROM stage_visit ORDER BY id"):
+        visits[v.request_id].append(v)
+    tariffs = {(t.province_id, t.jalali_year): t for t in rows(engine, "SELECT * FROM fee_tariff")}
+    finance = dict(rows(engine, "SELECT province_id, finance_approval_required FROM province_setting"))
+    with Session(engine) as s:
+        calendars = {pid: calendar_for(s, pid) for pid in finance}
+    seen = Counter()
+    for r in rows(engine, "SELECT * FROM request ORDER BY id"):
+        proc, cal, evs = PROCESSES[r.type_code], calendars[r.province_id], events[r.id]
+        state = machine.RequestState.draft(r.type_code, r.province_id, _naive(r.submitted_at))
+        total = pending = visit = None  # the assessment's total; a tariff fee of the next step's effects
+        stored_visits = iter(visits[r.id])
+        k = 0
+        while k < len(evs):
+            e = evs[k]
+            k += 1
+            at = _naive(e.at)
+            if e.action == "fee_assessed":
+                if e.data.get("source") == "tariff":
+                    pending = e
+                else:  # the expert's determination: not a transition
+                    assert (e.from_stage, e.to_stage, e.version) == (state.stage_code,) * 2 + (state.version,)
+                    total = e.data["total"]
+                continue
+            tariff_total = None
+            year = to_jalali(at).year
+            if total is None and proc.fee_items and (r.province_id, year) in tariffs:
+                tariff = tariffs[(r.province_id, year)]
+                tariff_total = tariff_fee(proc, {i: getattr(tariff, i) for i in proc.fee_items}, year).total
+            facts = machine.Facts(finance[r.province_id], total, tariff_total)
+            t = machine.decide(state, _action_of(e, r.type_code), actors.get(e.actor_id), facts, cal, at)
+            assert (e.action, e.from_stage, e.to_stage, e.version, e.reason) == \
+                (t.event.action, t.event.from_stage, t.event.to_stage, t.state.version, t.event.reason), (r.id, e.id)
+            assert (e.data or None) == (dict(t.event.data) if t.event.data else None), (r.id, e.id)
+            if pending is not None:  # written by the effects of leaving the stage, before the event
+                assert ASSESS_FROM_TARIFF in t.effects and total is None, (r.id, e.id)
+                assert (pending.from_stage, pending.to_stage, pending.version, pending.at) == \
+                    (state.stage_code, state.stage_code, state.version, e.at), (r.id, pending.id)
+                total, pending = pending.data["total"], None
+                seen["tariff fee before its transition"] += 1
+            else:
+                assert ASSESS_FROM_TARIFF not in t.effects or total is not None, (r.id, e.id)
+            if ASSESS_FROM_TARIFF in t.effects_after_event:  # the first stage's fee, after the submission
+                f = evs[k]
+                k += 1
+                assert (f.action, f.from_stage, f.to_stage, f.version, f.at, f.data.get("source")) == \
+                    ("fee_assessed", t.state.stage_code, t.state.stage_code, 1, e.at, "tariff"), r.id
+                total = f.data["total"]
+                seen["tariff fee after the submission"] += 1
+            if t.closed is not None:
+                assert (visit.left_at, visit.actor_id, visit.outcome, hours_to_units(visit.hours_used), visit.met) == \
+                    (e.at, t.closed.actor_id, t.closed.outcome, t.closed.hours_used, t.closed.met), (r.id, e.id)
+                visit = None
+                seen[f"visit closed: {t.closed.outcome}"] += 1
+            if t.opened is not None:
+                visit = next(stored_visits)
+                assert (visit.stage_code, _naive(visit.entered_at), _naive(visit.due_at),
+                        hours_to_units(visit.limit_hours)) == \
+                    (t.opened.stage_code, t.opened.entered_at, t.opened.due_at, t.opened.limit_hours), (r.id, e.id)
+            state = t.state
+            seen[e.action] += 1
+        assert pending is None and next(stored_visits, None) is None, r.id
+        assert visit is None or (visit.left_at is None and visit.outcome is None), r.id
+        assert (r.stage_code, r.status, r.version, _naive(r.stage_entered_at), hours_to_units(r.stage_hours_used),
+                hours_to_units(r.process_hours_used), r.assignee_id, r.initial_reviewer_id, r.referred,
+                _naive(r.closed_at), r.met_sla, _naive(r.clock_started_at)) == \
+            (state.stage_code, state.status, state.version, state.stage_entered_at, state.stage_hours_used,
+             state.process_hours_used, state.assignee_id, state.initial_reviewer_id, state.referred,
+             state.closed_at, state.met_sla, state.clock_started_at), r.id
+        due = (None,) * 4
+        if state.clock_runs:
+            d = deadlines(cal, proc, STAGE_INDEX[(r.type_code, state.stage_code)][1], state.stage_entered_at,
+                          state.stage_hours_used, state.process_hours_used)
+            due = (d.stage_due_at, d.stage_risk_at, d.due_at, d.risk_at)
+        assert tuple(map(_naive, (r.stage_due_at, r.stage_risk_at, r.due_at, r.risk_at))) == due, r.id
+        assert r.tracking_code == tracking_code(r.submitted_at, r.province_id, r.id)
+        assert r.updated_at == evs[-1].at
+        seen["request"] += 1
+    assert seen["request"] == REQUESTS
+    for what in ("submit", "claim", "approve", "complete", "committee_decision", "payment_confirmed",
+                 "member_completed", "reject", "return", "resubmit", "tariff fee before its transition",
+                 "tariff fee after the submission", "visit closed: reject", "visit closed: return"):
+        assert seen[what] > 0, what
+
+
+def test_fee_events_and_committee_refusals_are_written_as_the_services_write_them(loaded):
+    """A payment stage entered with nothing assessed takes its fee from the tariff as the request
+    leaves the stage before: the `fee_assessed` event comes first, on that stage and at its version.
+    A first stage that is a payment stage takes it after the submission, both at version 1. A
+    committee's refusal closes its visit as a rejection."""
+    engine, _ = loaded
+    events = defaultdict(list)
+    for e in rows(engine, "SELECT e.*, r.type_code FROM request_event e JOIN request r ON r.id = e.request_id "
+                          "ORDER BY e.id"):
+        events[e.request_id].append(e)
+    before = after_submit = refusals = 0
+    for evs in events.values():
+        for a, b in zip(evs, evs[1:]):
+            if b.action == "approve" and b.to_stage == "payment" and b.type_code == "new_membership":
+                assert (a.action, a.from_stage, a.to_stage, a.version, a.at) == \
+                    ("fee_assessed", b.from_stage, b.from_stage, b.version - 1, b.at)
+                before += 1
+            if a.action == "submit" and a.to_stage == "payment":
+                assert (b.action, b.from_stage, b.to_stage, a.version, b.version, b.at) == \
+                    ("fee_assessed", "payment", "payment", 1, 1, a.at)
+                after_submit += 1
+        for e in evs:
+            if e.action == "committee_decision" and not e.data["granted"]:
+                assert e.to_stage is None and e.reason
+                outcome = scalar(engine, "SELECT outcome FROM stage_visit WHERE request_id = :r AND left_at = :t",
+                                 r=e.request_id, t=e.at)
+                assert outcome == "reject"
+                refusals += 1
+    assert before and after_submit and refusals
+    assert scalar(engine, "SELECT count(*) FROM stage_visit WHERE outcome = 'committee_decision' AND NOT EXISTS "
+                          "(SELECT 1 FROM request_event e WHERE e.request_id = stage_visit.request_id "
+                          "AND e.at = stage_visit.left_at AND e.data @> '{\"granted\": true}')") == 0
+
+
+def _history(engine, rid: int) -> dict:
+    """What a request's history wrote, without its own ids and the payment's reference."""
+    def data(e):
+        d = dict(e.data or {})
+        for key in ("assessment_id", "payment_id", "bank_reference"):
+            d.pop(key, None)
+        return d
+    return {
+        "request": [tuple(r)[2:] for r in rows(
+            engine, "SELECT id, tracking_code, member_id, province_id, type_code, stage_code, status, assignee_id, "
+                    "submitted_at, clock_started_at, stage_entered_at, stage_hours_used, stage_due_at, "
+                    "stage_risk_at, process_hours_used, due_at, risk_at, closed_at, met_sla, initial_reviewer_id, "
+                    "referred, version, updated_at, data FROM request WHERE id = :r", r=rid)],
+        "events": [(e.at, e.actor_id, e.action, e.from_stage, e.to_stage, e.reason, e.version, data(e))
+                   for e in rows(engine, "SELECT * FROM request_event WHERE request_id = :r ORDER BY id", r=rid)],
+        "visits": [tuple(v) for v in rows(
+            engine, "SELECT stage_code, entered_at, due_at, left_at, actor_id, outcome, hours_used, limit_hours, met "
+                    "FROM stage_visit WHERE request_id = :r ORDER BY id", r=rid)],
+        "assessments": [tuple(a) for a in rows(
+            engine, "SELECT version, tariff_id, lines, prior_debt, total, years, new_valid_until, note, created_by, "
+                    "created_at, finance_status, finance_by, finance_at FROM fee_assessment WHERE request_id = :r",
+            r=rid)],
+        "payments": [tuple(p) for p in rows(engine, "SELECT amount, paid_at, source, recorded_by, recorded_at "
+                                                    "FROM payment WHERE request_id = :r", r=rid)],
+        "validity": [tuple(v) for v in rows(engine, "SELECT member_id, old_valid_until, new_valid_until, changed_at "
+                                                    "FROM validity_change WHERE request_id = :r", r=rid)],
+    }
+
+
+def _through_the_services(engine, actors: dict[int, Actor], original) -> int:
+    """File the member's request again through logic.workflow (and logic.fees, logic.payments)
+    with the original's moments and decisions; returns the new request's id."""
+    evs = rows(engine, "SELECT * FROM request_event WHERE request_id = :r ORDER BY id", r=original.id)
+    with engine.begin() as c:
+        # The member's validity when the original was filed (before the renewals that followed),
+        # and the member's open requests of the type out of the way of the one-open-request rule.
+        c.execute(sa.text(
+            "UPDATE member SET valid_until = coalesce((SELECT old_valid_until FROM validity_change v "
+            "WHERE v.member_id = :m AND v.changed_at > :t ORDER BY v.changed_at, v.id LIMIT 1), valid_until) "
+            "WHERE id = :m"), {"m": original.member_id, "t": original.submitted_at})
+        c.execute(sa.text("UPDATE request SET status = 'rejected', closed_at = updated_at, met_sla = false, "
+                          "stage_due_at = NULL, stage_risk_at = NULL, due_at = NULL, risk_at = NULL "
+                          "WHERE member_id = :m AND type_code = :t AND status IN ('open', 'returned')"),
+                  {"m": original.member_id, "t": original.type_code})
+    rid = wf.submit(engine, original.member_id, original.type_code, original.data,
+                    submitted_at=original.submitted_at).request_id
+    assessment = rows(engine, "SELECT * FROM fee_assessment WHERE request_id = :r", r=original.id)
+    for e in evs[1:]:
+        actor, now, data = actors.get(e.actor_id), e.at, e.data or {}
+        if e.action == "fee_assessed":
+            if data.get("source") == "tariff":
+                continue  # the services' effects write it
+            a = assessment[0]
+            if "through_year" in data:
+                fee_services.determine_renewal_fee(engine, actor, rid, None, data["through_year"], a.prior_debt,
+                                                   a.note, now=now)
+            else:
+                fee_services.determine_licence_renewal_fee(engine, actor, rid, None,
+                                                           [(line["year"], line["free"]) for line in a.lines],
+                                                           a.note, now=now)
+        elif e.action == "claim":
+            wf.claim(engine, actor, rid, None, now=now)
+        elif e.action == "approve":
+            wf.approve(engine, actor, rid, None, checklist=_ticks(original.type_code, e.from_stage),
+                       refer=bool(data.get("referred")), note=e.reason, now=now)
+        elif e.action == "committee_decision":
+            wf.committee_decision(engine, actor, rid, None, granted=data["granted"], reason=e.reason,
+                                  checklist=_ticks(original.type_code, e.from_stage), now=now)
+        elif e.action == "complete":
+            wf.complete(engine, actor, rid, None, now=now)
+        elif e.action == "reject":
+            wf.reject(engine, actor, rid, None, e.reason, now=now)
+        elif e.action == "return":
+            wf.return_for_correction(engine, actor, rid, None, e.reason, now=now)
+        elif e.action == "resubmit":
+            wf.resubmit(engine, rid, None, now=now)
+        elif e.action == "member_completed":
+            wf.member_completed(engine, rid, None, now=now)
+        elif e.action == "payment_confirmed":
+            payments.confirm_payment(engine, None, rid, "T" + data["bank_reference"], data["amount"], paid_at=now,
+                                     source="demo", now=now)
+        else:  # pragma: no cover
+            raise AssertionError(e.action)
+    return rid
+
+
+def test_the_services_write_the_same_histories(pg_server_url):
+    """Requests of every type and ending, filed again through the services with the same moments and
+    decisions, get the same events in the same order (fees included), stage visits, request row,
+    assessment, payment and validity change as the loader wrote."""
+    name = f"demo_{uuid.uuid4().hex[:8]}"
+    engine = make_engine(create_database(pg_server_url, name))
+    try:
+        upgrade(engine)
+        load_demo(engine, requests=400, members=200, seed=SEED + 1, now=NOW, workers=1)
+        actors = _actors(engine)
+        sample = rows(engine, "SELECT * FROM (SELECT r.*, row_number() OVER (PARTITION BY type_code, status "
+                              "ORDER BY (SELECT count(*) FROM request_event e WHERE e.request_id = r.id) DESC, id) "
+                              "AS k FROM request r) x WHERE k <= 3 ORDER BY submitted_at")
+        assert {s.status for s in sample} == {"completed", "rejected", "open", "returned"}
+        assert {s.type_code for s in sample} == set(PROCESSES)
+        expected = {original.id: _history(engine, original.id) for original in sample}
+        for original in sample:
+            rid = _through_the_services(engine, actors, original)
+            assert _history(engine, rid) == expected[original.id], (original.id, original.type_code, original.status)
+    finally:
+        engine.dispose()
+        drop_database(pg_server_url, name)
+
+
 # --- fees, payments, validity -------------------------------------------------------------------------
 
 def test_payments_match_their_assessments(loaded):
@@ -484,7 +773,7 @@ def test_same_seed_same_data_in_parallel_with_rebuilt_indexes(loaded, pg_server_
         upgrade(other)
         indexes = _indexes(other)
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(demo, "CHUNK_REQUESTS", CHUNK)
+            mp.setattr(demo_load, "CHUNK_REQUESTS", CHUNK)
             result = load_demo(other, requests=REQUESTS, members=MEMBERS, seed=SEED, now=NOW, workers=2, bulk=True,
                                skip_fk_triggers=False)
         assert result["workers"] == 2
@@ -506,69 +795,47 @@ def test_same_seed_same_data_in_parallel_with_rebuilt_indexes(loaded, pg_server_
 
 # --- pieces that need no database ---------------------------------------------------------------------
 
-def test_fast_clock_matches_the_business_calendar():
-    """The generator's table-driven clock is BusinessCalendar's arithmetic, exactly."""
-    cal = BusinessCalendar.iran(years=range(2023, 2028))
-    clock = demo._ProvinceClock(cal)
-    rng = random.Random(5)
-    base = datetime(2023, 6, 1)
-    for _ in range(20_000):
-        if rng.random() < 0.3:
-            t = datetime.combine(base.date() + timedelta(days=rng.randrange(1400)),
-                                 rng.choice([cal.opens, cal.closes, datetime.min.time(), datetime.max.time()]))
-        else:
-            t = base + timedelta(seconds=rng.randrange(1400 * 86400), microseconds=rng.randrange(10 ** 6))
-        hours = rng.choice([0, 7, 14.0, 3.25, 1e-9, rng.random() * 100, rng.random() * 7])
-        assert clock.add(t, hours) == cal.add_working_hours(t, hours), (t, hours)
-        u = t + timedelta(seconds=rng.randrange(-30 * 86400, 30 * 86400))
-        assert clock.between(t, u) == cal.working_hours_between(t, u), (t, u)
-        assert clock.next_opening(t) == cal.next_opening(t), t
-
-
 def test_integer_shortcuts_match_what_they_replace():
-    """The generator's integer arithmetic gives exactly what the Decimal, timedelta and
-    logic.national_id code it replaces gives (the generated rows depend on every digit)."""
+    """The generator's integer arithmetic gives exactly what the Decimal, timedelta, datetime and
+    domain.national_id code it replaces gives (the generated rows depend on every digit)."""
     rng = random.Random(11)
     one_us = timedelta(microseconds=1)
-    # Working microseconds -> hours units: random durations, and every kind of near-tie.
-    durations = [rng.randrange(2000 * demo._US_PER_HOUR) for _ in range(50_000)]
-    durations += [demo._US_PER_UNIT * k + demo._US_PER_UNIT // 2 + d
-                  for k in rng.sample(range(10**7), 2000) for d in (-1, 0, 1)]
-    for us in durations + [0, -5, 1, 179_999, 180_000, 180_001, 540_000]:
-        expected = demo._hours(max(0.0, us / demo._US_PER_HOUR))
-        assert demo._segment_units(us) == int(expected * demo._HOUR_UNITS), us
-        assert demo._units_text(demo._segment_units(us)) == str(expected), us
+    # Clock units as text: what str() of the Decimal hours writes.
+    for units in [rng.randrange(10**9) for _ in range(20_000)] + [0, 1, 9_999, 10_000, 70_000]:
+        assert copy_text.units_text(units) == str(units_to_hours(units)), units
     # Float days -> microseconds, as timedelta(days=...) rounds them (ties included).
     days = [rng.random() * 14 for _ in range(50_000)] + [j / 2**14 + k for j in range(1, 2**14, 7) for k in (0, 3)]
     for d in days + [0, 0.0, 2, 1e-12, -0.5]:
-        assert demo._days_us(d) == timedelta(days=d) // one_us, d
+        assert copy_text.days_us(d) == timedelta(days=d) // one_us, d
     # National IDs: the check digit, and the repeated-digit prefixes that must be skipped.
-    inverse = pow(demo._NID_MULTIPLIER, -1, 10**9)
+    inverse = pow(people._NID_MULTIPLIER, -1, 10**9)
     indexes = [rng.randrange(10**9) for _ in range(20_000)]
     indexes += [(111_111_111 * digit - SEED * 7919) * inverse % 10**9 for digit in range(10)]
     for index in indexes:
-        prefix = (demo._NID_MULTIPLIER * index + SEED * 7919) % 10**9
+        prefix = (people._NID_MULTIPLIER * index + SEED * 7919) % 10**9
         national_id = demo.national_id_for(index, SEED)
         assert is_valid_national_id(national_id), index
         if len(set(f"{prefix:09d}")) > 1:
             assert national_id == make_national_id(f"{prefix:09d}"), index
-    # Wall times -> COPY text.
+    # Wall times -> COPY text, and back to the moment; Jalali years by table.
     for _ in range(20_000):
         moment = datetime(2020, 1, 1) + timedelta(microseconds=rng.randrange(10 * 365 * 86400 * 10**6))
         if rng.random() < 0.5:
             moment = moment.replace(microsecond=0)
-        assert demo._ts_us(demo._wall(moment)) == demo._ts(moment)
-        assert demo._moment(demo._wall(moment)) == moment
+        wall = to_wall(moment)
+        assert copy_text.ts_us(wall) == copy_text.ts(moment) == moment.isoformat(" ")
+        assert from_wall(wall) == moment and copy_text.wall_date(wall) == moment.date()
+        assert jalali_year(wall) == to_jalali(moment).year == demo.JALALI.year_of(moment.date())
 
 
 def test_generated_text_needs_no_escaping():
     """Rows and JSON are written by hand: none of the text the generator draws from may contain
     a character COPY or JSON would need escaped."""
-    texts = [name for pair in demo.MALE_NAMES + demo.FEMALE_NAMES + demo.LAST_NAMES for name in pair]
-    texts += list(demo.UNIVERSITIES + demo.STREETS_FA + demo.ALLEYS_FA + demo.REJECT_REASONS_FA
-                  + demo.RETURN_REASONS_FA + demo.DOCUMENT_REJECT_REASONS_FA)
-    texts += [c for cities, _ in demo.CITIES_FA.values() for c in cities]
-    texts += [label for label, specs in demo.DEGREE_FIELDS_FA.values() for label in (label, *specs)]
+    texts = [name for pair in MALE_NAMES + FEMALE_NAMES + LAST_NAMES for name in pair]
+    texts += list(UNIVERSITIES + STREETS_FA + ALLEYS_FA + REJECT_REASONS_FA + RETURN_REASONS_FA
+                  + DOCUMENT_REJECT_REASONS_FA)
+    texts += [c for cities, _ in CITIES_FA.values() for c in cities]
+    texts += [label for label, specs in DEGREE_FIELDS_FA.values() for label in (label, *specs)]
     assert texts and not [t for t in texts if set(t) & set('\\\t\n\r"')]
 
 
@@ -624,7 +891,7 @@ def test_demo_files_are_valid_pngs_and_pdfs():
 
 _RSS_AFTER_FREE = """
 import sys
-import db.demo as demo
+import demo
 if sys.argv[1] == "keep":
     assert demo.keep_freed_memory()
 def rss_mb():

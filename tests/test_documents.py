@@ -1,81 +1,24 @@
 """Reading documents (sha256 checked on every read) and the reviewer's verdict on each."""
 from __future__ import annotations
 
-import hashlib
-import struct
-import zlib
 from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
 
+from domain.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
+from domain.jalali import TEHRAN
+from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import workflow as wf
 from logic.documents import CorruptDocument, read_document, set_verdict
-from logic.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
-from logic.jalali import TEHRAN
-from logic.reference import ISFAHAN_ID, TEHRAN_ID
 from sqlalchemy.orm import Session
-from tests.factories import make_member, make_staff
+from tests.factories import DOCS_SAT_0800 as SAT_0800
+from tests.factories import add_document, corrupt_blob, make_member, make_staff, tiny_pdf, tiny_png
 
-SAT_0800 = datetime(2026, 11, 14, 8, 0, tzinfo=TEHRAN)  # a Saturday
 SAT_0900 = datetime(2026, 11, 14, 9, 0, tzinfo=TEHRAN)
 
 
-# --- helpers shared with the request view and page tests ------------------------------------------
-
-def tiny_png(rgb: tuple[int, int, int] = (200, 30, 30)) -> bytes:
-    """A valid 2x2 RGB PNG."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    rows = b"".join(b"\x00" + bytes(rgb) * 2 for _ in range(2))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
-
-
-def tiny_pdf(text: str = "Test document") -> bytes:
-    """A valid one-page PDF whose cross-reference table points at every object."""
-    stream = f"BT /F1 12 Tf 20 50 Td ({text}) Tj ET".encode()
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Resources << /Font << /F1 5 0 R >> >> "
-               b"/Contents 4 0 R >>",
-               b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
-               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for n, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (n, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
-
-
-def add_document(engine, request_id: int, content: bytes, mime: str, doc_type: str = "national_card", *,
-                 required: bool = True, file_name: str | None = None, title: str | None = None,
-                 uploaded_at: datetime = SAT_0800) -> int:
-    """A blob (stored once per content) and a document row of the request's member."""
-    sha = hashlib.sha256(content).hexdigest()
-    ext = "pdf" if mime == "application/pdf" else "png"
-    with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO blob (sha256, size_bytes, content) VALUES (:s, :n, :c) "
-                             "ON CONFLICT DO NOTHING"), {"s": sha, "n": len(content), "c": content})
-        return conn.execute(sa.text(
-            "INSERT INTO document (member_id, request_id, doc_type, title, file_name, mime, size_bytes, sha256, "
-            "required, uploaded_at) SELECT member_id, id, :t, :title, :f, :m, :n, :s, :r, :u FROM request "
-            "WHERE id = :rid RETURNING id"),
-            {"rid": request_id, "t": doc_type, "title": title, "f": file_name or f"{doc_type}.{ext}", "m": mime,
-             "n": len(content), "s": sha, "r": required, "u": uploaded_at}).scalar_one()
-
-
-def corrupt_blob(engine, document_id: int) -> None:
-    """Flip one byte of the stored content behind the service's back (same length, new hash)."""
-    with engine.begin() as conn:
-        conn.execute(sa.text(
-            "UPDATE blob SET content = overlay(content PLACING decode(CASE WHEN get_byte(content, 20) = 0 "
-            "THEN '01' ELSE '00' END, 'hex') FROM 21 FOR 1) "
-            "WHERE sha256 = (SELECT sha256 FROM document WHERE id = :d)"), {"d": document_id})
-
+# --- helpers ---------------------------------------------------------------------------------------
 
 def doc_row(engine, document_id: int):
     with engine.connect() as c:

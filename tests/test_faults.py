@@ -13,10 +13,10 @@ import sqlalchemy as sa
 
 from db.engine import make_engine
 from db.migrate import upgrade
+from domain.errors import ServiceUnavailable
+from domain.jalali import TEHRAN
+from domain.reference import TEHRAN_ID
 from logic import workflow as wf
-from logic.errors import ServiceUnavailable
-from logic.jalali import TEHRAN
-from logic.reference import TEHRAN_ID
 from tests.factories import make_member, make_staff
 
 SAT_0800 = datetime(2026, 11, 21, 8, 0, tzinfo=TEHRAN)

@@ -3,60 +3,23 @@ versions, corrections with a reason), finance approval, tariff changes and their
 rules as data, and fees taken from the tariff when a payment stage opens."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from domain.errors import Conflict, InvalidTransition, PermissionDenied, StaleRequest, ValidationError
+from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import fees, tariffs
 from logic import workflow as wf
-from logic.errors import Conflict, InvalidTransition, PermissionDenied, StaleRequest, ValidationError
-from logic.jalali import TEHRAN
 from logic.payments import confirm_payment, pending_finance_approvals
-from logic.reference import ISFAHAN_ID, TEHRAN_ID
-from tests.factories import make_member, make_staff
+from tests.factories import (END_1402, FEES, SAT_0800, add_tariff, assessments, make_member, make_staff, request,
+                             rows, set_finance_required)
+from tests.factories import request_events as events
 
-SAT_0800 = datetime(2026, 11, 21, 8, 0, tzinfo=TEHRAN)  # 1405/08/30, a Saturday
 END_1385 = date(2007, 3, 20)   # 1385/12/29
-END_1402 = date(2024, 3, 19)   # 1402/12/29
 END_1404 = date(2026, 3, 20)   # 1404/12/29
 END_1405 = date(2027, 3, 20)   # 1405/12/29
-
-FEES = {"entrance_fee": 20_000_000, "annual_fee": 5_000_000, "card_fee": 1_500_000, "licence_issue_fee": 8_000_000,
-        "licence_renewal_fee": 3_000_000, "article32_renewal_fee": 4_000_000, "rating_fee": 12_000_000}
-
-
-def add_tariff(engine, year, province_id=TEHRAN_ID, **overrides) -> int:
-    values = {**FEES, **overrides}
-    with engine.begin() as c:
-        return c.execute(sa.text(
-            "INSERT INTO fee_tariff (province_id, jalali_year, entrance_fee, annual_fee, card_fee, licence_issue_fee, "
-            "licence_renewal_fee, article32_renewal_fee, rating_fee) VALUES (:p, :y, :entrance_fee, :annual_fee, "
-            ":card_fee, :licence_issue_fee, :licence_renewal_fee, :article32_renewal_fee, :rating_fee) RETURNING id"),
-            {"p": province_id, "y": year, **values}).scalar_one()
-
-
-def set_finance_required(engine, required: bool, province_id=TEHRAN_ID) -> None:
-    with engine.begin() as c:
-        c.execute(sa.text("UPDATE province_setting SET finance_approval_required = :r WHERE province_id = :p"),
-                  {"r": required, "p": province_id})
-
-
-def rows(engine, sql, **params):
-    with engine.connect() as c:
-        return c.execute(sa.text(sql), params).mappings().all()
-
-
-def assessments(engine, rid):
-    return rows(engine, "SELECT * FROM fee_assessment WHERE request_id = :r ORDER BY version", r=rid)
-
-
-def events(engine, rid):
-    return rows(engine, "SELECT * FROM request_event WHERE request_id = :r ORDER BY id", r=rid)
-
-
-def request(engine, rid):
-    return rows(engine, "SELECT * FROM request WHERE id = :r", r=rid)[0]
 
 
 @pytest.fixture
@@ -366,9 +329,10 @@ def test_renewals_are_not_assessed_from_the_tariff(db, staff):
     add_tariff(db, 1405)
     from db.engine import session_scope
     from db.models import Request
+    from logic.assessments import assess_from_tariff
     rid = renewal(db)
     with session_scope(db) as s:
-        assert fees.assess_from_tariff(s, s.get(Request, rid), SAT_0800) is None
+        assert assess_from_tariff(s, s.get(Request, rid), SAT_0800) is None
     assert assessments(db, rid) == []
 
 

@@ -2,16 +2,16 @@
 the change is audited."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from domain.errors import Conflict, PermissionDenied, ValidationError
+from domain.jalali import TEHRAN
+from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import holidays as hol
 from logic import workflow as wf
-from logic.errors import Conflict, PermissionDenied, ValidationError
-from logic.jalali import TEHRAN
-from logic.reference import ISFAHAN_ID, TEHRAN_ID
 from tests.factories import make_member, make_staff
 
 SAT_0800 = datetime(2026, 11, 21, 8, 0, tzinfo=TEHRAN)

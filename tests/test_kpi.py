@@ -20,153 +20,18 @@ import pytest
 import sqlalchemy as sa
 
 from db.engine import session_scope
+from domain import periods
+from domain.calendar import BusinessCalendar
+from domain.errors import DomainError, PermissionDenied
+from domain.jalali import TEHRAN, jalali_month_bounds, to_jalali
+from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import kpi
 from logic import workflow as wf
 from logic.auth import Actor
-from logic.errors import DomainError, PermissionDenied
-from logic.jalali import TEHRAN, jalali_month_bounds, to_jalali
-from logic.payments import confirm_payment
-from logic.processes import PROCESSES, StageKind
-from logic.reference import ISFAHAN_ID, TEHRAN_ID
-from logic.roles import Role
-from logic.sla import BusinessCalendar
-from tests.factories import make_assessment, make_member, make_staff
-
-# 1 Azar 1405 is 22 November 2026: the simulation runs through the Aban/Azar boundary.
-NOW = datetime(2026, 11, 25, 11, 17, 23, tzinfo=TEHRAN)
-SIM_START = datetime(2026, 10, 4, 8, 0, tzinfo=TEHRAN)
-HOLIDAYS = [(date(2026, 11, 3), None), (date(2026, 11, 17), TEHRAN_ID), (date(2026, 10, 13), ISFAHAN_ID)]
-MASHHAD_ID = 11
+from tests.factories import MASHHAD_ID, NOW, SIM_START, Simulation
 
 
 # --- building a random history through the services ------------------------------------------------
-
-@pytest.fixture
-def world(db):
-    with db.begin() as c:
-        for day, pid in HOLIDAYS:
-            c.execute(sa.text("INSERT INTO holiday (day, province_id, name_fa) VALUES (:d, :p, 'تعطیل آزمون')"),
-                      {"d": day, "p": pid})
-        # Isfahan works Saturday to Thursday, 08:00-15:30; Mashhad has no finance approval.
-        c.execute(sa.text("UPDATE province_setting SET workdays = '{5,6,0,1,2,3}', opens = '08:00', "
-                          "closes = '15:30' WHERE province_id = :p"), {"p": ISFAHAN_ID})
-        c.execute(sa.text("UPDATE province_setting SET finance_approval_required = false WHERE province_id = :p"),
-                  {"p": MASHHAD_ID})
-    staff = {"central": make_staff(db, "central.expert", ["central_expert"], None),
-             "central.manager": make_staff(db, "central.manager", ["manager"], None)}
-    for pid, prefix in ((TEHRAN_ID, "t"), (ISFAHAN_ID, "i"), (MASHHAD_ID, "m")):
-        staff[f"{prefix}.expert"] = make_staff(db, f"{prefix}.expert", ["expert"], pid)
-        staff[f"{prefix}.expert2"] = make_staff(db, f"{prefix}.expert2", ["expert", "final_reviewer"], pid)
-        staff[f"{prefix}.final"] = make_staff(db, f"{prefix}.final", ["final_reviewer"], pid)
-        for role in ("head", "finance", "committee", "manager"):
-            staff[f"{prefix}.{role}"] = make_staff(db, f"{prefix}.{role}", [role], pid)
-    return staff
-
-
-PREFIX = {TEHRAN_ID: "t", ISFAHAN_ID: "i", MASHHAD_ID: "m"}
-
-
-class Simulation:
-    """Requests moving through their processes at random, at increasing simulated times."""
-
-    def __init__(self, engine, staff, seed: int):
-        self.engine, self.staff, self.rng = engine, staff, random.Random(seed)
-        self.requests: list[int] = []
-        self.members: dict[tuple[int, str], list[int]] = defaultdict(list)
-        self.refs = 0
-
-    def row(self, rid):
-        with self.engine.connect() as c:
-            return c.execute(sa.text("SELECT * FROM request WHERE id = :i"), {"i": rid}).mappings().one()
-
-    def submit(self, at: datetime, province: int | None = None, type_code: str | None = None) -> int:
-        rng = self.rng
-        province = province or rng.choice([TEHRAN_ID, TEHRAN_ID, ISFAHAN_ID, MASHHAD_ID])
-        type_code = type_code or rng.choice(list(PROCESSES))
-        member = make_member(self.engine, province, status="applicant" if type_code == "new_membership" else "active",
-                             valid_until=date(2026, 3, 20), field=rng.choice(["civil", "architecture", "electrical"]))
-        data = {"destination_province": rng.choice([TEHRAN_ID, ISFAHAN_ID, 1])} if type_code == "transfer" else {}
-        out = wf.submit(self.engine, member, type_code, data, submitted_at=at)
-        self.requests.append(out.request_id)
-        return out.request_id
-
-    def actor_for(self, stage, r):
-        role = stage.role
-        pid = r["province_id"]
-        if role == Role.CENTRAL_EXPERT:
-            return self.staff["central"]
-        keys = {Role.EXPERT: ["expert", "expert2"], Role.FINAL_REVIEWER: ["final", "expert2"], Role.HEAD: ["head"],
-                Role.FINANCE: ["finance"], Role.COMMITTEE: ["committee"]}[role]
-        self.rng.shuffle(keys)
-        for key in keys:
-            person = self.staff[f"{PREFIX[pid]}.{key}"]
-            if not (stage.four_eyes and person.id == r["initial_reviewer_id"]):
-                if r["assignee_id"] in (None, person.id):
-                    return person
-        return None
-
-    def act(self, rid: int, at: datetime) -> None:
-        """One random step on one request, as whoever may take it."""
-        rng, e = self.rng, self.engine
-        r = self.row(rid)
-        if r["status"] in ("completed", "rejected"):
-            return
-        if r["status"] == "returned":
-            wf.resubmit(e, rid, r["version"], now=at)
-            return
-        stage = PROCESSES[r["type_code"]].stage(r["stage_code"])
-        if stage.kind is StageKind.MEMBER:
-            wf.member_completed(e, rid, r["version"], now=at)
-            return
-        if stage.kind is StageKind.PAYMENT:
-            with e.connect() as c:
-                total = c.execute(sa.text("SELECT total FROM fee_assessment WHERE request_id = :i "
-                                          "ORDER BY version DESC LIMIT 1"), {"i": rid}).scalar()
-            if total is None:
-                total = 1_000_000 + 10_000 * rng.randrange(100)
-                make_assessment(e, rid, total)
-            self.refs += 1
-            confirm_payment(e, self.staff[f"{PREFIX[r['province_id']]}.finance"], rid, f"KPI{self.refs:08d}", total,
-                            paid_at=at - timedelta(minutes=rng.randrange(0, 90)), now=at)
-            return
-        actor = self.actor_for(stage, r)
-        if actor is None:
-            return
-        if stage.kind is StageKind.FEE:
-            with e.connect() as c:
-                has = c.execute(sa.text("SELECT count(*) FROM fee_assessment WHERE request_id = :i"),
-                                {"i": rid}).scalar()
-            if not has:
-                pending = r["type_code"] == "membership_renewal" and r["province_id"] != MASHHAD_ID
-                make_assessment(e, rid, 2_000_000 + 10_000 * rng.randrange(300), new_valid_until=date(2028, 3, 19),
-                                finance_status="pending" if pending else "not_required")
-        x = rng.random()
-        ticks = [True] * len(stage.checklist)
-        if r["assignee_id"] is None and x < 0.2:
-            wf.claim(e, actor, rid, r["version"], now=at)
-        elif stage.kind is StageKind.ISSUE:
-            wf.complete(e, actor, rid, r["version"], now=at)
-        elif x < 0.3 and stage.kind in (StageKind.REVIEW, StageKind.FEE):
-            wf.return_for_correction(e, actor, rid, r["version"], "مدرک ناخوانا است", now=at)
-        elif x < 0.36:
-            wf.reject(e, actor, rid, r["version"], "شرایط احراز نشد", now=at)
-        else:
-            wf.approve(e, actor, rid, r["version"], checklist=ticks, refer=rng.random() < 0.3, now=at)
-
-    def run(self, start: datetime, end: datetime, steps: int, new_share: float = 0.3) -> None:
-        """`steps` events at random moments in [start, end), in time order."""
-        moments = sorted(start + (end - start) * self.rng.random() for _ in range(steps))
-        for at in moments:
-            at = at.replace(microsecond=self.rng.randrange(1_000_000))
-            if not self.requests or self.rng.random() < new_share:
-                self.submit(at)
-                continue
-            rid = self.rng.choice(self.requests)
-            try:
-                self.act(rid, at)
-            except DomainError:
-                pass  # a step the workflow refuses (a stale guess): nothing was written
-
 
 def overrun_request(sim: Simulation, at: datetime) -> int:
     """A stage that used more than its limit, was returned, resubmitted and is still open."""
@@ -342,21 +207,21 @@ def report_for(engine, actor, period, now, province_id=None):
 
 
 PERIODS = {
-    "aban": kpi.month_period(1405, 8),
-    "azar": kpi.month_period(1405, 9),
-    "boundary": kpi.range_period(to_jalali(date(2026, 11, 12)), to_jalali(date(2026, 11, 24))),
-    "autumn": kpi.season_period(1405, 3),
-    "year": kpi.year_period(1405),
+    "aban": periods.month_period(1405, 8),
+    "azar": periods.month_period(1405, 9),
+    "boundary": periods.range_period(to_jalali(date(2026, 11, 12)), to_jalali(date(2026, 11, 24))),
+    "autumn": periods.season_period(1405, 3),
+    "year": periods.year_period(1405),
 }
 
 
 # --- the tests ------------------------------------------------------------------------------------
 
-def test_every_kpi_matches_a_plain_recomputation_across_a_month_boundary_and_after_decisions(db, world):
-    sim = Simulation(db, world, seed=5)
+def test_every_kpi_matches_a_plain_recomputation_across_a_month_boundary_and_after_decisions(db, kpi_world):
+    sim = Simulation(db, kpi_world, seed=5)
     overrun = overrun_request(sim, datetime(2026, 11, 14, 9, 0, tzinfo=TEHRAN))
     sim.run(SIM_START, NOW - timedelta(days=2), steps=700)
-    central, tehran = world["central.manager"], world["t.manager"]
+    central, tehran = kpi_world["central.manager"], kpi_world["t.manager"]
     first = NOW - timedelta(days=2)
     sizes = {}
     for name, period in PERIODS.items():
@@ -386,11 +251,11 @@ def test_every_kpi_matches_a_plain_recomputation_across_a_month_boundary_and_aft
     assert sum(s.decisions for s in after.stages) > sum(s.decisions for s in before.stages)
 
 
-def test_the_backlog_is_exact_early_and_late_in_the_office_day(db, world):
+def test_the_backlog_is_exact_early_and_late_in_the_office_day(db, kpi_world):
     """Before midday the backlog counts today's passed deadlines from the queue index; later it counts
     the rest of the day there and subtracts from the rollup's count for the day. Both give the
     plain recomputation's numbers, before opening, in office hours and after closing."""
-    sim = Simulation(db, world, seed=11)
+    sim = Simulation(db, kpi_world, seed=11)
     end = datetime(2026, 11, 22, 16, 0, tzinfo=TEHRAN)
     sim.run(SIM_START, end, steps=500)
     with db.connect() as c:
@@ -398,25 +263,25 @@ def test_the_backlog_is_exact_early_and_late_in_the_office_day(db, world):
                                       "AND stage_due_at > :end"), {"end": end}).scalar()
     assert first_due is not None  # a day with deadlines ahead of the data, so both ways count some
     day = first_due.astimezone(TEHRAN).replace(hour=0, minute=0, second=0, microsecond=0)
-    central = world["central.manager"]
+    central = kpi_world["central.manager"]
     for hour, minute in ((6, 0), (8, 10), (10, 0), (13, 50), (19, 0)):
         now = day.replace(hour=hour, minute=minute)
         check_report(db, report_for(db, central, PERIODS["azar"], now), kpi.ALL_PROVINCE_IDS, PERIODS["azar"], now)
 
 
-def test_a_single_decision_moves_the_numbers_in_its_own_transaction(db, world):
-    sim = Simulation(db, world, seed=11)
+def test_a_single_decision_moves_the_numbers_in_its_own_transaction(db, kpi_world):
+    sim = Simulation(db, kpi_world, seed=11)
     at = datetime(2026, 11, 23, 9, 0, tzinfo=TEHRAN)
     rid = sim.submit(at, TEHRAN_ID, "legacy_registration")
-    period = kpi.month_period(1405, 9)
-    manager = world["t.manager"]
+    period = periods.month_period(1405, 9)
+    manager = kpi_world["t.manager"]
     report = report_for(db, manager, period, at + timedelta(hours=1))
     assert sum(s.decisions for s in report.stages) == 0 and sum(b.total for b in report.backlog) == 1
-    wf.approve(db, world["t.expert"], rid, 1, checklist=[True] * 5, now=at + timedelta(hours=2))
+    wf.approve(db, kpi_world["t.expert"], rid, 1, checklist=[True] * 5, now=at + timedelta(hours=2))
     report = report_for(db, manager, period, at + timedelta(hours=3))
     assert [(s.stage_code, s.decisions, s.verdicts, s.met) for s in report.stages] == [("initial_review", 1, 1, 1)]
     r = sim.row(rid)
-    wf.approve(db, world["t.final"], rid, r["version"], checklist=[True], now=at + timedelta(hours=3))
+    wf.approve(db, kpi_world["t.final"], rid, r["version"], checklist=[True], now=at + timedelta(hours=3))
     report = report_for(db, manager, period, at + timedelta(hours=4))
     assert [(c.type_code, c.status, c.closed, c.met) for c in report.requests] == \
         [("legacy_registration", "completed", 1, 1)]
@@ -444,14 +309,14 @@ def test_age_buckets_agree_with_the_calendar_on_their_boundaries(seed):
             assert age(t) == pytest.approx(k * cal.day_hours, abs=1e-7)
             assert age(t + timedelta(microseconds=1)) < k * cal.day_hours
             assert age(t - timedelta(microseconds=1)) >= k * cal.day_hours - 1e-7
-            assert kpi.age_bucket(round(age(t) * 3.6e9), cal._day_us) >= 1
+            assert kpi.age_bucket(round(age(t) * 3.6e9), cal.day_us) >= 1
 
 
-def test_rollups_are_rebuilt_after_a_bulk_load_that_bypassed_the_triggers(db, world):
-    sim = Simulation(db, world, seed=3)
+def test_rollups_are_rebuilt_after_a_bulk_load_that_bypassed_the_triggers(db, kpi_world):
+    sim = Simulation(db, kpi_world, seed=3)
     sim.run(datetime(2026, 11, 8, 8, 0, tzinfo=TEHRAN), NOW - timedelta(days=1), steps=120)
-    manager = world["t.manager"]
-    period = kpi.season_period(1405, 3)
+    manager = kpi_world["t.manager"]
+    period = periods.season_period(1405, 3)
     good = report_for(db, manager, period, NOW)
     with db.begin() as c:  # what the demo loader does: replica mode, no ordinary triggers
         c.execute(sa.text("SET LOCAL session_replication_role = replica"))
@@ -465,11 +330,11 @@ def test_rollups_are_rebuilt_after_a_bulk_load_that_bypassed_the_triggers(db, wo
         assert c.execute(sa.text("SELECT dirty FROM kpi_state")).scalar() is False
 
 
-def test_a_provincial_manager_sees_only_the_own_province_whatever_the_filter(db, world):
-    sim = Simulation(db, world, seed=9)
+def test_a_provincial_manager_sees_only_the_own_province_whatever_the_filter(db, kpi_world):
+    sim = Simulation(db, kpi_world, seed=9)
     sim.run(datetime(2026, 11, 8, 8, 0, tzinfo=TEHRAN), NOW, steps=150)
-    manager = world["t.manager"]
-    period = kpi.month_period(1405, 9)
+    manager = kpi_world["t.manager"]
+    period = periods.month_period(1405, 9)
     with pytest.raises(PermissionDenied):
         report_for(db, manager, period, NOW, province_id=ISFAHAN_ID)
     report = report_for(db, manager, period, NOW, province_id=TEHRAN_ID)
@@ -478,8 +343,8 @@ def test_a_provincial_manager_sees_only_the_own_province_whatever_the_filter(db,
     assert {s.province_id for s in report.stages} <= {TEHRAN_ID}
     assert all(i.province_id == TEHRAN_ID for i in report.breached + report.at_risk)
     assert not {e.province_id for e in report.experts} - {TEHRAN_ID, None}
-    assert {e.province_id for e in report_for(db, world["central.manager"], period, NOW).experts} == {None}
-    central = report_for(db, world["central.manager"], period, NOW)
+    assert {e.province_id for e in report_for(db, kpi_world["central.manager"], period, NOW).experts} == {None}
+    central = report_for(db, kpi_world["central.manager"], period, NOW)
     assert {b.province_id for b in central.backlog} == {TEHRAN_ID, ISFAHAN_ID, MASHHAD_ID}
     assert len(kpi.province_comparison_table(central).rows) == 31
 
@@ -488,27 +353,27 @@ def test_a_provincial_manager_sees_only_the_own_province_whatever_the_filter(db,
 def test_only_managers_get_the_kpis(db, role):
     actor = Actor(1, "x", "x", frozenset({role}), TEHRAN_ID)
     with pytest.raises(PermissionDenied):
-        report_for(db, actor, kpi.month_period(1405, 9), NOW)
+        report_for(db, actor, periods.month_period(1405, 9), NOW)
 
 
 def test_periods_are_whole_tehran_days():
-    p = kpi.month_period(1405, 12)
+    p = periods.month_period(1405, 12)
     assert (p.first_day, p.end_day) == (date(2027, 2, 20), date(2027, 3, 21))
-    assert kpi.season_period(1405, 1).first_day == date(2026, 3, 21)
-    assert kpi.year_period(1405).end_day == date(2027, 3, 21)
-    r = kpi.range_period(to_jalali(date(2026, 11, 12)), to_jalali(date(2026, 11, 24)))
+    assert periods.season_period(1405, 1).first_day == date(2026, 3, 21)
+    assert periods.year_period(1405).end_day == date(2027, 3, 21)
+    r = periods.range_period(to_jalali(date(2026, 11, 12)), to_jalali(date(2026, 11, 24)))
     assert (r.first_day, r.last_day) == (date(2026, 11, 12), date(2026, 11, 24))
-    months = kpi.trend_months(kpi.month_period(1405, 2))
+    months = periods.trend_months(periods.month_period(1405, 2))
     assert len(months) == 12 and (months[0].year, months[0].month) == (1404, 3) and months[-1].month == 2
-    assert [m.key for m in kpi.months_between(date(2026, 11, 12), date(2026, 11, 24))] == ["1405-08", "1405-09"]
+    assert [m.key for m in periods.months_between(date(2026, 11, 12), date(2026, 11, 24))] == ["1405-08", "1405-09"]
     start, _ = jalali_month_bounds(1405, 9)
     assert start == datetime(2026, 11, 22, tzinfo=TEHRAN)
 
 
-def test_deltas_fold_into_one_row_per_key_without_changing_a_number(db, world, monkeypatch):
-    sim = Simulation(db, world, seed=13)
+def test_deltas_fold_into_one_row_per_key_without_changing_a_number(db, kpi_world, monkeypatch):
+    sim = Simulation(db, kpi_world, seed=13)
     sim.run(datetime(2026, 11, 1, 8, 0, tzinfo=TEHRAN), NOW - timedelta(hours=2), steps=200)
-    central, period = world["central.manager"], PERIODS["autumn"]
+    central, period = kpi_world["central.manager"], PERIODS["autumn"]
     tables = ("kpi_visit_day", "kpi_request_day", "kpi_day", "kpi_licence_day", "kpi_open_day")
 
     def deltas():
@@ -535,12 +400,12 @@ def test_deltas_fold_into_one_row_per_key_without_changing_a_number(db, world, m
     assert numbers(before) == numbers(after)
 
 
-def test_concurrent_decisions_in_one_province_neither_wait_on_nor_deadlock_over_the_rollups(db, world):
+def test_concurrent_decisions_in_one_province_neither_wait_on_nor_deadlock_over_the_rollups(db, kpi_world):
     """Every decision adds rows to the same day's rollups; the triggers only insert, so parallel
     decisions (including payments, which touch the rollups in another order) all go through."""
     from concurrent.futures import ThreadPoolExecutor
 
-    sim = Simulation(db, world, seed=29)
+    sim = Simulation(db, kpi_world, seed=29)
     at = datetime(2026, 11, 23, 9, 0, tzinfo=TEHRAN)
     rids = [sim.submit(at, TEHRAN_ID, t) for t in ["legacy_registration"] * 12 + ["new_membership"] * 12]
     errors = []
@@ -548,7 +413,7 @@ def test_concurrent_decisions_in_one_province_neither_wait_on_nor_deadlock_over_
     def work(rid, k):
         try:
             for step in range(6):
-                sim_local = Simulation(db, world, seed=1000 * k + step)
+                sim_local = Simulation(db, kpi_world, seed=1000 * k + step)
                 sim_local.refs = 100_000 * (k + 1) + 1000 * step  # distinct bank references
                 try:
                     sim_local.act(rid, at + timedelta(minutes=10 * step + 1))
@@ -559,5 +424,5 @@ def test_concurrent_decisions_in_one_province_neither_wait_on_nor_deadlock_over_
     with ThreadPoolExecutor(12) as pool:
         list(pool.map(work, rids, range(len(rids))))
     assert errors == []
-    check_report(db, report_for(db, world["t.manager"], PERIODS["azar"], at + timedelta(hours=2)), (TEHRAN_ID,),
+    check_report(db, report_for(db, kpi_world["t.manager"], PERIODS["azar"], at + timedelta(hours=2)), (TEHRAN_ID,),
                  PERIODS["azar"], at + timedelta(hours=2))

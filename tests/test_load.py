@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from bench.load_bench import run_load
-from logic.processes import NOTE_ACTIONS
-from tests.test_workflow import check_invariants
+from domain.processes import NOTE_ACTIONS
+from tests.factories import check_invariants
 
 pytestmark = pytest.mark.slow
 

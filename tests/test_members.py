@@ -11,103 +11,14 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
+from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import member_changes as changes
 from logic import members as mem
-from logic import workflow as wf
-from logic.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from logic.jalali import now_tehran
-from logic.reference import ISFAHAN_ID, TEHRAN_ID
-from tests.factories import make_member, make_staff
-from tests.test_documents import corrupt_blob, tiny_pdf, tiny_png
+from tests.factories import (audit_rows, corrupt_blob, insert, make_full_member, make_member, make_staff,
+                             national_id_of)
 
 TODAY = date(2026, 3, 1)
-
-
-# --- builders shared with the page tests ----------------------------------------------------------
-
-def add_member_document(engine, member_id: int, content: bytes, mime: str, doc_type: str, *,
-                        title: str | None = None, description: str | None = None, request_id: int | None = None) -> int:
-    """A blob and a document of the member's archive (no request unless given)."""
-    import hashlib
-    sha = hashlib.sha256(content).hexdigest()
-    ext = "pdf" if mime == "application/pdf" else "png"
-    with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO blob (sha256, size_bytes, content) VALUES (:s, :n, :c) "
-                             "ON CONFLICT DO NOTHING"), {"s": sha, "n": len(content), "c": content})
-        return conn.execute(sa.text(
-            "INSERT INTO document (member_id, request_id, doc_type, title, description, file_name, mime, size_bytes, "
-            "sha256, required) VALUES (:m, :r, :t, :title, :d, :f, :mime, :n, :s, true) RETURNING id"),
-            {"m": member_id, "r": request_id, "t": doc_type, "title": title, "d": description,
-             "f": f"{doc_type}.{ext}", "mime": mime, "n": len(content), "s": sha}).scalar_one()
-
-
-def insert(engine, table: str, **values) -> int:
-    cols = ", ".join(values)
-    params = ", ".join(f":{k}" for k in values)
-    with engine.begin() as conn:
-        stmt = sa.text(f"INSERT INTO {table} ({cols}) VALUES ({params}) RETURNING id")
-        return conn.execute(stmt, values).scalar_one()
-
-
-def make_full_member(engine, province_id: int = TEHRAN_ID, *, first_name: str = "علی", last_name: str = "کریمی",
-                     today: date | None = None, **kwargs) -> dict:
-    """A member with every profile section filled: two degrees (one scanned), contacts (one off),
-    two addresses (one legal), an archive document, spouse and two children, a work and an Article 32
-    licence, two validity changes (one by a request) and two requests."""
-    today = today or now_tehran().date()
-    mid = make_member(engine, province_id, first_name=first_name, last_name=last_name, mobile="09121234567",
-                      valid_until=today + timedelta(days=20), birth_province_id=ISFAHAN_ID, **kwargs)
-    with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE member SET father_name = 'حسن', birth_date = '1985-04-02', joined_on = "
-                             "'2015-06-01' WHERE id = :m"), {"m": mid})
-    scan = add_member_document(engine, mid, tiny_png((10, 120, 200)), "image/png", "degree", title="مدرک کارشناسی")
-    archive = add_member_document(engine, mid, tiny_pdf("Lease"), "application/pdf", "official_lease",
-                                  title="اجاره‌نامه", description="اجاره‌نامهٔ رسمی محل سکونت")
-    bachelor = insert(engine, "education", member_id=mid, level="bachelor", field="مهندسی عمران",
-                      specialisation="سازه", university="دانشگاه تهران", graduated_on=date(2008, 7, 1),
-                      verification_code="123456789012", document_id=scan)
-    master = insert(engine, "education", member_id=mid, level="master", field="مهندسی عمران",
-                    specialisation="ژئوتکنیک", university="دانشگاه شریف", graduated_on=date(2011, 7, 1),
-                    verification_code="998877665544", document_id=None)
-    old_mobile = insert(engine, "contact", member_id=mid, kind="mobile", value="09351112233", is_active=False)
-    email = insert(engine, "contact", member_id=mid, kind="email", value="ali.karimi@example.com")
-    insert(engine, "contact", member_id=mid, kind="landline", value="02188776655")
-    legal = insert(engine, "address", member_id=mid, province_id=province_id, city="تهران",
-                   line="خیابان آزادی، کوچهٔ یکم، پلاک ۱۲", postal_code="1311111111", is_legal=True)
-    home = insert(engine, "address", member_id=mid, province_id=province_id, city="شهریار",
-                  line="بلوار معلم، پلاک ۷", postal_code="3351111111", is_legal=False)
-    insert(engine, "family_member", member_id=mid, relation="spouse", first_name="سارا", last_name="رضایی",
-           national_id="0013542419", birth_date=date(1987, 1, 1))
-    insert(engine, "family_member", member_id=mid, relation="child", first_name="پارسا", last_name="کریمی",
-           national_id="0499370899", birth_date=date(2015, 1, 1))
-    insert(engine, "family_member", member_id=mid, relation="child", first_name="نیلوفر", last_name="کریمی",
-           national_id=None, birth_date=date(2018, 1, 1))
-    insert(engine, "work_licence", member_id=mid, kind="work", licence_no=f"W{mid:08d}", field="civil", grade=2,
-           competencies=["design", "supervision"], issued_on=today - timedelta(days=400),
-           expires_on=today + timedelta(days=1000))
-    insert(engine, "work_licence", member_id=mid, kind="article32", licence_no=f"A{mid:08d}", field="civil",
-           grade=2, competencies=[], issued_on=today - timedelta(days=300), expires_on=today + timedelta(days=700))
-    start = now_tehran() - timedelta(days=3)
-    renewal = wf.submit(engine, mid, "membership_renewal", submitted_at=start)
-    transfer = wf.submit(engine, mid, "transfer", {"destination_province": ISFAHAN_ID}, submitted_at=start)
-    insert(engine, "validity_change", member_id=mid, old_valid_until=date(2020, 3, 19),
-           new_valid_until=date(2023, 3, 20))
-    insert(engine, "validity_change", member_id=mid, old_valid_until=date(2023, 3, 20),
-           new_valid_until=today + timedelta(days=20), request_id=renewal.request_id)
-    return {"id": mid, "scan": scan, "archive": archive, "bachelor": bachelor, "master": master,
-            "old_mobile": old_mobile, "email": email, "legal": legal, "home": home, "renewal": renewal,
-            "transfer": transfer}
-
-
-def national_id_of(engine, member_id: int) -> str:
-    with engine.connect() as c:
-        return c.execute(sa.text("SELECT national_id FROM member WHERE id = :m"), {"m": member_id}).scalar_one()
-
-
-def audit_rows(engine, action: str | None = None) -> list:
-    with engine.connect() as c:
-        q = "SELECT * FROM audit_event" + (" WHERE action = :a" if action else "") + " ORDER BY id"
-        return c.execute(sa.text(q), {"a": action}).mappings().all()
 
 
 @pytest.fixture

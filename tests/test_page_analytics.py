@@ -13,16 +13,14 @@ from openpyxl import load_workbook
 from streamlit.delta_generator import DeltaGenerator
 
 from db.engine import session_scope
+from domain import periods
+from domain.jalali import now_tehran, to_jalali
+from domain.reference import ISFAHAN_ID, TEHRAN_ID
+from domain.text import to_persian_digits
 from logic import analytics as an
-from logic import kpi
 from logic.export import CSV_MIME, XLSX_MIME
-from logic.jalali import now_tehran, to_jalali
-from logic.reference import ISFAHAN_ID, TEHRAN_ID
-from logic.text import to_persian_digits
 from tests.apptest import app, signed_in, texts
-from tests.factories import make_staff
-from tests.test_analytics import add_licences
-from tests.test_kpi import Simulation, world  # noqa: F401  (world is a fixture)
+from tests.factories import Simulation, add_licences, make_staff
 
 TABLE_KEYS = {"renewals": "analytics-renewals", "members": "analytics-members",
               "licences_monthly": "analytics-licences-monthly", "licences": "analytics-licences",
@@ -30,13 +28,13 @@ TABLE_KEYS = {"renewals": "analytics-renewals", "members": "analytics-members",
 
 
 @pytest.fixture
-def data(db, world):  # noqa: F811
-    sim = Simulation(db, world, seed=23)
+def data(db, kpi_world):
+    sim = Simulation(db, kpi_world, seed=23)
     now = now_tehran()
     sim.run(now - timedelta(days=40), now - timedelta(hours=1), steps=260)
     add_licences(db, random.Random(8))
-    world["t.board"] = make_staff(db, "t.board", ["board"], TEHRAN_ID)
-    return world
+    kpi_world["t.board"] = make_staff(db, "t.board", ["board"], TEHRAN_ID)
+    return kpi_world
 
 
 def open_page(db_url, username, **query):
@@ -50,7 +48,7 @@ def open_page(db_url, username, **query):
 
 def expected(db, actor, province_id=None, period=None):
     now = now_tehran()
-    period = period or kpi.current_month(now)
+    period = period or periods.current_month(now)
     with session_scope(db) as s:
         return an.analytics_report(s, actor, period, now, province_id)
 
@@ -91,7 +89,7 @@ def test_downloads_carry_the_service_numbers(db_url, db, data, monkeypatch):
     at = open_page(db_url, "t.board")
     at.radio(key="analytics-kind").set_value("season").run()
     season = (to_jalali(now_tehran()).month - 1) // 3 + 1
-    report = expected(db, data["t.board"], period=kpi.season_period(to_jalali(now_tehran()).year, season))
+    report = expected(db, data["t.board"], period=periods.season_period(to_jalali(now_tehran()).year, season))
     tables = {t.name: t for t in (an.renewals_table(report), an.members_table(report), an.licences_month_table(report),
                                   an.licences_table(report), an.holders_table(report))}
     for name, key in TABLE_KEYS.items():

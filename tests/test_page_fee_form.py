@@ -8,13 +8,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
+from domain.jalali import now_tehran, to_jalali
+from domain.reference import TEHRAN_ID
 from logic import fees
 from logic import workflow as wf
-from logic.jalali import now_tehran, to_jalali
-from logic.reference import TEHRAN_ID
 from tests.apptest import texts
-from tests.factories import make_member, make_staff
-from tests.test_fees import END_1402, add_tariff, assessments, request
+from tests.factories import END_1402, add_tariff, assessments, make_member, make_staff, request
 
 
 def fee_form_script():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from logic.reference import TEHRAN_ID
+from domain.reference import TEHRAN_ID
 from tests.apptest import signed_in, texts
 from tests.factories import make_staff
 

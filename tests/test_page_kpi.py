@@ -13,22 +13,22 @@ from openpyxl import load_workbook
 from streamlit.delta_generator import DeltaGenerator
 
 from db.engine import session_scope
+from domain import periods
+from domain.jalali import now_tehran
+from domain.reference import ISFAHAN_ID, TEHRAN_ID
+from domain.text import format_number
 from logic import kpi
 from logic.export import CSV_MIME, XLSX_MIME
-from logic.jalali import now_tehran
-from logic.reference import ISFAHAN_ID, TEHRAN_ID
-from logic.text import format_number
 from tests.apptest import app, signed_in, texts
-from tests.factories import make_staff
-from tests.test_kpi import Simulation, world  # noqa: F401  (world is a fixture)
+from tests.factories import Simulation, make_staff
 
 
 @pytest.fixture
-def data(db, world):  # noqa: F811
-    sim = Simulation(db, world, seed=17)
+def data(db, kpi_world):
+    sim = Simulation(db, kpi_world, seed=17)
     now = now_tehran()
     sim.run(now - timedelta(days=20), now - timedelta(hours=1), steps=220)
-    return world
+    return kpi_world
 
 
 def open_kpi(db_url, username, **query):
@@ -47,7 +47,7 @@ def metric(at, label):
 def report(db, actor, province_id=None):
     now = now_tehran()
     with session_scope(db) as s:
-        return kpi.kpi_report(s, actor, kpi.current_month(now), now, province_id)
+        return kpi.kpi_report(s, actor, periods.current_month(now), now, province_id)
 
 
 def test_a_provincial_manager_sees_the_own_province(db_url, db, data):

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from logic.reference import ISFAHAN_ID, TEHRAN_ID
-from logic.text import to_persian_digits
+from domain.reference import ISFAHAN_ID, TEHRAN_ID
+from domain.text import to_persian_digits
 from tests.apptest import app, signed_in, texts
-from tests.factories import make_staff
-from tests.test_members import audit_rows, make_full_member, national_id_of
+from tests.factories import audit_rows, make_full_member, make_staff, national_id_of
 
 
 @pytest.fixture

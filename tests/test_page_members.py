@@ -10,13 +10,12 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 from streamlit.delta_generator import DeltaGenerator
 
+from domain.jalali import now_tehran
+from domain.reference import ISFAHAN_ID, TEHRAN_ID
+from domain.text import to_persian_digits
 from logic.export import CSV_MIME, XLSX_MIME
-from logic.jalali import now_tehran
-from logic.reference import ISFAHAN_ID, TEHRAN_ID
-from logic.text import to_persian_digits
 from tests.apptest import app, signed_in, texts
-from tests.factories import make_member, make_staff
-from tests.test_members import insert, national_id_of
+from tests.factories import insert, make_member, make_staff, national_id_of
 
 
 @pytest.fixture

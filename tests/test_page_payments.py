@@ -6,13 +6,12 @@ from datetime import timedelta
 
 import pytest
 
+from domain.jalali import format_jalali_date, last_day_of_jalali_year, now_tehran, to_gregorian, to_jalali
+from domain.reference import TEHRAN_ID
 from logic import fees
 from logic import workflow as wf
-from logic.jalali import format_jalali_date, last_day_of_jalali_year, now_tehran, to_gregorian, to_jalali
-from logic.reference import TEHRAN_ID
 from tests.apptest import signed_in, texts
-from tests.factories import make_assessment, make_member, make_staff
-from tests.test_fees import add_tariff, assessments, request, rows
+from tests.factories import add_tariff, assessments, make_assessment, make_member, make_staff, request, rows
 
 THIS_YEAR = to_jalali(now_tehran()).year
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from domain.reference import TEHRAN_ID
 from logic import releases as rel
-from logic.reference import TEHRAN_ID
 from tests.apptest import app, texts
 from tests.conftest import ROOT
-from tests.test_releases import build_world, compose
+from tests.factories import build_world, compose
 from ui.navigation import PAGES
 
 PUBLIC_TITLE = "آمار منتشرشدهٔ سازمان نظام مهندسی ساختمان"

@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from streamlit.delta_generator import DeltaGenerator
 from openpyxl import load_workbook
 
+from domain.jalali import now_tehran
+from domain.reference import ISFAHAN_ID, TEHRAN_ID
+from domain.text import to_persian_digits
 from logic import workflow as wf
 from logic.export import CSV_MIME, XLSX_MIME
-from logic.jalali import now_tehran
-from logic.reference import ISFAHAN_ID, TEHRAN_ID
-from logic.text import to_persian_digits
 from tests.apptest import app, signed_in, texts
 from tests.factories import make_member, make_staff
 

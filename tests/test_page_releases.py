@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from domain.reference import TEHRAN_ID
 from logic import releases as rel
-from logic.reference import TEHRAN_ID
 from tests.apptest import signed_in, texts
-from tests.test_releases import build_world, compose
+from tests.factories import build_world, compose
 
 
 def open_releases(db_url, username):

@@ -7,12 +7,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from domain.jalali import now_tehran
+from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import workflow as wf
-from logic.jalali import now_tehran
-from logic.reference import ISFAHAN_ID, TEHRAN_ID
 from tests.apptest import app, signed_in, texts
-from tests.factories import make_member, make_staff
-from tests.test_documents import add_document, tiny_pdf, tiny_png
+from tests.factories import add_document, make_member, make_staff, tiny_pdf, tiny_png
 
 CHECKS = 4  # the new-membership initial review checklist
 

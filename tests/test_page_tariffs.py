@@ -6,13 +6,12 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from domain.jalali import now_tehran, to_jalali
+from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import fees
 from logic import workflow as wf
-from logic.jalali import now_tehran, to_jalali
-from logic.reference import ISFAHAN_ID, TEHRAN_ID
 from tests.apptest import signed_in, texts
-from tests.factories import make_member, make_staff
-from tests.test_fees import FEES, add_tariff, rows
+from tests.factories import FEES, add_tariff, make_member, make_staff, rows
 
 THIS_YEAR = to_jalali(now_tehran()).year
 
@@ -85,7 +84,7 @@ def test_a_used_tariff_asks_for_a_reason(db_url, db):
     make_staff(db, "t.finance", ["finance"], TEHRAN_ID)
     expert = make_staff(db, "t.expert", ["expert"], TEHRAN_ID)
     add_tariff(db, THIS_YEAR)
-    from logic.jalali import last_day_of_jalali_year, to_gregorian
+    from domain.jalali import last_day_of_jalali_year, to_gregorian
     member = make_member(db, TEHRAN_ID, valid_until=to_gregorian(last_day_of_jalali_year(THIS_YEAR - 1)))
     rid = wf.submit(db, member, "membership_renewal").request_id
     fees.determine_renewal_fee(db, expert, rid, 1, THIS_YEAR, 0, None)

@@ -10,14 +10,15 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
+from domain.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
+from domain.jalali import TEHRAN
+from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import fees
 from logic import workflow as wf
-from logic.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
-from logic.jalali import TEHRAN
 from logic.payments import (confirm_by_tracking_code, confirm_payment, import_gateway_csv, parse_paid_at)
-from logic.reference import ISFAHAN_ID, TEHRAN_ID
-from tests.factories import make_assessment, make_member, make_staff
-from tests.test_fees import END_1402, SAT_0800, add_tariff, assessments, events, request, rows
+from tests.factories import (END_1402, SAT_0800, add_tariff, assessments, make_assessment, make_member, make_staff,
+                             request, rows)
+from tests.factories import request_events as events
 
 LATER = SAT_0800 + timedelta(hours=3)
 

@@ -11,14 +11,14 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from db.engine import session_scope
+from domain.calendar import BusinessCalendar
+from domain.errors import InvalidTransition, PermissionDenied, ValidationError
+from domain.jalali import TEHRAN
+from domain.reference import ISFAHAN_ID, TEHRAN_ID
+from domain.text import to_persian_digits
 from logic import queue as q
 from logic import workflow as wf
-from logic.errors import InvalidTransition, PermissionDenied, ValidationError
 from logic.export import export_csv, export_xlsx
-from logic.jalali import TEHRAN
-from logic.reference import ISFAHAN_ID, TEHRAN_ID
-from logic.sla import BusinessCalendar
-from logic.text import to_persian_digits
 from tests.factories import make_member, make_staff
 
 CAL = BusinessCalendar()  # the test database has no holidays

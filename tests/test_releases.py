@@ -5,139 +5,26 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date, datetime, timedelta
-from itertools import count
+from datetime import date, timedelta
 
-import jdatetime
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from db.engine import session_scope
+from domain.disclosure import HIDDEN_MARK, SMALL_MARK, determined_cells, table_sums
+from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import releases as rel
-from logic.disclosure import HIDDEN_MARK, SMALL_MARK, determined_cells, table_sums
-from logic.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from logic.jalali import TEHRAN
-from logic.processes import PROCESSES
-from logic.reference import ISFAHAN_ID, TEHRAN_ID
-from tests.factories import make_member, make_staff
+from tests.factories import ALL_TABLES, FIRST, LAST, add_licence, add_request, at, build_world, compose, g, make_member
 
 FIELD_ROW = {f: i for i, f in enumerate(rel.FIELD_KEYS)}
 CIVIL, ARCH, MECH, ELEC = (FIELD_ROW[f] for f in ("civil", "architecture", "mechanical", "electrical"))
-ALL_TABLES = list(rel.TABLES)
-
-
-def g(jy: int, jm: int, jd: int) -> date:
-    return jdatetime.date(jy, jm, jd).togregorian()
-
-
-def at(jy: int, jm: int, jd: int, hour: int = 10) -> datetime:
-    return datetime.combine(g(jy, jm, jd), datetime.min.time(), tzinfo=TEHRAN) + timedelta(hours=hour)
-
-
-# The seed's period: from 1 Farvardin to the end of Ordibehesht (here of 1403).
-FIRST, LAST = g(1403, 1, 1), g(1403, 2, 31)
-_licence_no = count(1)
-_tracking = count(10**11)
-
-
-def add_licence(db, member_id: int, field: str, grade: int, issued: date, *, years: int = 5,
-                kind: str = "work") -> None:
-    with db.begin() as c:
-        c.execute(sa.text("INSERT INTO work_licence (member_id, kind, licence_no, field, grade, issued_on, expires_on) "
-                          "VALUES (:m, :k, :n, :f, :g, :i, :e)"),
-                  {"m": member_id, "k": kind, "n": f"L{next(_licence_no):08d}", "f": field, "g": grade,
-                   "i": issued, "e": issued + timedelta(days=365 * years)})
-
-
-def add_request(db, member_id: int, province_id: int, type_code: str, *, submitted: datetime,
-                closed: datetime | None = None, status: str = "completed", hours: float = 7,
-                met: bool | None = None) -> None:
-    proc = PROCESSES[type_code]
-    closed_status = status in ("completed", "rejected")
-    stage = proc.stages[-1].code if closed_status else proc.stages[0].code
-    if closed_status and met is None:
-        met = hours <= proc.total_limit_days * 7  # Tehran's office day: 07:30-14:30
-    with db.begin() as c:
-        c.execute(sa.text(
-            "INSERT INTO request (tracking_code, member_id, province_id, type_code, stage_code, status, submitted_at, "
-            "clock_started_at, stage_entered_at, closed_at, met_sla, process_hours_used) "
-            "VALUES (:t, :m, :p, :type, :stage, :status, :s, :s, :s, :c, :met, :h)"),
-            {"t": str(next(_tracking)), "m": member_id, "p": province_id, "type": type_code, "stage": stage,
-             "status": status, "s": submitted, "c": closed if closed_status else None,
-             "met": met if closed_status else None, "h": hours})
-
-
-def build_world(db) -> dict:
-    """Tehran, period 1403/01/01-1403/02/31:
-    licences issued: civil g1 6, civil g3 7, architecture g3 2 (small), mechanical g2 5;
-    licences renewed: civil g1 5, mechanical g2 1 (small);
-    members at the end: civil 13 with a valid licence + 1 without, architecture 2 + 0,
-    mechanical 5 + 0, electrical 0 + 6 (plus a transferred member and an applicant, not counted);
-    new members: architecture 1, electrical 6; membership renewals: civil 8;
-    services: new membership 7 received and finished (5 in time, median 2 working days)...
-    Isfahan has licences and renewals in the same period that a Tehran release must not count."""
-    people = {
-        "board1": make_staff(db, "tehran.board", ["board"], TEHRAN_ID, "عضو هیأت مدیره یکم"),
-        "board2": make_staff(db, "tehran.board2", ["board"], TEHRAN_ID, "عضو هیأت مدیره دوم"),
-        "isfahan": make_staff(db, "isfahan.board", ["board"], ISFAHAN_ID, "هیأت مدیره اصفهان"),
-        "central": make_staff(db, "central.board", ["board"], None, "هیأت مدیره مرکزی"),
-        "central2": make_staff(db, "central.board2", ["board"], None, "هیأت مدیره مرکزی دوم"),
-        "expert": make_staff(db, "tehran.expert", ["expert"], TEHRAN_ID, "زهرا کارگر"),
-    }
-    civil = [make_member(db, TEHRAN_ID, field="civil", first_name="رضا", last_name=f"عمرانی{i}") for i in range(13)]
-    for i, m in enumerate(civil):
-        add_licence(db, m, "civil", 1 if i < 6 else 3, g(1403, 1, 5 + i))
-    expired = make_member(db, TEHRAN_ID, field="civil", first_name="نادر", last_name="بی‌پروانه")
-    add_licence(db, expired, "civil", 2, g(1397, 6, 1), years=5)  # expired in 1402
-    arch = [make_member(db, TEHRAN_ID, field="architecture", first_name="سارا", last_name="معمارزاده")
-            for _ in range(2)]
-    for m in arch:
-        add_licence(db, m, "architecture", 3, g(1403, 2, 10))
-    mech = [make_member(db, TEHRAN_ID, field="mechanical") for _ in range(5)]
-    for m in mech:
-        add_licence(db, m, "mechanical", 2, g(1403, 2, 1))
-    add_licence(db, mech[0], "mechanical", 2, g(1403, 2, 5), kind="article32")  # not a work licence
-    add_licence(db, civil[0], "civil", 1, g(1402, 12, 29))  # the day before the period
-    add_licence(db, civil[1], "civil", 1, g(1403, 3, 1))    # the day after
-    elec = [make_member(db, TEHRAN_ID, field="electrical") for _ in range(6)]
-    make_member(db, TEHRAN_ID, status="applicant", field="electrical")
-    make_member(db, TEHRAN_ID, status="transferred", field="civil")
-    isfahan = [make_member(db, ISFAHAN_ID, field="civil") for _ in range(3)]
-    for m in isfahan:
-        add_licence(db, m, "civil", 1, g(1403, 1, 20))
-        add_request(db, m, ISFAHAN_ID, "membership_renewal", submitted=at(1403, 1, 20), closed=at(1403, 1, 25))
-
-    # Licence renewals: 5 civil grade 1 and 1 mechanical in the period; a rejection, one finished
-    # after the period and one still open are not renewals in the period.
-    for m in civil[:5]:
-        add_request(db, m, TEHRAN_ID, "licence_renewal", submitted=at(1403, 2, 1), closed=at(1403, 2, 20), hours=21)
-    add_request(db, mech[0], TEHRAN_ID, "licence_renewal", submitted=at(1403, 2, 1), closed=at(1403, 2, 20), hours=21)
-    add_request(db, civil[6], TEHRAN_ID, "licence_renewal", submitted=at(1403, 2, 1), closed=at(1403, 2, 22),
-                status="rejected", hours=7)
-    add_request(db, civil[7], TEHRAN_ID, "licence_renewal", submitted=at(1403, 2, 1), closed=at(1403, 3, 2))
-    add_request(db, civil[8], TEHRAN_ID, "licence_renewal", submitted=at(1403, 2, 30), status="open")
-
-    # New members: 6 electrical and 1 architecture, working hours 7,7,14,14,21,42,49 (days 1,1,2,2,3,6,7).
-    for m, hours in zip(elec + arch[:1], (7, 7, 14, 14, 21, 42, 49)):
-        add_request(db, m, TEHRAN_ID, "new_membership", submitted=at(1403, 1, 15), closed=at(1403, 2, 5), hours=hours)
-    # Membership renewals: 8 civil completed, 1 rejected.
-    for m in civil[:8]:
-        add_request(db, m, TEHRAN_ID, "membership_renewal", submitted=at(1403, 1, 10), closed=at(1403, 1, 12), hours=3)
-    add_request(db, civil[9], TEHRAN_ID, "membership_renewal", submitted=at(1403, 1, 10), closed=at(1403, 1, 12),
-                status="rejected", hours=3)
-    return {**people, "civil": civil, "elec": elec}
 
 
 @pytest.fixture
 def world(db):
     return build_world(db)
-
-
-def compose(db, actor, **kw):
-    args = {"title": "آمار صدور پروانه اشتغال از اول فروردین ۱۴۰۳ لغایت پایان اردیبهشت",
-            "province_id": TEHRAN_ID, "period_from": FIRST, "period_to": LAST, "tables": ALL_TABLES, **kw}
-    return rel.compose(db, actor, **args)
 
 
 def snapshot_of(db, release_id):

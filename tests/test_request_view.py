@@ -7,16 +7,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from domain.calendar import SlaStatus
+from domain.errors import NotFound, PermissionDenied
+from domain.jalali import TEHRAN
+from domain.processes import process
+from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import workflow as wf
 from logic.documents import set_verdict
-from logic.errors import NotFound, PermissionDenied
-from logic.jalali import TEHRAN
-from logic.processes import process
-from logic.reference import ISFAHAN_ID, TEHRAN_ID
 from logic.request_view import load_request
-from logic.sla import SlaStatus
-from tests.factories import make_member, make_staff
-from tests.test_documents import add_document, tiny_pdf, tiny_png
+from tests.factories import add_document, make_member, make_staff, tiny_pdf, tiny_png
 
 SAT_0800 = datetime(2026, 11, 14, 8, 0, tzinfo=TEHRAN)   # a Saturday; offices 07:30-14:30, 7 h a day
 SAT_1000 = datetime(2026, 11, 14, 10, 0, tzinfo=TEHRAN)

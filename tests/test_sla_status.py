@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from db.models import Request
+from domain.calendar import BusinessCalendar, SlaStatus, open_status
+from domain.jalali import TEHRAN
+from domain.reference import TEHRAN_ID
 from logic import workflow as wf
-from logic.jalali import TEHRAN
-from logic.reference import TEHRAN_ID
-from logic.sla import BusinessCalendar, SlaStatus, open_status
 from logic.sla_sql import request_status, stage_status, status_filter
 from tests.factories import make_member, make_staff
 
@@ -36,7 +36,7 @@ def test_sql_status_matches_the_calendar_rule(db):
                                                                      status_filter(now, status))))
                 assert filtered == {r.id for r in rows if r[4] == status.value}
         for r in rows:
-            from logic.processes import process
+            from domain.processes import process
             stage = process(r.type_code).stage(r.stage_code)
             limit = (stage.limit_days or 0) * CAL.day_hours
             expected = open_status(CAL, now, r.stage_due_at, limit)

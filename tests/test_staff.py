@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from hypothesis import given, settings, strategies as st
 
 from db.engine import session_scope
+from domain.errors import Conflict, PermissionDenied, ValidationError
+from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import staff as svc
 from logic.auth import load_actor
-from logic.errors import Conflict, PermissionDenied, ValidationError
-from logic.reference import ISFAHAN_ID, TEHRAN_ID
 from tests.apptest import signed_in, texts
 from tests.factories import PASSWORD, make_staff
 

@@ -12,16 +12,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from domain.errors import DomainError, InvalidTransition, NotFound, PermissionDenied, StaleRequest, ValidationError
+from domain.jalali import TEHRAN
+from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import uploads
 from logic import workflow as wf
 from logic.documents import CorruptDocument, read_document
-from logic.errors import DomainError, InvalidTransition, NotFound, PermissionDenied, StaleRequest, ValidationError
-from logic.jalali import TEHRAN
-from logic.reference import ISFAHAN_ID, TEHRAN_ID
 from logic.uploads import MAX_UPLOAD_BYTES, UploadRefused, sanitize_file_name, store_document
-from tests.factories import make_member, make_staff
-from tests.test_documents import corrupt_blob, tiny_pdf, tiny_png
-from tests.test_workflow import check_invariants
+from tests.factories import check_invariants, corrupt_blob, make_member, make_staff, tiny_pdf, tiny_png
 
 SAT_0800 = datetime(2026, 11, 21, 8, 0, tzinfo=TEHRAN)  # a Saturday
 SAT_0900 = SAT_0800 + timedelta(hours=1)
@@ -345,7 +343,7 @@ def test_a_refused_file_never_reaches_the_database(monkeypatch, db, world, reque
 # --- the request screen's upload box -----------------------------------------------------------------------
 
 def test_the_request_screen_uploads_a_file_and_refuses_a_disguised_one(db, db_url, world):
-    from logic.jalali import now_tehran
+    from domain.jalali import now_tehran
     from tests.apptest import signed_in, texts
 
     member = make_member(db, TEHRAN_ID, status="applicant")
@@ -374,7 +372,7 @@ def test_the_request_screen_uploads_a_file_and_refuses_a_disguised_one(db, db_ur
 
 
 def test_the_upload_box_is_only_for_reviewers(db, db_url, world):
-    from logic.jalali import now_tehran
+    from domain.jalali import now_tehran
     from tests.apptest import signed_in
 
     member = make_member(db, TEHRAN_ID, status="applicant")

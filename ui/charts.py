@@ -14,9 +14,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from domain import periods
+from domain.periods import Period
+from domain.text import format_number, to_persian_digits
 from logic.export import CSV_MIME, XLSX_MIME, export_csv, export_xlsx
-from logic.kpi import Period, Table
-from logic.text import format_number, to_persian_digits
+from logic.kpi import Table
 
 FONT = "Vazirmatn, Noto Sans Arabic, Tahoma, sans-serif"
 COLORS = ("#1e6b35", "#7cb342", "#f9a825", "#ef6c00", "#c62828", "#6d4c41", "#455a64", "#1565c0")
@@ -140,8 +142,7 @@ PERIOD_KINDS = {"month": "ماه", "season": "فصل", "year": "سال", "range"
 def period_picker(key: str, now) -> Period | None:
     """A Jalali period: a month, a season, a year, or two dates (both included). None while the
     dates typed are incomplete or impossible (the widget says why)."""
-    from logic import kpi
-    from logic.jalali import JALALI_MONTHS_FA, to_jalali
+    from domain.jalali import JALALI_MONTHS_FA, to_jalali
     from ui.widgets import jalali_date_input
 
     today = to_jalali(now)
@@ -151,33 +152,33 @@ def period_picker(key: str, now) -> Period | None:
     if kind == "range":
         with c1:
             first = jalali_date_input("از تاریخ", key=f"{key}-from",
-                                      default=kpi.month_period(today.year, today.month).first_day)
+                                      default=periods.month_period(today.year, today.month).first_day)
         with c2:
             last = jalali_date_input("تا تاریخ", key=f"{key}-to", default=now.date())
         if first is None or last is None:
             return None
         try:
-            return kpi.range_period(first, last)
+            return periods.range_period(first, last)
         except Exception as exc:  # ValidationError: the end is before the start
             st.error(getattr(exc, "message", str(exc)))
             return None
     year = c1.selectbox("سال", years, key=f"{key}-year", format_func=to_persian_digits)
     if kind == "year":
-        return kpi.year_period(year)
+        return periods.year_period(year)
     if kind == "season":
         season = c2.selectbox("فصل", [1, 2, 3, 4], index=(today.month - 1) // 3, key=f"{key}-season",
-                              format_func=lambda s: kpi.SEASONS_FA[s - 1])
-        return kpi.season_period(year, season)
+                              format_func=lambda s: periods.SEASONS_FA[s - 1])
+        return periods.season_period(year, season)
     month = c2.selectbox("ماه", list(range(1, 13)), index=today.month - 1, key=f"{key}-month",
                          format_func=lambda m: JALALI_MONTHS_FA[m - 1])
-    return kpi.month_period(year, month)
+    return periods.month_period(year, month)
 
 
 def province_picker(key: str, actor) -> int | None:
     """Central staff choose all provinces or one (a `?province=` link preselects it); a provincial
     user has no choice to make. A `?province=` for another province is passed on as it is, and the
     service refuses it."""
-    from logic.reference import PROVINCES
+    from domain.reference import PROVINCES
 
     asked = st.query_params.get("province")
     asked_id = int(asked) if asked and asked.isdigit() else None
@@ -212,8 +213,8 @@ def period_report(key: str, actor, compute, ttl_seconds: float = REPORT_CACHE_SE
     """The KPI and analytics pages' common head: a bordered box with the period and province pickers
     and a refresh button, then `compute(session, actor, period, now, province_id)` cached for
     `ttl_seconds` (see `cached`). Stops the page when no period is chosen or the service refuses."""
-    from logic.errors import DomainError
-    from logic.jalali import now_tehran
+    from domain.errors import DomainError
+    from domain.jalali import now_tehran
     from ui.session import db_session
 
     with st.container(border=True):

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from domain.actor import Actor
+from domain.errors import DomainError, ValidationError
+from domain.fees import ITEM_LABELS_FA, renewal_quote
+from domain.jalali import format_jalali_date, format_jalali_datetime, now_tehran, to_jalali
+from domain.processes import FeeRule, StageKind
+from domain.text import format_rial, format_toman, normalize_text, parse_amount_rial, to_persian_digits as fa
 from logic import fees
-from logic.auth import Actor
-from logic.errors import DomainError, ValidationError
-from logic.jalali import format_jalali_date, format_jalali_datetime, now_tehran, to_jalali
-from logic.processes import StageKind
-from logic.text import format_rial, format_toman, normalize_text, parse_amount_rial, to_persian_digits as fa
 from ui.session import db_session, engine
 from ui.widgets import run_action, show_flash
 
@@ -46,7 +47,7 @@ def _lines_table(lines: list[dict]) -> None:
     for line in lines:
         row = {"سال": fa(line.get("year", ""))}
         if "item" in line:
-            row["بابت"] = fees.ITEM_LABELS_FA.get(line["item"], line["item"])
+            row["بابت"] = ITEM_LABELS_FA.get(line["item"], line["item"])
         row["تعرفه (ریال)"] = format_rial(line.get("fee", line.get("amount", 0)))
         if line.get("free"):
             row["تخفیف (ریال)"] = "رایگان (معافیت شورای مرکزی)"
@@ -97,7 +98,7 @@ def _renewal_form(view: fees.FeeView, actor: Actor) -> None:
                  key=f"{KEY}-note", max_chars=2000, disabled=disabled)
     quote = None
     try:
-        quote = fees.renewal_quote(valid, through, view.annual_fees, debt or 0, view.discounts)
+        quote = renewal_quote(valid, through, view.annual_fees, debt or 0, view.discounts)
     except DomainError as exc:
         st.error(exc.message)
     if quote is not None:
@@ -197,6 +198,9 @@ def _forget_other_request(request_id: int) -> None:
         st.session_state[f"{KEY}-request-id"] = request_id
 
 
+_FORMS = {FeeRule.MEMBERSHIP_YEARS: _renewal_form, FeeRule.LICENCE_YEARS: _licence_form}
+
+
 @st.fragment
 def render_fee_form(actor: Actor, request_id: int) -> None:
     """The fee section of the request screen: the form at FEE stages, the history everywhere."""
@@ -210,11 +214,9 @@ def render_fee_form(actor: Actor, request_id: int) -> None:
         return
     with st.container(border=True, key=f"{KEY}-form"):
         st.subheader("تعیین مبلغ")
-        if view.stage_kind is StageKind.FEE and view.type_code in ("membership_renewal", "licence_renewal"):
+        form = _FORMS.get(view.fee_rule)
+        if view.stage_kind is StageKind.FEE and form is not None:
             if view.edit_block:
                 st.info(view.edit_block)
-            if view.type_code == "membership_renewal":
-                _renewal_form(view, actor)
-            else:
-                _licence_form(view, actor)
+            form(view, actor)
         _history(view)

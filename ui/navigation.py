@@ -7,8 +7,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from logic.auth import Actor
-from logic.roles import Role
+from domain.actor import Actor
+from domain.roles import Role
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 

@@ -6,11 +6,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from logic import disclosure
+from domain import disclosure
+from domain.text import format_number
+from domain.text import to_persian_digits as fa
 from logic import releases as rel
 from logic.export import CSV_MIME, XLSX_MIME
-from logic.text import format_number
-from logic.text import to_persian_digits as fa
 
 FONT = "Vazirmatn, Noto Sans Arabic, Tahoma, sans-serif"
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from domain.text import to_persian_digits as fa
 from logic.request_view import MemberCard, RequestView, Sla
-from logic.text import to_persian_digits as fa
 from ui.widgets import sla_badge
 
 

@@ -9,7 +9,7 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from db.engine import database_url, make_engine, session_scope
-from logic.auth import Actor
+from domain.actor import Actor
 
 
 @st.cache_resource(show_spinner=False)
@@ -26,7 +26,7 @@ def engine() -> sa.Engine:
 def db_session() -> Iterator[Session]:
     """A read session for a page; if the database is unreachable the page says so and stops (the
     next rerun reconnects by itself: the pool pings connections before use)."""
-    from logic.errors import ServiceUnavailable
+    from domain.errors import ServiceUnavailable
 
     try:
         with session_scope(engine()) as session:
@@ -42,7 +42,7 @@ def require_page(page_file: str) -> Actor:
     app.py registers only allowed pages, but Streamlit can also run a file under pages/ directly by
     its URL, so each page checks again against the same registry."""
     from logic.auth import load_actor
-    from logic.jalali import now_tehran
+    from domain.jalali import now_tehran
     from ui.boot import leave_legacy_pages_mode
     from ui.navigation import spec_for_file
 

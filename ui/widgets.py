@@ -6,9 +6,9 @@ from datetime import date
 import jdatetime
 import streamlit as st
 
-from logic.errors import DomainError, ValidationError
-from logic.jalali import format_jalali_date, parse_jalali_date, to_gregorian
-from logic.sla import SLA_LABELS_FA, SlaStatus
+from domain.calendar import SLA_LABELS_FA, SlaStatus
+from domain.errors import DomainError, ValidationError
+from domain.jalali import format_jalali_date, parse_jalali_date, to_gregorian
 
 
 def jalali_date_input(label: str, key: str, default: date | jdatetime.date | None = None,

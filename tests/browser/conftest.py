@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -16,6 +17,14 @@ from playwright.sync_api import expect
 from tests.conftest import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
+# Screenshots go under test-results/ (ignored by git); `make screenshots` points this at docs/ to
+# refresh the README's pictures, so a plain test run never writes into a tracked file.
+SCREENSHOT_DIR = Path(os.environ.get("SCREENSHOT_DIR") or ROOT / "test-results" / "screenshots")
+
+
+def screenshot_path(name: str) -> str:
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    return str(SCREENSHOT_DIR / name)
 # Two shared cores under a full test run can take a while to rerun a Streamlit script.
 expect.set_options(timeout=20_000)
 

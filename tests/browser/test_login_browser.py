@@ -4,9 +4,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from logic.reference import TEHRAN_ID
-from tests.browser.conftest import login, login_and_keep_cookie
-from tests.conftest import ROOT
+from domain.reference import TEHRAN_ID
+from tests.browser.conftest import login, login_and_keep_cookie, screenshot_path
 from tests.factories import PASSWORD, make_staff
 
 pytestmark = pytest.mark.browser
@@ -21,7 +20,7 @@ def test_expert_logs_in_and_sees_the_persian_home(db, page, app_url):
     # Pages the role may not use are not in the navigation.
     expect(page.get_by_role("link", name="کارتابل")).to_be_visible()
     expect(page.get_by_role("link", name="شاخص‌های عملکرد")).to_have_count(0)
-    page.screenshot(path=str(ROOT / "docs" / "screenshot-home.png"), full_page=True)
+    page.screenshot(path=screenshot_path("screenshot-home.png"), full_page=True)
 
 
 def test_wrong_password_and_direct_urls_reveal_nothing(db, page, app_url):

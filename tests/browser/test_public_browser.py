@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from logic import releases as rel
-from tests.conftest import ROOT
-from tests.test_releases import build_world, compose
+from tests.browser.conftest import screenshot_path
+from tests.factories import build_world, compose
 
 pytestmark = pytest.mark.browser
 
@@ -50,7 +50,7 @@ def test_an_anonymous_visitor_reads_the_release_and_downloads_its_csv(page, app_
     issued = rel.TABLES["licences_issued"].title_fa
     assert f"{issued},عمران,جمع,13" in lines          # 13 civil licences issued in the period
     assert f"{issued},معماری,پایه ۳,<5" in lines      # the 2 in architecture, hidden
-    page.screenshot(path=str(ROOT / "docs" / "screenshot-public.png"), full_page=False)
+    page.screenshot(path=screenshot_path("screenshot-public.png"), full_page=False)
 
 
 def test_from_the_login_form_to_the_public_page_and_nowhere_else(page, app_url, release_id):

@@ -10,13 +10,11 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from domain.jalali import now_tehran
+from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import workflow as wf
-from logic.jalali import now_tehran
-from logic.reference import ISFAHAN_ID, TEHRAN_ID
-from tests.browser.conftest import login, login_and_keep_cookie
-from tests.conftest import ROOT
-from tests.factories import PASSWORD, make_member, make_staff
-from tests.test_documents import add_document, tiny_pdf, tiny_png
+from tests.browser.conftest import login, login_and_keep_cookie, screenshot_path
+from tests.factories import PASSWORD, add_document, make_member, make_staff, tiny_pdf, tiny_png
 
 pytestmark = pytest.mark.browser
 
@@ -54,7 +52,7 @@ def test_expert_takes_the_next_task_reads_documents_ticks_and_approves(db, page,
     expect(grid).to_contain_text(case["urgent"].tracking_code)
     expect(grid).to_contain_text(case["later"].tracking_code)
     expect(grid).not_to_contain_text(case["elsewhere"].tracking_code)
-    page.screenshot(path=str(ROOT / "docs" / "screenshot-queue.png"), full_page=True)
+    page.screenshot(path=screenshot_path("screenshot-queue.png"), full_page=True)
 
     page.get_by_role("button", name="برداشتن کار بعدی").click()
     expect(page).to_have_url(re.compile(rf"/request\?code={case['urgent'].tracking_code}"))
@@ -62,7 +60,7 @@ def test_expert_takes_the_next_task_reads_documents_ticks_and_approves(db, page,
     expect(page.locator("[data-testid='stMain']")).to_contain_text("کریمی")
 
     page.locator("[data-testid='stImage'] img").first.wait_for()
-    page.screenshot(path=str(ROOT / "docs" / "screenshot-request.png"), full_page=True)
+    page.screenshot(path=screenshot_path("screenshot-request.png"), full_page=True)
 
     approve = page.locator(".st-key-req-approve button")
     expect(approve).to_be_disabled()

@@ -12,14 +12,13 @@ import sqlalchemy as sa
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
+from domain.jalali import format_jalali_date, last_day_of_jalali_year, now_tehran, to_gregorian, to_jalali
+from domain.reference import TEHRAN_ID
+from domain.text import format_rial, to_persian_digits as fa
 from logic import tariffs
 from logic import workflow as wf
-from logic.jalali import format_jalali_date, last_day_of_jalali_year, now_tehran, to_gregorian, to_jalali
-from logic.reference import TEHRAN_ID
-from logic.text import format_rial, to_persian_digits as fa
 from tests.browser.conftest import login_and_keep_cookie
-from tests.factories import PASSWORD, make_member, make_staff
-from tests.test_fees import FEES, set_finance_required
+from tests.factories import FEES, PASSWORD, make_member, make_staff, set_finance_required
 
 pytestmark = pytest.mark.browser
 

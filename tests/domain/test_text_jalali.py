@@ -1,4 +1,4 @@
-"""Tests for logic.text (input normalisation, amounts) and logic.jalali (dates in Tehran)."""
+"""Tests for domain.text (input normalisation, amounts) and domain.jalali (dates in Tehran)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logic.errors import ValidationError
-from logic.jalali import (
+from domain.errors import ValidationError
+from domain.jalali import (
     JALALI_MONTHS_FA,
     TEHRAN,
     format_jalali_date,
@@ -27,7 +27,7 @@ from logic.jalali import (
     to_gregorian,
     to_jalali,
 )
-from logic.text import (
+from domain.text import (
     clean_reason,
     format_rial,
     format_rial_label,
@@ -59,7 +59,7 @@ tricky_chars = st.sampled_from(
 tricky_text = st.text(alphabet=st.one_of(tricky_chars, st.characters()), max_size=60)
 
 
-# --- logic.text ------------------------------------------------------------------------
+# --- domain.text ------------------------------------------------------------------------
 
 
 def test_digit_conversion():
@@ -215,7 +215,7 @@ def test_clean_reason():
     assert _persian_message(exc)
 
 
-# --- logic.jalali ----------------------------------------------------------------------
+# --- domain.jalali ----------------------------------------------------------------------
 
 # jdatetime's own idea of the valid range 1300/01/01 .. 1500 end of year.
 jalali_dates = st.dates(

@@ -8,7 +8,7 @@ reports that list every unmet condition at once.
 
 Rules:
 1. National ID: ten digits with a valid mod-11 check digit, not one digit repeated
-   (`logic.national_id`).
+   (`domain.national_id`).
 2. Article 45 (a): membership needs a degree of bachelor or higher (`MEMBERSHIP_DEGREE_LEVELS`) in
    one of the seven main fields or a field related to one of them. What a degree certificate says
    is free text ("مهندسی عمران - سازه", "عمران", "مهندسی حمل‌ونقل"), so a degree is matched by its
@@ -30,11 +30,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from logic.errors import ValidationError
-from logic.national_id import is_valid_national_id, validate_national_id
-from logic.reference import (DEGREE_LEVELS_FA, FIELDS_FA, MEMBERSHIP_DEGREE_LEVELS, PROVINCE_NAMES_FA,
+from domain.errors import ValidationError
+from domain.national_id import is_valid_national_id, validate_national_id
+from domain.reference import (DEGREE_LEVELS_FA, FIELDS_FA, MEMBERSHIP_DEGREE_LEVELS, PROVINCE_NAMES_FA,
                              RESIDENCE_PROOFS_FA)
-from logic.text import normalize_text, to_ascii_digits
+from domain.text import normalize_text, to_ascii_digits
 
 # --- 1. national ID ---------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from decimal import Decimal
 
-from logic.errors import ValidationError
+from domain.errors import ValidationError
 
 # Both digit families map to ASCII: Persian (U+06F0..) and Arabic-Indic (U+0660..).
 _TO_ASCII_DIGITS = str.maketrans(

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from logic.errors import ValidationError
-from logic.text import to_ascii_digits
+from domain.errors import ValidationError
+from domain.text import to_ascii_digits
 
 _TEN_DIGITS = re.compile(r"[0-9]{10}")
 _NINE_DIGITS = re.compile(r"[0-9]{9}")

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import jdatetime
 
-from logic.errors import ValidationError
-from logic.text import normalize_text, to_persian_digits
+from domain.errors import ValidationError
+from domain.text import normalize_text, to_persian_digits
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 

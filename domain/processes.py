@@ -1,19 +1,25 @@
-"""Process definitions as data: every request type, its stages in order, who acts, the time limits.
+"""Process definitions as data: every request type, its stages in order, who acts, the time limits,
+the effects each stage has on the member's record, and the fees each type takes.
 
-Source: seed 002 (the process charts), digested in shared/DOMAIN.md. The workflow engine, the
-queue filters, the KPI queries and the database's `request_type` / `request_stage` tables all read
-this one module (the tables are synced from it by `db.reference`). Adding a request type is adding
-an entry here and a migration that syncs it.
+Source: seed 002 (the process charts), digested in shared/DOMAIN.md. `domain.machine.decide`, the
+queue filters, the KPI queries, the documentation page and the database's `request_type` /
+`request_stage` tables (synced by `db.reference`) all read this one module. Adding a request type is
+adding an entry here (and, at most, one effect handler in `logic/effects.py`).
 
 Limits are in working days; "less than one day" in the seed counts as 1. Member stages (filling
 in, paying) have no limit and stop the clock.
+
+Effects are names. A stage names what happens when a request enters it (`on_enter`), leaves it
+forward (`on_done`) or is rejected at it (`on_reject`); `logic.effects` maps each name to one
+handler that writes it, in the transition's transaction.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from logic.roles import Role
+from domain.roles import Role
 
 
 class StageKind(StrEnum):
@@ -28,6 +34,13 @@ class StageKind(StrEnum):
 
 
 MEMBER_KINDS = frozenset({StageKind.MEMBER, StageKind.PAYMENT})
+
+
+class FeeRule(StrEnum):
+    """What the expert sets at a fee stage."""
+
+    MEMBERSHIP_YEARS = "membership_years"   # years of membership to renew, plus the prior debt
+    LICENCE_YEARS = "licence_years"         # licence years to renew, each free or paid
 
 
 class Condition(StrEnum):
@@ -49,6 +62,11 @@ class Stage:
     optional: Condition | None = None
     # Stages whose actor must differ from this request's initial reviewer (four eyes).
     four_eyes: bool = False
+    # The stage's approver becomes the request's initial reviewer (whom four-eyes stages exclude).
+    records_reviewer: bool = False
+    on_enter: tuple[str, ...] = ()
+    on_done: tuple[str, ...] = ()
+    on_reject: tuple[str, ...] = ()
 
     @property
     def clock_runs(self) -> bool:
@@ -63,6 +81,14 @@ class Process:
     stages: tuple[Stage, ...]
     description_fa: str = ""
     data_fields: tuple[tuple[str, str], ...] = field(default=())  # (key, Persian label) of the type's own data
+    # Tariff items the payment stage charges when no expert determined the fee (FeeTariff columns).
+    fee_items: tuple[str, ...] = ()
+    # Years of membership validity the tariff payment buys (a new member pays this year's fee).
+    validity_years: int = 0
+    # How the expert determines the fee at the type's fee stage (domain.fees), if it has one.
+    fee_rule: FeeRule | None = None
+    # Submission only from the province's renewal window before the membership validity ends.
+    renewal_window: bool = False
 
     def stage(self, code: str) -> Stage:
         for s in self.stages:
@@ -73,9 +99,30 @@ class Process:
     def index(self, code: str) -> int:
         return [s.code for s in self.stages].index(code)
 
+    @functools.cached_property
+    def takes_fees(self) -> bool:
+        """Whether a fee is ever assessed, approved or paid in this process."""
+        return any(s.kind in (StageKind.FEE, StageKind.FINANCE, StageKind.PAYMENT) for s in self.stages)
+
+    @functools.cached_property
+    def conditions(self) -> frozenset[Condition]:
+        """The conditions its optional stages depend on."""
+        return frozenset(s.optional for s in self.stages if s.optional is not None)
+
 
 INITIAL_REVIEW = "initial_review"
 FINAL_REVIEW = "final_review"
+
+# Effect names (logic.effects has one handler for each).
+ASSESS_FROM_TARIFF = "assess_from_tariff"       # the payment stage's fee from this year's tariff
+APPROVE_ASSESSMENT = "approve_assessment"       # finance's approval mark on the current assessment
+REJECT_ASSESSMENT = "reject_assessment"
+EXTEND_VALIDITY = "extend_validity"             # a paid renewal moves the validity to the assessed end
+GRANT_MEMBERSHIP_NO = "grant_membership_no"     # the head assigns the engineering-system number
+ACTIVATE_MEMBER = "activate_member"             # active, joined, grade 3, validity from the payment
+MARK_TRANSFERRED = "mark_transferred"
+EFFECTS = frozenset({ASSESS_FROM_TARIFF, APPROVE_ASSESSMENT, REJECT_ASSESSMENT, EXTEND_VALIDITY,
+                     GRANT_MEMBERSHIP_NO, ACTIVATE_MEMBER, MARK_TRANSFERRED})
 
 _IDENTITY_CHECKS = (
     "صحت مدارک هویتی بارگذاری‌شده (شناسنامه، کارت ملی و عکس پرسنلی) بررسی شد",
@@ -86,12 +133,19 @@ _IDENTITY_CHECKS = (
 _RECHECK = ("کار کارشناس بررسی اولیه به‌صورت نمونه‌ای دوباره بررسی شد",)
 
 
+def _initial(name_fa: str, kind: StageKind, limit: int, *checks: str) -> Stage:
+    return Stage(INITIAL_REVIEW, name_fa, kind, Role.EXPERT, limit, checks, records_reviewer=True)
+
+
 def _final(role: Role = Role.FINAL_REVIEWER, *checks: str) -> Stage:
     return Stage(FINAL_REVIEW, "بررسی نهایی", StageKind.REVIEW, role, 1, checks or _RECHECK, four_eyes=True)
 
 
-def _payment(name_fa: str = "پرداخت هزینه", optional: Condition | None = None) -> Stage:
-    return Stage("payment", name_fa, StageKind.PAYMENT, optional=optional)
+def _payment(name_fa: str = "پرداخت هزینه", optional: Condition | None = None,
+             on_done: tuple[str, ...] = ()) -> Stage:
+    # A payment stage opening with nothing assessed takes its fee from the province's tariff.
+    return Stage("payment", name_fa, StageKind.PAYMENT, optional=optional, on_enter=(ASSESS_FROM_TARIFF,),
+                 on_done=on_done)
 
 
 def _committee() -> Stage:
@@ -112,22 +166,26 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
     Process(
         "new_membership", "عضویت جدید", 5,
         (
-            Stage(INITIAL_REVIEW, "بررسی اولیه", StageKind.REVIEW, Role.EXPERT, 1, _IDENTITY_CHECKS),
+            _initial("بررسی اولیه", StageKind.REVIEW, 1, *_IDENTITY_CHECKS),
             _final(Role.FINAL_REVIEWER,
                    "مدرک تحصیلی و کد ملی متقاضی دوباره بررسی شد",
                    "کار کارشناس بررسی اولیه به‌صورت نمونه‌ای دوباره بررسی شد"),
             _payment("پرداخت هزینهٔ عضویت، اعتبار و کارت"),
             Stage("head_approval", "تأیید رییس سازمان و اعطای شماره نظام مهندسی", StageKind.DECISION,
-                  Role.HEAD, 1, ("شرایط عضویت (مادهٔ ۴۵) احراز شد",)),
+                  Role.HEAD, 1, ("شرایط عضویت (مادهٔ ۴۵) احراز شد",),
+                  on_done=(GRANT_MEMBERSHIP_NO, ACTIVATE_MEMBER)),
             _card_issue(),
         ),
         "ثبت‌نام عضو جدید حقیقی در سازمان استان",
+        # The stage is "payment of membership fee, validity and card" (seed 002): the card is paid here too.
+        fee_items=("entrance_fee", "annual_fee", "card_fee"),
+        validity_years=1,
     ),
     Process(
         "legacy_registration", "ثبت عضویت اعضای قدیمی", 2,
         (
-            Stage(INITIAL_REVIEW, "بررسی اولیه", StageKind.REVIEW, Role.EXPERT, 1,
-                  ("شماره نظام مهندسی و اعتبار عضویت قدیمی متقاضی درست است",) + _IDENTITY_CHECKS),
+            _initial("بررسی اولیه", StageKind.REVIEW, 1,
+                     "شماره نظام مهندسی و اعتبار عضویت قدیمی متقاضی درست است", *_IDENTITY_CHECKS),
             _final(Role.FINAL_REVIEWER,
                    "شماره نظام مهندسی، اعتبار عضویت قدیمی، مدرک تحصیلی و کد ملی دوباره بررسی شد"),
         ),
@@ -140,22 +198,25 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
             Stage("fee_determination", "تعیین مبلغ (بدهی پیشین و سال‌های تمدید)", StageKind.FEE,
                   Role.EXPERT, 1, ("پرداخت‌های پیشین عضو بررسی و بدهی پیشین تعیین شد",)),
             Stage("finance_approval", "تأیید مبلغ توسط امور مالی", StageKind.FINANCE, Role.FINANCE, 1,
-                  ("مبلغ تعیین‌شده با تعرفهٔ مصوب مطابقت دارد",), optional=Condition.FINANCE_APPROVAL),
-            _payment("پرداخت حق عضویت"),
+                  ("مبلغ تعیین‌شده با تعرفهٔ مصوب مطابقت دارد",), optional=Condition.FINANCE_APPROVAL,
+                  on_done=(APPROVE_ASSESSMENT,), on_reject=(REJECT_ASSESSMENT,)),
+            _payment("پرداخت حق عضویت", on_done=(EXTEND_VALIDITY,)),
         ),
         "تمدید اعتبار عضویت؛ با پرداخت، فرایند خودکار پایان می‌یابد",
         (("renewal_years", "تعداد سال‌های تمدید"),),
+        fee_rule=FeeRule.MEMBERSHIP_YEARS,
+        renewal_window=True,
     ),
     Process(
         "transfer", "انتقال عضویت", 1,
         (
-            Stage(INITIAL_REVIEW, "بررسی اولیه و تسویهٔ بدهی‌ها", StageKind.REVIEW, Role.EXPERT, 1,
-                  ("بدهی حق عضویت تسویه شده است",
-                   "بدهی پروانهٔ اشتغال تسویه شده است",
-                   "بدهی پروانهٔ کارشناسان مادهٔ ۳۲ تسویه شده است")),
+            _initial("بررسی اولیه و تسویهٔ بدهی‌ها", StageKind.REVIEW, 1,
+                     "بدهی حق عضویت تسویه شده است",
+                     "بدهی پروانهٔ اشتغال تسویه شده است",
+                     "بدهی پروانهٔ کارشناسان مادهٔ ۳۲ تسویه شده است"),
             _final(),
             Stage("head_approval", "تأیید رییس سازمان استان", StageKind.DECISION, Role.HEAD, 1,
-                  ("انتقال به استان مقصد تأیید شد",)),
+                  ("انتقال به استان مقصد تأیید شد",), on_done=(MARK_TRANSFERRED,)),
         ),
         "انتقال عضویت به استان دیگر",
         (("destination_province", "استان مقصد"), ("destination_address", "نشانی پستی در استان مقصد")),
@@ -164,14 +225,14 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
         "card_reissue", "صدور مجدد کارت عضویت", 2,
         (_payment("پرداخت هزینهٔ صدور کارت"), _card_issue()),
         "صدور دوبارهٔ کارت عضویت (پرداخت فقط برای اشخاص حقیقی)",
+        fee_items=("card_fee",),
     ),
     Process(
         "rating", "رتبه‌بندی", 14,
         (
             Stage("complete_records", "تکمیل سوابق و مدارک", StageKind.MEMBER),
             _payment("پرداخت هزینهٔ اولیه"),
-            Stage(INITIAL_REVIEW, "بررسی اولیه", StageKind.REVIEW, Role.EXPERT, 3,
-                  ("همهٔ مدارک و مستندات هر بخش بررسی و تأیید یا رد شد",)),
+            _initial("بررسی اولیه", StageKind.REVIEW, 3, "همهٔ مدارک و مستندات هر بخش بررسی و تأیید یا رد شد"),
             Stage("supervisory_review", "بررسی نظارتی کار کارشناس اولیه", StageKind.REVIEW,
                   Role.FINAL_REVIEWER, 2, ("صحت عملکرد کارشناس بررسی اولیه تأیید شد",), four_eyes=True),
             Stage("specialised_committee", "کمیتهٔ تخصصی استان", StageKind.COMMITTEE, Role.COMMITTEE, 5,
@@ -180,12 +241,13 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
         ),
         "رتبه‌بندی مشاوران و پیمانکاران؛ دو رتبهٔ بالا به سازمان مرکزی می‌رود",
         (("rating_kind", "نوع (مشاور/پیمانکار)"), ("requested_rank", "رتبهٔ درخواستی")),
+        fee_items=("rating_fee",),
     ),
     Process(
         "rating_registration", "ثبت رتبهٔ موجود", 1,
         (
-            Stage(INITIAL_REVIEW, "بررسی اولیه", StageKind.REVIEW, Role.EXPERT, 1,
-                  ("اطلاعات رتبه و پروانه با گواهینامه و پروانهٔ بارگذاری‌شده و سوابق استان مطابقت دارد",)),
+            _initial("بررسی اولیه", StageKind.REVIEW, 1,
+                     "اطلاعات رتبه و پروانه با گواهینامه و پروانهٔ بارگذاری‌شده و سوابق استان مطابقت دارد"),
             _final(),
         ),
         "ثبت رتبه و پروانهٔ اشتغالی که در سامانه ثبت نشده است",
@@ -195,21 +257,22 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
         "licence_issue", "صدور پروانه اشتغال", 14,
         (
             _payment("پرداخت هزینهٔ صدور پروانه"),
-            Stage(INITIAL_REVIEW, "بررسی اولیه", StageKind.REVIEW, Role.EXPERT, 1,
-                  ("مدارک و مستندات بارگذاری‌شده بررسی شد",
-                   "نوع درخواست با اطلاعات رتبه‌ای عضو تطبیق داده شد")),
+            _initial("بررسی اولیه", StageKind.REVIEW, 1,
+                     "مدارک و مستندات بارگذاری‌شده بررسی شد",
+                     "نوع درخواست با اطلاعات رتبه‌ای عضو تطبیق داده شد"),
             _final(),
             _committee(),
             _print_licence(),
         ),
         "صدور پروانهٔ اشتغال به کار با سوابق کاری و دوره‌های آموزشی",
         (("competencies", "صلاحیت‌های درخواستی"),),
+        fee_items=("licence_issue_fee",),
     ),
     Process(
         "licence_renewal", "تمدید پروانه اشتغال", 14,
         (
-            Stage(INITIAL_REVIEW, "بررسی اولیه و تعیین سال‌های تمدید", StageKind.FEE, Role.EXPERT, 1,
-                  ("سال یا سال‌های تمدید و رایگان یا پولی بودن هر سال تعیین شد",)),
+            _initial("بررسی اولیه و تعیین سال‌های تمدید", StageKind.FEE, 1,
+                     "سال یا سال‌های تمدید و رایگان یا پولی بودن هر سال تعیین شد"),
             _final(),
             _payment("پرداخت هزینهٔ تمدید پروانه", optional=Condition.PAYABLE),
             _committee(),
@@ -217,18 +280,20 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
         ),
         "تمدید پروانهٔ اشتغال؛ معافیت شورای مرکزی یا با پرداخت هزینه",
         (("renewal_years", "تعداد سال‌های تمدید"),),
+        fee_rule=FeeRule.LICENCE_YEARS,
     ),
     Process(
         "article32_renewal", "تمدید پروانهٔ کارشناسان مادهٔ ۳۲", 3,
         (
             _payment("پرداخت هزینهٔ تمدید پروانهٔ مادهٔ ۳۲"),
-            Stage(INITIAL_REVIEW, "بررسی اولیه", StageKind.REVIEW, Role.EXPERT, 1,
-                  ("پروانهٔ اشتغال معتبر عضو بررسی شد", "پروانهٔ قدیمی بارگذاری‌شده بررسی شد")),
+            _initial("بررسی اولیه", StageKind.REVIEW, 1,
+                     "پروانهٔ اشتغال معتبر عضو بررسی شد", "پروانهٔ قدیمی بارگذاری‌شده بررسی شد"),
             _final(Role.CENTRAL_EXPERT, "صحت عملکرد کارشناس استان تأیید شد"),
             Stage("card_issue", "صدور، چاپ و ارسال کارت و پروانهٔ مادهٔ ۳۲", StageKind.ISSUE,
                   Role.CENTRAL_EXPERT, 1),
         ),
         "تمدید پروانهٔ کارشناسان مادهٔ ۳۲ (نیازمند پروانهٔ اشتغال معتبر)",
+        fee_items=("article32_renewal_fee",),
     ),
 )}
 
@@ -285,3 +350,31 @@ ACTIONS_FA: dict[str, str] = {
 }
 # Actions that do not change the request's state: they do not bump its version.
 NOTE_ACTIONS = frozenset({"comment", "document_verdict", "deadline_recomputed", "fee_assessed"})
+
+
+# Which actions each kind of stage accepts from staff.
+STAFF_ACTIONS: dict[StageKind, frozenset[str]] = {
+    StageKind.REVIEW: frozenset({"approve", "reject", "return"}),
+    StageKind.FEE: frozenset({"approve", "reject", "return"}),
+    StageKind.FINANCE: frozenset({"approve", "reject"}),
+    StageKind.DECISION: frozenset({"approve", "reject"}),
+    StageKind.COMMITTEE: frozenset({"approve", "reject"}),
+    StageKind.ISSUE: frozenset({"complete"}),
+}
+
+# The event (and stage-visit outcome) that records leaving a stage of each kind forward.
+DONE_ACTIONS: dict[StageKind, str] = {
+    StageKind.COMMITTEE: "committee_decision",
+    StageKind.ISSUE: "complete",
+    StageKind.PAYMENT: "payment_confirmed",
+    StageKind.MEMBER: "member_completed",
+}
+
+
+def done_action(stage: Stage) -> str:
+    return DONE_ACTIONS.get(stage.kind, "approve")
+
+
+# (type code, stage code) -> (process, stage, its index): the state machine's look-up.
+STAGE_INDEX: dict[tuple[str, str], tuple[Process, Stage, int]] = {
+    (p.code, s.code): (p, s, i) for p in PROCESSES.values() for i, s in enumerate(p.stages)}

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logic.disclosure import (HIDDEN_MARK, SMALL_MARK, Suppression, determined_cells, is_small, suppress_table,
+from domain.disclosure import (HIDDEN_MARK, SMALL_MARK, Suppression, determined_cells, is_small, suppress_table,
                               suppress_vector, table_sums, vector_sums)
 
 # Counts as they come in real tables: many zeros and small numbers, some large ones.

@@ -1,4 +1,4 @@
-"""The membership rules (logic.member_rules): national ID, Article 45 degrees, residence proofs, the
+"""The membership rules (domain.member_rules): national ID, Article 45 degrees, residence proofs, the
 legal address, Article 32, contacts. Property-based where the rule is a formula."""
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from logic import member_rules as rules
-from logic.errors import ValidationError
-from logic.reference import (DEGREE_LEVELS_FA, FIELDS_FA, ISFAHAN_ID, MEMBERSHIP_DEGREE_LEVELS, RESIDENCE_PROOFS_FA,
+from domain import member_rules as rules
+from domain.errors import ValidationError
+from domain.reference import (DEGREE_LEVELS_FA, FIELDS_FA, ISFAHAN_ID, MEMBERSHIP_DEGREE_LEVELS, RESIDENCE_PROOFS_FA,
                              TEHRAN_ID)
 
 FAST = settings(max_examples=300, deadline=None)

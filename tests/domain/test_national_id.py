@@ -1,4 +1,4 @@
-"""Tests for logic.national_id (Iranian national ID, mod-11 check digit)."""
+"""Tests for domain.national_id (Iranian national ID, mod-11 check digit)."""
 from __future__ import annotations
 
 import re
@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logic.errors import ValidationError
-from logic.national_id import (
+from domain.errors import ValidationError
+from domain.national_id import (
     is_valid_national_id,
     make_national_id,
     national_id_check_digit,

@@ -54,6 +54,7 @@ FIELDS_FA: dict[str, str] = {
 }
 
 GRADES_FA: dict[int, str] = {1: "پایه ۱", 2: "پایه ۲", 3: "پایه ۳"}
+ADMISSION_GRADE = 3  # seed 004: «پایه سه در شروع فعالیت»
 
 DEGREE_LEVELS_FA: dict[str, str] = {
     "associate": "کاردانی",

@@ -10,10 +10,10 @@ import jdatetime
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from logic.errors import ValidationError
-from logic.fees import (CENTRAL_COUNCIL_DISCOUNTS, DiscountRule, discount_amount, renewal_quote,
+from domain.errors import ValidationError
+from domain.fees import (CENTRAL_COUNCIL_DISCOUNTS, DiscountRule, discount_amount, renewal_quote,
                         renewal_window_check)
-from logic.jalali import last_day_of_jalali_year
+from domain.jalali import last_day_of_jalali_year
 
 
 def end(year: int) -> jdatetime.date:

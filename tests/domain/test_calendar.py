@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logic.errors import ValidationError
-from logic.sla import (
+from domain.calendar import (
     AT_RISK_FRACTION,
     SLA_LABELS_FA,
     BusinessCalendar,
@@ -18,6 +17,7 @@ from logic.sla import (
     closed_status,
     open_status,
 )
+from domain.errors import ValidationError
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 YEARS = range(2025, 2028)

@@ -1,0 +1,97 @@
+"""SLA clock arithmetic of a request, in whole units, on a province's business calendar.
+
+Hours are counted in *units* of 1/10,000 hour, the scale the database stores them at (numeric(10,
+4)): integers, so a clock never drifts and the bulk loader needs no Decimal per stage visit.
+
+A request's clock fields (`domain.machine.RequestState`):
+- `stage_entered_at` starts the current *segment* of the current stage (entry, or resubmission
+  after a return);
+- `stage_hours_used` is what the stage used before that segment (non-zero only after a return);
+- `process_hours_used` sums the finished segments of clock-running stages;
+so every deadline follows from them and the calendar (`deadlines`), and can be recomputed at any
+time (after a holiday is added, say). Member stages and returned requests stop both clocks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+
+from domain.calendar import AT_RISK_FRACTION, US_PER_HOUR, BusinessCalendar
+from domain.processes import Process, Stage
+
+HOUR_UNITS = 10_000                       # units per hour
+US_PER_UNIT = US_PER_HOUR // HOUR_UNITS   # 360,000 µs
+# An open clock is at risk once less than this share of its limit is left.
+_RISK = Fraction(AT_RISK_FRACTION).limit_denominator(1000)
+_RISK_NUM, _RISK_DEN = _RISK.numerator, _RISK.denominator
+
+
+def units_of_us(us: int) -> int:
+    """Working microseconds as units, rounded half to even (as Decimal quantize rounds the hours);
+    nothing for a negative span."""
+    if us <= 0:
+        return 0
+    units, rest = divmod(us, US_PER_UNIT)
+    if 2 * rest > US_PER_UNIT or (2 * rest == US_PER_UNIT and units & 1):
+        units += 1
+    return units
+
+
+def units_of_days(days: int | None, cal: BusinessCalendar) -> int:
+    """A limit in working days as units of the calendar's office day."""
+    return units_of_us((days or 0) * cal.day_us)
+
+
+def units_to_hours(units: int) -> Decimal:
+    """Units as the Decimal hours the database stores (four places)."""
+    return Decimal(units).scaleb(-4)
+
+
+def hours_to_units(hours: Decimal | int | float) -> int:
+    """Stored hours (numeric(10, 4)) as units."""
+    return int((Decimal(str(hours)) * HOUR_UNITS).to_integral_value())
+
+
+def units_to_float_hours(units: int) -> float:
+    return units / HOUR_UNITS
+
+
+def _risk_us(left: int, limit: int) -> int:
+    """Microseconds from the segment's start to its at-risk moment: `left - limit × share`, rounded
+    half to even (as `round` of the exact Fraction), in integers."""
+    units, rest = divmod((left * _RISK_DEN - limit * _RISK_NUM) * US_PER_UNIT, _RISK_DEN)
+    if 2 * rest > _RISK_DEN or (2 * rest == _RISK_DEN and units & 1):
+        units += 1
+    return units if units > 0 else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    stage_due_at: datetime
+    stage_risk_at: datetime
+    due_at: datetime
+    risk_at: datetime
+
+
+def stage_due(cal: BusinessCalendar, start: datetime, limit: int, used: int) -> datetime:
+    """The deadline of a stage segment that started at `start`, with `used` of `limit` units spent."""
+    left = limit - used
+    return cal.add_working_us(start, left * US_PER_UNIT if left > 0 else 0)
+
+
+def deadlines(cal: BusinessCalendar, proc: Process, stage: Stage, start: datetime, stage_used: int,
+              process_used: int) -> Deadlines:
+    """The deadlines and at-risk moments of a running segment, from its clock fields alone."""
+    limit = units_of_days(stage.limit_days, cal)
+    total = units_of_days(proc.total_limit_days, cal)
+    stage_left = limit - stage_used
+    total_left = total - process_used
+    add = cal.add_working_us
+    return Deadlines(
+        add(start, stage_left * US_PER_UNIT if stage_left > 0 else 0),
+        add(start, _risk_us(stage_left, limit)),
+        add(start, total_left * US_PER_UNIT if total_left > 0 else 0),
+        add(start, _risk_us(total_left, total)),
+    )

@@ -1,0 +1,569 @@
+"""The life of a request: its state, the actions on it, and `decide`, the one function that says
+whether an action is allowed and what follows.
+
+`decide(state, action, actor, facts, calendar, now)` checks the actor's province and role, the
+stage's kind, four eyes, the checklist and the facts the rule needs, and returns a `Transition`:
+the new state, the stage visit it closes and the one it opens, the event to write and the names of
+the effects to run (`domain.processes`). It reads nothing and writes nothing: the services in
+`logic/` load the state and the facts, call it and apply the transition in one transaction; the
+demo loader replays it to build every history. A refusal is a typed error with a Persian message.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import MISSING, dataclass, fields
+from datetime import date, datetime
+from functools import lru_cache
+
+from domain.actor import Actor
+from domain.calendar import TEHRAN, BusinessCalendar, from_wall, to_tehran_naive
+from domain.clock import US_PER_UNIT, units_of_days, units_of_us
+from domain.errors import InvalidTransition, PermissionDenied, ValidationError
+from domain.fees import renewal_window_check
+from domain.processes import (ACTIONS_FA, CLOSED_STATUSES, STAFF_ACTIONS, STAGE_INDEX, Condition, Process, Stage,
+                              StageKind, Status, done_action, process)
+from domain.roles import REQUEST_VIEWERS, Role
+from domain.text import clean_reason
+
+# Action names (the event of a transition is usually the same word; `ACTIONS_FA` has the labels).
+SUBMIT = "submit"
+APPROVE = "approve"
+REJECT = "reject"
+RETURN = "return"
+COMPLETE = "complete"
+CLAIM = "claim"
+UNCLAIM = "unclaim"
+ASSIGN = "assign"
+RESUBMIT = "resubmit"
+MEMBER_COMPLETED = "member_completed"
+PAYMENT_CONFIRMED = "payment_confirmed"
+COMMENT = "comment"
+
+DRAFT = "draft"  # the status of a request not yet submitted (never stored)
+
+
+def _quick_init(cls):
+    """Give a frozen slots dataclass an `__init__` that fills its slots through their descriptors.
+
+    What the dataclass generates for a frozen class calls `object.__setattr__` once per field,
+    which makes building a `RequestState` take about twice as long as this; a bulk replay (the demo
+    loader) builds millions. Same parameters, defaults and result; the instance stays frozen.
+    """
+    names = [f.name for f in fields(cls)]
+    assert all(f.default_factory is MISSING for f in fields(cls)), cls
+    scope = {f"_set_{n}": getattr(cls, n).__set__ for n in names}
+    scope.update({f"_default_{f.name}": f.default for f in fields(cls) if f.default is not MISSING})
+    params = ", ".join(n if f.default is MISSING else f"{n}=_default_{n}" for n, f in zip(names, fields(cls)))
+    body = "".join(f"\n    _set_{n}(self, {n})" for n in names)
+    exec(f"def __init__(self, {params}):{body}", scope)
+    init = scope["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__doc__ = cls.__init__.__doc__
+    cls.__init__ = init
+    return cls
+
+
+@_quick_init
+@dataclass(frozen=True, slots=True)
+class RequestState:
+    """What the rules know of a request. Hours are clock units (`domain.clock`)."""
+
+    type_code: str
+    province_id: int
+    stage_code: str
+    status: str
+    version: int
+    stage_entered_at: datetime
+    stage_hours_used: int = 0
+    process_hours_used: int = 0
+    assignee_id: int | None = None
+    initial_reviewer_id: int | None = None
+    referred: bool = False
+    tracking_code: str = ""
+    clock_started_at: datetime | None = None
+    closed_at: datetime | None = None
+    met_sla: bool | None = None
+
+    @classmethod
+    def draft(cls, type_code: str, province_id: int, at: datetime) -> RequestState:
+        """A request about to be submitted."""
+        process(type_code)  # an unknown type is refused here, not at the first stage
+        return cls(type_code, province_id, "", DRAFT, 0, at)
+
+    @property
+    def clock_runs(self) -> bool:
+        """Whether the SLA clocks run now (an open request at a staff stage)."""
+        return self.status == Status.OPEN and STAGE_INDEX[(self.type_code, self.stage_code)][1].clock_runs
+
+
+@_quick_init
+@dataclass(frozen=True, slots=True)
+class Action:
+    """What someone does. `reason` is a rejection or return reason, an approval note or a comment;
+    `assignee` is whom a manager assigns; `data` is added to the event (a payment's reference)."""
+
+    name: str
+    reason: str | None = None
+    checklist: Sequence[bool] | None = None
+    refer: bool = False
+    assignee: Actor | None = None
+    data: Mapping | None = None
+
+
+@_quick_init
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What a rule needs beyond the request itself, read by the caller in the same transaction."""
+
+    finance_approval_required: bool = True   # the province's setting
+    assessment_total: int | None = None      # the current fee assessment's total, if there is one
+    tariff_total: int | None = None          # this year's tariff fee of the type (None: no tariff item)
+    rejected_required_documents: int = 0
+    assignee_name: str | None = None         # who holds the task, for the refusal message
+    # at submission
+    open_same_type: bool = False             # the member already has one of this type in progress
+    valid_until: date | None = None          # the member's membership validity
+    renewal_window_days: int = 60
+
+
+@_quick_init
+@dataclass(frozen=True, slots=True)
+class Event:
+    action: str
+    from_stage: str | None
+    to_stage: str | None
+    reason: str | None = None
+    data: Mapping | None = None
+    bump: bool = True   # a transition moves the version on; a note does not
+
+
+@_quick_init
+@dataclass(frozen=True, slots=True)
+class VisitClosed:
+    """The open stage visit ends: by whom, with what, the units it used and whether in time
+    (`met` is None for a return: the stage is paused, not finished)."""
+
+    outcome: str
+    actor_id: int | None
+    hours_used: int
+    met: bool | None
+
+
+@_quick_init
+@dataclass(frozen=True, slots=True)
+class VisitOpened:
+    stage_code: str
+    entered_at: datetime
+    due_at: datetime
+    limit_hours: int
+
+
+@_quick_init
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """What follows an action. `effects` run as the request leaves its stage, before the event (a
+    payment stage's fee is assessed as it is chosen, just before the approval lands);
+    `effects_after_event` run once the event is written (the first stage of a new request)."""
+
+    state: RequestState
+    event: Event
+    closed: VisitClosed | None = None
+    opened: VisitOpened | None = None
+    effects: tuple[str, ...] = ()
+    message: str = ""
+    effects_after_event: tuple[str, ...] = ()
+
+
+def _state(s: RequestState, *, stage_code: str | None = None, status: str | None = None, version: int,
+           stage_entered_at: datetime | None = None, stage_hours_used: int | None = None,
+           process_hours_used: int | None = None, assignee_id: int | None | bool = False,
+           closed_at: datetime | None = None, met_sla: bool | None = None) -> RequestState:
+    """`s` with some fields changed (`dataclasses.replace`, without its per-call field walk: a bulk
+    replay makes millions of transitions). `assignee_id=False` keeps the assignee; `closed_at` and
+    `met_sla` are set only when given."""
+    return RequestState(
+        s.type_code, s.province_id, s.stage_code if stage_code is None else stage_code,
+        s.status if status is None else status, version,
+        s.stage_entered_at if stage_entered_at is None else stage_entered_at,
+        s.stage_hours_used if stage_hours_used is None else stage_hours_used,
+        s.process_hours_used if process_hours_used is None else process_hours_used,
+        s.assignee_id if assignee_id is False else assignee_id, s.initial_reviewer_id, s.referred, s.tracking_code,
+        s.clock_started_at, s.closed_at if closed_at is None else closed_at,
+        s.met_sla if met_sla is None else met_sla)
+
+
+# --- guards -------------------------------------------------------------------------------------
+
+def stage_of(state: RequestState) -> tuple[Process, Stage, int]:
+    try:
+        return STAGE_INDEX[(state.type_code, state.stage_code)]
+    except KeyError:
+        raise KeyError(f"{state.type_code} has no stage {state.stage_code}") from None
+
+
+def check_scope(actor: Actor, state: RequestState) -> None:
+    if not actor.can_see_province(state.province_id):
+        raise PermissionDenied("این درخواست به استان دیگری تعلق دارد و شما اجازهٔ اقدام روی آن را ندارید.")
+
+
+def check_open(state: RequestState) -> None:
+    if state.status in CLOSED_STATUSES:
+        raise InvalidTransition("این درخواست بسته شده است و اقدامی روی آن ممکن نیست.")
+
+
+def excluded_reviewer(stage: Stage, initial_reviewer_id: int | None) -> int | None:
+    """Four eyes: who may not act at this stage of a request (its initial reviewer), if anyone."""
+    return initial_reviewer_id if stage.four_eyes else None
+
+
+def check_can_act(actor: Actor, state: RequestState, stage: Stage, action: str | None) -> None:
+    """May `actor` take `action` here (None: any staff action of the stage)?"""
+    check_scope(actor, state)
+    check_open(state)
+    if state.status == Status.RETURNED:
+        raise InvalidTransition("این درخواست برای اصلاح نزد عضو است؛ تا ارسال دوباره، اقدامی ممکن نیست.")
+    allowed = STAFF_ACTIONS.get(stage.kind, ())
+    if stage.role is None or not allowed or (action is not None and action not in allowed):
+        shown = action or APPROVE
+        raise InvalidTransition(f"اقدام «{ACTIONS_FA.get(shown, shown)}» در مرحلهٔ «{stage.name_fa}» مجاز نیست.")
+    if stage.role not in actor.roles:
+        raise PermissionDenied(f"اقدام در مرحلهٔ «{stage.name_fa}» فقط با نقش مربوط به این مرحله ممکن است.")
+    if excluded_reviewer(stage, state.initial_reviewer_id) == actor.id:
+        raise PermissionDenied("بررسی‌کنندهٔ این مرحله نباید همان کارشناس بررسی اولیه باشد (اصل چهار چشم).")
+    if state.assignee_id is not None and state.assignee_id != actor.id:
+        raise InvalidTransition("این کار را همکار دیگری برداشته است؛ فقط او یا مدیر می‌تواند آن را جابه‌جا کند.")
+
+
+def may_act(actor: Actor, state: RequestState) -> bool:
+    """Whether `actor` may act at the request's current stage (the screen's buttons, the loader's
+    choice of actor)."""
+    try:
+        check_can_act(actor, state, stage_of(state)[1], None)
+    except (PermissionDenied, InvalidTransition):
+        return False
+    return True
+
+
+def _checklist_complete(stage: Stage, checklist: Sequence[bool] | None) -> None:
+    if not stage.checklist:
+        return
+    ticks = list(checklist or [])
+    if len(ticks) != len(stage.checklist) or not all(ticks):
+        raise ValidationError("برای تأیید، همهٔ موارد فهرست بررسی این مرحله باید تیک خورده باشد.")
+
+
+# --- the path -----------------------------------------------------------------------------------
+
+def condition_met(cond: Condition, referred: bool, facts: Facts) -> bool:
+    if cond is Condition.FINANCE_APPROVAL:
+        return facts.finance_approval_required
+    if cond is Condition.REFERRAL:
+        return referred
+    if cond is Condition.PAYABLE:
+        return facts.assessment_total is not None and facts.assessment_total > 0
+    raise AssertionError(cond)
+
+
+def next_stage(proc: Process, index: int, referred: bool, facts: Facts) -> tuple[Stage | None, tuple[str, ...]]:
+    """The stage after `index` that a request (`referred` onward by its reviewer, or not) enters, and
+    the effects of the stages it considers.
+
+    An optional stage whose condition does not hold is skipped. A payment stage takes its fee from
+    the tariff if nothing is assessed yet (its `on_enter` effects), and is passed by when there is
+    nothing to pay: a gateway payment must be more than zero, so the request would wait for ever.
+    """
+    effects: tuple[str, ...] = ()
+    for stage in proc.stages[index + 1:]:
+        if stage.optional is not None and not condition_met(stage.optional, referred, facts):
+            continue
+        if stage.kind is StageKind.PAYMENT:
+            total = facts.assessment_total
+            if total is None:
+                effects += stage.on_enter
+                total = facts.tariff_total
+            if total == 0:
+                continue
+            return stage, effects
+        return stage, effects + stage.on_enter
+    return None, effects
+
+
+def path(proc: Process, facts: Facts, *, referred: bool = False) -> tuple[Stage, ...]:
+    """The stages a request of `proc` passes through when every step goes forward."""
+    out = [proc.stages[0]]
+    index = 0
+    while True:
+        stage, _ = next_stage(proc, index, referred, facts)
+        if stage is None:
+            return tuple(out)
+        out.append(stage)
+        index = proc.stages.index(stage)
+
+
+# --- clocks -------------------------------------------------------------------------------------
+
+_EVENTS: dict[tuple, Event] = {}
+
+
+def _event(action: str, from_stage: str | None, to_stage: str | None, reason: str | None = None,
+           data: Mapping | None = None, bump: bool = True) -> Event:
+    """The event of a transition; one shared (immutable) instance for each event without a reason
+    or data: a bulk replay makes millions of the same few."""
+    if reason is not None or data is not None:
+        return Event(action, from_stage, to_stage, reason, data, bump)
+    key = (action, from_stage, to_stage, bump)
+    event = _EVENTS.get(key)
+    if event is None:
+        event = _EVENTS[key] = Event(action, from_stage, to_stage, None, None, bump)
+    return event
+
+
+def _open_visit(proc: Process, stage: Stage, cal: BusinessCalendar, start: datetime,
+                used: int) -> VisitOpened | None:
+    """The visit of a stage entered (or resumed) at `start`, with `used` of its units spent."""
+    if not stage.clock_runs:
+        return None
+    limit = units_of_days(stage.limit_days, cal)
+    left = limit - used
+    if left <= 0:
+        return VisitOpened(stage.code, start, cal.add_working_us(start, 0), limit)
+    # cal.add_working_us(start, left µs), from start's position (which the calendar remembers)
+    due = from_wall(cal.wall_at_position(cal.position(start) + left * US_PER_UNIT))
+    return VisitOpened(stage.code, start, due if start.tzinfo is None else due.replace(tzinfo=TEHRAN), limit)
+
+
+def _stop_clock(state: RequestState, stage: Stage, cal: BusinessCalendar, now: datetime, actor_id: int | None,
+                outcome: str) -> tuple[VisitClosed | None, int, int]:
+    """Close the running segment: the visit, and the stage's and process's units after it."""
+    if not stage.clock_runs or state.status != Status.OPEN:
+        return None, state.stage_hours_used, state.process_hours_used
+    # cal.working_us_between(state.stage_entered_at, now); the segment's start first, so that the
+    # calendar's memory of the last position asked is `now`, the next segment's start.
+    segment = units_of_us(-cal.position(state.stage_entered_at) + cal.position(now))
+    used = state.stage_hours_used + segment
+    process_used = state.process_hours_used + segment
+    if outcome == RETURN:
+        # A return pauses the stage: that segment is not a finished stage, so it has no verdict.
+        return VisitClosed(outcome, actor_id, segment, None), used, process_used
+    return VisitClosed(outcome, actor_id, used, used <= units_of_days(stage.limit_days, cal)), 0, process_used
+
+
+def _met_sla(proc: Process, cal: BusinessCalendar, process_used: int) -> bool:
+    return process_used <= units_of_days(proc.total_limit_days, cal)
+
+
+def _advance(state: RequestState, proc: Process, stage: Stage, index: int, cal: BusinessCalendar, now: datetime,
+             actor_id: int | None, action: str, facts: Facts, message: str, done_message: str = "", *,
+             reason: str | None = None, data: Mapping | None = None, referred: bool | None = None) -> Transition:
+    """Leave the current stage forward: enter the next one (`message`), or complete the request
+    (`done_message`, or `message` when it has none)."""
+    closed, _, process_used = _stop_clock(state, stage, cal, now, actor_id, action)
+    reviewer = state.initial_reviewer_id
+    if stage.records_reviewer and actor_id is not None and action == APPROVE:
+        reviewer = actor_id
+    referred = state.referred if referred is None else referred
+    nxt, entered = next_stage(proc, index, referred, facts)
+    effects = stage.on_done + entered
+    version = state.version + 1
+    if nxt is None:
+        new = RequestState(state.type_code, state.province_id, state.stage_code, Status.COMPLETED, version,
+                           state.stage_entered_at, 0, process_used, None, reviewer, referred, state.tracking_code,
+                           state.clock_started_at, now, _met_sla(proc, cal, process_used))
+        return Transition(new, _event(action, stage.code, None, reason, data), closed, None, effects,
+                          done_message or message)
+    new = RequestState(state.type_code, state.province_id, nxt.code, Status.OPEN, version, now, 0, process_used,
+                       None, reviewer, referred, state.tracking_code, state.clock_started_at)
+    return Transition(new, _event(action, stage.code, nxt.code, reason, data), closed,
+                      _open_visit(proc, nxt, cal, now, 0), effects, message)
+
+
+def _close(state: RequestState, proc: Process, cal: BusinessCalendar, now: datetime, process_used: int,
+           stage_used: int) -> RequestState:
+    return _state(state, status=Status.REJECTED, version=state.version + 1, assignee_id=None, closed_at=now,
+                  stage_hours_used=stage_used, process_hours_used=process_used,
+                  met_sla=_met_sla(proc, cal, process_used))
+
+
+# --- the actions --------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1024)
+def _cleaned(text: str, field: str) -> str:
+    """`clean_reason`, remembered for the reasons given most often (a bulk replay gives the same
+    few thousands of times); a refusal is raised again each time."""
+    return clean_reason(text, field=field)
+
+
+@lru_cache(maxsize=4096)
+def _renewal_window_check(valid_until: date, window_days: int, today: date) -> None:
+    """`renewal_window_check` on the Tehran day (the same answer as on its Jalali date), remembered:
+    its Jalali conversions are slow, and a bulk replay asks the same few questions many times.
+    A refusal is raised again each time (an exception is not cached)."""
+    renewal_window_check(valid_until, window_days, today)
+
+
+def _submit(state, action, actor, facts, cal, now):
+    if state.status != DRAFT:
+        raise InvalidTransition("این درخواست پیش‌تر ثبت شده است.")
+    proc = process(state.type_code)
+    if facts.open_same_type:
+        raise InvalidTransition(f"این عضو یک درخواست «{proc.name_fa}» در جریان دارد.")
+    if proc.renewal_window and facts.valid_until is not None:
+        _renewal_window_check(facts.valid_until, facts.renewal_window_days, to_tehran_naive(now).date())
+    first = proc.stages[0]
+    new = RequestState(state.type_code, state.province_id, first.code, Status.OPEN, 1, now,
+                       tracking_code=state.tracking_code, clock_started_at=cal.next_opening(now))
+    return Transition(new, _event(SUBMIT, None, first.code, bump=False), None, _open_visit(proc, first, cal, now, 0),
+                      (), "درخواست ثبت شد.", first.on_enter if facts.assessment_total is None else ())
+
+
+def _approve(state, action, actor, facts, cal, now):
+    proc, stage, index = stage_of(state)
+    check_can_act(actor, state, stage, APPROVE)
+    _checklist_complete(stage, action.checklist)
+    if facts.rejected_required_documents:
+        raise ValidationError("یک یا چند مدرک الزامی این درخواست رد شده است؛ درخواست را برای اصلاح "
+                              "به عضو بازگردانید یا رد کنید.")
+    if stage.kind is StageKind.FEE and facts.assessment_total is None:
+        raise ValidationError("پیش از تأیید، مبلغ قابل پرداخت را تعیین کنید.")
+    if stage.kind is StageKind.FINANCE and facts.assessment_total is None:
+        raise ValidationError("مبلغی برای تأیید تعیین نشده است.")
+    note = _cleaned(action.reason, "یادداشت") if action.reason else None
+    committee = stage.kind is StageKind.COMMITTEE
+    data = {"granted": True} if committee else ({"referred": True} if action.refer else None)
+    return _advance(state, proc, stage, index, cal, now, actor.id, done_action(stage), facts,
+                    "درخواست تأیید شد و به مرحلهٔ بعد رفت.", "درخواست تأیید و تکمیل شد.", reason=note, data=data,
+                    referred=True if action.refer else None)
+
+
+def _reject(state, action, actor, facts, cal, now):
+    reason = _cleaned(action.reason or "", "دلیل رد")
+    proc, stage, _ = stage_of(state)
+    check_can_act(actor, state, stage, REJECT)
+    if stage.kind is StageKind.FINANCE and facts.assessment_total is None:
+        raise ValidationError("مبلغی برای تأیید تعیین نشده است.")
+    closed, stage_used, process_used = _stop_clock(state, stage, cal, now, actor.id, REJECT)
+    committee = stage.kind is StageKind.COMMITTEE
+    event = Event("committee_decision" if committee else REJECT, stage.code, None, reason,
+                  {"granted": False} if committee else None)
+    return Transition(_close(state, proc, cal, now, process_used, stage_used), event, closed, None,
+                      stage.on_reject, "درخواست رد شد.")
+
+
+def _return(state, action, actor, facts, cal, now):
+    reason = _cleaned(action.reason or "", "دلیل بازگشت")
+    _, stage, _ = stage_of(state)
+    check_can_act(actor, state, stage, RETURN)
+    closed, stage_used, process_used = _stop_clock(state, stage, cal, now, actor.id, RETURN)
+    new = _state(state, status=Status.RETURNED, version=state.version + 1, assignee_id=None,
+                 stage_hours_used=stage_used, process_hours_used=process_used)
+    return Transition(new, Event(RETURN, stage.code, stage.code, reason), closed, None, (),
+                      "درخواست برای اصلاح به عضو بازگردانده شد.")
+
+
+def _complete(state, action, actor, facts, cal, now):
+    proc, stage, index = stage_of(state)
+    check_can_act(actor, state, stage, COMPLETE)
+    return _advance(state, proc, stage, index, cal, now, actor.id, COMPLETE, facts, "صدور انجام شد.")
+
+
+def _claim(state, action, actor, facts, cal, now):
+    _, stage, _ = stage_of(state)
+    if state.assignee_id == actor.id:
+        raise InvalidTransition("این کار را پیش‌تر برداشته‌اید.")
+    if state.assignee_id is not None:
+        raise InvalidTransition(f"این کار را {facts.assignee_name or 'همکار دیگری'} برداشته است.")
+    check_can_act(actor, state, stage, None)
+    new = _state(state, assignee_id=actor.id, version=state.version + 1)
+    return Transition(new, _event(CLAIM, stage.code, stage.code), message="کار برداشته شد.")
+
+
+def _unclaim(state, action, actor, facts, cal, now):
+    check_scope(actor, state)
+    check_open(state)
+    if state.assignee_id is None:
+        raise InvalidTransition("این کار در دست کسی نیست.")
+    if state.assignee_id != actor.id and not actor.has(Role.MANAGER):
+        raise PermissionDenied("فقط کسی که کار را برداشته یا مدیر می‌تواند آن را رها کند.")
+    new = _state(state, assignee_id=None, version=state.version + 1)
+    return Transition(new, Event(UNCLAIM, state.stage_code, state.stage_code),
+                      message="کار رها شد و به کارتابل گروه بازگشت.")
+
+
+def _assign(state, action, actor, facts, cal, now):
+    if not actor.has(Role.MANAGER):
+        raise PermissionDenied("ارجاع کار فقط برای مدیر ممکن است.")
+    target = action.assignee
+    if target is None:
+        raise ValidationError("کارشناس انتخاب‌شده پیدا نشد یا غیرفعال است.")
+    check_scope(actor, state)
+    check_open(state)
+    _, stage, _ = stage_of(state)
+    if target.province_id is not None and target.province_id != state.province_id:
+        raise ValidationError(f"{target.full_name} کارمند استان این درخواست نیست.")
+    if stage.role is None or stage.role not in target.roles:
+        raise ValidationError(f"{target.full_name} نقش لازم برای مرحلهٔ «{stage.name_fa}» را ندارد.")
+    if excluded_reviewer(stage, state.initial_reviewer_id) == target.id:
+        raise ValidationError(f"{target.full_name} بررسی اولیهٔ درخواست {state.tracking_code} را انجام داده "
+                              "است و نمی‌تواند بررسی بعدی را هم انجام دهد.")
+    new = _state(state, assignee_id=target.id, version=state.version + 1)
+    return Transition(new, Event(ASSIGN, stage.code, stage.code, data={"assignee_id": target.id}),
+                      message="کار ارجاع شد.")
+
+
+def _comment(state, action, actor, facts, cal, now):
+    text = _cleaned(action.reason or "", "متن یادداشت")
+    check_scope(actor, state)
+    if not actor.has(*REQUEST_VIEWERS):
+        raise PermissionDenied("یادداشت روی پرونده فقط برای کارکنانی است که درخواست‌ها را بررسی می‌کنند.")
+    return Transition(state, Event(COMMENT, state.stage_code, state.stage_code, text, bump=False),
+                      message="یادداشت ثبت شد.")
+
+
+def _resubmit(state, action, actor, facts, cal, now):
+    if state.status != Status.RETURNED:
+        raise InvalidTransition("فقط درخواستی که برای اصلاح بازگشته است دوباره ارسال می‌شود.")
+    proc, stage, _ = stage_of(state)
+    new = _state(state, status=Status.OPEN, version=state.version + 1, stage_entered_at=now)
+    return Transition(new, _event(RESUBMIT, stage.code, stage.code), None,
+                      _open_visit(proc, stage, cal, now, state.stage_hours_used), (), "درخواست دوباره ارسال شد.")
+
+
+def _member_completed(state, action, actor, facts, cal, now):
+    check_open(state)
+    proc, stage, index = stage_of(state)
+    if stage.kind is not StageKind.MEMBER:
+        raise InvalidTransition("درخواست در مرحلهٔ تکمیل اطلاعات توسط عضو نیست.")
+    return _advance(state, proc, stage, index, cal, now, None, MEMBER_COMPLETED, facts, "اطلاعات تکمیل شد.")
+
+
+def _payment_confirmed(state, action, actor, facts, cal, now):
+    proc, stage, index = stage_of(state)
+    if state.status != Status.OPEN or stage.kind is not StageKind.PAYMENT:
+        raise InvalidTransition("این درخواست در انتظار پرداخت نیست.")
+    return _advance(state, proc, stage, index, cal, now, actor.id if actor else None, PAYMENT_CONFIRMED, facts,
+                    "پرداخت ثبت شد.", data=action.data)
+
+
+_RULES: dict[str, Callable[..., Transition]] = {
+    SUBMIT: _submit, APPROVE: _approve, REJECT: _reject, RETURN: _return, COMPLETE: _complete,
+    CLAIM: _claim, UNCLAIM: _unclaim, ASSIGN: _assign, COMMENT: _comment, RESUBMIT: _resubmit,
+    MEMBER_COMPLETED: _member_completed, PAYMENT_CONFIRMED: _payment_confirmed,
+}
+# Actions only a staff member takes (the others come from the member, the portal or the gateway).
+STAFF_ONLY = frozenset({APPROVE, REJECT, RETURN, COMPLETE, CLAIM, UNCLAIM, ASSIGN, COMMENT})
+
+
+def decide(state: RequestState, action: Action, actor: Actor | None, facts: Facts, calendar: BusinessCalendar,
+           now: datetime) -> Transition:
+    """Whether `actor` may take `action` on a request in `state` at `now`, and what follows.
+
+    Raises `PermissionDenied`, `InvalidTransition` or `ValidationError` with the Persian message a
+    screen shows; returns the `Transition` otherwise. `actor` is None for what the member, the
+    portal or the payment gateway does.
+    """
+    rule = _RULES.get(action.name)
+    if rule is None:
+        raise InvalidTransition(f"اقدام «{action.name}» شناخته‌شده نیست.")
+    if actor is None and action.name in STAFF_ONLY:
+        raise PermissionDenied("این اقدام فقط برای کارکنان سازمان است.")
+    return rule(state, action, actor, facts, calendar, now)
