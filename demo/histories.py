@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from demo.context import JALALI, TARIFF_YEARS, jalali_year
-from demo.rows import DIGITS4, NULL, data_text, json_text, opt, ts, ts_us, units_text
+from demo.rows import DIGITS4, NULL, data_text, json_text, opt, ts_us, units_text
 from domain import processes as p
 from domain.calendar import from_wall
 from domain.clock import HOUR_UNITS, deadlines
@@ -124,38 +124,35 @@ class Histories:
         """Decide `action` at `wall` and write what follows, in the order logic.workflow.apply does:
         the effects of leaving the stage, the visit closed and the one opened, the event (at the new
         state's version), the effects that follow the event."""
-        t = decide(h.state, action, actor, facts or h.facts or self._facts_of(h, wall), h.cal, from_wall(wall))
+        t = decide(h.state, action, actor, facts or h.facts or self._facts_of(h, wall), h.cal, wall)
+        st, (name, from_stage, to_stage, reason, data, _), closed, opened, effects, _, after = t
         actor_id = actor.id if actor is not None else None
-        if t.effects:
+        if effects:
             h.at, h.at_s, h.actor = wall, text, actor_id
-            for name in t.effects:
-                self._effects[name](h)
-        closed = t.closed
+            for effect in effects:
+                self._effects[effect](h)
         if closed is not None:
-            units = closed.hours_used
+            outcome, closed_by, units, met = closed
             self._out_visit.append(
-                f"{h.visit}{text}\t{NULL if closed.actor_id is None else closed.actor_id}\t{closed.outcome}\t"
-                f"{units // HOUR_UNITS}.{DIGITS4[units % HOUR_UNITS]}\t{h.visit_limit}\t{_MET[closed.met]}\n")
+                f"{h.visit}{text}\t{NULL if closed_by is None else closed_by}\t{outcome}\t"
+                f"{units // HOUR_UNITS}.{DIGITS4[units % HOUR_UNITS]}\t{h.visit_limit}\t{_MET[met]}\n")
             h.visit = None
-        opened = t.opened
-        st = t.state
         if opened is not None:
-            h.visit = f"{h.visit_head}{opened.stage_code}\t{text}\t{opened.due_at.isoformat(' ')}\t"
-            h.visit_limit = units_text(opened.limit_hours)
-        if st.stage_entered_at is not h.state.stage_entered_at:
+            code, _, due, limit = opened
+            h.visit = f"{h.visit_head}{code}\t{text}\t{ts_us(due)}\t"
+            h.visit_limit = units_text(limit)
+        if st.stage_entered_at != h.state.stage_entered_at:
             h.entered_s = text
         h.state = st
-        e = t.event
-        data = e.data
         self._out_event.append(
-            f"{h.rid}\t{text}\t{NULL if actor_id is None else actor_id}\t{e.action}\t{e.from_stage or NULL}\t"
-            f"{e.to_stage or NULL}\t{e.reason or NULL}\t{st.version}\t"
+            f"{h.rid}\t{text}\t{NULL if actor_id is None else actor_id}\t{name}\t{from_stage or NULL}\t"
+            f"{to_stage or NULL}\t{reason or NULL}\t{st.version}\t"
             f"{'{}' if data is None else h.payment_text if data is h.payment_data else data_text(data)}\n")
         h.at_s = text
-        if t.effects_after_event:
+        if after:
             h.at, h.actor = wall, actor_id
-            for name in t.effects_after_event:
-                self._effects[name](h)
+            for effect in after:
+                self._effects[effect](h)
         return t
 
     def _facts_of(self, h: History, wall: int) -> Facts:
@@ -204,13 +201,12 @@ class Histories:
         apply = self._apply
         h = History(rid, spec, i, pid, cal, ctx.finance_required.get(pid, True), f"{rid}\t{pid}\t{type_code}\t")
         proc = h.proc
-        submitted_dt = from_wall(submitted)
-        submitted_s = ts_us(submitted)
+        submitted_s = h.entered_s = ts_us(submitted)
 
         # Submission (a renewal only within the province's window before the validity ends).
         draft = self._drafts.get((type_code, pid))
         if draft is None:  # what submit decides on: the type and province (the moment is `now`'s)
-            draft = self._drafts[(type_code, pid)] = RequestState.draft(type_code, pid, submitted_dt)
+            draft = self._drafts[(type_code, pid)] = RequestState.draft(type_code, pid, submitted)
         h.state = draft
         try:
             apply(h, _SUBMIT, None, submitted, submitted_s, self._submit_facts(h))
@@ -259,14 +255,15 @@ class Histories:
         if st.clock_runs:
             d = deadlines(cal, proc, STAGE_INDEX[(type_code, st.stage_code)][1], st.stage_entered_at,
                           st.stage_hours_used, st.process_hours_used)
-            stage_due, stage_risk, due, risk = ts(d.stage_due_at), ts(d.stage_risk_at), ts(d.due_at), ts(d.risk_at)
+            stage_due, stage_risk, due, risk = (ts_us(d.stage_due_at), ts_us(d.stage_risk_at), ts_us(d.due_at),
+                                                ts_us(d.risk_at))
         if h.visit is not None:  # the visit of the stage the request stands at stays open
             self._out_visit.append(f"{h.visit}{NULL}\t{NULL}\t{NULL}\t{NULL}\t{h.visit_limit}\t{NULL}\n")
         risk_columns = f"\t{stage_risk}\t{risk}" if ctx.risk_columns else ""
         self._out_request.append(
-            f"{rid}\t{tracking_code(submitted_dt, pid, rid)}\t{mid}\t{pid}\t{type_code}\t"
+            f"{rid}\t{tracking_code(jalali_year(submitted), pid, rid)}\t{mid}\t{pid}\t{type_code}\t"
             f"{st.stage_code}\t{_STATUS[st.status]}\t{NULL if st.assignee_id is None else st.assignee_id}\t"
-            f"{submitted_s}\t{submitted_s if st.clock_started_at == submitted_dt else ts(st.clock_started_at)}\t"
+            f"{submitted_s}\t{submitted_s if st.clock_started_at == submitted else ts_us(st.clock_started_at)}\t"
             f"{h.entered_s}\t{units_text(st.stage_hours_used)}\t{stage_due}\t"
             f"{units_text(st.process_hours_used)}\t{due}\t{NULL if st.closed_at is None else h.at_s}\t"
             f"{_MET[st.met_sla]}\t{NULL if st.initial_reviewer_id is None else st.initial_reviewer_id}\t"
@@ -275,7 +272,7 @@ class Histories:
             self._out_assessment.append(h.assessment.line())
         self._request_documents(rid, spec, mid, submitted_s, h.reviewer, h.problem)
         if type_code == "new_membership" and m.created[i] is None:
-            m.created[i] = submitted_dt - timedelta(minutes=5 + 60 * self.rng.random())
+            m.created[i] = from_wall(submitted) - timedelta(minutes=5 + 60 * self.rng.random())
 
     def _fit_renewal_window(self, spec, submitted: int) -> int:
         """The rules refused a renewal filed before the province's window opened: the demo picks the

@@ -15,11 +15,13 @@ the holidays on working weekdays, found by `bisect`). The calendar also keeps pe
 lazily a block of days at a time, so that the millions of look-ups a bulk load makes are list
 indexing; the tables are filled from the arithmetic, and the tests compare the two.
 
-Moments: naive datetimes are Tehran wall-clock time; aware ones are converted to Asia/Tehran, and
-results keep the caller's style (naive in, naive out; aware in, aware Asia/Tehran out). Office
+Moments: naive datetimes are Tehran wall-clock time; aware ones are converted to Asia/Tehran. Office
 hours are wall-clock hours, so all arithmetic is on naive Tehran time. *Wall microseconds* (`wall`)
-are naive Tehran time counted in microseconds from 2000-01-01 00:00: the integer form of a moment
-that the `wall_*` methods take, for callers that do millions of steps (the demo loader).
+are naive Tehran time counted in microseconds from 2000-01-01 00:00: the integer form of a moment,
+for callers that take millions of steps (the demo loader), which the `wall_*` methods take and
+which `position`, `add_working_us`, `working_us_between` and `next_opening` accept too. Results
+keep the caller's style: naive in, naive out; aware in, aware Asia/Tehran out; int in, int out.
+The state machine only hands moments to the calendar and stores them, so it works on either.
 """
 from __future__ import annotations
 
@@ -86,6 +88,16 @@ def wall_of_day(day: date) -> int:
     return (day.toordinal() - _WALL_EPOCH_ORDINAL) * US_PER_DAY
 
 
+Moment = datetime | int  # a datetime, or wall microseconds
+
+
+def tehran_day(moment: Moment) -> date:
+    """The day of a moment in Tehran."""
+    if type(moment) is int:
+        return date.fromordinal(_WALL_EPOCH_ORDINAL + moment // US_PER_DAY)
+    return to_tehran_naive(moment).date()
+
+
 class BusinessCalendar:
     """Office hours, working weekdays and closed dates of one organisation.
 
@@ -131,7 +143,6 @@ class BusinessCalendar:
         # working-day index -> wall time of that working day's opening, for the built blocks
         self._openings: dict[int, int] = {}
         # (moment, its position) of the last `position` call: a replay asks each moment twice
-        self._last_position: tuple[datetime | None, int] = (None, 0)
 
     # ----------------------------------------------------------------- factory
     @classmethod
@@ -178,8 +189,10 @@ class BusinessCalendar:
             return False
         return self.opens_us <= _time_us(local.time()) < self.closes_us
 
-    def next_opening(self, moment: datetime) -> datetime:
+    def next_opening(self, moment: Moment) -> Moment:
         """`moment` itself when the office is open, else the next opening time."""
+        if type(moment) is int:
+            return self.wall_next_opening(moment)
         return _like(from_wall(self.wall_next_opening(to_wall(moment))), moment)
 
     # -------------------------------------------------------------- arithmetic
@@ -202,9 +215,11 @@ class BusinessCalendar:
         # At least 1 µs, so a tiny positive amount never leaves the deadline in closed time.
         return self.add_working_us(start, max(1, round(hours * US_PER_HOUR)) if hours else 0)
 
-    def add_working_us(self, start: datetime, us: int) -> datetime:
+    def add_working_us(self, start: Moment, us: int) -> Moment:
         """`add_working_hours` with the amount in whole microseconds (exact); at least 1 µs is
         added when `us` is positive, so a tiny amount never leaves the deadline in closed time."""
+        if type(start) is int:
+            return self.wall_add(start, us)
         if start.tzinfo is None:  # the common case, without the time-zone round trip
             if us == 0:
                 return start
@@ -217,19 +232,14 @@ class BusinessCalendar:
         """Office hours from `start` to `end`; negative when `end` is earlier."""
         return self.working_us_between(start, end) / US_PER_HOUR
 
-    def working_us_between(self, start: datetime, end: datetime) -> int:
+    def working_us_between(self, start: Moment, end: Moment) -> int:
         """Office microseconds from `start` to `end`; negative when `end` is earlier."""
-        return self.wall_position(to_wall(end)) - self.wall_position(to_wall(start))
+        return self.position(end) - self.position(start)
 
-    def position(self, moment: datetime) -> int:
+    def position(self, moment: Moment) -> int:
         """Working microseconds from the epoch to `moment`: differences of positions are working
         time, and a deadline is a position plus the time allowed."""
-        last = self._last_position
-        if last[0] is moment:  # the moment asked last (a request's previous step, say)
-            return last[1]
-        position = self.wall_position(to_wall(moment))
-        self._last_position = (moment, position)
-        return position
+        return self.wall_position(moment if type(moment) is int else to_wall(moment))
 
     def latest_at_position(self, position: int) -> datetime:
         """The latest moment whose position is at most `position` (aware, Tehran). Within office

@@ -14,11 +14,10 @@ time (after a holiday is added, say). Member stages and returned requests stop b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 
-from domain.calendar import AT_RISK_FRACTION, US_PER_HOUR, BusinessCalendar
+from domain.calendar import AT_RISK_FRACTION, US_PER_HOUR, BusinessCalendar, Moment
 from domain.processes import Process, Stage
 
 HOUR_UNITS = 10_000                       # units per hour
@@ -39,9 +38,16 @@ def units_of_us(us: int) -> int:
     return units
 
 
+_DAY_UNITS: dict[int, int] = {}
+
+
 def units_of_days(days: int | None, cal: BusinessCalendar) -> int:
     """A limit in working days as units of the calendar's office day."""
-    return units_of_us((days or 0) * cal.day_us)
+    us = (days or 0) * cal.day_us
+    units = _DAY_UNITS.get(us)
+    if units is None:  # a handful of limits and office days: worth remembering
+        units = _DAY_UNITS[us] = units_of_us(us)
+    return units
 
 
 def units_to_hours(units: int) -> Decimal:
@@ -69,19 +75,19 @@ def _risk_us(left: int, limit: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Deadlines:
-    stage_due_at: datetime
-    stage_risk_at: datetime
-    due_at: datetime
-    risk_at: datetime
+    stage_due_at: Moment
+    stage_risk_at: Moment
+    due_at: Moment
+    risk_at: Moment
 
 
-def stage_due(cal: BusinessCalendar, start: datetime, limit: int, used: int) -> datetime:
+def stage_due(cal: BusinessCalendar, start: Moment, limit: int, used: int) -> Moment:
     """The deadline of a stage segment that started at `start`, with `used` of `limit` units spent."""
     left = limit - used
     return cal.add_working_us(start, left * US_PER_UNIT if left > 0 else 0)
 
 
-def deadlines(cal: BusinessCalendar, proc: Process, stage: Stage, start: datetime, stage_used: int,
+def deadlines(cal: BusinessCalendar, proc: Process, stage: Stage, start: Moment, stage_used: int,
               process_used: int) -> Deadlines:
     """The deadlines and at-risk moments of a running segment, from its clock fields alone."""
     limit = units_of_days(stage.limit_days, cal)

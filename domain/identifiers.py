@@ -2,14 +2,10 @@
 engineering-system number."""
 from __future__ import annotations
 
-from datetime import datetime
 
-from domain.jalali import to_jalali
-
-
-def tracking_code(submitted_at: datetime, province_id: int, request_id: int) -> str:
-    """YY PP NNNNNNNN: the Jalali year of submission, the province, the request's number."""
-    return f"{to_jalali(submitted_at).year % 100:02d}{province_id:02d}{request_id:08d}"
+def tracking_code(jalali_year: int, province_id: int, request_id: int) -> str:
+    """YY PP NNNNNNNN: the Jalali year of submission (Tehran), the province, the request's number."""
+    return f"{jalali_year % 100:02d}{province_id:02d}{request_id:08d}"
 
 
 def membership_number(province_id: int, sequence: int) -> str:

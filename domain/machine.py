@@ -11,12 +11,12 @@ demo loader replays it to build every history. A refusal is a typed error with a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import MISSING, dataclass, fields
-from datetime import date, datetime
-from functools import lru_cache
+from typing import NamedTuple
+from datetime import date
+from functools import lru_cache, partial
 
 from domain.actor import Actor
-from domain.calendar import TEHRAN, BusinessCalendar, from_wall, to_tehran_naive
+from domain.calendar import BusinessCalendar, Moment, tehran_day
 from domain.clock import US_PER_UNIT, units_of_days, units_of_us
 from domain.errors import InvalidTransition, PermissionDenied, ValidationError
 from domain.fees import renewal_window_check
@@ -41,31 +41,15 @@ COMMENT = "comment"
 
 DRAFT = "draft"  # the status of a request not yet submitted (never stored)
 
-
-def _quick_init(cls):
-    """Give a frozen slots dataclass an `__init__` that fills its slots through their descriptors.
-
-    What the dataclass generates for a frozen class calls `object.__setattr__` once per field,
-    which makes building a `RequestState` take about twice as long as this; a bulk replay (the demo
-    loader) builds millions. Same parameters, defaults and result; the instance stays frozen.
-    """
-    names = [f.name for f in fields(cls)]
-    assert all(f.default_factory is MISSING for f in fields(cls)), cls
-    scope = {f"_set_{n}": getattr(cls, n).__set__ for n in names}
-    scope.update({f"_default_{f.name}": f.default for f in fields(cls) if f.default is not MISSING})
-    params = ", ".join(n if f.default is MISSING else f"{n}=_default_{n}" for n, f in zip(names, fields(cls)))
-    body = "".join(f"\n    _set_{n}(self, {n})" for n in names)
-    exec(f"def __init__(self, {params}):{body}", scope)
-    init = scope["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__doc__ = cls.__init__.__doc__
-    cls.__init__ = init
-    return cls
+# Enum members as module names: reading an attribute of an Enum class costs several times a global
+# read, and a bulk replay (the demo loader) passes these checks millions of times.
+_OPEN, _RETURNED, _COMPLETED, _REJECTED = Status.OPEN, Status.RETURNED, Status.COMPLETED, Status.REJECTED
+_FEE, _FINANCE, _COMMITTEE, _PAYMENT, _MEMBER = (StageKind.FEE, StageKind.FINANCE, StageKind.COMMITTEE,
+                                                 StageKind.PAYMENT, StageKind.MEMBER)
+_FINANCE_APPROVAL, _REFERRAL, _PAYABLE = Condition.FINANCE_APPROVAL, Condition.REFERRAL, Condition.PAYABLE
 
 
-@_quick_init
-@dataclass(frozen=True, slots=True)
-class RequestState:
+class RequestState(NamedTuple):
     """What the rules know of a request. Hours are clock units (`domain.clock`)."""
 
     type_code: str
@@ -73,19 +57,19 @@ class RequestState:
     stage_code: str
     status: str
     version: int
-    stage_entered_at: datetime
+    stage_entered_at: Moment
     stage_hours_used: int = 0
     process_hours_used: int = 0
     assignee_id: int | None = None
     initial_reviewer_id: int | None = None
     referred: bool = False
     tracking_code: str = ""
-    clock_started_at: datetime | None = None
-    closed_at: datetime | None = None
+    clock_started_at: Moment | None = None
+    closed_at: Moment | None = None
     met_sla: bool | None = None
 
     @classmethod
-    def draft(cls, type_code: str, province_id: int, at: datetime) -> RequestState:
+    def draft(cls, type_code: str, province_id: int, at: Moment) -> RequestState:
         """A request about to be submitted."""
         process(type_code)  # an unknown type is refused here, not at the first stage
         return cls(type_code, province_id, "", DRAFT, 0, at)
@@ -93,12 +77,10 @@ class RequestState:
     @property
     def clock_runs(self) -> bool:
         """Whether the SLA clocks run now (an open request at a staff stage)."""
-        return self.status == Status.OPEN and STAGE_INDEX[(self.type_code, self.stage_code)][1].clock_runs
+        return self.status == _OPEN and STAGE_INDEX[(self.type_code, self.stage_code)][1].clock_runs
 
 
-@_quick_init
-@dataclass(frozen=True, slots=True)
-class Action:
+class Action(NamedTuple):
     """What someone does. `reason` is a rejection or return reason, an approval note or a comment;
     `assignee` is whom a manager assigns; `data` is added to the event (a payment's reference)."""
 
@@ -110,9 +92,7 @@ class Action:
     data: Mapping | None = None
 
 
-@_quick_init
-@dataclass(frozen=True, slots=True)
-class Facts:
+class Facts(NamedTuple):
     """What a rule needs beyond the request itself, read by the caller in the same transaction."""
 
     finance_approval_required: bool = True   # the province's setting
@@ -126,9 +106,7 @@ class Facts:
     renewal_window_days: int = 60
 
 
-@_quick_init
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     action: str
     from_stage: str | None
     to_stage: str | None
@@ -137,9 +115,7 @@ class Event:
     bump: bool = True   # a transition moves the version on; a note does not
 
 
-@_quick_init
-@dataclass(frozen=True, slots=True)
-class VisitClosed:
+class VisitClosed(NamedTuple):
     """The open stage visit ends: by whom, with what, the units it used and whether in time
     (`met` is None for a return: the stage is paused, not finished)."""
 
@@ -149,18 +125,14 @@ class VisitClosed:
     met: bool | None
 
 
-@_quick_init
-@dataclass(frozen=True, slots=True)
-class VisitOpened:
+class VisitOpened(NamedTuple):
     stage_code: str
-    entered_at: datetime
-    due_at: datetime
+    entered_at: Moment
+    due_at: Moment
     limit_hours: int
 
 
-@_quick_init
-@dataclass(frozen=True, slots=True)
-class Transition:
+class Transition(NamedTuple):
     """What follows an action. `effects` run as the request leaves its stage, before the event (a
     payment stage's fee is assessed as it is chosen, just before the approval lands);
     `effects_after_event` run once the event is written (the first stage of a new request)."""
@@ -174,22 +146,13 @@ class Transition:
     effects_after_event: tuple[str, ...] = ()
 
 
-def _state(s: RequestState, *, stage_code: str | None = None, status: str | None = None, version: int,
-           stage_entered_at: datetime | None = None, stage_hours_used: int | None = None,
-           process_hours_used: int | None = None, assignee_id: int | None | bool = False,
-           closed_at: datetime | None = None, met_sla: bool | None = None) -> RequestState:
-    """`s` with some fields changed (`dataclasses.replace`, without its per-call field walk: a bulk
-    replay makes millions of transitions). `assignee_id=False` keeps the assignee; `closed_at` and
-    `met_sla` are set only when given."""
-    return RequestState(
-        s.type_code, s.province_id, s.stage_code if stage_code is None else stage_code,
-        s.status if status is None else status, version,
-        s.stage_entered_at if stage_entered_at is None else stage_entered_at,
-        s.stage_hours_used if stage_hours_used is None else stage_hours_used,
-        s.process_hours_used if process_hours_used is None else process_hours_used,
-        s.assignee_id if assignee_id is False else assignee_id, s.initial_reviewer_id, s.referred, s.tracking_code,
-        s.clock_started_at, s.closed_at if closed_at is None else closed_at,
-        s.met_sla if met_sla is None else met_sla)
+# Positional constructors without the generated `__new__` of a NamedTuple (a Python function):
+# `_state((...))` is `RequestState(...)`, and so on. A bulk replay builds millions of each.
+_state = partial(tuple.__new__, RequestState)
+_event = partial(tuple.__new__, Event)
+_closed = partial(tuple.__new__, VisitClosed)
+_opened = partial(tuple.__new__, VisitOpened)
+_transition = partial(tuple.__new__, Transition)
 
 
 # --- guards -------------------------------------------------------------------------------------
@@ -201,14 +164,18 @@ def stage_of(state: RequestState) -> tuple[Process, Stage, int]:
         raise KeyError(f"{state.type_code} has no stage {state.stage_code}") from None
 
 
+_OTHER_PROVINCE = "این درخواست به استان دیگری تعلق دارد و شما اجازهٔ اقدام روی آن را ندارید."
+_CLOSED = "این درخواست بسته شده است و اقدامی روی آن ممکن نیست."
+
+
 def check_scope(actor: Actor, state: RequestState) -> None:
     if not actor.can_see_province(state.province_id):
-        raise PermissionDenied("این درخواست به استان دیگری تعلق دارد و شما اجازهٔ اقدام روی آن را ندارید.")
+        raise PermissionDenied(_OTHER_PROVINCE)
 
 
 def check_open(state: RequestState) -> None:
     if state.status in CLOSED_STATUSES:
-        raise InvalidTransition("این درخواست بسته شده است و اقدامی روی آن ممکن نیست.")
+        raise InvalidTransition(_CLOSED)
 
 
 def excluded_reviewer(stage: Stage, initial_reviewer_id: int | None) -> int | None:
@@ -217,10 +184,14 @@ def excluded_reviewer(stage: Stage, initial_reviewer_id: int | None) -> int | No
 
 
 def check_can_act(actor: Actor, state: RequestState, stage: Stage, action: str | None) -> None:
-    """May `actor` take `action` here (None: any staff action of the stage)?"""
-    check_scope(actor, state)
-    check_open(state)
-    if state.status == Status.RETURNED:
+    """May `actor` take `action` here (None: any staff action of the stage)? (`check_scope` and
+    `check_open` are written out here: this runs on every staff step of a bulk replay.)"""
+    if actor.province_id is not None and actor.province_id != state.province_id:
+        raise PermissionDenied(_OTHER_PROVINCE)
+    status = state.status
+    if status in CLOSED_STATUSES:
+        raise InvalidTransition(_CLOSED)
+    if status == _RETURNED:
         raise InvalidTransition("این درخواست برای اصلاح نزد عضو است؛ تا ارسال دوباره، اقدامی ممکن نیست.")
     allowed = STAFF_ACTIONS.get(stage.kind, ())
     if stage.role is None or not allowed or (action is not None and action not in allowed):
@@ -228,7 +199,7 @@ def check_can_act(actor: Actor, state: RequestState, stage: Stage, action: str |
         raise InvalidTransition(f"اقدام «{ACTIONS_FA.get(shown, shown)}» در مرحلهٔ «{stage.name_fa}» مجاز نیست.")
     if stage.role not in actor.roles:
         raise PermissionDenied(f"اقدام در مرحلهٔ «{stage.name_fa}» فقط با نقش مربوط به این مرحله ممکن است.")
-    if excluded_reviewer(stage, state.initial_reviewer_id) == actor.id:
+    if stage.four_eyes and state.initial_reviewer_id == actor.id:  # excluded_reviewer
         raise PermissionDenied("بررسی‌کنندهٔ این مرحله نباید همان کارشناس بررسی اولیه باشد (اصل چهار چشم).")
     if state.assignee_id is not None and state.assignee_id != actor.id:
         raise InvalidTransition("این کار را همکار دیگری برداشته است؛ فقط او یا مدیر می‌تواند آن را جابه‌جا کند.")
@@ -247,7 +218,7 @@ def may_act(actor: Actor, state: RequestState) -> bool:
 def _checklist_complete(stage: Stage, checklist: Sequence[bool] | None) -> None:
     if not stage.checklist:
         return
-    ticks = list(checklist or [])
+    ticks = checklist or ()
     if len(ticks) != len(stage.checklist) or not all(ticks):
         raise ValidationError("برای تأیید، همهٔ موارد فهرست بررسی این مرحله باید تیک خورده باشد.")
 
@@ -255,11 +226,11 @@ def _checklist_complete(stage: Stage, checklist: Sequence[bool] | None) -> None:
 # --- the path -----------------------------------------------------------------------------------
 
 def condition_met(cond: Condition, referred: bool, facts: Facts) -> bool:
-    if cond is Condition.FINANCE_APPROVAL:
+    if cond is _FINANCE_APPROVAL:
         return facts.finance_approval_required
-    if cond is Condition.REFERRAL:
+    if cond is _REFERRAL:
         return referred
-    if cond is Condition.PAYABLE:
+    if cond is _PAYABLE:
         return facts.assessment_total is not None and facts.assessment_total > 0
     raise AssertionError(cond)
 
@@ -273,10 +244,10 @@ def next_stage(proc: Process, index: int, referred: bool, facts: Facts) -> tuple
     nothing to pay: a gateway payment must be more than zero, so the request would wait for ever.
     """
     effects: tuple[str, ...] = ()
-    for stage in proc.stages[index + 1:]:
+    for stage in proc.after[index]:
         if stage.optional is not None and not condition_met(stage.optional, referred, facts):
             continue
-        if stage.kind is StageKind.PAYMENT:
+        if stage.kind is _PAYMENT:
             total = facts.assessment_total
             if total is None:
                 effects += stage.on_enter
@@ -302,44 +273,22 @@ def path(proc: Process, facts: Facts, *, referred: bool = False) -> tuple[Stage,
 
 # --- clocks -------------------------------------------------------------------------------------
 
-_EVENTS: dict[tuple, Event] = {}
-
-
-def _event(action: str, from_stage: str | None, to_stage: str | None, reason: str | None = None,
-           data: Mapping | None = None, bump: bool = True) -> Event:
-    """The event of a transition; one shared (immutable) instance for each event without a reason
-    or data: a bulk replay makes millions of the same few."""
-    if reason is not None or data is not None:
-        return Event(action, from_stage, to_stage, reason, data, bump)
-    key = (action, from_stage, to_stage, bump)
-    event = _EVENTS.get(key)
-    if event is None:
-        event = _EVENTS[key] = Event(action, from_stage, to_stage, None, None, bump)
-    return event
-
-
-def _open_visit(proc: Process, stage: Stage, cal: BusinessCalendar, start: datetime,
+def _open_visit(proc: Process, stage: Stage, cal: BusinessCalendar, start: Moment,
                 used: int) -> VisitOpened | None:
     """The visit of a stage entered (or resumed) at `start`, with `used` of its units spent."""
     if not stage.clock_runs:
         return None
     limit = units_of_days(stage.limit_days, cal)
     left = limit - used
-    if left <= 0:
-        return VisitOpened(stage.code, start, cal.add_working_us(start, 0), limit)
-    # cal.add_working_us(start, left µs), from start's position (which the calendar remembers)
-    due = from_wall(cal.wall_at_position(cal.position(start) + left * US_PER_UNIT))
-    return VisitOpened(stage.code, start, due if start.tzinfo is None else due.replace(tzinfo=TEHRAN), limit)
+    return _opened((stage.code, start, cal.add_working_us(start, left * US_PER_UNIT if left > 0 else 0), limit))
 
 
-def _stop_clock(state: RequestState, stage: Stage, cal: BusinessCalendar, now: datetime, actor_id: int | None,
+def _stop_clock(state: RequestState, stage: Stage, cal: BusinessCalendar, now: Moment, actor_id: int | None,
                 outcome: str) -> tuple[VisitClosed | None, int, int]:
     """Close the running segment: the visit, and the stage's and process's units after it."""
-    if not stage.clock_runs or state.status != Status.OPEN:
+    if not stage.clock_runs or state.status != _OPEN:
         return None, state.stage_hours_used, state.process_hours_used
-    # cal.working_us_between(state.stage_entered_at, now); the segment's start first, so that the
-    # calendar's memory of the last position asked is `now`, the next segment's start.
-    segment = units_of_us(-cal.position(state.stage_entered_at) + cal.position(now))
+    segment = units_of_us(cal.working_us_between(state.stage_entered_at, now))
     used = state.stage_hours_used + segment
     process_used = state.process_hours_used + segment
     if outcome == RETURN:
@@ -352,36 +301,43 @@ def _met_sla(proc: Process, cal: BusinessCalendar, process_used: int) -> bool:
     return process_used <= units_of_days(proc.total_limit_days, cal)
 
 
-def _advance(state: RequestState, proc: Process, stage: Stage, index: int, cal: BusinessCalendar, now: datetime,
+def _advance(state: RequestState, proc: Process, stage: Stage, index: int, cal: BusinessCalendar, now: Moment,
              actor_id: int | None, action: str, facts: Facts, message: str, done_message: str = "", *,
              reason: str | None = None, data: Mapping | None = None, referred: bool | None = None) -> Transition:
     """Leave the current stage forward: enter the next one (`message`), or complete the request
-    (`done_message`, or `message` when it has none)."""
-    closed, _, process_used = _stop_clock(state, stage, cal, now, actor_id, action)
-    reviewer = state.initial_reviewer_id
+    (`done_message`, or `message` when it has none). (`_stop_clock` is written out here: this is
+    the step a bulk replay takes most.)"""
+    (type_code, province_id, stage_code, status, version, entered_at, stage_used, process_used, _, reviewer,
+     was_referred, tracking, started_at, _, _) = state  # one unpacking instead of a dozen attribute reads
+    if stage.clock_runs and status == _OPEN:
+        segment = units_of_us(cal.working_us_between(entered_at, now))
+        used = stage_used + segment
+        process_used += segment
+        closed = _closed((action, actor_id, used, used <= units_of_days(stage.limit_days, cal)))
+    else:
+        closed = None
     if stage.records_reviewer and actor_id is not None and action == APPROVE:
         reviewer = actor_id
-    referred = state.referred if referred is None else referred
+    if referred is None:
+        referred = was_referred
     nxt, entered = next_stage(proc, index, referred, facts)
-    effects = stage.on_done + entered
-    version = state.version + 1
+    effects = stage.on_done + entered if entered else stage.on_done
     if nxt is None:
-        new = RequestState(state.type_code, state.province_id, state.stage_code, Status.COMPLETED, version,
-                           state.stage_entered_at, 0, process_used, None, reviewer, referred, state.tracking_code,
-                           state.clock_started_at, now, _met_sla(proc, cal, process_used))
-        return Transition(new, _event(action, stage.code, None, reason, data), closed, None, effects,
-                          done_message or message)
-    new = RequestState(state.type_code, state.province_id, nxt.code, Status.OPEN, version, now, 0, process_used,
-                       None, reviewer, referred, state.tracking_code, state.clock_started_at)
-    return Transition(new, _event(action, stage.code, nxt.code, reason, data), closed,
-                      _open_visit(proc, nxt, cal, now, 0), effects, message)
+        new = _state((type_code, province_id, stage_code, _COMPLETED, version + 1, entered_at, 0, process_used,
+                      None, reviewer, referred, tracking, started_at, now, _met_sla(proc, cal, process_used)))
+        return _transition((new, _event((action, stage_code, None, reason, data, True)), closed, None, effects,
+                            done_message or message, ()))
+    new = _state((type_code, province_id, nxt.code, _OPEN, version + 1, now, 0, process_used, None, reviewer,
+                  referred, tracking, started_at, None, None))
+    return _transition((new, _event((action, stage_code, nxt.code, reason, data, True)), closed,
+                        _open_visit(proc, nxt, cal, now, 0) if nxt.clock_runs else None, effects, message, ()))
 
 
-def _close(state: RequestState, proc: Process, cal: BusinessCalendar, now: datetime, process_used: int,
+def _close(state: RequestState, proc: Process, cal: BusinessCalendar, now: Moment, process_used: int,
            stage_used: int) -> RequestState:
-    return _state(state, status=Status.REJECTED, version=state.version + 1, assignee_id=None, closed_at=now,
-                  stage_hours_used=stage_used, process_hours_used=process_used,
-                  met_sla=_met_sla(proc, cal, process_used))
+    return state._replace(status=_REJECTED, version=state.version + 1, assignee_id=None, closed_at=now,
+                          stage_hours_used=stage_used, process_hours_used=process_used,
+                          met_sla=_met_sla(proc, cal, process_used))
 
 
 # --- the actions --------------------------------------------------------------------------------
@@ -408,27 +364,27 @@ def _submit(state, action, actor, facts, cal, now):
     if facts.open_same_type:
         raise InvalidTransition(f"این عضو یک درخواست «{proc.name_fa}» در جریان دارد.")
     if proc.renewal_window and facts.valid_until is not None:
-        _renewal_window_check(facts.valid_until, facts.renewal_window_days, to_tehran_naive(now).date())
+        _renewal_window_check(facts.valid_until, facts.renewal_window_days, tehran_day(now))
     first = proc.stages[0]
-    new = RequestState(state.type_code, state.province_id, first.code, Status.OPEN, 1, now,
+    new = RequestState(state.type_code, state.province_id, first.code, _OPEN, 1, now,
                        tracking_code=state.tracking_code, clock_started_at=cal.next_opening(now))
-    return Transition(new, _event(SUBMIT, None, first.code, bump=False), None, _open_visit(proc, first, cal, now, 0),
+    return Transition(new, Event(SUBMIT, None, first.code, bump=False), None, _open_visit(proc, first, cal, now, 0),
                       (), "درخواست ثبت شد.", first.on_enter if facts.assessment_total is None else ())
 
 
 def _approve(state, action, actor, facts, cal, now):
-    proc, stage, index = stage_of(state)
+    proc, stage, index = STAGE_INDEX[(state.type_code, state.stage_code)]
     check_can_act(actor, state, stage, APPROVE)
     _checklist_complete(stage, action.checklist)
     if facts.rejected_required_documents:
         raise ValidationError("یک یا چند مدرک الزامی این درخواست رد شده است؛ درخواست را برای اصلاح "
                               "به عضو بازگردانید یا رد کنید.")
-    if stage.kind is StageKind.FEE and facts.assessment_total is None:
+    if stage.kind is _FEE and facts.assessment_total is None:
         raise ValidationError("پیش از تأیید، مبلغ قابل پرداخت را تعیین کنید.")
-    if stage.kind is StageKind.FINANCE and facts.assessment_total is None:
+    if stage.kind is _FINANCE and facts.assessment_total is None:
         raise ValidationError("مبلغی برای تأیید تعیین نشده است.")
     note = _cleaned(action.reason, "یادداشت") if action.reason else None
-    committee = stage.kind is StageKind.COMMITTEE
+    committee = stage.kind is _COMMITTEE
     data = {"granted": True} if committee else ({"referred": True} if action.refer else None)
     return _advance(state, proc, stage, index, cal, now, actor.id, done_action(stage), facts,
                     "درخواست تأیید شد و به مرحلهٔ بعد رفت.", "درخواست تأیید و تکمیل شد.", reason=note, data=data,
@@ -439,10 +395,10 @@ def _reject(state, action, actor, facts, cal, now):
     reason = _cleaned(action.reason or "", "دلیل رد")
     proc, stage, _ = stage_of(state)
     check_can_act(actor, state, stage, REJECT)
-    if stage.kind is StageKind.FINANCE and facts.assessment_total is None:
+    if stage.kind is _FINANCE and facts.assessment_total is None:
         raise ValidationError("مبلغی برای تأیید تعیین نشده است.")
     closed, stage_used, process_used = _stop_clock(state, stage, cal, now, actor.id, REJECT)
-    committee = stage.kind is StageKind.COMMITTEE
+    committee = stage.kind is _COMMITTEE
     event = Event("committee_decision" if committee else REJECT, stage.code, None, reason,
                   {"granted": False} if committee else None)
     return Transition(_close(state, proc, cal, now, process_used, stage_used), event, closed, None,
@@ -454,8 +410,8 @@ def _return(state, action, actor, facts, cal, now):
     _, stage, _ = stage_of(state)
     check_can_act(actor, state, stage, RETURN)
     closed, stage_used, process_used = _stop_clock(state, stage, cal, now, actor.id, RETURN)
-    new = _state(state, status=Status.RETURNED, version=state.version + 1, assignee_id=None,
-                 stage_hours_used=stage_used, process_hours_used=process_used)
+    new = state._replace(status=_RETURNED, version=state.version + 1, assignee_id=None,
+                         stage_hours_used=stage_used, process_hours_used=process_used)
     return Transition(new, Event(RETURN, stage.code, stage.code, reason), closed, None, (),
                       "درخواست برای اصلاح به عضو بازگردانده شد.")
 
@@ -473,8 +429,8 @@ def _claim(state, action, actor, facts, cal, now):
     if state.assignee_id is not None:
         raise InvalidTransition(f"این کار را {facts.assignee_name or 'همکار دیگری'} برداشته است.")
     check_can_act(actor, state, stage, None)
-    new = _state(state, assignee_id=actor.id, version=state.version + 1)
-    return Transition(new, _event(CLAIM, stage.code, stage.code), message="کار برداشته شد.")
+    new = state._replace(assignee_id=actor.id, version=state.version + 1)
+    return Transition(new, Event(CLAIM, stage.code, stage.code), message="کار برداشته شد.")
 
 
 def _unclaim(state, action, actor, facts, cal, now):
@@ -484,7 +440,7 @@ def _unclaim(state, action, actor, facts, cal, now):
         raise InvalidTransition("این کار در دست کسی نیست.")
     if state.assignee_id != actor.id and not actor.has(Role.MANAGER):
         raise PermissionDenied("فقط کسی که کار را برداشته یا مدیر می‌تواند آن را رها کند.")
-    new = _state(state, assignee_id=None, version=state.version + 1)
+    new = state._replace(assignee_id=None, version=state.version + 1)
     return Transition(new, Event(UNCLAIM, state.stage_code, state.stage_code),
                       message="کار رها شد و به کارتابل گروه بازگشت.")
 
@@ -505,7 +461,7 @@ def _assign(state, action, actor, facts, cal, now):
     if excluded_reviewer(stage, state.initial_reviewer_id) == target.id:
         raise ValidationError(f"{target.full_name} بررسی اولیهٔ درخواست {state.tracking_code} را انجام داده "
                               "است و نمی‌تواند بررسی بعدی را هم انجام دهد.")
-    new = _state(state, assignee_id=target.id, version=state.version + 1)
+    new = state._replace(assignee_id=target.id, version=state.version + 1)
     return Transition(new, Event(ASSIGN, stage.code, stage.code, data={"assignee_id": target.id}),
                       message="کار ارجاع شد.")
 
@@ -520,25 +476,25 @@ def _comment(state, action, actor, facts, cal, now):
 
 
 def _resubmit(state, action, actor, facts, cal, now):
-    if state.status != Status.RETURNED:
+    if state.status != _RETURNED:
         raise InvalidTransition("فقط درخواستی که برای اصلاح بازگشته است دوباره ارسال می‌شود.")
     proc, stage, _ = stage_of(state)
-    new = _state(state, status=Status.OPEN, version=state.version + 1, stage_entered_at=now)
-    return Transition(new, _event(RESUBMIT, stage.code, stage.code), None,
+    new = state._replace(status=_OPEN, version=state.version + 1, stage_entered_at=now)
+    return Transition(new, Event(RESUBMIT, stage.code, stage.code), None,
                       _open_visit(proc, stage, cal, now, state.stage_hours_used), (), "درخواست دوباره ارسال شد.")
 
 
 def _member_completed(state, action, actor, facts, cal, now):
     check_open(state)
     proc, stage, index = stage_of(state)
-    if stage.kind is not StageKind.MEMBER:
+    if stage.kind is not _MEMBER:
         raise InvalidTransition("درخواست در مرحلهٔ تکمیل اطلاعات توسط عضو نیست.")
     return _advance(state, proc, stage, index, cal, now, None, MEMBER_COMPLETED, facts, "اطلاعات تکمیل شد.")
 
 
 def _payment_confirmed(state, action, actor, facts, cal, now):
     proc, stage, index = stage_of(state)
-    if state.status != Status.OPEN or stage.kind is not StageKind.PAYMENT:
+    if state.status != _OPEN or stage.kind is not _PAYMENT:
         raise InvalidTransition("این درخواست در انتظار پرداخت نیست.")
     return _advance(state, proc, stage, index, cal, now, actor.id if actor else None, PAYMENT_CONFIRMED, facts,
                     "پرداخت ثبت شد.", data=action.data)
@@ -554,7 +510,7 @@ STAFF_ONLY = frozenset({APPROVE, REJECT, RETURN, COMPLETE, CLAIM, UNCLAIM, ASSIG
 
 
 def decide(state: RequestState, action: Action, actor: Actor | None, facts: Facts, calendar: BusinessCalendar,
-           now: datetime) -> Transition:
+           now: Moment) -> Transition:
     """Whether `actor` may take `action` on a request in `state` at `now`, and what follows.
 
     Raises `PermissionDenied`, `InvalidTransition` or `ValidationError` with the Persian message a

@@ -68,8 +68,9 @@ class Stage:
     on_done: tuple[str, ...] = ()
     on_reject: tuple[str, ...] = ()
 
-    @property
+    @functools.cached_property
     def clock_runs(self) -> bool:
+        """Staff stages run the SLA clocks; the member's own stages stop them."""
         return self.kind not in MEMBER_KINDS
 
 
@@ -98,6 +99,11 @@ class Process:
 
     def index(self, code: str) -> int:
         return [s.code for s in self.stages].index(code)
+
+    @functools.cached_property
+    def after(self) -> tuple[tuple[Stage, ...], ...]:
+        """`after[i]`: the stages that follow stage i, in order."""
+        return tuple(self.stages[i + 1:] for i in range(len(self.stages)))
 
     @functools.cached_property
     def takes_fees(self) -> bool:

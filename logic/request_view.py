@@ -6,7 +6,7 @@ same "not found" as an unknown code, so a URL never tells anyone that a request 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -305,7 +305,7 @@ def _permission(actor: Actor, req: Request, stage: Stage, holder: str | None) ->
                   else f"درخواست در مرحلهٔ «{stage.name_fa}» نزد عضو است؛ اقدامی از سوی کارکنان لازم نیست.")
         return Permission(False, reason, (), False, holder)
     # Every rule but the claim is the workflow's own; the claim is checked here to name the holder.
-    probe = replace(state_of(req), assignee_id=None)
+    probe = state_of(req)._replace(assignee_id=None)
     try:
         check_can_act(actor, probe, stage, actions[0])
     except DomainError as exc:

@@ -21,7 +21,7 @@ from domain.calendar import BusinessCalendar
 from domain.clock import deadlines, hours_to_units, units_to_hours
 from domain.errors import NotFound, PermissionDenied, ValidationError
 from domain.identifiers import tracking_code
-from domain.jalali import now_tehran
+from domain.jalali import now_tehran, to_jalali
 from domain.machine import (APPROVE, ASSIGN, CLAIM, COMMENT, COMPLETE, MEMBER_COMPLETED, PAYMENT_CONFIRMED, REJECT,
                             RESUBMIT, RETURN, SUBMIT, UNCLAIM, Action, Facts, RequestState, Transition, decide,
                             stage_of)
@@ -249,7 +249,8 @@ def submit(engine: sa.Engine, member_id: int, type_code: str, data: dict | None 
         rid = s.scalar(sa.text("SELECT nextval(pg_get_serial_sequence('request', 'id'))"))
         st = t.state
         req = Request(
-            id=rid, tracking_code=tracking_code(submitted_at, member.province_id, rid), member_id=member_id,
+            id=rid, tracking_code=tracking_code(to_jalali(submitted_at).year, member.province_id, rid),
+            member_id=member_id,
             province_id=member.province_id, type_code=type_code, stage_code=st.stage_code, status=st.status,
             submitted_at=submitted_at, clock_started_at=st.clock_started_at, stage_entered_at=st.stage_entered_at,
             version=st.version, data=data or {}, stage_hours_used=units_to_hours(0),
