@@ -114,15 +114,21 @@ def tiny_pdf(text: str = "Test document") -> bytes:
     return bytes(out)
 
 
+def store_blob(conn, content: bytes) -> str:
+    """The content, stored once by its SHA-256 (which it returns)."""
+    sha = hashlib.sha256(content).hexdigest()
+    conn.execute(sa.text("INSERT INTO blob (sha256, size_bytes, content) VALUES (:s, :n, :c) "
+                         "ON CONFLICT DO NOTHING"), {"s": sha, "n": len(content), "c": content})
+    return sha
+
+
 def add_document(engine, request_id: int, content: bytes, mime: str, doc_type: str = "national_card", *,
                  required: bool = True, file_name: str | None = None, title: str | None = None,
                  uploaded_at: datetime = DOCS_SAT_0800) -> int:
     """A blob (stored once per content) and a document row of the request's member."""
-    sha = hashlib.sha256(content).hexdigest()
     ext = "pdf" if mime == "application/pdf" else "png"
     with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO blob (sha256, size_bytes, content) VALUES (:s, :n, :c) "
-                             "ON CONFLICT DO NOTHING"), {"s": sha, "n": len(content), "c": content})
+        sha = store_blob(conn, content)
         return conn.execute(sa.text(
             "INSERT INTO document (member_id, request_id, doc_type, title, file_name, mime, size_bytes, sha256, "
             "required, uploaded_at) SELECT member_id, id, :t, :title, :f, :m, :n, :s, :r, :u FROM request "
@@ -267,12 +273,9 @@ def req_total(engine, rid):
 def add_member_document(engine, member_id: int, content: bytes, mime: str, doc_type: str, *,
                         title: str | None = None, description: str | None = None, request_id: int | None = None) -> int:
     """A blob and a document of the member's archive (no request unless given)."""
-    import hashlib
-    sha = hashlib.sha256(content).hexdigest()
     ext = "pdf" if mime == "application/pdf" else "png"
     with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO blob (sha256, size_bytes, content) VALUES (:s, :n, :c) "
-                             "ON CONFLICT DO NOTHING"), {"s": sha, "n": len(content), "c": content})
+        sha = store_blob(conn, content)
         return conn.execute(sa.text(
             "INSERT INTO document (member_id, request_id, doc_type, title, description, file_name, mime, size_bytes, "
             "sha256, required) VALUES (:m, :r, :t, :title, :d, :f, :mime, :n, :s, true) RETURNING id"),
