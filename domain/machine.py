@@ -41,6 +41,13 @@ COMMENT = "comment"
 
 DRAFT = "draft"  # the status of a request not yet submitted (never stored)
 
+# Which facts each action's rule reads, so that a caller loads no more than the rule needs: the fee
+# facts (finance setting, assessment, tariff) decide the next stage and the finance checks; the
+# documents, an approval; who holds the task, a refused claim's message.
+READS_FEES = frozenset({APPROVE, REJECT, COMPLETE, PAYMENT_CONFIRMED, MEMBER_COMPLETED})
+READS_DOCUMENTS = frozenset({APPROVE})
+READS_HOLDER = frozenset({CLAIM})
+
 # Enum members as module names: reading an attribute of an Enum class costs several times a global
 # read, and a bulk replay (the demo loader) passes these checks millions of times.
 _OPEN, _RETURNED, _COMPLETED, _REJECTED = Status.OPEN, Status.RETURNED, Status.COMPLETED, Status.REJECTED

@@ -41,4 +41,10 @@ def calendars_for(session: Session, provinces: Sequence[int]) -> dict[int, Busin
 
 
 def calendar_for(session: Session, province_id: int) -> BusinessCalendar:
-    return calendars_for(session, [province_id])[province_id]
+    """One province's calendar (what every service reads, so in the simplest two queries)."""
+    s = session.get(ProvinceSetting, province_id)
+    days = frozenset(session.scalars(sa.select(Holiday.day).where(
+        sa.or_(Holiday.province_id.is_(None), Holiday.province_id == province_id))))
+    if s is None:
+        return _calendar(IRAN_WORKDAYS, IRAN_OPENS, IRAN_CLOSES, days)
+    return _calendar(frozenset(s.workdays), s.opens, s.closes, days)

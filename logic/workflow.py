@@ -22,9 +22,9 @@ from domain.clock import deadlines, hours_to_units, units_to_hours
 from domain.errors import NotFound, PermissionDenied, ValidationError
 from domain.identifiers import tracking_code
 from domain.jalali import now_tehran, to_jalali
-from domain.machine import (APPROVE, ASSIGN, CLAIM, COMMENT, COMPLETE, MEMBER_COMPLETED, PAYMENT_CONFIRMED, REJECT,
-                            RESUBMIT, RETURN, SUBMIT, UNCLAIM, Action, Facts, RequestState, Transition, decide,
-                            stage_of)
+from domain.machine import (APPROVE, ASSIGN, CLAIM, COMMENT, COMPLETE, MEMBER_COMPLETED, PAYMENT_CONFIRMED,
+                            READS_DOCUMENTS, READS_FEES, READS_HOLDER, REJECT, RESUBMIT, RETURN, SUBMIT, UNCLAIM,
+                            Action, Facts, RequestState, Transition, decide, stage_of)
 from domain.processes import Condition, Status, process
 from domain.roles import Role
 from domain.text import clean_reason
@@ -43,22 +43,26 @@ def state_of(req: Request) -> RequestState:
         req.met_sla)
 
 
-def facts_for(s: Session, req: Request, now: datetime, *, documents: bool = False) -> Facts:
-    """What the rules may ask about a request beyond its own row (only what its process can use)."""
-    proc = process(req.type_code)
-    finance = (finance_approval_required(s, req.province_id)
-               if Condition.FINANCE_APPROVAL in proc.conditions else True)
-    assessment = current_assessment(s, req.id) if proc.takes_fees else None
-    tariff = tariff_of_year(s, req, now) if assessment is None else None
-    rejected = 0
-    if documents:
+def facts_for(s: Session, req: Request, now: datetime, action: str) -> Facts:
+    """What the rule of `action` may ask about a request beyond its own row (and its process can
+    use)."""
+    finance, total, tariff_total, rejected, holder = True, None, None, 0, None
+    if action in READS_FEES:
+        proc = process(req.type_code)
+        if Condition.FINANCE_APPROVAL in proc.conditions:
+            finance = finance_approval_required(s, req.province_id)
+        assessment = current_assessment(s, req.id) if proc.takes_fees else None
+        if assessment is not None:
+            total = assessment.total
+        else:
+            tariff = tariff_of_year(s, req, now)
+            tariff_total = tariff[1].total if tariff is not None else None
+    if action in READS_DOCUMENTS:
         rejected = s.scalar(sa.select(sa.func.count()).select_from(Document).where(
             Document.request_id == req.id, Document.required, Document.verdict == "rejected"))
-    holder = None
-    if req.assignee_id is not None:
+    if action in READS_HOLDER and req.assignee_id is not None:
         holder = s.scalar(sa.select(StaffUser.full_name).where(StaffUser.id == req.assignee_id))
-    return Facts(finance, assessment.total if assessment is not None else None,
-                 tariff[1].total if tariff is not None else None, rejected, holder)
+    return Facts(finance, total, tariff_total, rejected, holder)
 
 
 # --- applying a transition ----------------------------------------------------------------------
@@ -105,11 +109,10 @@ def apply(s: Session, req: Request, t: Transition, actor: Actor | None, cal: Bus
     effects.run(s, req, t.effects_after_event, actor, now)
 
 
-def transition(s: Session, req: Request, action: Action, actor: Actor | None, now: datetime, *,
-               documents: bool = False) -> Transition:
+def transition(s: Session, req: Request, action: Action, actor: Actor | None, now: datetime) -> Transition:
     """Decide and apply one action on a request loaded for update, inside the caller's transaction."""
     cal = calendar_for(s, req.province_id)
-    t = decide(state_of(req), action, actor, facts_for(s, req, now, documents=documents), cal, now)
+    t = decide(state_of(req), action, actor, facts_for(s, req, now, action.name), cal, now)
     apply(s, req, t, actor, cal, now)
     return t
 
@@ -126,12 +129,12 @@ def execute(engine: sa.Engine, request_id: int, body, *, now: datetime | None) -
 
 
 def _act(engine: sa.Engine, actor: Actor | None, request_id: int, version: int | None, action: Action, *,
-         now: datetime | None, documents: bool = False) -> Outcome:
+         now: datetime | None) -> Outcome:
     now = now or now_tehran()
     with session_scope(engine) as s:
         req = load_for_update(s, request_id)
         check_version(s, req, version)
-        t = transition(s, req, action, actor, now, documents=documents)
+        t = transition(s, req, action, actor, now)
         s.flush()
         return outcome(req, t.message)
 
@@ -143,7 +146,7 @@ def approve(engine: sa.Engine, actor: Actor, request_id: int, version: int, *,
             now: datetime | None = None) -> Outcome:
     """Approve at a review, fee, finance, decision or committee stage: on to the next stage."""
     action = Action(APPROVE, note, tuple(checklist) if checklist is not None else None, refer)
-    return _act(engine, actor, request_id, version, action, now=now, documents=True)
+    return _act(engine, actor, request_id, version, action, now=now)
 
 
 def reject(engine: sa.Engine, actor: Actor, request_id: int, version: int, reason: str, *,

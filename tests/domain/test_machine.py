@@ -487,3 +487,30 @@ def test_a_request_is_submitted_once():
     state = submit("transfer").state
     with pytest.raises(InvalidTransition):
         decide(state, Action(SUBMIT), None, PAID, CAL, SAT_0800)
+
+
+# --- what each rule reads ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("type_code,stage", ROLE_STAGES, ids=[f"{t}-{s.code}" for t, s in ROLE_STAGES])
+def test_a_rule_reads_only_the_facts_it_declares(type_code, stage):
+    """The services load only the facts an action's rule reads (READS_FEES, READS_DOCUMENTS,
+    READS_HOLDER): for any other action, different facts must not change what follows."""
+    from domain.machine import READS_DOCUMENTS, READS_FEES
+    state, now = walk_to(type_code, stage.code, refer=stage.code == "specialised_committee")
+    actor = actor_for(state)
+    rich = Facts(finance_approval_required=False, assessment_total=0, tariff_total=0, rejected_required_documents=2,
+                 assignee_name="کسی")
+    cases = [(Action(CLAIM), actor), (Action(RETURN, reason="اصلاح"), actor), (Action(COMMENT, "یادداشت"), actor),
+             (Action(ASSIGN, assignee=actor), MANAGER)]
+    for action, who in cases:
+        assert action.name not in READS_FEES | READS_DOCUMENTS  # (a claim reads the holder: there is none)
+        try:
+            plain = decide(state, action, who, Facts(), CAL, now)
+        except (InvalidTransition, PermissionDenied, ValidationError) as exc:
+            with pytest.raises(type(exc)):
+                decide(state, action, who, rich, CAL, now)
+            continue
+        assert decide(state, action, who, rich, CAL, now) == plain
+    claimed = decide(state, Action(CLAIM), actor, PAID, CAL, now).state
+    assert decide(claimed, Action(UNCLAIM), MANAGER, rich, CAL, now) == decide(claimed, Action(UNCLAIM), MANAGER,
+                                                                               Facts(), CAL, now)
