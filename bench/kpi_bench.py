@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from domain import periods
 from db.engine import make_engine, session_scope
 from logic import analytics as an
+from logic.calendar import calendars_for
 from logic import kpi
 from logic.auth import Actor
 from domain.jalali import TEHRAN, now_tehran
@@ -72,7 +73,7 @@ def naive_kpis(engine: sa.Engine, actor: Actor, period: periods.Period, now: dat
               period.end)
     ids = ",".join(map(str, provinces))
     with session_scope(engine) as s:
-        cals = kpi.calendars(s, provinces)
+        cals = calendars_for(s, provinces)
     with engine.connect() as c:
         open_rows = pd.read_sql(sa.text(
             f"SELECT province_id, type_code, stage_code, status, stage_entered_at, stage_hours_used, stage_due_at, "

@@ -21,9 +21,6 @@ FIRST_JALALI_YEAR = 1403
 # Tariff years: every year a member's validity may have ended in (the oldest members joined about
 # 35 years ago), so every renewal quote finds its years' fees, through next year.
 TARIFF_YEARS = range(1370, 1407)
-# The tariff items, in the order of the fee_tariff columns.
-TARIFF_ITEMS = ("entrance_fee", "annual_fee", "card_fee", "licence_issue_fee", "licence_renewal_fee",
-                "article32_renewal_fee", "rating_fee")
 
 _WALL_EPOCH_ORDINAL = WALL_EPOCH.toordinal()
 

@@ -30,13 +30,13 @@ import bcrypt
 import sqlalchemy as sa
 
 from demo.chunk import ChunkBuilder
-from demo.context import FIRST_JALALI_YEAR, JALALI, TARIFF_ITEMS, TARIFF_YEARS, Context, tariff_for
+from demo.context import FIRST_JALALI_YEAR, JALALI, TARIFF_YEARS, Context, tariff_for
 from demo.files import DemoFile, demo_files
 from demo.people import DEMO_ACCOUNTS, DEMO_PASSWORD, FEMALE_NAMES, LAST_NAMES, MALE_NAMES
 from demo.rows import BULK_TABLES, COPY_TABLES, TABLE_OF
 from domain.actor import Actor
 from domain.calendar import TEHRAN, BusinessCalendar, to_tehran_naive
-from domain.fees import DiscountRule
+from domain.fees import TARIFF_ITEMS, DiscountRule
 from domain.reference import PROVINCES
 
 DEFAULT_SEED = 1404

@@ -142,7 +142,6 @@ class BusinessCalendar:
         self._blocks: dict[int, tuple[list[int], list[int]]] = {}
         # working-day index -> wall time of that working day's opening, for the built blocks
         self._openings: dict[int, int] = {}
-        # (moment, its position) of the last `position` call: a replay asks each moment twice
 
     # ----------------------------------------------------------------- factory
     @classmethod
@@ -265,19 +264,7 @@ class BusinessCalendar:
         day boundary is the earlier day's closing time, as in `add_working_hours`)."""
         if us == 0:
             return wall
-        # wall_position(wall), inlined: the bulk loader's most frequent step
-        k, t = divmod(wall, US_PER_DAY)
-        block = self._blocks.get(k >> _BLOCK_SHIFT) or self._build_block(k >> _BLOCK_SHIFT)
-        i = k & _BLOCK_MASK
-        day_us = self.day_us
-        into = t - block[1][i]
-        position = block[0][i] + (into if into < day_us else day_us) if into > 0 else block[0][i]
-        day, offset = divmod(position + (us if us > 1 else 1), day_us)
-        if offset == 0:  # the earlier day's closing time
-            day -= 1
-            offset = day_us
-        opening = self._openings.get(day)
-        return (self._opening(day) if opening is None else opening) + offset
+        return self.wall_at_position(self.wall_position(wall) + (us if us > 1 else 1))
 
     def wall_at_position(self, position: int) -> int:
         """The wall time of a position (a day boundary is the earlier day's closing time)."""
@@ -339,10 +326,6 @@ class BusinessCalendar:
             self._build_block((ordinal - _WALL_EPOCH_ORDINAL) >> _BLOCK_SHIFT)
             opening = (ordinal - _WALL_EPOCH_ORDINAL) * US_PER_DAY + self.opens_us
         return opening
-
-    def _wall_day(self, index: int) -> int:
-        """The wall day (days since 2000-01-01) of the `index`-th working day."""
-        return (self._opening(index) - self.opens_us) // US_PER_DAY
 
     def _plain_before(self, ordinal: int) -> int:
         """Working weekdays (ignoring holidays) with ordinal in [1, ordinal)."""

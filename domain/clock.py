@@ -60,10 +60,6 @@ def hours_to_units(hours: Decimal | int | float) -> int:
     return int((Decimal(str(hours)) * HOUR_UNITS).to_integral_value())
 
 
-def units_to_float_hours(units: int) -> float:
-    return units / HOUR_UNITS
-
-
 def _risk_us(left: int, limit: int) -> int:
     """Microseconds from the segment's start to its at-risk moment: `left - limit × share`, rounded
     half to even (as `round` of the exact Fraction), in integers."""
@@ -81,8 +77,9 @@ class Deadlines:
     risk_at: Moment
 
 
-def stage_due(cal: BusinessCalendar, start: Moment, limit: int, used: int) -> Moment:
-    """The deadline of a stage segment that started at `start`, with `used` of `limit` units spent."""
+def due(cal: BusinessCalendar, start: Moment, limit: int, used: int) -> Moment:
+    """The deadline of a clock that started at `start` with `used` of its `limit` units spent (at
+    its start when nothing is left)."""
     left = limit - used
     return cal.add_working_us(start, left * US_PER_UNIT if left > 0 else 0)
 
@@ -92,12 +89,10 @@ def deadlines(cal: BusinessCalendar, proc: Process, stage: Stage, start: Moment,
     """The deadlines and at-risk moments of a running segment, from its clock fields alone."""
     limit = units_of_days(stage.limit_days, cal)
     total = units_of_days(proc.total_limit_days, cal)
-    stage_left = limit - stage_used
-    total_left = total - process_used
     add = cal.add_working_us
     return Deadlines(
-        add(start, stage_left * US_PER_UNIT if stage_left > 0 else 0),
-        add(start, _risk_us(stage_left, limit)),
-        add(start, total_left * US_PER_UNIT if total_left > 0 else 0),
-        add(start, _risk_us(total_left, total)),
+        due(cal, start, limit, stage_used),
+        add(start, _risk_us(limit - stage_used, limit)),
+        due(cal, start, total, process_used),
+        add(start, _risk_us(total - process_used, total)),
     )

@@ -196,6 +196,8 @@ ITEM_LABELS_FA: dict[str, str] = {
     "article32_renewal_fee": "تمدید پروانهٔ مادهٔ ۳۲",
     "rating_fee": "رتبه‌بندی",
 }
+# Every item a province's tariff sets for a year, in the order of the fee_tariff columns.
+TARIFF_ITEMS: tuple[str, ...] = tuple(ITEM_LABELS_FA)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from functools import lru_cache, partial
 
 from domain.actor import Actor
 from domain.calendar import BusinessCalendar, Moment, tehran_day
-from domain.clock import US_PER_UNIT, units_of_days, units_of_us
+from domain.clock import due, units_of_days, units_of_us
 from domain.errors import InvalidTransition, PermissionDenied, ValidationError
 from domain.fees import renewal_window_check
 from domain.processes import (ACTIONS_FA, CLOSED_STATUSES, STAFF_ACTIONS, STAGE_INDEX, Condition, Process, Stage,
@@ -171,18 +171,14 @@ def stage_of(state: RequestState) -> tuple[Process, Stage, int]:
         raise KeyError(f"{state.type_code} has no stage {state.stage_code}") from None
 
 
-_OTHER_PROVINCE = "این درخواست به استان دیگری تعلق دارد و شما اجازهٔ اقدام روی آن را ندارید."
-_CLOSED = "این درخواست بسته شده است و اقدامی روی آن ممکن نیست."
-
-
 def check_scope(actor: Actor, state: RequestState) -> None:
     if not actor.can_see_province(state.province_id):
-        raise PermissionDenied(_OTHER_PROVINCE)
+        raise PermissionDenied("این درخواست به استان دیگری تعلق دارد و شما اجازهٔ اقدام روی آن را ندارید.")
 
 
 def check_open(state: RequestState) -> None:
     if state.status in CLOSED_STATUSES:
-        raise InvalidTransition(_CLOSED)
+        raise InvalidTransition("این درخواست بسته شده است و اقدامی روی آن ممکن نیست.")
 
 
 def excluded_reviewer(stage: Stage, initial_reviewer_id: int | None) -> int | None:
@@ -191,14 +187,10 @@ def excluded_reviewer(stage: Stage, initial_reviewer_id: int | None) -> int | No
 
 
 def check_can_act(actor: Actor, state: RequestState, stage: Stage, action: str | None) -> None:
-    """May `actor` take `action` here (None: any staff action of the stage)? (`check_scope` and
-    `check_open` are written out here: this runs on every staff step of a bulk replay.)"""
-    if actor.province_id is not None and actor.province_id != state.province_id:
-        raise PermissionDenied(_OTHER_PROVINCE)
-    status = state.status
-    if status in CLOSED_STATUSES:
-        raise InvalidTransition(_CLOSED)
-    if status == _RETURNED:
+    """May `actor` take `action` here (None: any staff action of the stage)?"""
+    check_scope(actor, state)
+    check_open(state)
+    if state.status == _RETURNED:
         raise InvalidTransition("این درخواست برای اصلاح نزد عضو است؛ تا ارسال دوباره، اقدامی ممکن نیست.")
     allowed = STAFF_ACTIONS.get(stage.kind, ())
     if stage.role is None or not allowed or (action is not None and action not in allowed):
@@ -206,7 +198,7 @@ def check_can_act(actor: Actor, state: RequestState, stage: Stage, action: str |
         raise InvalidTransition(f"اقدام «{ACTIONS_FA.get(shown, shown)}» در مرحلهٔ «{stage.name_fa}» مجاز نیست.")
     if stage.role not in actor.roles:
         raise PermissionDenied(f"اقدام در مرحلهٔ «{stage.name_fa}» فقط با نقش مربوط به این مرحله ممکن است.")
-    if stage.four_eyes and state.initial_reviewer_id == actor.id:  # excluded_reviewer
+    if excluded_reviewer(stage, state.initial_reviewer_id) == actor.id:
         raise PermissionDenied("بررسی‌کنندهٔ این مرحله نباید همان کارشناس بررسی اولیه باشد (اصل چهار چشم).")
     if state.assignee_id is not None and state.assignee_id != actor.id:
         raise InvalidTransition("این کار را همکار دیگری برداشته است؛ فقط او یا مدیر می‌تواند آن را جابه‌جا کند.")
@@ -286,8 +278,7 @@ def _open_visit(proc: Process, stage: Stage, cal: BusinessCalendar, start: Momen
     if not stage.clock_runs:
         return None
     limit = units_of_days(stage.limit_days, cal)
-    left = limit - used
-    return _opened((stage.code, start, cal.add_working_us(start, left * US_PER_UNIT if left > 0 else 0), limit))
+    return _opened((stage.code, start, due(cal, start, limit, used), limit))
 
 
 def _stop_clock(state: RequestState, stage: Stage, cal: BusinessCalendar, now: Moment, actor_id: int | None,
@@ -312,17 +303,10 @@ def _advance(state: RequestState, proc: Process, stage: Stage, index: int, cal: 
              actor_id: int | None, action: str, facts: Facts, message: str, done_message: str = "", *,
              reason: str | None = None, data: Mapping | None = None, referred: bool | None = None) -> Transition:
     """Leave the current stage forward: enter the next one (`message`), or complete the request
-    (`done_message`, or `message` when it has none). (`_stop_clock` is written out here: this is
-    the step a bulk replay takes most.)"""
-    (type_code, province_id, stage_code, status, version, entered_at, stage_used, process_used, _, reviewer,
-     was_referred, tracking, started_at, _, _) = state  # one unpacking instead of a dozen attribute reads
-    if stage.clock_runs and status == _OPEN:
-        segment = units_of_us(cal.working_us_between(entered_at, now))
-        used = stage_used + segment
-        process_used += segment
-        closed = _closed((action, actor_id, used, used <= units_of_days(stage.limit_days, cal)))
-    else:
-        closed = None
+    (`done_message`, or `message` when it has none)."""
+    (type_code, province_id, stage_code, _, version, entered_at, _, _, _, reviewer, was_referred, tracking,
+     started_at, _, _) = state  # one unpacking instead of a dozen attribute reads
+    closed, _, process_used = _stop_clock(state, stage, cal, now, actor_id, action)
     if stage.records_reviewer and actor_id is not None and action == APPROVE:
         reviewer = actor_id
     if referred is None:

@@ -21,6 +21,13 @@ def _calendar(workdays: frozenset[int], opens: time, closes: time, holidays: fro
     return BusinessCalendar(workdays=workdays, opens=opens, closes=closes, holidays=holidays)
 
 
+def _of(setting: ProvinceSetting | None, days: frozenset[date]) -> BusinessCalendar:
+    """The calendar of a province's setting (the national default without one) and closed days."""
+    if setting is None:
+        return _calendar(IRAN_WORKDAYS, IRAN_OPENS, IRAN_CLOSES, days)
+    return _calendar(frozenset(setting.workdays), setting.opens, setting.closes, days)
+
+
 def calendars_for(session: Session, provinces: Sequence[int]) -> dict[int, BusinessCalendar]:
     """Each province's calendar, in two queries."""
     settings = {s.province_id: s for s in session.scalars(
@@ -29,22 +36,11 @@ def calendars_for(session: Session, provinces: Sequence[int]) -> dict[int, Busin
     for day, pid in session.execute(sa.select(Holiday.day, Holiday.province_id).where(
             sa.or_(Holiday.province_id.is_(None), Holiday.province_id.in_(provinces)))):
         closed[pid].add(day)
-    out = {}
-    for pid in provinces:
-        s = settings.get(pid)
-        days = frozenset(closed[None] | closed[pid])
-        if s is None:
-            out[pid] = _calendar(IRAN_WORKDAYS, IRAN_OPENS, IRAN_CLOSES, days)
-        else:
-            out[pid] = _calendar(frozenset(s.workdays), s.opens, s.closes, days)
-    return out
+    return {pid: _of(settings.get(pid), frozenset(closed[None] | closed[pid])) for pid in provinces}
 
 
 def calendar_for(session: Session, province_id: int) -> BusinessCalendar:
     """One province's calendar (what every service reads, so in the simplest two queries)."""
-    s = session.get(ProvinceSetting, province_id)
     days = frozenset(session.scalars(sa.select(Holiday.day).where(
         sa.or_(Holiday.province_id.is_(None), Holiday.province_id == province_id))))
-    if s is None:
-        return _calendar(IRAN_WORKDAYS, IRAN_OPENS, IRAN_CLOSES, days)
-    return _calendar(frozenset(s.workdays), s.opens, s.closes, days)
+    return _of(session.get(ProvinceSetting, province_id), days)

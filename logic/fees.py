@@ -64,7 +64,7 @@ def determine_renewal_fee(engine: sa.Engine, actor: Actor, request_id: int, vers
     debt = _parse_debt(prior_debt)
     note = _clean_note(note)
 
-    def body(s: Session, req: Request, cal, now: datetime) -> str:
+    def body(s: Session, req: Request, now: datetime) -> str:
         _fee_stage_guard(s, req, actor, version, FeeRule.MEMBERSHIP_YEARS)
         member = s.get(Member, req.member_id)
         if member.valid_until is None:
@@ -94,7 +94,7 @@ def determine_licence_renewal_fee(engine: sa.Engine, actor: Actor, request_id: i
     chosen = check_licence_years(years)
     note = _clean_note(note)
 
-    def body(s: Session, req: Request, cal, now: datetime) -> str:
+    def body(s: Session, req: Request, now: datetime) -> str:
         _fee_stage_guard(s, req, actor, version, FeeRule.LICENCE_YEARS)
         year_now = to_jalali(now).year
         tariff = province_tariffs(s, req.province_id).get(year_now)

@@ -39,10 +39,11 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from domain.actor import Actor
-from domain.calendar import BusinessCalendar
+from domain.calendar import US_PER_HOUR, BusinessCalendar
+from domain.clock import US_PER_UNIT, units_of_days
 from domain.errors import PermissionDenied, ValidationError
-from domain.jalali import (TEHRAN, format_jalali_date)
-from domain.periods import (Month, Period, trend_months)
+from domain.jalali import TEHRAN, format_jalali_date
+from domain.periods import Month, Period, trend_months
 from domain.processes import PROCESSES
 from domain.reference import PROVINCE_NAMES_FA, PROVINCES
 from domain.roles import Role
@@ -53,8 +54,6 @@ ALL_PROVINCE_IDS: tuple[int, ...] = tuple(pid for pid, _, _ in PROVINCES)
 AGE_BUCKETS_DAYS = (1, 3, 7)
 AGE_LABELS_FA = ("تا ۱ روز", "۱ تا ۳ روز", "۳ تا ۷ روز", "بیش از ۷ روز")
 LIST_LIMIT = 200
-_US_PER_HOUR = 3_600_000_000
-HOURS_PLACES = Decimal("0.0001")
 
 TYPE_NAMES_FA = {code: p.name_fa for code, p in PROCESSES.items()}
 STAGE_NAMES_FA = {(code, s.code): s.name_fa for code, p in PROCESSES.items() for s in p.stages}
@@ -146,15 +145,9 @@ def compact_rollups(engine: sa.Engine) -> None:
 
 # --- calendars ----------------------------------------------------------------------------------
 
-def calendars(session: Session, provinces: Sequence[int]) -> dict[int, BusinessCalendar]:
-    """Each province's calendar, as every service reads it."""
-    return calendars_for(session, provinces)
-
-
 def _limit_us(limit_days: int, cal: BusinessCalendar) -> int:
-    """A stage's limit as the workflow stores it (hours to 4 places), in microseconds."""
-    hours = Decimal(str(limit_days * cal.day_hours)).quantize(HOURS_PLACES)
-    return int(hours * _US_PER_HOUR)
+    """A stage's limit as the workflow stores it (whole clock units), in microseconds."""
+    return units_of_days(limit_days, cal) * US_PER_UNIT
 
 
 def age_thresholds(cal: BusinessCalendar, now: datetime, limit_days: int) -> tuple[datetime, ...]:
@@ -263,7 +256,7 @@ def _running_limits(provinces: Sequence[int], now: datetime,
             th = thresholds.get((id(cal), limit_days))
             if th is None:
                 th = thresholds[(id(cal), limit_days)] = age_thresholds(cal, now, limit_days)
-            out[(pid, limit_days)] = (Decimal(_limit_us(limit_days, cal)) / _US_PER_HOUR, th)
+            out[(pid, limit_days)] = (Decimal(_limit_us(limit_days, cal)) / US_PER_HOUR, th)
     return out
 
 
@@ -392,8 +385,8 @@ def _correct_overruns(session, provinces, now, cals, rows, limits) -> None:
             {**_threshold_params(limits), **_any_params(provinces)}):
         cal = cals[r.province_id]
         pos_now = cal.position(now)
-        rule_age = int(r.limit_h * _US_PER_HOUR) + pos_now - cal.position(r.stage_due_at)
-        true_age = int(r.stage_hours_used * _US_PER_HOUR) + pos_now - cal.position(r.stage_entered_at)
+        rule_age = int(r.limit_h * US_PER_HOUR) + pos_now - cal.position(r.stage_due_at)
+        true_age = int(r.stage_hours_used * US_PER_HOUR) + pos_now - cal.position(r.stage_entered_at)
         row = rows[(r.province_id, r.type_code, r.stage_code)]
         row.ages[age_bucket(rule_age, cal.day_us)] -= 1
         row.ages[age_bucket(true_age, cal.day_us)] += 1
@@ -666,7 +659,7 @@ def kpi_report(session: Session, actor: Actor, period: Period, now: datetime,
     require_kpi_role(actor)
     provinces = scope_provinces(actor, province_id)
     rebuilt = prepare(session)
-    cals = calendars(session, provinces)
+    cals = calendars_for(session, provinces)
     # Across provinces the backlog is the largest single part; it runs on a second connection that
     # sees the same snapshot, while this one computes the rest (a second core, same numbers). Not
     # right after a rebuild: that transaction holds the rollups locked and its rows are not yet

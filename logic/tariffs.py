@@ -17,7 +17,7 @@ from db.models import DiscountRule as DiscountRuleRow
 from db.models import FeeAssessment, FeeTariff, Request
 from domain.actor import Actor
 from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from domain.fees import ITEM_LABELS_FA, DiscountRule
+from domain.fees import ITEM_LABELS_FA, TARIFF_ITEMS, DiscountRule
 from domain.jalali import now_tehran
 from domain.roles import Role
 from domain.text import clean_reason, format_rial, format_toman, normalize_text, parse_amount_rial
@@ -25,9 +25,7 @@ from domain.text import to_persian_digits as fa
 from logic.audit import record
 
 # The seven tariff items, in the order the screen shows them.
-TARIFF_FIELDS: tuple[tuple[str, str], ...] = tuple(
-    (f, ITEM_LABELS_FA[f]) for f in ("entrance_fee", "annual_fee", "card_fee", "licence_issue_fee",
-                                     "licence_renewal_fee", "article32_renewal_fee", "rating_fee"))
+TARIFF_FIELDS: tuple[tuple[str, str], ...] = tuple((f, ITEM_LABELS_FA[f]) for f in TARIFF_ITEMS)
 FIELD_NAMES = tuple(f for f, _ in TARIFF_FIELDS)
 MIN_TARIFF_YEAR, MAX_TARIFF_YEAR = 1370, 1500  # the table's check constraint
 

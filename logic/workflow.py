@@ -118,25 +118,22 @@ def transition(s: Session, req: Request, action: Action, actor: Actor | None, no
 
 
 def execute(engine: sa.Engine, request_id: int, body, *, now: datetime | None) -> Outcome:
-    """Run `body(session, request, calendar, now)` on the request loaded for update, in one
-    transaction; its return value is the result's message."""
+    """Run `body(session, request, now)` on the request loaded for update, in one transaction; its
+    return value is the result's message."""
     now = now or now_tehran()
     with session_scope(engine) as s:
         req = load_for_update(s, request_id)
-        message = body(s, req, calendar_for(s, req.province_id), now)
+        message = body(s, req, now)
         s.flush()
         return outcome(req, message)
 
 
 def _act(engine: sa.Engine, actor: Actor | None, request_id: int, version: int | None, action: Action, *,
          now: datetime | None) -> Outcome:
-    now = now or now_tehran()
-    with session_scope(engine) as s:
-        req = load_for_update(s, request_id)
+    def body(s: Session, req: Request, now: datetime) -> str:
         check_version(s, req, version)
-        t = transition(s, req, action, actor, now)
-        s.flush()
-        return outcome(req, t.message)
+        return transition(s, req, action, actor, now).message
+    return execute(engine, request_id, body, now=now)
 
 
 # --- staff actions ------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import kpi
 from logic import workflow as wf
 from logic.auth import Actor
+from logic.calendar import calendars_for
 from tests.factories import MASHHAD_ID, NOW, SIM_START, Simulation
 
 
@@ -198,7 +199,7 @@ def check_report(engine, report: kpi.KpiReport, provinces, period, now):
 
 def cals_open(engine, province_id, now) -> bool:
     with session_scope(engine) as s:
-        return kpi.calendars(s, (province_id,))[province_id].is_open(now)
+        return calendars_for(s, (province_id,))[province_id].is_open(now)
 
 
 def report_for(engine, actor, period, now, province_id=None):
