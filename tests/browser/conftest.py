@@ -91,6 +91,23 @@ def login(page, app_url: str, username: str, password: str) -> None:
     page.get_by_role("button", name="ورود").click()
 
 
+def open_page(page, link: str, heading: str | None = None) -> None:
+    """Follow a sidebar link until the page's heading shows. A click that lands while the previous
+    script run is still finishing (the login cookie's component reruns the page it started on) can
+    be overridden by that rerun, so the click is repeated until the app has moved, within the usual
+    20 s."""
+    target = page.get_by_role("heading", name=heading or link)
+    deadline = time.monotonic() + 20
+    while True:
+        page.get_by_role("link", name=link).click()
+        try:
+            expect(target).to_be_visible(timeout=4_000)
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+
+
 def login_and_keep_cookie(page, app_url: str, username: str, password: str) -> None:
     """Log in and wait until the browser holds the re-login cookie, so a later page load by URL
     (a new Streamlit session) is signed in too."""

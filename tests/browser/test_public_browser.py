@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from logic import releases as rel
-from tests.browser.conftest import screenshot_path
+from tests.browser.conftest import open_page, screenshot_path
 from tests.factories import build_world, compose
 
 pytestmark = pytest.mark.browser
@@ -55,8 +55,7 @@ def test_an_anonymous_visitor_reads_the_release_and_downloads_its_csv(page, app_
 
 def test_from_the_login_form_to_the_public_page_and_nowhere_else(page, app_url, release_id):
     page.goto(app_url)
-    page.get_by_role("link", name="آمار منتشرشدهٔ سازمان (بدون نیاز به ورود)").click()
-    expect(page.get_by_role("heading", name=PUBLIC_TITLE)).to_be_visible()
+    open_page(page, "آمار منتشرشدهٔ سازمان (بدون نیاز به ورود)", PUBLIC_TITLE)
     # The public page offers no navigation and no link into the staff pages.
     expect(page.locator("[data-testid='stSidebarNav']")).to_have_count(0)
     links = page.locator("[data-testid='stMain'] a").evaluate_all("els => els.map(e => e.getAttribute('href'))")

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from domain.jalali import now_tehran
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import workflow as wf
-from tests.browser.conftest import login, login_and_keep_cookie, screenshot_path
+from tests.browser.conftest import login, login_and_keep_cookie, open_page, screenshot_path
 from tests.factories import PASSWORD, add_document, make_member, make_staff, tiny_pdf, tiny_png
 
 pytestmark = pytest.mark.browser
@@ -42,8 +42,7 @@ def status_of(db, request_id):
 
 def open_queue(page, app_url):
     login(page, app_url, "tehran.expert", PASSWORD)
-    page.get_by_role("link", name="کارتابل").click()
-    expect(page.get_by_role("heading", name="کارتابل")).to_be_visible()
+    open_page(page, "کارتابل")
 
 
 def test_expert_takes_the_next_task_reads_documents_ticks_and_approves(db, page, app_url, case):
@@ -73,8 +72,7 @@ def test_expert_takes_the_next_task_reads_documents_ticks_and_approves(db, page,
     expect(page.locator("[data-testid='stAlertContentSuccess']").first).to_be_visible()
     assert tuple(status_of(db, case["urgent"].request_id)) == ("open", "final_review")
 
-    page.get_by_role("link", name="کارتابل").click()
-    expect(page.get_by_role("heading", name="کارتابل")).to_be_visible()
+    open_page(page, "کارتابل")
     grid = page.locator("[data-testid='stDataFrame']")
     expect(grid).to_contain_text(case["later"].tracking_code)
     expect(grid).not_to_contain_text(case["urgent"].tracking_code)

@@ -17,7 +17,7 @@ from domain.reference import TEHRAN_ID
 from domain.text import format_rial, to_persian_digits as fa
 from logic import tariffs
 from logic import workflow as wf
-from tests.browser.conftest import login_and_keep_cookie
+from tests.browser.conftest import login_and_keep_cookie, open_page
 from tests.factories import FEES, PASSWORD, make_member, make_staff, set_finance_required
 
 pytestmark = pytest.mark.browser
@@ -111,8 +111,7 @@ def test_a_lapsed_member_is_renewed_from_fee_determination_to_extended_validity(
         fin = finance_context.new_page()
         fin.set_default_timeout(20_000)
         login_and_keep_cookie(fin, app_url, "tehran.finance", PASSWORD)
-        fin.get_by_role("link", name="پرداخت‌ها").click()
-        expect(fin.get_by_role("heading", name="پرداخت‌ها")).to_be_visible()
+        open_page(fin, "پرداخت‌ها")
         approve_tab = fin.get_by_role("tabpanel", name="تأیید مبلغ")
         expect(approve_tab).to_contain_text("شریفی")
         expect(approve_tab).to_contain_text(f"مبلغ قابل پرداخت: {format_rial(TOTAL)} ریال")
