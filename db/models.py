@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from domain.outcomes import CHANGE_KINDS_FA
 from domain.processes import Status
 from domain.reference import (ALLOWED_MIME_TYPES, COMPETENCIES_FA, CONTACT_KINDS_FA, DEGREE_LEVELS_FA,
                              DOCUMENT_TYPES_FA, FIELDS_FA, LICENCE_KINDS_FA, MEMBER_STATUSES_FA)
@@ -218,6 +219,7 @@ class WorkLicence(Base):
     competencies: Mapped[list[str]] = mapped_column(ARRAY(sa.Text), server_default="{}")
     issued_on: Mapped[date] = mapped_column(sa.Date)
     expires_on: Mapped[date] = mapped_column(sa.Date)
+    request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("request.id"))  # the request that issued it (0013)
     __table_args__ = (
         sa.CheckConstraint(_in("kind", LICENCE_KINDS_FA), name="kind"),
         sa.CheckConstraint(_in("field", FIELDS_FA), name="field"),
@@ -226,6 +228,7 @@ class WorkLicence(Base):
                            name="competencies"),
         sa.CheckConstraint("expires_on > issued_on", name="dates"),
         sa.Index("ix_work_licence_issued_on", "issued_on"),
+        sa.Index("ix_work_licence_request_id", "request_id", postgresql_where=sa.text("request_id IS NOT NULL")),
         # Members with a valid work licence on a date (migration 0007).
         sa.Index("ix_work_licence_member_valid", "member_id", "expires_on", postgresql_include=["issued_on"],
                  postgresql_where=sa.text("kind = 'work'")),
@@ -241,6 +244,26 @@ class ValidityChange(Base):
     new_valid_until: Mapped[date] = mapped_column(sa.Date)
     request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("request.id"))
     changed_at: Mapped[datetime] = mapped_column(TZ, server_default=sa.func.now())
+
+
+class RecordChange(Base):
+    """The member record's history: one row per change a request made to it (admission, the old
+    membership registered, a province move, a card, a rank, a licence issued or renewed), naming
+    that request. Append-only (0013), like the events."""
+    __tablename__ = "record_change"
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("member.id", ondelete="CASCADE"))
+    request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("request.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.Text)
+    at: Mapped[datetime] = mapped_column(TZ)
+    province_id: Mapped[int] = mapped_column(sa.ForeignKey("province.id"))  # the member's province after it
+    licence_id: Mapped[int | None] = mapped_column(sa.ForeignKey("work_licence.id"))
+    details: Mapped[dict] = mapped_column(JSONB, server_default="{}")
+    __table_args__ = (
+        sa.CheckConstraint(_in("kind", CHANGE_KINDS_FA), name="kind"),
+        sa.Index("ix_record_change_member_at", "member_id", "at"),
+        sa.Index("ix_record_change_kind_at", "kind", "at", postgresql_include=["province_id", "licence_id"]),
+    )
 
 
 # --- documents ----------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ class ChunkBuilder(Planner, Histories, RequestContents, MemberRows):
         self._spans: dict[int, tuple[float, float]] = {}
         self._anchors: dict[int, int] = {}
         self._doc_columns: dict[str, tuple] = {}
+        self._held: dict[tuple[int, str], list] = {}   # (member, licence kind) -> its licences (demo.people)
         self._init_histories()
 
     # Faster than random.choice / randrange / randint, which the generator calls millions of times.

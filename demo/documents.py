@@ -7,6 +7,7 @@ from datetime import timedelta
 from demo.people import CITIES_FA, COMPETENCY_JSON, PERSIAN_NUMBERS, STREETS_FA, competencies
 from demo.context import JALALI
 from demo.rows import NULL, wall_date
+from domain.identifiers import membership_number
 from domain.reference import DOCUMENT_TYPES_FA, PROVINCES
 
 DOCUMENT_REJECT_REASONS_FA = ("تصویر ناخوانا است.", "مدرک منقضی شده است.", "مدرک با اطلاعات ثبت‌شده مطابقت ندارد.")
@@ -40,9 +41,10 @@ class RequestContents:
         t = spec.type_code
         if t == "legacy_registration":
             year = m.valid_year[i] or 1390
-            return (f"{{\"old_membership_no\":\"{m.number[i] or ''}\","
+            number = m.number[i] or membership_number(m.pid[i], m.ids[i])
+            return (f"{{\"old_membership_no\":\"{number}\","
                     f"\"old_valid_until\":\"{JALALI.ends[year].isoformat()}\"}}")
-        if t in ("membership_renewal", "licence_renewal"):
+        if t in ("membership_renewal", "licence_renewal", "article32_renewal"):
             return f"{{\"renewal_years\":{self.between(1, 3)}}}"
         if t == "transfer":
             dest = self.between(1, len(PROVINCES) - 1)

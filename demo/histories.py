@@ -13,10 +13,12 @@ determination at a fee stage, which is not a transition, is written here before 
 """
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 from demo.context import JALALI, TARIFF_YEARS, jalali_year
 from demo.rows import DIGITS4, NULL, data_text, json_text, opt, ts_us, units_text
+from domain import outcomes as o
 from domain import processes as p
 from domain.calendar import from_wall
 from domain.clock import HOUR_UNITS, deadlines
@@ -74,7 +76,7 @@ class History:
     effect handler reads)."""
     __slots__ = ("rid", "spec", "i", "pid", "proc", "cal", "finance", "visit_head", "state", "assessment", "facts",
                  "visit", "visit_limit", "at", "at_s", "actor", "entered_s", "payment_data", "payment_text",
-                 "reviewer", "problem")
+                 "reviewer", "problem", "data")
 
     def __init__(self, rid, spec, i, pid, cal, finance, visit_head) -> None:
         self.rid, self.spec, self.i, self.pid, self.cal, self.finance = rid, spec, i, pid, cal, finance
@@ -88,6 +90,7 @@ class History:
         self.payment_data = self.payment_text = None
         self.reviewer = None    # who checked the documents, and when (text)
         self.problem = None     # (actor, when) when a document was the problem
+        self.data = None        # the request's own data, as JSON text
 
 
 class Histories:
@@ -110,7 +113,13 @@ class Histories:
             p.EXTEND_VALIDITY: self._extend_validity,
             p.GRANT_MEMBERSHIP_NO: self._grant_membership_no,
             p.ACTIVATE_MEMBER: self._activate_member,
-            p.MARK_TRANSFERRED: self._mark_transferred,
+            p.REGISTER_OLD_MEMBERSHIP: self._register_old_membership,
+            p.MOVE_PROVINCE: self._move_province,
+            p.ISSUE_CARD: self._issue_card,
+            p.RECORD_RANK: self._record_rank,
+            p.ISSUE_WORK_LICENCE: self._issue_work_licence,
+            p.RENEW_WORK_LICENCE: self._renew_work_licence,
+            p.RENEW_ARTICLE32_LICENCE: self._renew_article32_licence,
         }
         assert set(self._effects) == p.EFFECTS, "every effect of domain.processes needs a handler here"
         self._out_event = self.out["request_event"]
@@ -118,6 +127,7 @@ class Histories:
         self._out_request = self.out["request"]
         self._out_payment = self.out["payment"]
         self._out_assessment = self.out["fee_assessment"]
+        self._out_record = self.out["record_change"]
 
     # ---- one transition
     def _apply(self, h: History, action: Action, actor, wall: int, text: str, facts: Facts | None = None):
@@ -216,7 +226,7 @@ class Histories:
             i = h.i = self._fit_renewal_window(spec, submitted)
             mid = m.ids[i]
             apply(h, _SUBMIT, None, submitted, submitted_s, self._submit_facts(h))
-        data = self._request_data(spec, submitted)
+        data = h.data = self._request_data(spec, submitted)
 
         for (s, outcome, amount, actor_id, claim, action), (entered, left, claimed, assessed) in zip(
                 spec.plan, times):
@@ -399,16 +409,29 @@ class Histories:
     def _reject_assessment(self, h: History) -> None:
         self._finance_mark(h, "rejected")
 
-    def _extend_validity(self, h: History) -> None:
-        """A paid renewal moves the member's validity to the assessed new end date."""
-        a, m, i = h.assessment, self.members, h.i
-        if a is None or a.new_valid is None:
-            raise ValidationError("تاریخ پایان اعتبار جدید در مبلغ تعیین‌شده مشخص نیست.")
+    def _change(self, h: History, kind: str, licence_id: int | None = None, **details) -> None:
+        """The record's history row of a change (logic.effects._change)."""
+        m, i = self.members, h.i
+        details = json_text({k: v for k, v in details.items() if v is not None})
+        self._out_record.append(f"{m.ids[i]}\t{h.rid}\t{kind}\t{h.at_s}\t{m.pid[i]}\t{opt(licence_id)}\t{details}\n")
+
+    def _validity(self, h: History, new: date) -> None:
+        m, i = self.members, h.i
         old_year = m.valid_year[i]
         old = JALALI.ends[old_year].isoformat() if old_year else NULL
-        self.out["validity_change"].append(f"{m.ids[i]}\t{old}\t{a.new_valid.isoformat()}\t{h.rid}\t{h.at_s}\n")
-        m.valid_year[i] = JALALI.year_of(a.new_valid)
-        self._validity_changed.add(i)
+        self.out["validity_change"].append(f"{m.ids[i]}\t{old}\t{new.isoformat()}\t{h.rid}\t{h.at_s}\n")
+        m.valid_year[i] = JALALI.year_of(new)
+
+    def _data(self, h: History) -> dict:
+        return json.loads(h.data)
+
+    def _extend_validity(self, h: History) -> None:
+        """A paid renewal moves the member's validity to the assessed new end date."""
+        a = h.assessment
+        if a is None or a.new_valid is None:
+            raise ValidationError("تاریخ پایان اعتبار جدید در مبلغ تعیین‌شده مشخص نیست.")
+        self._validity(h, a.new_valid)
+        self._validity_changed.add(h.i)
         # A lapsed member is active again: the member row's status follows its validity (emit_members).
 
     def _grant_membership_no(self, h: History) -> None:
@@ -425,8 +448,52 @@ class Histories:
         m.joined[i] = m.joined[i] or from_wall(h.at).date()
         a = h.assessment
         if a is not None and a.new_valid is not None:
-            m.valid_year[i] = JALALI.year_of(a.new_valid)
+            self._validity(h, a.new_valid)
         m.grade[i] = m.grade[i] or ADMISSION_GRADE
+        self._change(h, o.ADMITTED, membership_no=m.number[i], grade=m.grade[i])
 
-    def _mark_transferred(self, h: History) -> None:
-        self.members.status[h.i] = "transferred"
+    def _register_old_membership(self, h: History) -> None:
+        m, i = self.members, h.i
+        old = o.declared_old_membership(self._data(h))
+        m.number[i] = old.membership_no
+        self._validity(h, old.valid_until)
+        if m.status[i] == "applicant":
+            m.status[i] = "active"  # emit_members sets active or lapsed from the validity
+            m.joined[i] = m.joined[i] or old.valid_until - timedelta(days=365)
+        m.grade[i] = m.grade[i] or ADMISSION_GRADE
+        self._change(h, o.OLD_MEMBERSHIP_REGISTERED, membership_no=old.membership_no,
+                     valid_until=old.valid_until.isoformat())
+
+    def _move_province(self, h: History) -> None:
+        m, i = self.members, h.i
+        data = self._data(h)
+        origin = m.pid[i]
+        m.pid[i] = o.destination_province(data, origin)
+        self._change(h, o.MOVED_PROVINCE, from_province=origin, to_province=m.pid[i],
+                     address=data.get("destination_address"))
+
+    def _issue_card(self, h: History) -> None:
+        self._change(h, o.CARD_ISSUED)
+
+    def _record_rank(self, h: History) -> None:
+        rank = o.requested_rank(self._data(h))
+        self._change(h, o.RANK_RECORDED, rating_kind=rank.kind, rank=rank.rank)
+
+    def _issue_work_licence(self, h: History) -> None:
+        lic = self.issue_licence(h.i, from_wall(h.at).date(), o.requested_competencies(self._data(h)), h.rid)
+        self._change(h, o.LICENCE_ISSUED, lic.id, licence_no=lic.number, expires_on=lic.expires.isoformat())
+
+    def _renew(self, h: History, kind: str, years: int) -> None:
+        today = from_wall(h.at).date()
+        lic = self.held_licence(h.i, kind, before=today)
+        old = lic.expires
+        lic.expires = o.renewed_expiry(old, years, today)
+        self._change(h, o.LICENCE_RENEWED, lic.id, licence_no=lic.number, years=years,
+                     old_expires_on=old.isoformat(), new_expires_on=lic.expires.isoformat())
+
+    def _renew_work_licence(self, h: History) -> None:
+        a = h.assessment
+        self._renew(h, "work", a.years if a is not None and a.years else o.requested_years(self._data(h)))
+
+    def _renew_article32_licence(self, h: History) -> None:
+        self._renew(h, "article32", o.requested_years(self._data(h)))

@@ -14,7 +14,8 @@ from datetime import date, datetime, timedelta
 
 from demo.context import JALALI, Context
 from demo.rows import DIGITS2, NULL, opt, ts
-from domain.reference import DOCUMENT_TYPES_FA, FIELDS_FA, ISFAHAN_ID, PROVINCES, RESIDENCE_PROOFS_FA, TEHRAN_ID
+from domain.outcomes import WORK_LICENCE_YEARS, add_jalali_years, licence_number
+from domain.reference import ADMISSION_GRADE, DOCUMENT_TYPES_FA, FIELDS_FA, ISFAHAN_ID, PROVINCES, RESIDENCE_PROOFS_FA, TEHRAN_ID
 
 DEMO_PASSWORD = "Demo@1404"
 
@@ -322,7 +323,6 @@ class MemberRows:
     def emit_members(self) -> None:
         ctx, rng, m = self.ctx, self.rng, self.members
         today = ctx.today
-        field_numbers = {field: k + 1 for k, field in enumerate(FIELDS_FA)}
         out = self.out
         for i, mid in enumerate(m.ids):
             pid, gender = m.pid[i], m.gender[i]
@@ -351,8 +351,8 @@ class MemberRows:
             self._addresses(mid, pid)
             if rng.random() < ctx.family_share:
                 self._family(i, mid, gender, last_fa)
-            if grade is not None and status not in ("resigned",):
-                self._licences(i, mid, pid, field_numbers[m.field[i]], grade)
+            if grade is not None and status not in ("resigned",) or (i, "work") in self._held:
+                self._licences(i, mid)
 
     def _education(self, i: int, mid: int, before: date) -> None:
         rng, m = self.rng, self.members
@@ -428,21 +428,66 @@ class MemberRows:
             out.append(f"{mid}\tchild\t{names[self.below(len(names))][0]}\t{child_last}\t"
                        f"{national_id_for(_FAMILY_NID_OFFSET + 4 * g + 1 + k, seed)}\t{born.isoformat()}\n")
 
-    def _licences(self, i: int, mid: int, pid: int, field_no: int, grade: int) -> None:
-        """A work licence (some expired by now) and, for a few, an Article 32 licence."""
+    def held_licence(self, i: int, kind: str, before: date | None = None) -> Licence:
+        """The member's latest licence of `kind`. One they held before the demo period is drawn on
+        first need: issued up to six years (Article 32: four) before `before` (default today), for
+        five years (three)."""
+        held = self._held.get((i, kind))
+        if not held:
+            m = self.members
+            work = kind == "work"
+            issued = (before or self.ctx.today) - timedelta(days=self.between(30, (6 if work else 4) * 365))
+            lid = m.ids[i] * LICENCE_IDS_PER_MEMBER + (0 if work else 1)
+            held = self._held[(i, kind)] = [Licence(
+                lid, kind, licence_number(kind, m.pid[i], m.field[i], lid), m.field[i], m.grade[i] or ADMISSION_GRADE,
+                competencies(self.rng) if work else (), issued, add_jalali_years(issued, 5 if work else 3), None)]
+        return max(held, key=_latest)  # as logic.effects renews: the one that expires last
+
+    def issue_licence(self, i: int, issued: date, held: tuple[str, ...], request_id: int) -> Licence:
+        """A work licence a request issued."""
+        m = self.members
+        mine = self._held.setdefault((i, "work"), [])
+        lid = m.ids[i] * LICENCE_IDS_PER_MEMBER + 2 + sum(1 for lic in mine if lic.request_id is not None)
+        if lid % LICENCE_IDS_PER_MEMBER == 0:
+            raise RuntimeError("a demo member was issued too many work licences")
+        licence = Licence(lid, "work", licence_number("work", m.pid[i], m.field[i], lid), m.field[i],
+                          m.grade[i] or ADMISSION_GRADE, held, issued,
+                          add_jalali_years(issued, WORK_LICENCE_YEARS), request_id)
+        mine.append(licence)
+        return licence
+
+    def _licences(self, i: int, mid: int) -> None:
+        """A work licence (some expired by now) and, for a few, an Article 32 licence; and those the
+        chunk's requests issued or renewed."""
         m = self.members
         out = self.out["work_licence"]
-        today = self.ctx.today
         if m.licence[i]:
-            issued = today - timedelta(days=self.between(30, 6 * 365))
-            expires = issued + timedelta(days=5 * 365)
-            held = ",".join(competencies(self.rng))
-            out.append(f"{mid}\twork\tW{DIGITS2[pid]}{field_no}{str(mid).zfill(8)}\t{m.field[i]}\t{grade}\t"
-                       f"{{{held}}}\t{issued.isoformat()}\t{expires.isoformat()}\n")
+            self.held_licence(i, "work")
         if m.article32[i]:
-            issued = today - timedelta(days=self.between(30, 4 * 365))
-            out.append(f"{mid}\tarticle32\tA{DIGITS2[pid]}{field_no}{str(mid).zfill(8)}\t{m.field[i]}\t{grade}\t{{}}\t"
-                       f"{issued.isoformat()}\t{(issued + timedelta(days=3 * 365)).isoformat()}\n")
+            self.held_licence(i, "article32")
+        for kind in ("work", "article32"):
+            for lic in self._held.get((i, kind), ()):
+                out.append(f"{lic.id}\t{mid}\t{kind}\t{lic.number}\t{lic.field}\t{lic.grade}\t"
+                           f"{{{','.join(lic.competencies)}}}\t{lic.issued.isoformat()}\t{lic.expires.isoformat()}\t"
+                           f"{opt(lic.request_id)}\n")
+
+
+# Demo licence ids: the member's id times this, plus 0 (a work licence held before the demo), 1 (an
+# Article 32 licence) or 2.. (those the member's requests issued), so chunks need no shared sequence.
+LICENCE_IDS_PER_MEMBER = 8
+
+
+def _latest(licence: Licence) -> tuple:
+    return licence.expires, licence.id
+
+
+class Licence:
+    """A licence as the chunk's rows will show it (its expiry moves as requests renew it)."""
+    __slots__ = ("id", "kind", "number", "field", "grade", "competencies", "issued", "expires", "request_id")
+
+    def __init__(self, lid, kind, number, field, grade, held, issued, expires, request_id) -> None:
+        self.id, self.kind, self.number, self.field, self.grade = lid, kind, number, field, grade
+        self.competencies, self.issued, self.expires, self.request_id = held, issued, expires, request_id
 
 
 def competencies(rng: random.Random) -> tuple[str, ...]:

@@ -153,6 +153,14 @@ class Planner:
         licences, and no member has two open requests of one type (the workflow refuses that)."""
         rng, m = self.rng, self.members
         regular = [i for i in range(m.pool_from) if m.status[i] == "active"] or list(range(len(m.ids)))
+        # A transfer moves its member to another province for good: they file nothing else here
+        # (their later requests would belong to the destination's staff).
+        movers = [spec for spec in specs if spec.type_code == "transfer"]
+        if movers and len(regular) > 2 * len(movers):
+            regular = regular[:]
+            rng.shuffle(regular)
+            for spec in movers:
+                spec.member = regular.pop()
         holders = [i for i in regular if m.licence[i]] or regular
         a32 = [i for i in holders if m.article32[i]] or holders
         pool = list(range(m.pool_from, len(m.ids))) or regular
@@ -161,6 +169,8 @@ class Planner:
         self._assign_renewals([spec for spec in specs if spec.type_code == "membership_renewal"], regular)
         for spec in specs:
             t = spec.type_code
+            if t == "transfer" and spec.member >= 0:
+                continue
             if t == "new_membership":  # applicants apply once (unless they outnumber the chunk's members)
                 spec.member = pool[next_pool % len(pool)]
                 next_pool += 1

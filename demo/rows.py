@@ -127,11 +127,12 @@ COPY_TABLES: tuple[tuple[str, str], ...] = (
     ("contact", "member_id, kind, value, is_active"),
     ("address", "member_id, province_id, city, line, postal_code, is_legal"),
     ("family_member", "member_id, relation, first_name, last_name, national_id, birth_date"),
-    ("work_licence", "member_id, kind, licence_no, field, grade, competencies, issued_on, expires_on"),
     ("request", "id, tracking_code, member_id, province_id, type_code, stage_code, status, assignee_id, "
                 "submitted_at, clock_started_at, stage_entered_at, stage_hours_used, stage_due_at, "
                 "process_hours_used, due_at, closed_at, met_sla, initial_reviewer_id, referred, version, "
                 "updated_at, data"),
+    ("work_licence", "id, member_id, kind, licence_no, field, grade, competencies, issued_on, expires_on, "
+                     "request_id"),
     ("document", "member_id, request_id, doc_type, title, description, file_name, mime, size_bytes, sha256, "
                  "required, uploaded_at, verdict, verdict_reason, verdict_by, verdict_at"),
     ("stage_visit", "request_id, province_id, type_code, stage_code, entered_at, due_at, left_at, actor_id, "
@@ -141,8 +142,10 @@ COPY_TABLES: tuple[tuple[str, str], ...] = (
                        "note, reason, created_by, created_at, finance_status, finance_by, finance_at"),
     ("payment", "id, request_id, assessment_id, bank_reference, amount, paid_at, source, recorded_by, recorded_at"),
     ("validity_change", "member_id, old_valid_until, new_valid_until, request_id, changed_at"),
+    ("record_change", "member_id, request_id, kind, at, province_id, licence_id, details"),
 )
 # "member_document" is the document table (members' own degree scans, with explicit ids).
 TABLE_OF = {"member_document": "document"}
 BULK_TABLES = ("member", "document", "education", "contact", "address", "family_member", "work_licence",
-               "request", "stage_visit", "request_event", "fee_assessment", "payment", "validity_change")
+               "request", "stage_visit", "request_event", "fee_assessment", "payment", "validity_change",
+               "record_change")

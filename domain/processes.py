@@ -126,9 +126,16 @@ REJECT_ASSESSMENT = "reject_assessment"
 EXTEND_VALIDITY = "extend_validity"             # a paid renewal moves the validity to the assessed end
 GRANT_MEMBERSHIP_NO = "grant_membership_no"     # the head assigns the engineering-system number
 ACTIVATE_MEMBER = "activate_member"             # active, joined, grade 3, validity from the payment
-MARK_TRANSFERRED = "mark_transferred"
+REGISTER_OLD_MEMBERSHIP = "register_old_membership"  # the old number and the validity the expert verified
+MOVE_PROVINCE = "move_province"                 # the member moves to the destination province
+ISSUE_CARD = "issue_card"                       # a membership card issued and shipped
+RECORD_RANK = "record_rank"                     # the rank granted or declared, with its kind
+ISSUE_WORK_LICENCE = "issue_work_licence"       # a new work licence
+RENEW_WORK_LICENCE = "renew_work_licence"       # the work licence's expiry moves by the renewed years
+RENEW_ARTICLE32_LICENCE = "renew_article32_licence"
 EFFECTS = frozenset({ASSESS_FROM_TARIFF, APPROVE_ASSESSMENT, REJECT_ASSESSMENT, EXTEND_VALIDITY,
-                     GRANT_MEMBERSHIP_NO, ACTIVATE_MEMBER, MARK_TRANSFERRED})
+                     GRANT_MEMBERSHIP_NO, ACTIVATE_MEMBER, REGISTER_OLD_MEMBERSHIP, MOVE_PROVINCE, ISSUE_CARD,
+                     RECORD_RANK, ISSUE_WORK_LICENCE, RENEW_WORK_LICENCE, RENEW_ARTICLE32_LICENCE})
 
 _IDENTITY_CHECKS = (
     "صحت مدارک هویتی بارگذاری‌شده (شناسنامه، کارت ملی و عکس پرسنلی) بررسی شد",
@@ -143,8 +150,9 @@ def _initial(name_fa: str, kind: StageKind, limit: int, *checks: str) -> Stage:
     return Stage(INITIAL_REVIEW, name_fa, kind, Role.EXPERT, limit, checks, records_reviewer=True)
 
 
-def _final(role: Role = Role.FINAL_REVIEWER, *checks: str) -> Stage:
-    return Stage(FINAL_REVIEW, "بررسی نهایی", StageKind.REVIEW, role, 1, checks or _RECHECK, four_eyes=True)
+def _final(role: Role = Role.FINAL_REVIEWER, *checks: str, on_done: tuple[str, ...] = ()) -> Stage:
+    return Stage(FINAL_REVIEW, "بررسی نهایی", StageKind.REVIEW, role, 1, checks or _RECHECK, four_eyes=True,
+                 on_done=on_done)
 
 
 def _payment(name_fa: str = "پرداخت هزینه", optional: Condition | None = None,
@@ -160,12 +168,13 @@ def _committee() -> Stage:
                  ("صلاحیت عضو بر مبنای سوابق کاری و تجربی و دوره‌های آموزشی بررسی شد",))
 
 
-def _print_licence() -> Stage:
-    return Stage("licence_print", "صدور و چاپ پروانه اشتغال", StageKind.ISSUE, Role.EXPERT, 1)
+def _print_licence(effect: str) -> Stage:
+    return Stage("licence_print", "صدور و چاپ پروانه اشتغال", StageKind.ISSUE, Role.EXPERT, 1, on_done=(effect,))
 
 
 def _card_issue(limit: int = 2) -> Stage:
-    return Stage("card_issue", "صدور و ارسال کارت عضویت", StageKind.ISSUE, Role.CENTRAL_EXPERT, limit)
+    return Stage("card_issue", "صدور و ارسال کارت عضویت", StageKind.ISSUE, Role.CENTRAL_EXPERT, limit,
+                 on_done=(ISSUE_CARD,))
 
 
 PROCESSES: dict[str, Process] = {p.code: p for p in (
@@ -191,9 +200,11 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
         "legacy_registration", "ثبت عضویت اعضای قدیمی", 2,
         (
             _initial("بررسی اولیه", StageKind.REVIEW, 1,
-                     "شماره نظام مهندسی و اعتبار عضویت قدیمی متقاضی درست است", *_IDENTITY_CHECKS),
+                     "شماره نظام مهندسی و اعتبار عضویت قدیمی متقاضی درست است", *_IDENTITY_CHECKS[:3],
+                     "اطلاعات پستی، شغلی، شماره حساب و شماره ثنا ثبت و بررسی شد"),
             _final(Role.FINAL_REVIEWER,
-                   "شماره نظام مهندسی، اعتبار عضویت قدیمی، مدرک تحصیلی و کد ملی دوباره بررسی شد"),
+                   "شماره نظام مهندسی، اعتبار عضویت قدیمی، مدرک تحصیلی و کد ملی دوباره بررسی شد",
+                   on_done=(REGISTER_OLD_MEMBERSHIP,)),
         ),
         "اعضای قدیمی فاقد عضویت الکترونیک",
         (("old_membership_no", "شماره عضویت قدیمی"), ("old_valid_until", "اعتبار عضویت قدیمی")),
@@ -222,7 +233,7 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
                      "بدهی پروانهٔ کارشناسان مادهٔ ۳۲ تسویه شده است"),
             _final(),
             Stage("head_approval", "تأیید رییس سازمان استان", StageKind.DECISION, Role.HEAD, 1,
-                  ("انتقال به استان مقصد تأیید شد",), on_done=(MARK_TRANSFERRED,)),
+                  ("انتقال به استان مقصد تأیید شد",), on_done=(MOVE_PROVINCE,)),
         ),
         "انتقال عضویت به استان دیگر",
         (("destination_province", "استان مقصد"), ("destination_address", "نشانی پستی در استان مقصد")),
@@ -243,7 +254,7 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
                   Role.FINAL_REVIEWER, 2, ("صحت عملکرد کارشناس بررسی اولیه تأیید شد",), four_eyes=True),
             Stage("specialised_committee", "کمیتهٔ تخصصی استان", StageKind.COMMITTEE, Role.COMMITTEE, 5,
                   ("مقالات و طرح‌های پژوهشی بررسی شد",), optional=Condition.REFERRAL),
-            _final(),
+            _final(on_done=(RECORD_RANK,)),
         ),
         "رتبه‌بندی مشاوران و پیمانکاران؛ دو رتبهٔ بالا به سازمان مرکزی می‌رود",
         (("rating_kind", "نوع (مشاور/پیمانکار)"), ("requested_rank", "رتبهٔ درخواستی")),
@@ -254,7 +265,7 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
         (
             _initial("بررسی اولیه", StageKind.REVIEW, 1,
                      "اطلاعات رتبه و پروانه با گواهینامه و پروانهٔ بارگذاری‌شده و سوابق استان مطابقت دارد"),
-            _final(),
+            _final(on_done=(RECORD_RANK,)),
         ),
         "ثبت رتبه و پروانهٔ اشتغالی که در سامانه ثبت نشده است",
         (("rank", "رتبه"), ("licence_expiry", "پایان اعتبار پروانه")),
@@ -268,7 +279,7 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
                      "نوع درخواست با اطلاعات رتبه‌ای عضو تطبیق داده شد"),
             _final(),
             _committee(),
-            _print_licence(),
+            _print_licence(ISSUE_WORK_LICENCE),
         ),
         "صدور پروانهٔ اشتغال به کار با سوابق کاری و دوره‌های آموزشی",
         (("competencies", "صلاحیت‌های درخواستی"),),
@@ -282,7 +293,7 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
             _final(),
             _payment("پرداخت هزینهٔ تمدید پروانه", optional=Condition.PAYABLE),
             _committee(),
-            _print_licence(),
+            _print_licence(RENEW_WORK_LICENCE),
         ),
         "تمدید پروانهٔ اشتغال؛ معافیت شورای مرکزی یا با پرداخت هزینه",
         (("renewal_years", "تعداد سال‌های تمدید"),),
@@ -296,9 +307,10 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
                      "پروانهٔ اشتغال معتبر عضو بررسی شد", "پروانهٔ قدیمی بارگذاری‌شده بررسی شد"),
             _final(Role.CENTRAL_EXPERT, "صحت عملکرد کارشناس استان تأیید شد"),
             Stage("card_issue", "صدور، چاپ و ارسال کارت و پروانهٔ مادهٔ ۳۲", StageKind.ISSUE,
-                  Role.CENTRAL_EXPERT, 1),
+                  Role.CENTRAL_EXPERT, 1, on_done=(RENEW_ARTICLE32_LICENCE,)),
         ),
         "تمدید پروانهٔ کارشناسان مادهٔ ۳۲ (نیازمند پروانهٔ اشتغال معتبر)",
+        (("renewal_years", "تعداد سال‌های تمدید"),),
         fee_items=("article32_renewal_fee",),
     ),
 )}

@@ -601,6 +601,12 @@ def _history(engine, rid: int) -> dict:
                                                     "FROM payment WHERE request_id = :r", r=rid)],
         "validity": [tuple(v) for v in rows(engine, "SELECT member_id, old_valid_until, new_valid_until, changed_at "
                                                     "FROM validity_change WHERE request_id = :r", r=rid)],
+        # The record's history, but for the number a new licence gets (from its id).
+        "record": [(c.member_id, c.kind, c.at, c.province_id, c.licence_id is None,
+                    {k: v for k, v in c.details.items() if k != "licence_no"}) for c in rows(
+            engine, "SELECT * FROM record_change WHERE request_id = :r ORDER BY id", r=rid)],
+        "licences": [tuple(w) for w in rows(engine, "SELECT member_id, kind, field, grade, competencies, issued_on, "
+                                                    "expires_on FROM work_licence WHERE request_id = :r", r=rid)],
     }
 
 
@@ -611,10 +617,22 @@ def _through_the_services(engine, actors: dict[int, Actor], original) -> int:
     with engine.begin() as c:
         # The member's validity when the original was filed (before the renewals that followed),
         # and the member's open requests of the type out of the way of the one-open-request rule.
+        # So too its province, and its licences' expiry, before the changes its requests made.
+        later = {"m": original.member_id, "t": original.submitted_at}
         c.execute(sa.text(
-            "UPDATE member SET valid_until = coalesce((SELECT old_valid_until FROM validity_change v "
-            "WHERE v.member_id = :m AND v.changed_at > :t ORDER BY v.changed_at, v.id LIMIT 1), valid_until) "
-            "WHERE id = :m"), {"m": original.member_id, "t": original.submitted_at})
+            "UPDATE member SET valid_until = CASE WHEN v.id IS NULL THEN valid_until ELSE v.old_valid_until END "
+            "FROM (SELECT NULL) x LEFT JOIN LATERAL (SELECT id, old_valid_until FROM validity_change v "
+            "WHERE v.member_id = :m AND v.changed_at > :t ORDER BY v.changed_at, v.id LIMIT 1) v ON true "
+            "WHERE member.id = :m"), later)
+        c.execute(sa.text(
+            "UPDATE member SET province_id = coalesce((SELECT (details->>'from_province')::int FROM record_change "
+            "WHERE member_id = :m AND kind = 'moved_province' AND at > :t ORDER BY at, id LIMIT 1), province_id) "
+            "WHERE id = :m"), later)
+        c.execute(sa.text(
+            "UPDATE work_licence w SET expires_on = (SELECT (details->>'old_expires_on')::date FROM record_change c "
+            "WHERE c.licence_id = w.id AND c.kind = 'licence_renewed' AND c.at > :t ORDER BY at, id LIMIT 1) "
+            "WHERE member_id = :m AND EXISTS (SELECT 1 FROM record_change c WHERE c.licence_id = w.id "
+            "AND c.kind = 'licence_renewed' AND c.at > :t)"), later)
         c.execute(sa.text("UPDATE request SET status = 'rejected', closed_at = updated_at, met_sla = false, "
                           "stage_due_at = NULL, stage_risk_at = NULL, due_at = NULL, risk_at = NULL "
                           "WHERE member_id = :m AND type_code = :t AND status IN ('open', 'returned')"),

@@ -15,7 +15,8 @@ from domain.processes import INITIAL_REVIEW, PROCESSES, StageKind
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from domain.roles import Role
 from logic import workflow as wf
-from tests.factories import actor_for, check_invariants, events, make_assessment, make_member, make_staff, req_row, step
+from tests.factories import (actor_for, add_licence, check_invariants, events, make_assessment, make_member, make_staff,
+                             req_row, rows, step)
 
 CAL = BusinessCalendar()  # the default province calendar; the test database has no holidays
 SAT_0800 = datetime(2026, 11, 21, 8, 0, tzinfo=TEHRAN)  # a Saturday
@@ -38,11 +39,32 @@ def world(db):
     return staff
 
 
+# What each type's member declares at submission (`Process.data_fields`).
+SUBMITTED = {
+    "legacy_registration": {"old_membership_no": "08-1-012345", "old_valid_until": "2027-03-20"},
+    "membership_renewal": {"renewal_years": 2},
+    "transfer": {"destination_province": ISFAHAN_ID, "destination_address": "اصفهان، خیابان چهارباغ، پلاک ۱۲"},
+    "rating": {"rating_kind": "contractor", "requested_rank": 2},
+    "rating_registration": {"rank": 3, "licence_expiry": "2028-01-01"},
+    "licence_issue": {"competencies": ["design", "supervision"]},
+    "licence_renewal": {"renewal_years": 2},
+    "article32_renewal": {"renewal_years": 1},
+}
+LICENCE_ISSUED = date(2022, 5, 1)  # the licence a renewal renews: expires 2027-04-30
+
+
+def record(db, member: int) -> list:
+    return rows(db, "SELECT kind, request_id, province_id, licence_id, details FROM record_change "
+                    "WHERE member_id = :m ORDER BY id", m=member)
+
+
 @pytest.mark.parametrize("type_code", list(PROCESSES))
 def test_every_request_type_runs_its_full_path(db, world, type_code):
     member = make_member(db, TEHRAN_ID, status="applicant" if type_code == "new_membership" else "active",
                          valid_until=date(2026, 3, 20))
-    out = wf.submit(db, member, type_code, {"note": "آزمون"}, submitted_at=SAT_0800)
+    add_licence(db, member, "civil", 2, LICENCE_ISSUED)
+    add_licence(db, member, "civil", 2, LICENCE_ISSUED, kind="article32", years=3)
+    out = wf.submit(db, member, type_code, {"note": "آزمون", **SUBMITTED.get(type_code, {})}, submitted_at=SAT_0800)
     r = check_invariants(db, out.request_id)
     assert r["version"] == 1 and events(db, out.request_id)[0]["action"] == "submit"
     visited = [r["stage_code"]]
@@ -69,14 +91,74 @@ def test_every_request_type_runs_its_full_path(db, world, type_code):
     assert [v.stage_code for v in visits] == [s for s in expected if proc.stage(s).clock_runs]
     assert all(v.met for v in visits)  # two office hours per stage: every stage within its limit
     assert r["process_hours_used"] == sum(v.hours_used for v in visits)
+    check_record(db, type_code, member, out.request_id, r["closed_at"])
+
+
+def check_record(db, type_code: str, member: int, rid: int, closed_at: datetime) -> None:
+    """What the completed request left on the member's record, each change naming the request."""
+    m = rows(db, "SELECT * FROM member WHERE id = :m", m=member)[0]
+    changes = record(db, member)
+    validity = rows(db, "SELECT old_valid_until, new_valid_until, request_id FROM validity_change "
+                        "WHERE member_id = :m ORDER BY id", m=member)
+    licences = {w.kind: w for w in rows(db, "SELECT * FROM work_licence WHERE member_id = :m ORDER BY id", m=member)}
+    assert all(c.request_id == rid for c in changes) and all(v.request_id == rid for v in validity)
+    kinds = [c.kind for c in changes]
     if type_code == "new_membership":
-        with db.connect() as c:
-            m = c.execute(sa.text("SELECT status, membership_no FROM member WHERE id = :i"), {"i": member}).one()
-        assert m.status == "active" and m.membership_no
-    if type_code == "membership_renewal":
-        with db.connect() as c:
-            assert c.execute(sa.text("SELECT valid_until FROM member WHERE id = :i"),
-                             {"i": member}).scalar() == date(2028, 3, 19)
+        assert m.status == "active" and m.membership_no and m.grade == 3
+        assert kinds == ["admitted", "card_issued"]
+        assert changes[0].details == {"membership_no": m.membership_no, "grade": 3}
+        # The test's payment stage has no tariff: its fee buys no validity, so nothing changed it.
+        assert validity == [] and m.valid_until == date(2026, 3, 20)
+    elif type_code == "legacy_registration":
+        assert (m.membership_no, m.valid_until, m.status) == ("08-1-012345", date(2027, 3, 20), "active")
+        assert kinds == ["old_membership_registered"]
+        assert [(v.old_valid_until, v.new_valid_until) for v in validity] == [(date(2026, 3, 20), date(2027, 3, 20))]
+    elif type_code == "membership_renewal":
+        assert m.valid_until == date(2028, 3, 19) and kinds == []
+        assert [(v.old_valid_until, v.new_valid_until) for v in validity] == [(date(2026, 3, 20), date(2028, 3, 19))]
+    elif type_code == "transfer":
+        assert m.province_id == ISFAHAN_ID and m.status == "active"
+        assert kinds == ["moved_province"] and changes[0].province_id == ISFAHAN_ID
+        assert changes[0].details["from_province"] == TEHRAN_ID and changes[0].details["to_province"] == ISFAHAN_ID
+    elif type_code == "card_reissue":
+        assert kinds == ["card_issued"]
+    elif type_code in ("rating", "rating_registration"):
+        expected = {"rating_kind": "contractor", "rank": 2} if type_code == "rating" else \
+            {"rating_kind": "consultant", "rank": 3}
+        assert kinds == ["rank_recorded"] and changes[0].details == expected
+    elif type_code == "licence_issue":
+        new = rows(db, "SELECT * FROM work_licence WHERE request_id = :r", r=rid)
+        assert len(new) == 1 and new[0].kind == "work" and new[0].member_id == member
+        assert new[0].issued_on == closed_at.astimezone(TEHRAN).date() and new[0].expires_on > new[0].issued_on
+        assert list(new[0].competencies) == ["design", "supervision"] and new[0].field == m.field
+        assert kinds == ["licence_issued"] and changes[0].licence_id == new[0].id
+        assert changes[0].details["licence_no"] == new[0].licence_no
+    elif type_code in ("licence_renewal", "article32_renewal"):
+        kind = "work" if type_code == "licence_renewal" else "article32"
+        old = date(2027, 4, 30) if kind == "work" else date(2025, 4, 30)
+        years = SUBMITTED[type_code]["renewal_years"]
+        assert kinds == ["licence_renewed"] and changes[0].licence_id == licences[kind].id
+        # A lapsed licence is renewed from the day of renewal, a valid one from its expiry.
+        start = old if kind == "work" else closed_at.astimezone(TEHRAN).date()
+        assert changes[0].details["old_expires_on"] == old.isoformat() and changes[0].details["years"] == years
+        assert licences[kind].expires_on.isoformat() == changes[0].details["new_expires_on"]
+        assert (licences[kind].expires_on - start).days in range(365 * years - 1, 365 * years + 2)
+    else:
+        raise AssertionError(f"no record check for {type_code}")
+
+
+def test_the_record_history_cannot_be_rewritten(db, world):
+    member = make_member(db, TEHRAN_ID)
+    rid = wf.submit(db, member, "card_reissue", submitted_at=SAT_0800).request_id
+    now = SAT_0800
+    while req_row(db, rid)["status"] == "open":
+        now += timedelta(hours=2)
+        step(db, world, rid, now)
+    assert [c.kind for c in record(db, member)] == ["card_issued"]
+    for sql in ("UPDATE record_change SET kind = 'admitted'", "DELETE FROM record_change"):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), db.begin() as c:
+            c.execute(sa.text(sql))
+    assert [c.kind for c in record(db, member)] == ["card_issued"]
 
 
 def test_after_hours_submission_starts_the_clock_at_the_next_opening(db, world):
@@ -179,7 +261,7 @@ REVIEW_STAGES = [(p.code, s) for p in PROCESSES.values() for s in p.stages
 
 @pytest.mark.parametrize("type_code,stage", REVIEW_STAGES, ids=[f"{t}-{s.code}" for t, s in REVIEW_STAGES])
 def test_only_the_stage_role_in_the_province_may_act(db, world, type_code, stage):
-    rid = wf.submit(db, make_member(db, TEHRAN_ID), type_code, submitted_at=SAT_0800).request_id
+    rid = wf.submit(db, make_member(db, TEHRAN_ID), type_code, SUBMITTED.get(type_code), submitted_at=SAT_0800).request_id
     now = SAT_0800
     while req_row(db, rid)["stage_code"] != stage.code:
         now += timedelta(minutes=30)
@@ -276,7 +358,7 @@ def test_sixteen_concurrent_approvals_exactly_one_wins(db, world):
 
 
 def test_referral_routes_a_rating_through_the_specialised_committee(db, world):
-    rid = wf.submit(db, make_member(db, TEHRAN_ID), "rating", submitted_at=SAT_0800).request_id
+    rid = wf.submit(db, make_member(db, TEHRAN_ID), "rating", SUBMITTED["rating"], submitted_at=SAT_0800).request_id
     now = SAT_0800
     seen = []
     while req_row(db, rid)["status"] == "open":

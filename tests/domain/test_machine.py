@@ -108,12 +108,27 @@ def test_every_request_type_runs_its_full_path(type_code):
     assert state.process_hours_used == sum(v.hours_used for v in closed)
     assert state.met_sla is True and state.assignee_id is None
     effects = [e for x in transitions for e in x.effects + x.effects_after_event]
-    if type_code == "new_membership":
-        assert effects[-2:] == [p.GRANT_MEMBERSHIP_NO, p.ACTIVATE_MEMBER]
-    if type_code == "membership_renewal":
-        assert effects == [p.APPROVE_ASSESSMENT, p.EXTEND_VALIDITY]
-    if type_code == "transfer":
-        assert effects == [p.MARK_TRANSFERRED]
+    # What the completed request leaves on the member's record, in the order it happens.
+    outcomes = [e for e in effects if e not in (p.ASSESS_FROM_TARIFF, p.APPROVE_ASSESSMENT)]
+    assert outcomes == OUTCOMES[type_code]
+
+
+OUTCOMES = {
+    "new_membership": [p.GRANT_MEMBERSHIP_NO, p.ACTIVATE_MEMBER, p.ISSUE_CARD],
+    "legacy_registration": [p.REGISTER_OLD_MEMBERSHIP],
+    "membership_renewal": [p.EXTEND_VALIDITY],
+    "transfer": [p.MOVE_PROVINCE],
+    "card_reissue": [p.ISSUE_CARD],
+    "rating": [p.RECORD_RANK],
+    "rating_registration": [p.RECORD_RANK],
+    "licence_issue": [p.ISSUE_WORK_LICENCE],
+    "licence_renewal": [p.RENEW_WORK_LICENCE],
+    "article32_renewal": [p.RENEW_ARTICLE32_LICENCE],
+}
+
+
+def test_every_request_type_names_what_it_leaves_on_the_record():
+    assert set(OUTCOMES) == set(p.PROCESSES)
 
 
 def test_the_initial_reviewer_is_who_approved_the_initial_review():

@@ -1,0 +1,147 @@
+"""What a completed request writes on the member's record, computed from the request's data.
+
+Every effect of `domain.processes` that changes the member's record leaves one row in the record's
+history naming the request that made it: `validity_change` for the membership validity, and
+`record_change` (append-only) for the rest, whose kinds and Persian labels are here. The values an effect writes (a licence's number and expiry, the years a
+renewal adds, the rank, the destination province, the old membership) are computed here from the
+request's own data (`Process.data_fields`) and the moment it completes, so that `logic.effects` and
+the demo loader write the same thing.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import NamedTuple
+
+import jdatetime
+
+from domain.errors import ValidationError
+from domain.reference import COMPETENCIES_FA, FIELDS_FA, PROVINCE_NAMES_FA
+from domain.text import to_ascii_digits, to_persian_digits as fa
+
+# Kinds of `record_change` rows, with the label the member page shows.
+ADMITTED = "admitted"
+OLD_MEMBERSHIP_REGISTERED = "old_membership_registered"
+MOVED_PROVINCE = "moved_province"
+CARD_ISSUED = "card_issued"
+RANK_RECORDED = "rank_recorded"
+LICENCE_ISSUED = "licence_issued"
+LICENCE_RENEWED = "licence_renewed"
+CHANGE_KINDS_FA: dict[str, str] = {
+    ADMITTED: "پذیرش عضویت و اعطای شماره نظام مهندسی",
+    OLD_MEMBERSHIP_REGISTERED: "ثبت عضویت قدیمی",
+    MOVED_PROVINCE: "انتقال عضویت به استان دیگر",
+    CARD_ISSUED: "صدور و ارسال کارت عضویت",
+    RANK_RECORDED: "ثبت رتبه",
+    LICENCE_ISSUED: "صدور پروانه",
+    LICENCE_RENEWED: "تمدید پروانه",
+}
+
+# A new work licence is valid for five Jalali years from its issue (the product's choice: no seed
+# gives the term; it is the usual term of a work licence).
+WORK_LICENCE_YEARS = 5
+RATING_KINDS_FA = {"consultant": "مشاور", "contractor": "پیمانکار"}
+RANKS = range(1, 6)
+MAX_RENEWAL_YEARS = 5
+_LICENCE_PREFIX = {"work": "W", "article32": "A"}
+FIELD_NUMBERS = {field: k + 1 for k, field in enumerate(FIELDS_FA)}  # the digit a licence number carries
+
+
+def add_jalali_years(d: date, years: int) -> date:
+    """The same Jalali day `years` later (Esfand 30 of a leap year becomes Esfand 29)."""
+    j = jdatetime.date.fromgregorian(date=d)
+    year = j.year + years
+    day = min(j.day, 29) if j.month == 12 and not jdatetime.date(year, 1, 1).isleap() else j.day
+    return jdatetime.date(year, j.month, day).togregorian()
+
+
+def licence_number(kind: str, province_id: int, field: str, sequence: int) -> str:
+    """W (work) or A (Article 32), the province, the field's digit, then a national sequence."""
+    return f"{_LICENCE_PREFIX[kind]}{province_id:02d}{FIELD_NUMBERS[field]}{sequence:08d}"
+
+
+def renewed_expiry(expires_on: date, years: int, today: date) -> date:
+    """A licence renewed for `years`: from its expiry, or from today when it has already lapsed (the
+    renewed years are years of validity, not years of arrears)."""
+    if not isinstance(years, int) or isinstance(years, bool) or not 1 <= years <= MAX_RENEWAL_YEARS:
+        raise ValidationError(f"تعداد سال‌های تمدید باید بین ۱ تا {fa(MAX_RENEWAL_YEARS)} باشد.")
+    return add_jalali_years(max(expires_on, today), years)
+
+
+def requested_years(data: Mapping | None, default: int = 1) -> int:
+    """The renewal years the member asked for (`renewal_years`), or `default`."""
+    value = (data or {}).get("renewal_years", default)
+    try:
+        years = int(to_ascii_digits(str(value)))
+    except ValueError:
+        raise ValidationError("تعداد سال‌های تمدید باید عدد باشد.") from None
+    if not 1 <= years <= MAX_RENEWAL_YEARS:
+        raise ValidationError(f"تعداد سال‌های تمدید باید بین ۱ تا {fa(MAX_RENEWAL_YEARS)} باشد.")
+    return years
+
+
+def requested_competencies(data: Mapping | None) -> tuple[str, ...]:
+    """The competencies a licence request asks for (design and supervision by default, seed 004)."""
+    asked = (data or {}).get("competencies") or ("design", "supervision")
+    if isinstance(asked, str):
+        asked = (asked,)
+    unknown = [c for c in asked if c not in COMPETENCIES_FA]
+    if unknown:
+        raise ValidationError("صلاحیت درخواستی شناخته‌شده نیست: " + "، ".join(map(str, unknown)))
+    return tuple(c for c in COMPETENCIES_FA if c in asked)  # in the reference order, once each
+
+
+class Rank(NamedTuple):
+    kind: str   # RATING_KINDS_FA
+    rank: int
+
+
+def requested_rank(data: Mapping | None) -> Rank:
+    """The rank a rating request records: the requested one (`rating_kind`, `requested_rank`), or the
+    one an existing rating declares (`rank`, kind by default consultant)."""
+    data = data or {}
+    kind = data.get("rating_kind") or "consultant"
+    value = data.get("requested_rank", data.get("rank"))
+    if kind not in RATING_KINDS_FA:
+        raise ValidationError("نوع رتبه‌بندی باید مشاور یا پیمانکار باشد.")
+    try:
+        rank = int(to_ascii_digits(str(value)))
+    except ValueError:
+        raise ValidationError("رتبه باید عددی از ۱ تا ۵ باشد.") from None
+    if rank not in RANKS:
+        raise ValidationError("رتبه باید عددی از ۱ تا ۵ باشد.")
+    return Rank(kind, rank)
+
+
+def destination_province(data: Mapping | None, origin: int) -> int:
+    """The province a transfer moves the member to."""
+    value = (data or {}).get("destination_province")
+    try:
+        dest = int(to_ascii_digits(str(value)))
+    except ValueError:
+        dest = None
+    if dest not in PROVINCE_NAMES_FA:
+        raise ValidationError("استان مقصد انتقال مشخص نیست.")
+    if dest == origin:
+        raise ValidationError("استان مقصد باید با استان فعلی عضو متفاوت باشد.")
+    return dest
+
+
+class OldMembership(NamedTuple):
+    membership_no: str
+    valid_until: date
+
+
+def declared_old_membership(data: Mapping | None) -> OldMembership:
+    """The old engineering-system number and validity a pre-electronic member declared (seed 002),
+    which the expert verified at the initial review."""
+    data = data or {}
+    number = to_ascii_digits(str(data.get("old_membership_no") or "")).strip()
+    if not number:
+        raise ValidationError("شمارهٔ نظام مهندسی قدیمی عضو ثبت نشده است.")
+    raw = data.get("old_valid_until")
+    try:
+        valid = date.fromisoformat(to_ascii_digits(str(raw)))
+    except ValueError:
+        raise ValidationError("اعتبار عضویت قدیمی عضو تاریخ درستی نیست.") from None
+    return OldMembership(number, valid)
