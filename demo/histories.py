@@ -186,6 +186,8 @@ class Histories:
         """What logic.workflow.submit reads: the finance setting, and for a renewal the member's
         validity and the province's renewal window (no member has another open request of the
         type: the plan sees to that)."""
+        if h.proc.renews_licence:
+            return self._licence_facts(h)
         if not h.proc.renewal_window:
             return self._facts_for(h.finance, None, None)
         year = self.members.valid_year[h.i]
@@ -195,6 +197,19 @@ class Histories:
             facts = self._renewal_facts[key] = Facts(
                 h.finance, valid_until=JALALI.ends[year] if year else None,
                 renewal_window_days=self.ctx.renewal_window.get(h.pid, 60))
+        return facts
+
+    def _licence_facts(self, h: History) -> Facts:
+        """A licence renewal's submission: the kinds of licence the member holds (the plan gives
+        every renewer one)."""
+        m, i = self.members, h.i
+        held = frozenset(kind for kind, flag in (("work", m.licence[i] or (i, "work") in self._held),
+                                                 ("article32", m.article32[i] or (i, "article32") in self._held))
+                         if flag)
+        key = (h.finance, held)
+        facts = self._renewal_facts.get(key)
+        if facts is None:
+            facts = self._renewal_facts[key] = Facts(h.finance, licences_held=held)
         return facts
 
     # ---- rows of one request

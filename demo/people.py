@@ -15,7 +15,8 @@ from datetime import date, datetime, timedelta
 from demo.context import JALALI, Context
 from demo.rows import DIGITS2, NULL, opt, ts
 from domain.outcomes import WORK_LICENCE_YEARS, add_jalali_years, licence_number
-from domain.reference import ADMISSION_GRADE, DOCUMENT_TYPES_FA, FIELDS_FA, ISFAHAN_ID, PROVINCES, RESIDENCE_PROOFS_FA, TEHRAN_ID
+from domain.reference import (ADMISSION_GRADE, DOCUMENT_TYPES_FA, ISFAHAN_ID, PROVINCES, RESIDENCE_PROOFS_FA,
+                              TEHRAN_ID)
 
 DEMO_PASSWORD = "Demo@1404"
 
@@ -351,7 +352,8 @@ class MemberRows:
             self._addresses(mid, pid)
             if rng.random() < ctx.family_share:
                 self._family(i, mid, gender, last_fa)
-            if grade is not None and status not in ("resigned",) or (i, "work") in self._held:
+            if (status != "resigned" and (grade is not None or m.licence[i])
+                    or (i, "work") in self._held or (i, "article32") in self._held):
                 self._licences(i, mid)
 
     def _education(self, i: int, mid: int, before: date) -> None:

@@ -192,9 +192,9 @@ class Planner:
                         i = self.pick(candidates)
                 in_progress.add((i, t))
             spec.member = i
-            if t == "article32_renewal" and m.status[i] != "applicant":
+            if t == "article32_renewal":
                 m.licence[i] = m.article32[i] = True  # renewing a licence means holding one
-            elif t == "licence_renewal" and m.status[i] != "applicant":
+            elif t == "licence_renewal":
                 m.licence[i] = True
 
     def _assign_renewals(self, renewals: list[Spec], regular: list[int]) -> None:

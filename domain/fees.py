@@ -126,18 +126,22 @@ def is_last_day_of_year(d: jdatetime.date) -> bool:
     return d == last_day_of_jalali_year(d.year)
 
 
+def first_year_due(valid_until: date | jdatetime.date) -> int:
+    """The first Jalali year a member whose validity ends on `valid_until` has not paid for: the year
+    after the one that holds the end. A validity end is usually Esfand 29/30, but records kept before
+    the national portal hold other days (1385/06/15): the year that holds it counts as paid."""
+    return _as_jalali(valid_until, "پایان اعتبار عضویت").year + 1
+
+
 def renewal_quote(valid_until: jdatetime.date, through_year: int, annual_fee: Mapping[int, int],
                   prior_debt: int = 0, discounts: Iterable[DiscountRule] = CENTRAL_COUNCIL_DISCOUNTS) -> RenewalQuote:
     """What a member whose validity ends on `valid_until` pays to renew up to the end of `through_year`:
-    one line per unrenewed year at that year's annual fee, less the discount that applies to the year
-    their validity ended, plus the prior debt the expert set."""
+    one line per unrenewed year (from the Jalali year after the one that holds `valid_until`, whatever
+    its day) at that year's annual fee, less the discount that applies to the year their validity
+    ended, plus the prior debt the expert set. The new validity ends on the last day of `through_year`."""
     vu = _as_jalali(valid_until, "پایان اعتبار عضویت")
     if not MIN_YEAR <= vu.year <= MAX_YEAR:
         raise ValidationError(f"سال پایان اعتبار ({fa(vu.year)}) خارج از بازهٔ مجاز است.")
-    if not is_last_day_of_year(vu):
-        raise ValidationError(
-            f"پایان اعتبار عضویت ({format_jalali_date(vu)}) باید آخرین روز یک سال شمسی باشد "
-            f"(برای سال {fa(vu.year)}: {format_jalali_date(last_day_of_jalali_year(vu.year))}).")
     if not _is_int(through_year):
         raise ValidationError("سال پایان تمدید باید عدد صحیح باشد.")
     if through_year <= vu.year:
@@ -148,9 +152,9 @@ def renewal_quote(valid_until: jdatetime.date, through_year: int, annual_fee: Ma
         raise ValidationError("بدهی پیشین باید عدد صحیح به ریال باشد.")
     if prior_debt < 0:
         raise ValidationError("بدهی پیشین نمی‌تواند منفی باشد.")
-    rule = _discount_for(vu.year, discounts)
+    rule = _discount_for(vu.year, discounts)  # by the year that holds the end, whatever its day
     lines = []
-    for year in range(vu.year + 1, through_year + 1):
+    for year in range(first_year_due(vu), through_year + 1):
         if year not in annual_fee:
             raise ValidationError(f"تعرفهٔ حق عضویت سالانهٔ سال {fa(year)} ثبت نشده است؛ "
                                   "پیش از تعیین مبلغ، تعرفهٔ آن سال را در صفحهٔ تعرفه‌ها ثبت کنید.")

@@ -19,6 +19,7 @@ from domain.actor import Actor
 from domain.calendar import BusinessCalendar, Moment, tehran_day
 from domain.clock import due, units_of_days, units_of_us
 from domain.errors import InvalidTransition, PermissionDenied, ValidationError
+from domain.reference import LICENCE_KINDS_FA
 from domain.fees import renewal_window_check
 from domain.processes import (ACTIONS_FA, CLOSED_STATUSES, STAFF_ACTIONS, STAGE_INDEX, Condition, Process, Stage,
                               StageKind, Status, done_action, process)
@@ -111,6 +112,7 @@ class Facts(NamedTuple):
     open_same_type: bool = False             # the member already has one of this type in progress
     valid_until: date | None = None          # the member's membership validity
     renewal_window_days: int = 60
+    licences_held: frozenset[str] = frozenset()  # kinds of licence the member holds (expired or not)
 
 
 class Event(NamedTuple):
@@ -356,6 +358,9 @@ def _submit(state, action, actor, facts, cal, now):
         raise InvalidTransition(f"این عضو یک درخواست «{proc.name_fa}» در جریان دارد.")
     if proc.renewal_window and facts.valid_until is not None:
         _renewal_window_check(facts.valid_until, facts.renewal_window_days, tehran_day(now))
+    if proc.renews_licence and proc.renews_licence not in facts.licences_held:
+        raise ValidationError(f"برای «{proc.name_fa}» عضو باید {LICENCE_KINDS_FA[proc.renews_licence]} "
+                              "ثبت‌شده‌ای داشته باشد؛ پروانه‌ای برای تمدید در پروندهٔ او نیست.")
     first = proc.stages[0]
     new = RequestState(state.type_code, state.province_id, first.code, _OPEN, 1, now,
                        tracking_code=state.tracking_code, clock_started_at=cal.next_opening(now))

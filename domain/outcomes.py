@@ -16,7 +16,8 @@ from typing import NamedTuple
 import jdatetime
 
 from domain.errors import ValidationError
-from domain.reference import COMPETENCIES_FA, FIELDS_FA, PROVINCE_NAMES_FA
+from domain.jalali import format_jalali_date
+from domain.reference import COMPETENCIES_FA, FIELDS_FA, GRADES_FA, PROVINCE_NAMES_FA
 from domain.text import to_ascii_digits, to_persian_digits as fa
 
 # Kinds of `record_change` rows, with the label the member page shows.
@@ -145,3 +146,30 @@ def declared_old_membership(data: Mapping | None) -> OldMembership:
     except ValueError:
         raise ValidationError("اعتبار عضویت قدیمی عضو تاریخ درستی نیست.") from None
     return OldMembership(number, valid)
+
+
+def describe(kind: str, details: Mapping) -> str:
+    """One line of Persian for a record change, as the member page lists it."""
+    d = details or {}
+
+    def day(key: str) -> str:
+        value = d.get(key)
+        return format_jalali_date(date.fromisoformat(value)) if value else "—"
+
+    if kind == ADMITTED:
+        return f"شمارهٔ نظام مهندسی {fa(d.get('membership_no') or '—')}، {GRADES_FA.get(d.get('grade'), '—')}"
+    if kind == OLD_MEMBERSHIP_REGISTERED:
+        return f"شمارهٔ نظام مهندسی {fa(d.get('membership_no') or '—')}، اعتبار تا {day('valid_until')}"
+    if kind == MOVED_PROVINCE:
+        return (f"از استان {PROVINCE_NAMES_FA.get(d.get('from_province'), '—')} "
+                f"به استان {PROVINCE_NAMES_FA.get(d.get('to_province'), '—')}")
+    if kind == CARD_ISSUED:
+        return "کارت عضویت صادر و ارسال شد"
+    if kind == RANK_RECORDED:
+        return f"رتبهٔ {fa(d.get('rank', '—'))} {RATING_KINDS_FA.get(d.get('rating_kind'), '')}".strip()
+    if kind == LICENCE_ISSUED:
+        return f"پروانهٔ شمارهٔ {fa(d.get('licence_no') or '—')}، معتبر تا {day('expires_on')}"
+    if kind == LICENCE_RENEWED:
+        return (f"پروانهٔ شمارهٔ {fa(d.get('licence_no') or '—')}، {fa(d.get('years', '—'))} سال: "
+                f"از {day('old_expires_on')} تا {day('new_expires_on')}")
+    return CHANGE_KINDS_FA.get(kind, kind)

@@ -90,6 +90,8 @@ class Process:
     fee_rule: FeeRule | None = None
     # Submission only from the province's renewal window before the membership validity ends.
     renewal_window: bool = False
+    # The kind of licence (`LICENCE_KINDS_FA`) the member must hold to file it: a renewal renews one.
+    renews_licence: str | None = None
 
     def stage(self, code: str) -> Stage:
         for s in self.stages:
@@ -298,6 +300,7 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
         "تمدید پروانهٔ اشتغال؛ معافیت شورای مرکزی یا با پرداخت هزینه",
         (("renewal_years", "تعداد سال‌های تمدید"),),
         fee_rule=FeeRule.LICENCE_YEARS,
+        renews_licence="work",
     ),
     Process(
         "article32_renewal", "تمدید پروانهٔ کارشناسان مادهٔ ۳۲", 3,
@@ -312,6 +315,7 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
         "تمدید پروانهٔ کارشناسان مادهٔ ۳۲ (نیازمند پروانهٔ اشتغال معتبر)",
         (("renewal_years", "تعداد سال‌های تمدید"),),
         fee_items=("article32_renewal_fee",),
+        renews_licence="article32",
     ),
 )}
 

@@ -29,6 +29,7 @@ from domain import member_rules as rules
 from domain.actor import Actor
 from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from domain.jalali import now_tehran
+from domain.national_id import birth_province
 from domain.reference import DEGREE_LEVELS_FA, PROVINCE_NAMES_FA, RESIDENCE_PROOFS_FA
 from domain.roles import Role
 from domain.text import clean_reason, normalize_text, to_persian_digits
@@ -160,10 +161,32 @@ def _clean_main(key: str, value):
     raise ValidationError("این اطلاعات از این راه اصلاح‌شدنی نیست.")
 
 
+def _birth_province_from_id(current: dict, wanted: dict) -> dict:
+    """Where the national ID's prefix names its issuing province, that is the birth province: derived
+    when the ID changes alone, and a submitted birth province that contradicts it is refused."""
+    if "national_id" not in wanted and "birth_province_id" not in wanted:
+        return wanted
+    national_id = wanted.get("national_id", current["national_id"])
+    known = birth_province(national_id)
+    if known is None:
+        return wanted
+    if "birth_province_id" not in wanted:
+        return {**wanted, "birth_province_id": known}
+    if wanted["birth_province_id"] != known:
+        raise ValidationError(
+            f"استان محل تولد با کد ملی نمی‌خواند: کد ملی {to_persian_digits(national_id)} را ثبت احوال "
+            f"{PROVINCE_NAMES_FA[known]} صادر کرده است؛ استان محل تولد از کد ملی گرفته می‌شود "
+            f"({PROVINCE_NAMES_FA[known]}).")
+    return wanted
+
+
 def correct_main_info(engine: sa.Engine, actor: Actor, member_id: int, changes: dict, reason: str, *,
                       seen: dict | None = None) -> ChangeOutcome:
     """Correct the member's identity data (names, national ID, gender, birth date and province,
-    residence proof). `changes` maps field names of `MAIN_FIELDS_FA` to their new values."""
+    residence proof). `changes` maps field names of `MAIN_FIELDS_FA` to their new values. Where the
+    national ID's first three digits name a known registry office, the birth province is that office's
+    province (`domain.national_id.birth_province`): it follows a corrected ID, and a birth province
+    that contradicts the ID is refused."""
     _require_corrector(actor)
     reason = clean_reason(reason, field="دلیل اصلاح")
     _unknown_keys(changes, MAIN_FIELDS_FA)
@@ -172,6 +195,7 @@ def correct_main_info(engine: sa.Engine, actor: Actor, member_id: int, changes: 
         member = _lock_member(s, actor, member_id)
         current = {k: getattr(member, k) for k in MAIN_FIELDS_FA}
         _check_seen(current, seen, wanted)
+        wanted = _birth_province_from_id(current, wanted)
         changed = _diff(current, wanted)
         after = {**current, **changed}
         rules.check_residence(after["birth_province_id"], member.province_id, after["residence_proof"])

@@ -33,9 +33,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from db.engine import session_scope
-from db.models import (Address, Contact, Document, Education, FamilyMember, Member, Request, ValidityChange,
-                       WorkLicence, member_name_words)
+from db.models import (Address, Contact, Document, Education, FamilyMember, Member, RecordChange, Request,
+                       ValidityChange, WorkLicence, member_name_words)
 from domain import member_rules as rules
+from domain import outcomes
 from domain.actor import Actor
 from domain.errors import NotFound, PermissionDenied, ValidationError
 from domain.jalali import format_jalali_date, now_tehran
@@ -488,14 +489,45 @@ class LicenceItem:
     issued_on: date
     expires_on: date
     valid: bool
+    tracking_code: str | None = None   # the request that issued it
 
     @property
     def kind_label(self) -> str:
         return LICENCE_KINDS_FA.get(self.kind, self.kind)
 
     @property
+    def link(self) -> str | None:
+        return request_link(self.tracking_code)
+
+    @property
     def competencies_label(self) -> str:
         return "، ".join(COMPETENCIES_FA.get(c, c) for c in self.competencies) or "—"
+
+
+def request_link(tracking_code: str | None) -> str | None:
+    """The request screen's address of a request, for a link in a table."""
+    return f"/request?code={tracking_code}" if tracking_code else None
+
+
+@dataclass(frozen=True)
+class RecordItem:
+    """One change a request made to the member's record (`record_change`)."""
+    at: datetime
+    kind: str
+    details: dict
+    tracking_code: str | None
+
+    @property
+    def label(self) -> str:
+        return outcomes.CHANGE_KINDS_FA.get(self.kind, self.kind)
+
+    @property
+    def summary(self) -> str:
+        return outcomes.describe(self.kind, self.details)
+
+    @property
+    def link(self) -> str | None:
+        return request_link(self.tracking_code)
 
 
 @dataclass(frozen=True)
@@ -554,6 +586,16 @@ class MemberProfile:
     validity: tuple[ValidityItem, ...]
     requests: tuple[RequestItem, ...]
     rules: tuple[rules.RuleResult, ...]
+    record: tuple[RecordItem, ...] = ()
+
+    @property
+    def ranks(self) -> dict[str, RecordItem]:
+        """The member's current rank of each kind (consultant, contractor): the latest recorded."""
+        out: dict[str, RecordItem] = {}
+        for item in self.record:  # newest first
+            if item.kind == outcomes.RANK_RECORDED:
+                out.setdefault(item.details.get("rating_kind", ""), item)
+        return out
 
     @property
     def work_licences(self) -> tuple[LicenceItem, ...]:
@@ -615,9 +657,18 @@ def load_profile(session: Session, actor: Actor, key: str | int, today: date | N
                                             .order_by(FamilyMember.relation.desc(), FamilyMember.birth_date,
                                                       FamilyMember.id)))
     licences = tuple(LicenceItem(w.id, w.kind, w.licence_no, w.field, w.grade, tuple(w.competencies or ()),
-                                 w.issued_on, w.expires_on, w.expires_on >= today)
-                     for w in session.scalars(sa.select(WorkLicence).where(WorkLicence.member_id == mid)
-                                              .order_by(WorkLicence.kind.desc(), WorkLicence.expires_on.desc())))
+                                 w.issued_on, w.expires_on, w.expires_on >= today, code)
+                     for w, code in session.execute(
+                         sa.select(WorkLicence, Request.tracking_code)
+                         .outerjoin(Request, Request.id == WorkLicence.request_id)
+                         .where(WorkLicence.member_id == mid)
+                         .order_by(WorkLicence.kind.desc(), WorkLicence.expires_on.desc())))
+    record = tuple(RecordItem(c.at, c.kind, dict(c.details or {}), code)
+                   for c, code in session.execute(
+                       sa.select(RecordChange, Request.tracking_code)
+                       .outerjoin(Request, Request.id == RecordChange.request_id)
+                       .where(RecordChange.member_id == mid)
+                       .order_by(RecordChange.at.desc(), RecordChange.id.desc())))
     validity = tuple(ValidityItem(r.changed_at, r.old_valid_until, r.new_valid_until, r.tracking_code)
                      for r in session.execute(
                          sa.select(ValidityChange.changed_at, ValidityChange.old_valid_until,
@@ -639,7 +690,7 @@ def load_profile(session: Session, actor: Actor, key: str | int, today: date | N
         legal_flags=[a.is_legal for a in addresses], licences=[(w.kind, w.expires_on) for w in licences],
         today=today)
     return MemberProfile(main, educations, contacts, addresses, documents, family, licences, validity, requests,
-                         tuple(report))
+                         tuple(report), record)
 
 
 def _documents(session: Session, actor: Actor, member_id: int) -> tuple[ArchiveDocument, ...]:

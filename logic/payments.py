@@ -22,12 +22,14 @@ from db.models import FeeAssessment, Member, Payment, Request, StaffUser
 from domain.actor import Actor
 from domain.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from domain.jalali import TEHRAN, now_tehran, parse_jalali_date, to_gregorian
+from domain.machine import PAYMENT_CONFIRMED, Action, Transition, decide
 from domain.processes import EXTEND_VALIDITY, PROCESSES, StageKind, Status, process
 from domain.roles import Role
 from domain.text import normalize_digits_only, normalize_text, parse_amount_rial
 from logic.assessments import assess_from_tariff, current_assessment
+from logic.calendar import calendar_for
 from logic.scope import province_clause, require_province
-from logic.workflow import advance_after_payment
+from logic.workflow import apply, facts_for, state_of
 
 # A payment time a little ahead of the server's clock is the bank's clock, not the future.
 CLOCK_SKEW = timedelta(minutes=10)
@@ -102,11 +104,27 @@ def confirm_payment(engine: sa.Engine, actor: Actor | None, request_id: int, ban
                           recorded_at=now)
         s.add(payment)
         s.flush()
-        t = advance_after_payment(s, req, now, actor,
-                                  {"bank_reference": ref, "amount": amount, "payment_id": payment.id})
+        t = _leave_payment_stage(s, req, actor, paid_at, now,
+                                 {"bank_reference": ref, "amount": amount, "payment_id": payment.id})
         if EXTEND_VALIDITY in t.effects:
             return PaymentResult(payment.id, req.id, False, "پرداخت ثبت شد و اعتبار عضویت تمدید شد.")
         return PaymentResult(payment.id, req.id, False, "پرداخت ثبت شد.")
+
+
+def _leave_payment_stage(s: Session, req: Request, actor: Actor | None, paid_at: datetime, now: datetime,
+                         data: dict) -> Transition:
+    """Leave the payment stage as of the payment's time, not the moment finance records it: the next
+    stage's clock starts at the first opening after `paid_at` (a payment made at 22:00 on a Wednesday
+    starts it on Saturday morning, even when finance records it on Saturday at noon). Seed 003:
+    «در صورتی که درخواست شما خارج از وقت اداری برای مدیر پورتال ارسال شده باشد می بایست تا شروع روز کاری بعدی منتظر تأیید بمانید.»
+    The rule decides at that moment (never before the payment stage opened, never after now); the
+    event and the effects are written at `now`, when finance records the payment."""
+    at = min(max(paid_at, req.stage_entered_at), now)
+    cal = calendar_for(s, req.province_id)
+    t = decide(state_of(req), Action(PAYMENT_CONFIRMED, data=data), actor,
+               facts_for(s, req, at, PAYMENT_CONFIRMED), cal, at)
+    apply(s, req, t, actor, cal, now)
+    return t
 
 
 def _clean_tracking_code(code: str) -> str:

@@ -20,9 +20,10 @@ counts, suppression marks, totals; never a name, an ID, or the value of a hidden
 What is counted (also stored, in Persian, in each snapshot's methodology note):
 
 * licences issued: `work_licence` rows of kind "work" issued in the period (by the licence's field
-  and grade; province = the holder's membership province);
-* licences renewed: licence-renewal requests completed in the period (field and grade of the
-  holder's latest work licence issued by then, else the member's own);
+  and grade; province = the holder's membership province); a licence-issue request writes its row
+  when it completes;
+* licences renewed: work-licence renewals in the record's history (`record_change`) in the period,
+  by the renewed licence's field and grade and the member's province at the time;
 * members with and without a valid work licence at the end of the period: members holding a
   membership number who joined by then and have not left (transferred, resigned or expelled; the
   system keeps no exit date, so the current status decides); "valid" = a work licence issued on or
@@ -45,8 +46,9 @@ from openpyxl import Workbook
 from sqlalchemy.orm import Session, aliased
 
 from db.engine import session_scope
-from db.models import Member, ProvinceSetting, Request, StaffUser, StatRelease, WorkLicence
+from db.models import Member, ProvinceSetting, RecordChange, Request, StaffUser, StatRelease, WorkLicence
 from domain import disclosure
+from domain.outcomes import LICENCE_RENEWED
 from domain.actor import Actor
 from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from domain.jalali import format_jalali_date, format_jalali_datetime, now_tehran, to_jalali
@@ -79,7 +81,8 @@ TABLES: dict[str, TableSpec] = {t.key: t for t in (
     TableSpec("licences_issued", "پروانه‌های اشتغال به کار صادرشده به تفکیک رشته و پایه", "پروانه‌های صادرشده",
               "پروانه‌های اشتغال به کاری که تاریخ صدورشان در دوره است، به تفکیک رشته و پایهٔ پروانه."),
     TableSpec("licences_renewed", "پروانه‌های اشتغال به کار تمدیدشده به تفکیک رشته و پایه", "پروانه‌های تمدیدشده",
-              "درخواست‌های تمدید پروانهٔ اشتغالی که در دوره به پایان رسیده‌اند، به تفکیک رشته و پایهٔ پروانهٔ عضو."),
+              "تمدیدهای پروانهٔ اشتغال که در دوره در پروندهٔ اعضا ثبت شده‌اند (هر درخواست تمدید پایان‌یافته یک "
+              "تمدید)، به تفکیک رشته و پایهٔ پروانهٔ تمدیدشده."),
     TableSpec("members_licence", "اعضای دارای و فاقد پروانهٔ اشتغال معتبر در پایان دوره، به تفکیک رشته",
               "اعضا و پروانه",
               "اعضای دارای شمارهٔ عضویت که تا پایان دوره عضو شده‌اند و انتقال، استعفا یا اخراج نداشته‌اند؛ "
@@ -171,25 +174,15 @@ def raw_licences_issued(s: Session, p: ReleaseScope) -> list[list[int]]:
     return _grid(s.execute(q).all(), FIELD_KEYS, GRADES)
 
 
-# The request types whose completion the board counts as a work licence renewed.
-LICENCE_RENEWAL_TYPES = ("licence_renewal",)
-
-
 def raw_licences_renewed(s: Session, p: ReleaseScope) -> list[list[int]]:
-    """Fields × grades: licence-renewal requests completed in the period."""
-    r, wl = Request, WorkLicence
-    licence = (sa.select(wl.field, wl.grade)
-               .where(wl.member_id == r.member_id, wl.kind == "work",
-                      wl.issued_on <= sa.cast(sa.func.timezone("Asia/Tehran", r.closed_at), sa.Date))
-               .order_by(wl.issued_on.desc(), wl.id.desc()).limit(1).lateral("licence"))
-    field = sa.func.coalesce(licence.c.field, Member.field)
-    grade = sa.func.coalesce(licence.c.grade, Member.grade, 3)
-    inner = (sa.select(field.label("field"), grade.label("grade"))
-             .select_from(r).join(Member, Member.id == r.member_id).outerjoin(licence, sa.true())
-             .where(r.type_code.in_(LICENCE_RENEWAL_TYPES), r.status == "completed", _closed_in(p),
-                    _in_province(r.province_id, p.province_id))
-             .subquery())
-    q = sa.select(inner.c.field, inner.c.grade, sa.func.count()).group_by(inner.c.field, inner.c.grade)
+    """Fields × grades: work-licence renewals the record shows in the period (one `record_change`
+    row each, written with the renewal's last step; by the renewed licence's field and grade)."""
+    c, wl = RecordChange, WorkLicence
+    start, end = p.bounds
+    q = (sa.select(wl.field, wl.grade, sa.func.count()).select_from(c).join(wl, wl.id == c.licence_id)
+         .where(c.kind == LICENCE_RENEWED, wl.kind == "work", c.at >= start, c.at < end,
+                _in_province(c.province_id, p.province_id))
+         .group_by(wl.field, wl.grade))
     return _grid(s.execute(q).all(), FIELD_KEYS, GRADES)
 
 

@@ -15,14 +15,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from db.engine import session_scope
-from db.models import Document, Member, ProvinceSetting, Request, StaffUser, StageVisit
+from db.models import Document, Member, ProvinceSetting, Request, StaffUser, StageVisit, WorkLicence
 from domain.actor import Actor
 from domain.calendar import BusinessCalendar
 from domain.clock import deadlines, hours_to_units, units_to_hours
 from domain.errors import NotFound, PermissionDenied, ValidationError
 from domain.identifiers import tracking_code
 from domain.jalali import now_tehran, to_jalali
-from domain.machine import (APPROVE, ASSIGN, CLAIM, COMMENT, COMPLETE, MEMBER_COMPLETED, PAYMENT_CONFIRMED,
+from domain.machine import (APPROVE, ASSIGN, CLAIM, COMMENT, COMPLETE, MEMBER_COMPLETED,
                             READS_DOCUMENTS, READS_FEES, READS_HOLDER, REJECT, RESUBMIT, RETURN, SUBMIT, UNCLAIM,
                             Action, Facts, RequestState, Transition, decide, stage_of)
 from domain.processes import Condition, Status, process
@@ -240,9 +240,11 @@ def submit(engine: sa.Engine, member_id: int, type_code: str, data: dict | None 
             Request.member_id == member_id, Request.type_code == type_code,
             Request.status.in_([Status.OPEN, Status.RETURNED])))
         setting = s.get(ProvinceSetting, member.province_id)
+        held = frozenset(s.scalars(sa.select(WorkLicence.kind).where(WorkLicence.member_id == member_id)
+                                   .distinct())) if proc.renews_licence else frozenset()
         facts = Facts(finance_approval_required(s, member.province_id), open_same_type=bool(open_same),
                       valid_until=member.valid_until,
-                      renewal_window_days=setting.renewal_window_days if setting else 60)
+                      renewal_window_days=setting.renewal_window_days if setting else 60, licences_held=held)
         cal = calendar_for(s, member.province_id)
         t = decide(RequestState.draft(proc.code, member.province_id, submitted_at), Action(SUBMIT), None, facts,
                    cal, submitted_at)
@@ -273,11 +275,6 @@ def member_completed(engine: sa.Engine, request_id: int, version: int | None = N
                      now: datetime | None = None) -> Outcome:
     """The member finished a records stage in the portal."""
     return _act(engine, None, request_id, version, Action(MEMBER_COMPLETED), now=now)
-
-
-def advance_after_payment(s: Session, req: Request, now: datetime, actor: Actor | None, data: dict) -> Transition:
-    """Used by the payment service inside its own transaction: leave the payment stage."""
-    return transition(s, req, Action(PAYMENT_CONFIRMED, data=data), actor, now)
 
 
 # --- deadlines after a calendar change ------------------------------------------------------------

@@ -9,6 +9,7 @@ import streamlit as st
 
 from domain.errors import DomainError
 from domain.jalali import format_jalali_date, format_jalali_datetime, parse_jalali_date, to_gregorian
+from domain.national_id import birth_province
 from domain.reference import (CONTACT_KINDS_FA, DEGREE_LEVELS_FA, FIELDS_FA, GRADES_FA, MEMBER_STATUSES_FA,
                              PROVINCE_NAMES_FA, RESIDENCE_PROOFS_FA)
 from domain.text import to_ascii_digits
@@ -79,7 +80,7 @@ else:
     st.success("همهٔ شرایط عضویت برقرار است (کد ملی، مدرک تحصیلی، مدرک سکونت، اقامتگاه قانونی، پروانه‌ها).")
 
 TABS = ["اطلاعات اصلی", "اطلاعات تحصیلی", "تماس و نشانی", "آرشیو مدارک", "همسر و فرزندان", "پروانه‌ها",
-        "اعتبار عضویت", "درخواست‌ها"]
+        "اعتبار عضویت", "درخواست‌ها", "سوابق پرونده"]
 may_correct = changes.may_correct(actor)
 if may_correct:
     TABS.append("اصلاح اطلاعات")
@@ -94,6 +95,10 @@ def _view(document_id: int) -> None:
         show_document(meta, content)
     except DomainError as exc:
         st.error(exc.message)
+
+
+# The screen of the request that made a change (its code is shown in Persian digits beside it).
+REQUEST_LINK = st.column_config.LinkColumn("پرونده", display_text="باز کردن", width=65)
 
 
 def _table(rows: list[dict], key: str, empty: str, **kwargs) -> None:
@@ -174,7 +179,9 @@ with tabs[5]:
         _table([{"شماره": fa(x.licence_no), "رشته": FIELDS_FA.get(x.field, x.field),
                  "پایه": GRADES_FA.get(x.grade, fa(x.grade)), "صلاحیت‌ها": x.competencies_label,
                  "صدور": format_jalali_date(x.issued_on), "اعتبار تا": format_jalali_date(x.expires_on),
-                 "وضعیت": "معتبر" if x.valid else "منقضی"} for x in items], key, f"{title} ندارد.")
+                 "وضعیت": "معتبر" if x.valid else "منقضی",
+                 "درخواست صدور": fa(x.tracking_code) if x.tracking_code else "—", "پرونده": x.link}
+                for x in items], key, f"{title} ندارد.", column_config={"پرونده": REQUEST_LINK})
     article32 = next((r for r in profile.rules if r.code == "article32" and not r.ok), None)
     if article32:
         st.warning(article32.problem)
@@ -186,6 +193,17 @@ with tabs[6]:
              "اعتبار تازه": format_jalali_date(v.new_valid_until),
              "درخواست": fa(v.tracking_code) if v.tracking_code else "—"} for v in profile.validity],
            "mem-validity-table", "تغییری در اعتبار عضویت ثبت نشده است.")
+
+# --- the record's history: what each request changed ---------------------------------------------
+with tabs[8]:
+    ranks = profile.ranks
+    if ranks:
+        st.markdown("**رتبهٔ کنونی:** " + "؛ ".join(f"{r.summary} (ثبت {format_jalali_date(r.at)})"
+                                                  for r in ranks.values()))
+    _table([{"زمان": format_jalali_datetime(c.at), "تغییر": c.label, "شرح": c.summary,
+             "درخواست": fa(c.tracking_code) if c.tracking_code else "—", "پرونده": c.link} for c in profile.record],
+           "mem-record-table", "درخواستی هنوز چیزی در پروندهٔ این عضو تغییر نداده است.",
+           column_config={"پرونده": REQUEST_LINK})
 
 # --- requests -----------------------------------------------------------------------------------
 with tabs[7]:
@@ -211,7 +229,9 @@ def _fix_main(member_id: int, seen: dict) -> None:
             "national_id": to_ascii_digits(state.get(f"mem-fix-nid-{member_id}") or "").strip(),
             "gender": state.get(f"mem-fix-gender-{member_id}"),
             "birth_date": _parse_date(state.get(f"mem-fix-birth-{member_id}")),
-            "birth_province_id": state.get(f"mem-fix-bprov-{member_id}"),
+            # Where the ID's prefix names the issuing province, that is the birth province (no select).
+            "birth_province_id": birth_province(to_ascii_digits(state.get(f"mem-fix-nid-{member_id}") or ""))
+            or state.get(f"mem-fix-bprov-{member_id}", seen["birth_province_id"]),
             "residence_proof": state.get(f"mem-fix-proof-{member_id}"),
         }
         edits = {k: v for k, v in wanted.items() if v != seen[k]}
@@ -254,7 +274,7 @@ def _fix_contact(contact_id: int | None, active: bool) -> None:
 
 
 if may_correct:
-    with tabs[8]:
+    with tabs[9]:
         st.caption("هر اصلاح با دلیل آن در گزارش رویدادها ثبت می‌شود؛ "
                    "اگر ورودی با قواعد عضویت نخواند، هیچ چیز تغییر نمی‌کند.")
         with st.expander("اطلاعات اصلی", expanded=True):
@@ -272,9 +292,15 @@ if may_correct:
             with b3:
                 jalali_date_input("تاریخ تولد", key=f"mem-fix-birth-{mid}", default=main.birth_date)
             d1, d2 = st.columns(2)
-            provinces = list(PROVINCE_NAMES_FA)
-            d1.selectbox("استان محل تولد", provinces, index=provinces.index(main.birth_province_id),
-                         key=f"mem-fix-bprov-{mid}", format_func=PROVINCE_NAMES_FA.get)
+            from_id = birth_province(to_ascii_digits(state.get(f"mem-fix-nid-{mid}") or main.national_id))
+            if from_id is not None:  # the issuing office's province: read-only
+                d1.text_input("استان محل تولد", value=PROVINCE_NAMES_FA[from_id], disabled=True,
+                              key=f"mem-fix-bprov-fa-{mid}-{from_id}")
+                d1.caption("از کد ملی")
+            else:
+                provinces = list(PROVINCE_NAMES_FA)
+                d1.selectbox("استان محل تولد", provinces, index=provinces.index(main.birth_province_id),
+                             key=f"mem-fix-bprov-{mid}", format_func=PROVINCE_NAMES_FA.get)
             proofs = [None, *RESIDENCE_PROOFS_FA]
             d2.selectbox("مدرک سکونت (برای متولدان استان دیگر)", proofs, index=proofs.index(main.residence_proof)
                          if main.residence_proof in proofs else 0, key=f"mem-fix-proof-{mid}",

@@ -53,10 +53,12 @@ _member_seq = iter(range(100_000_000, 999_999_999, 7919))
 def make_member(engine: sa.Engine, province_id: int, *, status: str = "active", field: str = "civil",
                 valid_until=None, first_name: str = "مریم", last_name: str = "احمدی",
                 birth_province_id: int | None = None, mobile: str | None = None) -> int:
-    from domain.national_id import make_national_id
-    nid = make_national_id(f"{next(_member_seq):09d}")
-    membership_no = None if status == "applicant" else f"T-{nid}"
+    from domain.national_id import birth_province, make_national_id
     birth = birth_province_id or province_id
+    nid = make_national_id(f"{next(_member_seq):09d}")
+    while birth_province(nid) not in (None, birth):  # an ID issued in another province would contradict it
+        nid = make_national_id(f"{next(_member_seq):09d}")
+    membership_no = None if status == "applicant" else f"T-{nid}"
     with engine.begin() as conn:
         mid = conn.execute(sa.text(
             "INSERT INTO member (national_id, membership_no, first_name, last_name, gender, birth_province_id, "
@@ -381,7 +383,12 @@ class Simulation:
         type_code = type_code or rng.choice(list(PROCESSES))
         member = make_member(self.engine, province, status="applicant" if type_code == "new_membership" else "active",
                              valid_until=date(2026, 3, 20), field=rng.choice(["civil", "architecture", "electrical"]))
-        data = {"destination_province": rng.choice([TEHRAN_ID, ISFAHAN_ID, 1])} if type_code == "transfer" else {}
+        data = {"transfer": {"destination_province": rng.choice([p for p in (TEHRAN_ID, ISFAHAN_ID, 1) if p != province])},
+                "legacy_registration": {"old_membership_no": f"S-{member}", "old_valid_until": "2026-03-20"},
+                "rating": {"rating_kind": "consultant", "requested_rank": rng.randint(1, 5)},
+                "rating_registration": {"rank": rng.randint(1, 5)}}.get(type_code, {})
+        if PROCESSES[type_code].renews_licence:  # a renewal renews a licence the member holds
+            add_licence(self.engine, member, "civil", 2, date(2023, 1, 1), kind=PROCESSES[type_code].renews_licence)
         out = wf.submit(self.engine, member, type_code, data, submitted_at=at)
         self.requests.append(out.request_id)
         return out.request_id
@@ -528,6 +535,13 @@ def add_request(db, member_id: int, province_id: int, type_code: str, *, submitt
             {"t": str(next(_tracking)), "m": member_id, "p": province_id, "type": type_code, "stage": stage,
              "status": status, "s": submitted, "c": closed if closed_status else None,
              "met": met if closed_status else None, "h": hours})
+        if type_code == "licence_renewal" and status == "completed":
+            # What its last step writes on the record (logic.effects): the latest work licence renewed.
+            c.execute(sa.text(
+                "INSERT INTO record_change (member_id, request_id, kind, at, province_id, licence_id, details) "
+                "SELECT :m, currval(pg_get_serial_sequence('request', 'id')), 'licence_renewed', :c, :p, w.id, "
+                "'{\"years\": 1}' FROM work_licence w WHERE w.member_id = :m AND w.kind = 'work' "
+                "ORDER BY w.expires_on DESC, w.id DESC LIMIT 1"), {"m": member_id, "c": closed, "p": province_id})
 
 
 def build_world(db) -> dict:

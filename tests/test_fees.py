@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import jdatetime
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from domain.errors import Conflict, InvalidTransition, PermissionDenied, StaleRequest, ValidationError
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
@@ -180,6 +182,27 @@ def test_the_discount_comes_from_the_active_rules(db, staff, restore_discounts):
     assert [l["discount"] for l in assessments(db, rid)[2]["lines"]] == [100_001, 100_001]
     audit = rows(db, "SELECT action FROM audit_event WHERE entity = 'discount_rule' ORDER BY id")
     assert [a["action"] for a in audit] == ["discount_rule_deactivated", "discount_rule_added"]
+
+
+
+def test_a_mid_year_validity_end_is_renewed_from_the_next_jalali_year_with_the_discount(db, staff):
+    """Records kept before the national portal end on any day (here 1385/06/15): the expert's
+    determination counts the years from 1386 and the central council's 1381-1388 discount applies."""
+    mid_1385 = jdatetime.date(1385, 6, 15).togregorian()
+    for y in (1386, 1387, 1388):
+        add_tariff(db, y, annual_fee=2_000_000)
+    rid = renewal(db, valid_until=mid_1385)
+    out = fees.determine_renewal_fee(db, staff["expert"], rid, 1, 1388, "۱۰۰٬۰۰۰", None,
+                                     now=SAT_0800 + timedelta(hours=1))
+    assert "۳ سال" in out.message
+    [a] = assessments(db, rid)
+    assert [(l["year"], l["discount"], l["amount"]) for l in a["lines"]] == [
+        (1386, 100_000, 1_900_000), (1387, 100_000, 1_900_000), (1388, 100_000, 1_900_000)]
+    assert a["total"] == 3 * 1_900_000 + 100_000
+    assert a["new_valid_until"] == jdatetime.date(1388, 12, 29).togregorian()
+    with Session(db) as s:
+        view = fees.fee_view(s, staff["expert"], rid)
+    assert view.valid_until == mid_1385 and view.can_edit
 
 
 # --- finance approval ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from domain.national_id import birth_province, make_national_id, national_id_in_province
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import member_changes as changes
 from logic import members as mem
@@ -386,6 +387,62 @@ def test_a_valid_national_id_correction_and_the_residence_rule(db, staff):
                                                                 "residence_proof": None}, "محل تولد")
     with Session(db) as s:
         assert not mem.load_profile(s, staff["expert"], full["id"]).main.born_elsewhere
+
+
+def _member_row(db, member_id: int):
+    with db.connect() as c:
+        return c.execute(sa.text("SELECT national_id, birth_province_id, residence_proof FROM member WHERE id = :m"),
+                         {"m": member_id}).mappings().one()
+
+
+def test_the_birth_province_comes_from_a_known_national_id_prefix(db, staff):
+    full = make_full_member(db)  # lives in Tehran, born in Isfahan (with a residence proof)
+    tehran_id = national_id_in_province(TEHRAN_ID, 12_345)
+    isfahan_id = national_id_in_province(ISFAHAN_ID, 12_345)
+    # A corrected ID issued in Tehran brings its province with it.
+    out = changes.correct_main_info(db, staff["expert"], full["id"], {"national_id": tehran_id}, "اشتباه تایپی")
+    assert out.changed == ("national_id", "birth_province_id")
+    assert dict(_member_row(db, full["id"])) == {"national_id": tehran_id, "birth_province_id": TEHRAN_ID,
+                                                 "residence_proof": "insurance_list"}
+    (event,) = audit_rows(db, "member_corrected")
+    assert event["data"]["new"] == {"national_id": tehran_id, "birth_province_id": TEHRAN_ID}
+    assert event["data"]["old"]["birth_province_id"] == ISFAHAN_ID
+    # A birth province that contradicts the ID is refused, alone or with the ID, and nothing changes.
+    for edit in ({"birth_province_id": ISFAHAN_ID},
+                 {"national_id": isfahan_id, "birth_province_id": TEHRAN_ID},
+                 {"first_name": "رضا", "birth_province_id": ISFAHAN_ID}):
+        with pytest.raises(ValidationError) as err:
+            changes.correct_main_info(db, staff["expert"], full["id"], edit, "محل تولد")
+        assert "از کد ملی گرفته می‌شود" in err.value.message, edit
+        assert "اصفهان" in err.value.message or "تهران" in err.value.message
+    assert _member_row(db, full["id"])["birth_province_id"] == TEHRAN_ID
+    assert len(audit_rows(db, "member_corrected")) == 1
+    # Agreeing with the ID is fine: an ID issued in Isfahan with its province.
+    changes.correct_main_info(db, staff["expert"], full["id"], {"national_id": isfahan_id,
+                                                                "birth_province_id": ISFAHAN_ID}, "سند")
+    assert _member_row(db, full["id"])["birth_province_id"] == ISFAHAN_ID
+
+
+def test_a_derived_birth_province_still_needs_the_residence_proof(db, staff):
+    mid = make_member(db, TEHRAN_ID)  # born in Tehran, no residence proof
+    with pytest.raises(ValidationError, match="اصفهان"):
+        changes.correct_main_info(db, staff["expert"], mid, {"national_id": national_id_in_province(ISFAHAN_ID, 7)},
+                                  "اشتباه تایپی")
+    assert _member_row(db, mid)["birth_province_id"] == TEHRAN_ID and audit_rows(db) == []
+    changes.correct_main_info(db, staff["expert"], mid, {"national_id": national_id_in_province(ISFAHAN_ID, 7),
+                                                         "residence_proof": "insurance_list"}, "اشتباه تایپی")
+    assert _member_row(db, mid)["birth_province_id"] == ISFAHAN_ID
+
+
+def test_an_unknown_prefix_leaves_the_birth_province_free(db, staff):
+    mid = make_member(db, TEHRAN_ID)
+    unknown = make_national_id("100765432")  # no registry office has 100
+    assert birth_province(unknown) is None
+    changes.correct_main_info(db, staff["expert"], mid, {"national_id": unknown}, "سند")
+    assert _member_row(db, mid)["birth_province_id"] == TEHRAN_ID
+    changes.correct_main_info(db, staff["expert"], mid, {"birth_province_id": ISFAHAN_ID,
+                                                         "residence_proof": "property_deed"}, "سند")
+    assert _member_row(db, mid)["birth_province_id"] == ISFAHAN_ID
 
 
 def test_a_stale_form_is_refused(db, staff):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
+import jdatetime
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
@@ -155,3 +156,20 @@ def test_at_other_stages_only_the_history_shows(db_url, db):
     assert not at.exception
     assert not at.button  # no save button
     assert any("سامانه (از تعرفه)" in e.label for e in at.expander)
+
+
+def test_a_mid_year_validity_end_is_quoted_from_the_next_year(db_url, db):
+    """A record from before the national portal ends on 1402/06/15: the form shows it, says the
+    year 1402 counts as paid, and quotes from 1403 like a validity ended on 1402/12/29."""
+    expert = make_staff(db, "t.expert", ["expert"], TEHRAN_ID, "کارشناس یکم")
+    mid_1402 = jdatetime.date(1402, 6, 15).togregorian()
+    rid = renewal_at_fee_stage(db, valid_until=mid_1402)
+    at = form(db_url, expert, rid)
+    assert not at.exception and not at.error
+    assert any("۱۴۰۲/۰۶/۱۵" in m for m in texts(at.markdown))
+    assert any("سال‌های تمدیدنشده از ۱۴۰۳ آغاز می‌شوند" in c for c in texts(at.caption))
+    assert list(at.dataframe[0].value["سال"]) == [fees.fa(y) for y in range(1403, THIS_YEAR + 1)]
+    at.button(key="fee-save").click().run()
+    assert not at.exception and any("مبلغ تمدید تعیین شد" in s for s in texts(at.success))
+    [a] = assessments(db, rid)
+    assert [line["year"] for line in a["lines"]] == list(range(1403, THIS_YEAR + 1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from domain.national_id import make_national_id, national_id_in_province
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from domain.text import to_persian_digits
 from tests.apptest import app, signed_in, texts
@@ -39,7 +40,7 @@ def all_text(at) -> str:
 TABLE_COLUMNS = {"mem-edu-table": "مقطع", "mem-contacts-table": "مقدار", "mem-addresses-table": "اقامتگاه قانونی",
                  "mem-docs-table": "نام فایل", "mem-spouse-table": ("نسبت", 0), "mem-children-table": ("نسبت", 1),
                  "mem-work-licences": ("صلاحیت‌ها", 0), "mem-article32": ("صلاحیت‌ها", 1),
-                 "mem-validity-table": "اعتبار تازه", "mem-requests-table": "کد رهگیری"}
+                 "mem-validity-table": "اعتبار تازه", "mem-requests-table": "کد رهگیری", "mem-record-table": "شرح"}
 
 
 def table(at, key):
@@ -174,7 +175,45 @@ def test_correcting_the_national_id_the_page_was_opened_by_keeps_the_member_on_s
     assert national_id_of(db, world["id"]) == "0013542419"
     assert "علی کریمی — کد ملی ۰۰۱۳۵۴۲۴۱۹" in texts(at.subheader)
     (event,) = audit_rows(db, "member_corrected")
-    assert event["data"]["new"] == {"national_id": "0013542419"}
+    # The ID was issued in Tehran (prefix 001): the birth province follows it.
+    assert event["data"]["new"] == {"national_id": "0013542419", "birth_province_id": TEHRAN_ID}
+    assert at.text_input(key=f"mem-fix-bprov-fa-{world['id']}-{TEHRAN_ID}").value == "تهران"
+
+
+def _set_national_id(db, member_id: int, national_id: str) -> None:
+    with db.begin() as c:
+        c.execute(sa.text("UPDATE member SET national_id = :n WHERE id = :m"), {"n": national_id, "m": member_id})
+
+
+def test_a_known_prefix_shows_the_birth_province_read_only_from_the_national_id(db_url, db, world):
+    mid = world["id"]
+    _set_national_id(db, mid, national_id_in_province(ISFAHAN_ID, 4242))  # born in Isfahan, as recorded
+    at = open_member(db_url, id=mid)
+    field = at.text_input(key=f"mem-fix-bprov-fa-{mid}-{ISFAHAN_ID}")
+    assert field.value == "اصفهان" and field.disabled
+    assert "از کد ملی" in texts(at.caption)
+    assert not any(s.key == f"mem-fix-bprov-{mid}" for s in at.selectbox)
+    # An unrelated correction does not touch the birth province.
+    at.text_input(key=f"mem-fix-first-{mid}").input("رضا")
+    at.text_area(key="mem-fix-main-reason").input("مغایرت با شناسنامه")
+    at.button(key="mem-fix-main").click().run()
+    assert not at.exception and not at.error
+    (event,) = audit_rows(db, "member_corrected")
+    assert event["data"]["new"] == {"first_name": "رضا"}
+
+
+def test_an_unknown_prefix_keeps_the_birth_province_select(db_url, db, world):
+    mid = world["id"]
+    _set_national_id(db, mid, make_national_id("100246813"))  # no registry office has 100
+    at = open_member(db_url, id=mid)
+    assert at.selectbox(key=f"mem-fix-bprov-{mid}").value == ISFAHAN_ID
+    assert "از کد ملی" not in texts(at.caption)
+    at.selectbox(key=f"mem-fix-bprov-{mid}").select(TEHRAN_ID)
+    at.text_area(key="mem-fix-main-reason").input("محل تولد در شناسنامه")
+    at.button(key="mem-fix-main").click().run()
+    assert not at.exception and not at.error
+    (event,) = audit_rows(db, "member_corrected")
+    assert event["data"]["new"] == {"birth_province_id": TEHRAN_ID}
 
 
 def test_a_correction_without_a_reason_is_refused(db_url, db, world):
@@ -236,3 +275,49 @@ def test_the_pages_are_registered_for_the_roles_the_services_allow():
     specs = {p.file: p for p in PAGES}
     assert specs["member.py"].roles == specs["members.py"].roles == VIEWER_ROLES
     assert specs["member.py"].url_path == "member" and specs["member.py"].section == "کار روزانه"
+
+
+def complete(db, member: int, type_code: str, data: dict) -> str:
+    """File a request for the member and take it to its end through the services; its tracking code."""
+    from datetime import datetime, timedelta
+
+    from domain.jalali import TEHRAN
+    from logic import workflow as wf
+    from tests.factories import req_row, step
+    staff = {"expert": make_staff(db, "w.expert", ["expert"], TEHRAN_ID),
+             "final": make_staff(db, "w.final", ["final_reviewer"], TEHRAN_ID),
+             "finance": make_staff(db, "w.finance", ["finance"], TEHRAN_ID),
+             "committee": make_staff(db, "w.committee", ["committee"], TEHRAN_ID),
+             "head": make_staff(db, "w.head", ["head"], TEHRAN_ID),
+             "central": make_staff(db, "w.central", ["central_expert"], None)}
+    now = datetime(2026, 11, 21, 8, 0, tzinfo=TEHRAN)
+    out = wf.submit(db, member, type_code, data, submitted_at=now)
+    while req_row(db, out.request_id)["status"] == "open":
+        now += timedelta(hours=2)
+        step(db, staff, out.request_id, now)
+    return out.tracking_code
+
+
+def test_a_licence_issued_by_a_request_shows_with_its_request_and_the_record_history(db_url, db, world):
+    code = complete(db, world["id"], "licence_issue", {"competencies": ["design"]})
+    at = open_member(db_url, id=world["id"])
+    licences = table(at, "mem-work-licences")
+    issued = licences[licences["درخواست صدور"] == to_persian_digits(code)]
+    assert len(issued) == 1 and list(issued["پرونده"]) == [f"/request?code={code}"]
+    assert list(issued["صلاحیت‌ها"]) == ["طراحی"] and list(issued["وضعیت"]) == ["معتبر"]
+    record = table(at, "mem-record-table")
+    assert list(record["تغییر"]) == ["صدور پروانه"] and list(record["درخواست"]) == [to_persian_digits(code)]
+    assert list(record["پرونده"]) == [f"/request?code={code}"]
+    assert list(record["شرح"])[0].startswith("پروانهٔ شمارهٔ W")
+
+
+def test_a_rank_recorded_by_a_request_is_the_members_current_rank(db_url, db, world):
+    complete(db, world["id"], "rating_registration", {"rank": 2, "licence_expiry": "2028-01-01"})
+    at = open_member(db_url, id=world["id"])
+    assert "**رتبهٔ کنونی:** رتبهٔ ۲ مشاور" in all_text(at)
+    assert list(table(at, "mem-record-table")["تغییر"]) == ["ثبت رتبه"]
+
+
+def test_a_member_without_changes_says_so(db_url, db, world):
+    at = open_member(db_url, id=world["id"])
+    assert "درخواستی هنوز چیزی در پروندهٔ این عضو تغییر نداده است." in texts(at.info)

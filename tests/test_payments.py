@@ -16,7 +16,7 @@ from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import fees
 from logic import workflow as wf
 from logic.payments import (confirm_by_tracking_code, confirm_payment, import_gateway_csv, parse_paid_at)
-from tests.factories import (END_1402, SAT_0800, add_tariff, assessments, make_assessment, make_member, make_staff,
+from tests.factories import (CAL, END_1402, SAT_0800, add_tariff, assessments, make_assessment, make_member, make_staff,
                              request, rows)
 from tests.factories import request_events as events
 
@@ -127,6 +127,55 @@ def test_payment_times_must_be_plausible(db, staff):
                     now=LATER)
     assert payments(db)[0]["paid_at"] == SAT_0800 + timedelta(hours=1)
     assert payments(db)[0]["recorded_at"] == LATER
+
+
+# A payment made on Wednesday night (after hours, before the Thursday-Friday weekend) and recorded by
+# finance on Saturday morning: the next stage's clock starts at Saturday's opening, not at 10:00.
+WED_2200 = datetime(2026, 11, 25, 22, 0, tzinfo=TEHRAN)        # 1405/09/04
+SAT_OPENING = datetime(2026, 11, 28, 7, 30, tzinfo=TEHRAN)
+SAT_1000 = datetime(2026, 11, 28, 10, 0, tzinfo=TEHRAN)
+CARD_ISSUE_DUE = datetime(2026, 11, 29, 14, 30, tzinfo=TEHRAN)  # two working days from Saturday 07:30
+
+
+def _clock_started_at_the_opening_after_the_payment(db, rid):
+    r = request(db, rid)
+    assert r["stage_code"] == "card_issue"
+    assert r["stage_entered_at"] == WED_2200
+    assert r["stage_due_at"] == CARD_ISSUE_DUE
+    [visit] = rows(db, "SELECT * FROM stage_visit WHERE request_id = :i AND stage_code = 'card_issue'", i=rid)
+    assert (visit["entered_at"], visit["due_at"]) == (WED_2200, CARD_ISSUE_DUE)
+    [e] = confirmed_events(db, rid)
+    assert e["at"] == SAT_1000  # the event is written when finance recorded it
+
+
+def test_a_payment_after_hours_recorded_next_morning_starts_the_clock_at_the_opening_after_it(db, staff):
+    rid = card_request(db)
+    confirm_payment(db, staff["finance"], rid, "REF909090", 1_500_000, paid_at=WED_2200, now=SAT_1000)
+    [p] = payments(db)
+    assert (p["paid_at"], p["recorded_at"]) == (WED_2200, SAT_1000)
+    _clock_started_at_the_opening_after_the_payment(db, rid)
+    # Recorded at 10:00, the stage has already used 2.5 working hours of its two days.
+    assert CAL.working_hours_between(SAT_1000, CARD_ISSUE_DUE) == 2 * 7 - 2.5
+
+
+def test_the_gateway_file_imported_next_morning_also_counts_from_the_payment_time(db, staff):
+    rid = card_request(db)
+    code = request(db, rid)["tracking_code"]
+    csv_text = f"tracking_code,bank_reference,amount,paid_at\n{code},REF919191,1500000,1405/09/04 22:00\n"
+    [row] = import_gateway_csv(db, staff["finance"], csv_text, now=SAT_1000)
+    assert row.status == "recorded", row.message
+    _clock_started_at_the_opening_after_the_payment(db, rid)
+
+
+def test_a_payment_time_before_the_payment_stage_opened_starts_the_clock_when_it_opened(db, staff):
+    """A bank clock a little behind ours must not give the next stage time it never had."""
+    rid = card_request(db)
+    with db.begin() as c:  # the payment stage opened at 09:00 (after an earlier stage, say)
+        c.execute(sa.text("UPDATE request SET stage_entered_at = :t WHERE id = :i"),
+                  {"t": SAT_0800 + timedelta(hours=1), "i": rid})
+    confirm_payment(db, staff["finance"], rid, "REF929292", 1_500_000, paid_at=SAT_0800 + timedelta(minutes=30),
+                    now=LATER)
+    assert request(db, rid)["stage_entered_at"] == SAT_0800 + timedelta(hours=1)
 
 
 def test_only_finance_of_the_province_records_payments(db, staff):

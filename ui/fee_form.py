@@ -13,7 +13,7 @@ import streamlit as st
 
 from domain.actor import Actor
 from domain.errors import DomainError, ValidationError
-from domain.fees import ITEM_LABELS_FA, renewal_quote
+from domain.fees import ITEM_LABELS_FA, first_year_due, is_last_day_of_year, renewal_quote
 from domain.jalali import format_jalali_date, format_jalali_datetime, now_tehran, to_jalali
 from domain.processes import FeeRule, StageKind
 from domain.text import format_rial, format_toman, normalize_text, parse_amount_rial, to_persian_digits as fa
@@ -78,8 +78,11 @@ def _renewal_form(view: fees.FeeView, actor: Actor) -> None:
         return
     valid = to_jalali(view.valid_until)
     st.markdown(f"**پایان اعتبار عضویت:** {format_jalali_date(valid)}")
+    first = first_year_due(valid)
+    if not is_last_day_of_year(valid):
+        st.caption(f"این تاریخ آخرین روز سال نیست (پروندهٔ پیش از سامانه)؛ سال {fa(valid.year)} پرداخت‌شده "
+                   f"شمرده می‌شود و سال‌های تمدیدنشده از {fa(first)} آغاز می‌شوند.")
     current = view.current
-    first = valid.year + 1
     last = max([first, *[y for y in view.annual_fees if y >= first]])
     options = list(range(first, last + 1))
     this_year = to_jalali(now_tehran()).year

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from domain.errors import ValidationError
-from domain.fees import (CENTRAL_COUNCIL_DISCOUNTS, DiscountRule, discount_amount, renewal_quote,
-                        renewal_window_check)
+from domain.fees import (CENTRAL_COUNCIL_DISCOUNTS, DiscountRule, discount_amount, first_year_due, renewal_quote,
+                         renewal_window_check)
 from domain.jalali import last_day_of_jalali_year
 
 
@@ -34,11 +34,63 @@ def test_one_line_per_unrenewed_year_and_the_new_validity():
     assert q.new_valid_until == jdatetime.date(1403, 12, 30)
 
 
-def test_a_leap_year_validity_end_is_accepted_and_its_29th_is_not():
+def test_a_leap_year_validity_end_and_its_29th_are_both_accepted():
     q = renewal_quote(jdatetime.date(1403, 12, 30), 1404, {1404: 10})
     assert q.new_valid_until == jdatetime.date(1404, 12, 29)
-    with pytest.raises(ValidationError, match="آخرین روز"):
-        renewal_quote(jdatetime.date(1403, 12, 29), 1404, {1404: 10})
+    # Esfand 29 of a leap year is not its last day; the year 1403 still counts as paid.
+    q = renewal_quote(jdatetime.date(1403, 12, 29), 1404, {1404: 10})
+    assert [l.year for l in q.lines] == [1404] and q.new_valid_until == jdatetime.date(1404, 12, 29)
+
+
+# --- validity ends that are not Esfand 29/30 (records kept before the national portal) ----------------
+
+def test_a_mid_year_validity_end_is_accepted_and_years_count_from_the_next_jalali_year():
+    q = renewal_quote(jdatetime.date(1385, 6, 15), 1388, fees(range(1386, 1389), 2_000_000))
+    assert [l.year for l in q.lines] == [1386, 1387, 1388]
+    assert q.valid_until == jdatetime.date(1385, 6, 15)
+    assert q.new_valid_until == jdatetime.date(1388, 12, 29)
+    assert first_year_due(jdatetime.date(1385, 6, 15)) == 1386
+    assert first_year_due(jdatetime.date(1385, 1, 1)) == 1386
+    # Gregorian input: 2006-09-06 is 1385/06/15.
+    assert renewal_quote(date(2006, 9, 6), 1386, {1386: 1}).lines[0].year == 1386
+
+
+def test_a_mid_year_end_may_renew_through_the_next_year_only_not_its_own():
+    with pytest.raises(ValidationError, match="پس از سال پایان اعتبار"):
+        renewal_quote(jdatetime.date(1385, 6, 15), 1385, fees(range(1380, 1400)))
+    assert renewal_quote(jdatetime.date(1385, 6, 15), 1386, fees(range(1380, 1400))).years == 1
+
+
+@pytest.mark.parametrize("valid_until,discounted", [
+    (jdatetime.date(1380, 6, 15), False),
+    (jdatetime.date(1380, 12, 29), False),
+    (jdatetime.date(1381, 1, 1), True),    # the first day of 1381
+    (jdatetime.date(1381, 7, 1), True),
+    (jdatetime.date(1385, 6, 15), True),
+    (jdatetime.date(1388, 12, 28), True),  # a day before the end of 1388
+    (jdatetime.date(1388, 12, 29), True),
+    (jdatetime.date(1389, 1, 1), False),
+    (jdatetime.date(1389, 3, 10), False),
+])
+def test_the_discount_follows_the_jalali_year_of_a_mid_year_end(valid_until, discounted):
+    through = valid_until.year + 3
+    q = renewal_quote(valid_until, through, fees(range(valid_until.year + 1, through + 1), 2_000_000))
+    assert (q.discount is not None) is discounted
+    assert [l.discount for l in q.lines] == [100_000 if discounted else 0] * 3
+    assert q.total == 3 * (2_000_000 - (100_000 if discounted else 0))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dates(min_value=date(1991, 3, 21), max_value=date(2091, 3, 20)), st.integers(min_value=1, max_value=20))
+def test_any_day_of_a_year_quotes_like_the_last_day_of_that_year(day, k):
+    """Whatever the day of the validity end, the quote is the one for Esfand 29/30 of its Jalali year."""
+    year = jdatetime.date.fromgregorian(date=day).year
+    annual = fees(range(year + 1, year + k + 1), 3_000_001)
+    q = renewal_quote(day, year + k, annual)
+    ref = renewal_quote(end(year), year + k, annual)
+    assert q.lines == ref.lines and q.total == ref.total and q.discount == ref.discount
+    assert q.new_valid_until == end(year + k)
+    assert (q.discount is not None) is (1381 <= year <= 1388)
 
 
 def test_gregorian_validity_dates_are_read_as_jalali():
@@ -108,8 +160,6 @@ def test_negative_debt_and_bad_types_are_refused():
         renewal_quote(end(1400), 1401, {1401: -5})
     with pytest.raises(ValidationError):
         renewal_quote("1400/12/29", 1401, {1401: 1})
-    with pytest.raises(ValidationError):
-        renewal_quote(jdatetime.date(1400, 6, 31), 1401, {1401: 1})
 
 
 def test_discount_rules_are_data():

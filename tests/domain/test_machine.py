@@ -21,7 +21,7 @@ from domain.roles import Role
 
 CAL = BusinessCalendar()  # the default office week and hours, no holidays
 SAT_0800 = datetime(2026, 11, 21, 8, 0, tzinfo=TEHRAN)  # a Saturday
-FACTS = Facts(finance_approval_required=True, tariff_total=1_500_000)
+FACTS = Facts(finance_approval_required=True, tariff_total=1_500_000, licences_held=frozenset({"work", "article32"}))
 PAID = Facts(finance_approval_required=True, assessment_total=1_500_000)
 
 
@@ -529,3 +529,10 @@ def test_a_rule_reads_only_the_facts_it_declares(type_code, stage):
     claimed = decide(state, Action(CLAIM), actor, PAID, CAL, now).state
     assert decide(claimed, Action(UNCLAIM), MANAGER, rich, CAL, now) == decide(claimed, Action(UNCLAIM), MANAGER,
                                                                                Facts(), CAL, now)
+
+
+@pytest.mark.parametrize("type_code, kind", [("licence_renewal", "work"), ("article32_renewal", "article32")])
+def test_a_licence_renewal_needs_a_licence_of_its_kind_at_submission(type_code, kind):
+    with pytest.raises(ValidationError, match="پروانه‌ای برای تمدید در پروندهٔ او نیست"):
+        submit(type_code, facts=FACTS._replace(licences_held=frozenset({"work", "article32"} - {kind})))
+    assert submit(type_code, facts=FACTS._replace(licences_held=frozenset({kind}))).state.status == Status.OPEN
