@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 import bcrypt
 import sqlalchemy as sa
 
+from demo.examples import example_data
 from logic import workflow as wf
 from logic.auth import Actor
 from domain.errors import DomainError, StaleRequest
@@ -139,7 +140,9 @@ class _Submitter:
             types = [self.rng.choice(TYPES) for _ in range(n)]
             members = self._members(types)
             with ThreadPoolExecutor(threads) as pool:
-                list(pool.map(lambda mt: wf.submit(self.engine, mt[0], mt[1], submitted_at=at), zip(members, types)))
+                list(pool.map(lambda mt: wf.submit(self.engine, mt[0], mt[1],
+                                                   example_data(mt[1], self.province_id, mt[0]), submitted_at=at),
+                              zip(members, types)))
             self.count += n
             return n
 

@@ -23,6 +23,7 @@ from domain.processes import NOTE_ACTIONS, PROCESSES, StageKind
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from domain.roles import Role
 from logic import releases as rel
+from demo.examples import example_data
 from logic import workflow as wf
 from logic.auth import Actor
 from logic.payments import confirm_payment
@@ -383,13 +384,9 @@ class Simulation:
         type_code = type_code or rng.choice(list(PROCESSES))
         member = make_member(self.engine, province, status="applicant" if type_code == "new_membership" else "active",
                              valid_until=date(2026, 3, 20), field=rng.choice(["civil", "architecture", "electrical"]))
-        data = {"transfer": {"destination_province": rng.choice([p for p in (TEHRAN_ID, ISFAHAN_ID, 1) if p != province])},
-                "legacy_registration": {"old_membership_no": f"S-{member}", "old_valid_until": "2026-03-20"},
-                "rating": {"rating_kind": "consultant", "requested_rank": rng.randint(1, 5)},
-                "rating_registration": {"rank": rng.randint(1, 5)}}.get(type_code, {})
-        if PROCESSES[type_code].renews_licence:  # a renewal renews a licence the member holds
-            add_licence(self.engine, member, "civil", 2, date(2023, 1, 1), kind=PROCESSES[type_code].renews_licence)
-        out = wf.submit(self.engine, member, type_code, data, submitted_at=at)
+        data = {"destination_province": rng.choice([p for p in (TEHRAN_ID, ISFAHAN_ID, 1) if p != province])} \
+            if type_code == "transfer" else None
+        out = file_request(self.engine, member, type_code, data, submitted_at=at, province_id=province)
         self.requests.append(out.request_id)
         return out.request_id
 
@@ -517,6 +514,17 @@ def add_licence(db, member_id: int, field: str, grade: int, issued: date, *, yea
                           "VALUES (:m, :k, :n, :f, :g, :i, :e)"),
                   {"m": member_id, "k": kind, "n": f"L{next(_licence_no):08d}", "f": field, "g": grade,
                    "i": issued, "e": issued + timedelta(days=365 * years)})
+
+
+def file_request(engine, member_id: int, type_code: str, data: dict | None = None, *, submitted_at: datetime,
+                 province_id: int = TEHRAN_ID):
+    """Submit a request as the portal sends it: the type's example data (`demo.examples`), and for a
+    licence renewal a licence of its kind (issued 2022-05-01, so a work licence is still valid)."""
+    kind = PROCESSES[type_code].renews_licence
+    if kind:
+        add_licence(engine, member_id, "civil", 2, date(2022, 5, 1), kind=kind)
+    return wf.submit(engine, member_id, type_code, example_data(type_code, province_id, member_id) | (data or {}),
+                     submitted_at=submitted_at)
 
 
 def add_request(db, member_id: int, province_id: int, type_code: str, *, submitted: datetime,

@@ -24,7 +24,7 @@ from logic.documents import read_document, set_verdict
 from logic.request_view import load_request
 from logic.uploads import store_document
 from tests.conftest import ROOT
-from tests.factories import add_document, make_member, make_staff, req_row, step, tiny_png
+from tests.factories import add_document, file_request, make_member, make_staff, req_row, step, tiny_png
 
 SAT_0800 = datetime(2026, 11, 21, 8, 0, tzinfo=TEHRAN)
 ROLES = [r.value for r in Role]
@@ -83,8 +83,8 @@ class World:
     def request_at(self, province_id: int, type_code: str, stage_code: str, **member) -> int:
         """A fresh request of that type, driven to that stage by the province's drivers."""
         member.setdefault("valid_until", date(2026, 3, 20))  # lapsed: a renewal may be submitted
-        rid = wf.submit(self.engine, make_member(self.engine, province_id, **member), type_code,
-                        submitted_at=SAT_0800).request_id
+        rid = file_request(self.engine, make_member(self.engine, province_id, **member), type_code,
+                           submitted_at=SAT_0800, province_id=province_id).request_id
         now = SAT_0800
         while req_row(self.engine, rid)["stage_code"] != stage_code:
             now += timedelta(minutes=20)

@@ -15,8 +15,8 @@ from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import fees, tariffs
 from logic import workflow as wf
 from logic.payments import confirm_payment, pending_finance_approvals
-from tests.factories import (END_1402, FEES, SAT_0800, add_tariff, assessments, make_member, make_staff, request,
-                             rows, set_finance_required)
+from tests.factories import (END_1402, FEES, SAT_0800, add_tariff, assessments, file_request, make_member,
+                             make_staff, request, rows, set_finance_required)
 from tests.factories import request_events as events
 
 END_1385 = date(2007, 3, 20)   # 1385/12/29
@@ -262,7 +262,7 @@ def test_without_finance_approval_the_assessment_is_payable_at_once(db, staff):
 def test_licence_renewal_years_are_free_or_paid_at_the_current_tariff(db, staff):
     add_tariff(db, 1405, licence_renewal_fee=3_000_000)
     member = make_member(db, TEHRAN_ID)
-    rid = wf.submit(db, member, "licence_renewal", submitted_at=SAT_0800).request_id
+    rid = file_request(db, member, "licence_renewal", submitted_at=SAT_0800).request_id
     with pytest.raises(ValidationError):
         fees.determine_licence_renewal_fee(db, staff["expert"], rid, 1, [], now=SAT_0800)
     with pytest.raises(ValidationError):
@@ -277,7 +277,7 @@ def test_licence_renewal_years_are_free_or_paid_at_the_current_tariff(db, staff)
 
 def test_an_all_free_licence_renewal_skips_the_payment(db, staff):
     add_tariff(db, 1405)
-    rid = wf.submit(db, make_member(db, TEHRAN_ID), "licence_renewal", submitted_at=SAT_0800).request_id
+    rid = file_request(db, make_member(db, TEHRAN_ID), "licence_renewal", submitted_at=SAT_0800).request_id
     fees.determine_licence_renewal_fee(db, staff["expert"], rid, 1, [(1405, True)], now=SAT_0800)
     assert assessments(db, rid)[0]["total"] == 0
     wf.approve(db, staff["expert"], rid, 1, checklist=[True], now=SAT_0800 + timedelta(hours=1))
@@ -286,7 +286,7 @@ def test_an_all_free_licence_renewal_skips_the_payment(db, staff):
 
 
 def test_licence_renewal_needs_the_current_years_tariff(db, staff):
-    rid = wf.submit(db, make_member(db, TEHRAN_ID), "licence_renewal", submitted_at=SAT_0800).request_id
+    rid = file_request(db, make_member(db, TEHRAN_ID), "licence_renewal", submitted_at=SAT_0800).request_id
     with pytest.raises(ValidationError, match="۱۴۰۵"):
         fees.determine_licence_renewal_fee(db, staff["expert"], rid, 1, [(1405, False)], now=SAT_0800)
 
@@ -300,7 +300,7 @@ def test_licence_renewal_needs_the_current_years_tariff(db, staff):
 ])
 def test_a_request_submitted_into_a_payment_stage_is_assessed_from_the_tariff(db, staff, type_code, items):
     tid = add_tariff(db, 1405)
-    rid = wf.submit(db, make_member(db, TEHRAN_ID), type_code, submitted_at=SAT_0800).request_id
+    rid = file_request(db, make_member(db, TEHRAN_ID), type_code, submitted_at=SAT_0800).request_id
     [a] = assessments(db, rid)
     assert [l["item"] for l in a["lines"]] == items
     assert a["total"] == sum(FEES[i] for i in items)

@@ -14,7 +14,7 @@ from domain.reference import TEHRAN_ID
 from logic import fees
 from logic import workflow as wf
 from tests.apptest import texts
-from tests.factories import END_1402, add_tariff, assessments, make_member, make_staff, request
+from tests.factories import END_1402, add_tariff, assessments, file_request, make_member, make_staff, request
 
 
 def fee_form_script():
@@ -133,8 +133,8 @@ def test_another_province_sees_nothing(db_url, db):
 def test_the_licence_renewal_editor_marks_years_free_or_paid(db_url, db):
     expert = make_staff(db, "t.expert", ["expert"], TEHRAN_ID)
     add_tariff(db, THIS_YEAR, licence_renewal_fee=3_000_000)
-    rid = wf.submit(db, make_member(db, TEHRAN_ID), "licence_renewal",
-                    submitted_at=now_tehran() - timedelta(minutes=5)).request_id
+    rid = file_request(db, make_member(db, TEHRAN_ID), "licence_renewal",
+                       submitted_at=now_tehran() - timedelta(minutes=5)).request_id
     at = form(db_url, expert, rid)
     at.selectbox(key="fee-lic-count").set_value(3).run()
     at.checkbox(key=f"fee-lic-free-{THIS_YEAR + 1}").check().run()
