@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 import bcrypt
 import sqlalchemy as sa
 
-from demo.examples import example_data
+from domain.outcomes import example_data
 from logic import workflow as wf
 from logic.auth import Actor
 from domain.errors import DomainError, StaleRequest

@@ -21,6 +21,7 @@ REQUEST_DOCUMENTS = {
     "card_reissue": (("photo", True), ("national_card", True), ("other", False)),
     "rating": (("work_record", True), ("training_certificate", True), ("self_declaration", False), ("other", False)),
     "rating_registration": (("rating_certificate", True), ("old_licence", True), ("national_card", False)),
+    "rating_correction": (("rating_certificate", True), ("old_licence", True)),
     "licence_issue": (("work_record", True), ("training_certificate", True), ("degree", True), ("photo", False)),
     "licence_renewal": (("old_licence", True), ("training_certificate", True), ("work_record", False)),
     "article32_renewal": (("old_licence", True), ("national_card", True), ("photo", False)),
@@ -55,9 +56,11 @@ class RequestContents:
         if t == "rating":
             kind = "consultant" if rng.random() < 0.5 else "contractor"
             return f"{{\"rating_kind\":\"{kind}\",\"requested_rank\":{self.between(1, 5)}}}"
-        if t == "rating_registration":
+        if t in ("rating_registration", "rating_correction"):
+            kind = "consultant" if rng.random() < 0.5 else "contractor"
             expiry = wall_date(submitted) + timedelta(days=self.between(60, 1000))
-            return f"{{\"rank\":{self.between(1, 5)},\"licence_expiry\":\"{expiry.isoformat()}\"}}"
+            return (f"{{\"rating_kind\":\"{kind}\",\"rank\":{self.between(1, 5)},"
+                    f"\"licence_expiry\":\"{expiry.isoformat()}\"}}")
         if t == "licence_issue":
             return f"{{\"competencies\":{COMPETENCY_JSON[competencies(self.rng)]}}}"
         return "{}"

@@ -29,19 +29,21 @@ _PROVINCE_STAFF = (  # username suffix, roles: the two big provinces have a full
     ("head", ("head",)),
     ("finance", ("finance",)),
     ("committee", ("committee",)),
+    ("rating", ("rating_committee",)),
     ("manager", ("manager",)),
     ("board", ("board",)),
     ("board2", ("board",)),
     ("admin", ("admin",)),
 )
 # Every other province gets the people its requests need to move: both reviews, the head's
-# approval, finance's confirmation and the licence committee.
+# approval, finance's confirmation, the licence committee and the rating committee.
 _SMALL_PROVINCE_STAFF = (
     ("expert", ("expert",)),
     ("final", ("final_reviewer",)),
     ("head", ("head",)),
     ("finance", ("finance",)),
     ("committee", ("committee",)),
+    ("rating", ("rating_committee",)),
 )
 
 

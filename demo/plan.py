@@ -21,7 +21,7 @@ from domain.processes import PROCESSES, STAFF_ACTIONS, Process, Stage, StageKind
 # How often each request type is filed.
 TYPE_WEIGHTS = {"membership_renewal": 30, "licence_renewal": 20, "licence_issue": 12, "card_reissue": 9,
                 "new_membership": 8, "rating": 5, "legacy_registration": 4, "transfer": 3,
-                "rating_registration": 5, "article32_renewal": 4}
+                "rating_registration": 3, "rating_correction": 2, "article32_renewal": 4}
 # What renewals beyond one per member become (large loads with few members).
 _OTHER_TYPES = [t for t in TYPE_WEIGHTS if t not in ("membership_renewal", "new_membership")]
 _OTHER_WEIGHTS = [TYPE_WEIGHTS[t] for t in _OTHER_TYPES]
@@ -156,17 +156,27 @@ class Planner:
         # A transfer moves its member to another province for good: they file nothing else here
         # (their later requests would belong to the destination's staff).
         movers = [spec for spec in specs if spec.type_code == "transfer"]
+        self._movers = set()
         if movers and len(regular) > 2 * len(movers):
             regular = regular[:]
             rng.shuffle(regular)
             for spec in movers:
                 spec.member = regular.pop()
+                self._movers.add(spec.member)
         holders = [i for i in regular if m.licence[i]] or regular
         a32 = [i for i in holders if m.article32[i]] or holders
         pool = list(range(m.pool_from, len(m.ids))) or regular
         next_pool = 0
         in_progress = self._in_progress = set()  # (member, type) of requests still open
         self._assign_renewals([spec for spec in specs if spec.type_code == "membership_renewal"], regular)
+        # Services go first to members who keep their dues paid (seed 001 refuses the others) and
+        # whose validity no renewal of the chunk moves: lapsed members are left for the renewals.
+        renewers = {spec.member for spec in specs if spec.type_code == "membership_renewal" and spec.member >= 0}
+        current = JALALI.year_of(self.ctx.today)
+        steady = [i for i in regular if i not in renewers and (m.valid_year[i] or 0) >= current] or regular
+        steady_set = set(steady)
+        steady_holders = [i for i in holders if i in steady_set] or holders
+        steady_a32 = [i for i in a32 if i in steady_set] or a32
         for spec in specs:
             t = spec.type_code
             if t == "transfer" and spec.member >= 0:
@@ -181,8 +191,9 @@ class Planner:
                 if spec.target is None:  # more renewals than members: the rest become other types
                     t = spec.type_code = rng.choices(_OTHER_TYPES, _OTHER_WEIGHTS)[0]
             # Holders of the licence being renewed first; anyone if they are all busy.
-            choices = {"licence_renewal": (holders, regular), "article32_renewal": (a32, holders, regular)}.get(
-                t, (regular,))
+            choices = {"licence_renewal": (steady_holders, holders, regular),
+                       "article32_renewal": (steady_a32, a32, holders, regular)}.get(
+                t, (steady, regular) if PROCESSES[t].needs_paid_dues else (regular,))
             i = self.pick(choices[0])
             if spec.klass in ("open", "returned"):
                 for candidates in choices:

@@ -19,6 +19,7 @@ from domain.actor import Actor
 from domain.calendar import BusinessCalendar, Moment, tehran_day
 from domain.clock import due, units_of_days, units_of_us
 from domain.errors import InvalidTransition, PermissionDenied, ValidationError
+from domain.outcomes import check_declared
 from domain.reference import LICENCE_KINDS_FA
 from domain.fees import renewal_window_check
 from domain.processes import (ACTIONS_FA, CLOSED_STATUSES, STAFF_ACTIONS, STAGE_INDEX, Condition, Process, Stage,
@@ -350,6 +351,12 @@ def _renewal_window_check(valid_until: date, window_days: int, today: date) -> N
     renewal_window_check(valid_until, window_days, today)
 
 
+# Seed 001, quoted: any service needs the overdue and yearly dues paid.
+DUES_UNPAID = ("اعتبار عضویت این عضو به پایان رسیده است؛ «ارائه هر گونه خدمات مهندسی، رفاهی، تفریحی، شرکت در "
+               "مجامع و انتخابات و سایر موارد منوط به پرداخت حق عضویت معوقه و سالانه می باشد.» "
+               "نخست درخواست تمدید عضویت ثبت و پرداخت شود.")
+
+
 def _submit(state, action, actor, facts, cal, now):
     if state.status != DRAFT:
         raise InvalidTransition("این درخواست پیش‌تر ثبت شده است.")
@@ -358,6 +365,9 @@ def _submit(state, action, actor, facts, cal, now):
         raise InvalidTransition(f"این عضو یک درخواست «{proc.name_fa}» در جریان دارد.")
     if proc.renewal_window and facts.valid_until is not None:
         _renewal_window_check(facts.valid_until, facts.renewal_window_days, tehran_day(now))
+    if proc.needs_paid_dues and facts.valid_until is not None and facts.valid_until < tehran_day(now):
+        raise ValidationError(DUES_UNPAID)
+    check_declared(proc.effects, action.data, state.province_id)
     if proc.renews_licence and proc.renews_licence not in facts.licences_held:
         raise ValidationError(f"برای «{proc.name_fa}» عضو باید {LICENCE_KINDS_FA[proc.renews_licence]} "
                               "ثبت‌شده‌ای داشته باشد؛ پروانه‌ای برای تمدید در پروندهٔ او نیست.")

@@ -15,9 +15,10 @@ from typing import NamedTuple
 
 import jdatetime
 
+from domain import processes as p
 from domain.errors import ValidationError
 from domain.jalali import format_jalali_date
-from domain.reference import COMPETENCIES_FA, FIELDS_FA, GRADES_FA, PROVINCE_NAMES_FA
+from domain.reference import COMPETENCIES_FA, FIELDS_FA, GRADES_FA, ISFAHAN_ID, PROVINCE_NAMES_FA, TEHRAN_ID
 from domain.text import to_ascii_digits, to_persian_digits as fa
 
 # Kinds of `record_change` rows, with the label the member page shows.
@@ -173,3 +174,47 @@ def describe(kind: str, details: Mapping) -> str:
         return (f"پروانهٔ شمارهٔ {fa(d.get('licence_no') or '—')}، {fa(d.get('years', '—'))} سال: "
                 f"از {day('old_expires_on')} تا {day('new_expires_on')}")
     return CHANGE_KINDS_FA.get(kind, kind)
+
+
+# What each effect reads from the request's data (by effect name, `domain.processes`), checked when
+# the request is submitted: a request the record could not take is refused at the door, not at its
+# last step.
+DATA_READERS = {
+    p.REGISTER_OLD_MEMBERSHIP: lambda data, province_id: declared_old_membership(data),
+    p.MOVE_PROVINCE: lambda data, province_id: destination_province(data, province_id),
+    p.RECORD_RANK: lambda data, province_id: requested_rank(data),
+    p.ISSUE_WORK_LICENCE: lambda data, province_id: requested_competencies(data),
+    p.RENEW_WORK_LICENCE: lambda data, province_id: requested_years(data),
+    p.RENEW_ARTICLE32_LICENCE: lambda data, province_id: requested_years(data),
+}
+
+
+def declares(effects) -> bool:
+    """Whether a request with these effects must declare data they read."""
+    return any(effect in DATA_READERS for effect in effects)
+
+
+def check_declared(effects, data: Mapping | None, province_id: int) -> None:
+    """Refuse (ValidationError, in Persian) data that an effect of the request could not write."""
+    for effect in effects:
+        reader = DATA_READERS.get(effect)
+        if reader is not None:
+            reader(data, province_id)
+
+
+def example_data(type_code: str, province_id: int, member_id: int) -> dict:
+    """A valid declaration for a request of the type by a member of `province_id` (a transfer goes to
+    another province): what the benchmarks, the tests and the demo accounts file."""
+    return {
+        "legacy_registration": {"old_membership_no": f"{province_id:02d}-0-{member_id:06d}",
+                                "old_valid_until": "2027-03-20"},
+        "membership_renewal": {"renewal_years": 1},
+        "transfer": {"destination_province": ISFAHAN_ID if province_id != ISFAHAN_ID else TEHRAN_ID,
+                     "destination_address": "خیابان آزادی، پلاک ۱۲"},
+        "rating": {"rating_kind": "consultant", "requested_rank": 3},
+        "rating_registration": {"rank": 3, "licence_expiry": "2028-01-01"},
+        "rating_correction": {"rating_kind": "contractor", "rank": 4, "licence_expiry": "2028-01-01"},
+        "licence_issue": {"competencies": ["design", "supervision"]},
+        "licence_renewal": {"renewal_years": 1},
+        "article32_renewal": {"renewal_years": 1},
+    }.get(type_code, {})

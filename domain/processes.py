@@ -92,6 +92,9 @@ class Process:
     renewal_window: bool = False
     # The kind of licence (`LICENCE_KINDS_FA`) the member must hold to file it: a renewal renews one.
     renews_licence: str | None = None
+    # Seed 001: a service only for a member whose dues are paid (validity not lapsed); the membership
+    # itself (joining, registering an old membership, renewing) stays open to everyone.
+    needs_paid_dues: bool = True
 
     def stage(self, code: str) -> Stage:
         for s in self.stages:
@@ -116,6 +119,11 @@ class Process:
     def conditions(self) -> frozenset[Condition]:
         """The conditions its optional stages depend on."""
         return frozenset(s.optional for s in self.stages if s.optional is not None)
+
+    @functools.cached_property
+    def effects(self) -> tuple[str, ...]:
+        """Every effect its stages name, in stage order."""
+        return tuple(e for s in self.stages for e in s.on_enter + s.on_done + s.on_reject)
 
 
 INITIAL_REVIEW = "initial_review"
@@ -145,7 +153,8 @@ _IDENTITY_CHECKS = (
     "مدرک یا مدارک تحصیلی بررسی و اطلاعات ثبت‌شده با آن تطبیق داده شد",
     "اطلاعات پستی، شغلی، شماره حساب و شماره شبا ثبت و بررسی شد",
 )
-_RECHECK = ("کار کارشناس بررسی اولیه به‌صورت نمونه‌ای دوباره بررسی شد",)
+# «بررسی مجدد و تایید صحت عملکرد کارشناس بررسی اولیه» (seed 002); «رندوم» only where the chart says so.
+_RECHECK = ("کار کارشناس بررسی اولیه بررسی مجدد و صحت عملکرد او تأیید شد",)
 
 
 def _initial(name_fa: str, kind: StageKind, limit: int, *checks: str) -> Stage:
@@ -186,14 +195,15 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
             _initial("بررسی اولیه", StageKind.REVIEW, 1, *_IDENTITY_CHECKS),
             _final(Role.FINAL_REVIEWER,
                    "مدرک تحصیلی و کد ملی متقاضی دوباره بررسی شد",
-                   "کار کارشناس بررسی اولیه به‌صورت نمونه‌ای دوباره بررسی شد"),
+                   "کار کارشناس بررسی اولیه به‌صورت رندوم دوباره بررسی شد"),
             _payment("پرداخت هزینهٔ عضویت، اعتبار و کارت"),
-            Stage("head_approval", "تأیید رییس سازمان و اعطای شماره نظام مهندسی", StageKind.DECISION,
+            Stage("head_approval", "بررسی رییس سازمان استان (اعطای شماره نظام مهندسی)", StageKind.DECISION,
                   Role.HEAD, 1, ("شرایط عضویت (مادهٔ ۴۵) احراز شد",),
                   on_done=(GRANT_MEMBERSHIP_NO, ACTIVATE_MEMBER)),
             _card_issue(),
         ),
         "ثبت‌نام عضو جدید حقیقی در سازمان استان",
+        needs_paid_dues=False,
         # The stage is "payment of membership fee, validity and card" (seed 002): the card is paid here too.
         fee_items=("entrance_fee", "annual_fee", "card_fee"),
         validity_years=1,
@@ -210,6 +220,7 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
         ),
         "اعضای قدیمی فاقد عضویت الکترونیک",
         (("old_membership_no", "شماره عضویت قدیمی"), ("old_valid_until", "اعتبار عضویت قدیمی")),
+        needs_paid_dues=False,
     ),
     Process(
         "membership_renewal", "تمدید عضویت", 2,
@@ -225,6 +236,7 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
         (("renewal_years", "تعداد سال‌های تمدید"),),
         fee_rule=FeeRule.MEMBERSHIP_YEARS,
         renewal_window=True,
+        needs_paid_dues=False,
     ),
     Process(
         "transfer", "انتقال عضویت", 1,
@@ -234,7 +246,7 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
                      "بدهی پروانهٔ اشتغال تسویه شده است",
                      "بدهی پروانهٔ کارشناسان مادهٔ ۳۲ تسویه شده است"),
             _final(),
-            Stage("head_approval", "تأیید رییس سازمان استان", StageKind.DECISION, Role.HEAD, 1,
+            Stage("head_approval", "بررسی و تایید رییس سازمان استان", StageKind.DECISION, Role.HEAD, 1,
                   ("انتقال به استان مقصد تأیید شد",), on_done=(MOVE_PROVINCE,)),
         ),
         "انتقال عضویت به استان دیگر",
@@ -249,12 +261,14 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
     Process(
         "rating", "رتبه‌بندی", 14,
         (
-            Stage("complete_records", "تکمیل سوابق و مدارک", StageKind.MEMBER),
+            Stage("complete_records", "تکمیل اطلاعات", StageKind.MEMBER),
             _payment("پرداخت هزینهٔ اولیه"),
             _initial("بررسی اولیه", StageKind.REVIEW, 3, "همهٔ مدارک و مستندات هر بخش بررسی و تأیید یا رد شد"),
-            Stage("supervisory_review", "بررسی نظارتی کار کارشناس اولیه", StageKind.REVIEW,
+            Stage("supervisory_review", "بررسی و تایید صحت عملکرد کارشناس بررسی اولیه", StageKind.REVIEW,
                   Role.FINAL_REVIEWER, 2, ("صحت عملکرد کارشناس بررسی اولیه تأیید شد",), four_eyes=True),
-            Stage("specialised_committee", "کمیتهٔ تخصصی استان", StageKind.COMMITTEE, Role.COMMITTEE, 5,
+            # The rating's own committee (seed 002: «کمیته تخصصی استان»), not the licence committee.
+            Stage("specialised_committee", "کمیته تخصصی استان (در صورت نیاز)", StageKind.COMMITTEE,
+                  Role.RATING_COMMITTEE, 5,
                   ("مقالات و طرح‌های پژوهشی بررسی شد",), optional=Condition.REFERRAL),
             _final(on_done=(RECORD_RANK,)),
         ),
@@ -263,14 +277,26 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
         fee_items=("rating_fee",),
     ),
     Process(
-        "rating_registration", "ثبت رتبهٔ موجود", 1,
+        "rating_registration", "اعلام رتبه‌بندی قدیمی", 1,
         (
             _initial("بررسی اولیه", StageKind.REVIEW, 1,
                      "اطلاعات رتبه و پروانه با گواهینامه و پروانهٔ بارگذاری‌شده و سوابق استان مطابقت دارد"),
             _final(on_done=(RECORD_RANK,)),
         ),
         "ثبت رتبه و پروانهٔ اشتغالی که در سامانه ثبت نشده است",
-        (("rank", "رتبه"), ("licence_expiry", "پایان اعتبار پروانه")),
+        (("rating_kind", "نوع (مشاور/پیمانکار)"), ("rank", "رتبه"), ("licence_expiry", "پایان اعتبار پروانه")),
+    ),
+    # Seed 002's second chart for a rank already held: one the central organisation registered,
+    # which the member corrects («ویرایش رتبه ثبت شده توسط سازمان»); the same two reviews.
+    Process(
+        "rating_correction", "ویرایش رتبه ثبت شده توسط سازمان", 1,
+        (
+            _initial("بررسی اولیه", StageKind.REVIEW, 1,
+                     "اطلاعات رتبه و پروانه با گواهینامه و پروانهٔ بارگذاری‌شده و سوابق استان مطابقت دارد"),
+            _final(on_done=(RECORD_RANK,)),
+        ),
+        "اعضایی که رتبهٔ آن‌ها در سامانه توسط سازمان مرکزی ثبت شده است",
+        (("rating_kind", "نوع (مشاور/پیمانکار)"), ("rank", "رتبه"), ("licence_expiry", "پایان اعتبار پروانه")),
     ),
     Process(
         "licence_issue", "صدور پروانه اشتغال", 14,
@@ -309,7 +335,7 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
             _initial("بررسی اولیه", StageKind.REVIEW, 1,
                      "پروانهٔ اشتغال معتبر عضو بررسی شد", "پروانهٔ قدیمی بارگذاری‌شده بررسی شد"),
             _final(Role.CENTRAL_EXPERT, "صحت عملکرد کارشناس استان تأیید شد"),
-            Stage("card_issue", "صدور، چاپ و ارسال کارت و پروانهٔ مادهٔ ۳۲", StageKind.ISSUE,
+            Stage("card_issue", "صدور، چاپ و ارسال کارت و پروانهٔ کارشناسان مادهٔ ۳۲", StageKind.ISSUE,
                   Role.CENTRAL_EXPERT, 1, on_done=(RENEW_ARTICLE32_LICENCE,)),
         ),
         "تمدید پروانهٔ کارشناسان مادهٔ ۳۲ (نیازمند پروانهٔ اشتغال معتبر)",

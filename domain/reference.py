@@ -59,7 +59,7 @@ ADMISSION_GRADE = 3  # seed 004: «پایه سه در شروع فعالیت»
 DEGREE_LEVELS_FA: dict[str, str] = {
     "associate": "کاردانی",
     "bachelor_discontinuous": "کارشناسی ناپیوسته",
-    "bachelor": "کارشناسی",
+    "bachelor": "کارشناسی پیوسته",
     "master": "کارشناسی ارشد",
     "doctorate": "دکتری",
 }
@@ -102,7 +102,8 @@ DOCUMENT_TYPES_FA: dict[str, str] = {
 
 ALLOWED_MIME_TYPES = ("application/pdf", "image/jpeg", "image/png")
 
-CONTACT_KINDS_FA = {"landline": "تلفن ثابت", "mobile": "تلفن همراه", "email": "پست الکترونیک",
-                    "work_phone": "تلفن محل کار"}
+# As seed 000 names them: «تلفن ثابت، شماره همراه، ایمیل و تلفن» (the work landline).
+CONTACT_KINDS_FA = {"landline": "تلفن ثابت", "mobile": "شماره همراه", "email": "ایمیل",
+                    "work_phone": "تلفن ثابت محل کار"}
 COMPETENCIES_FA = {"design": "طراحی", "supervision": "نظارت", "execution": "اجرا"}
 LICENCE_KINDS_FA = {"work": "پروانهٔ اشتغال به کار", "article32": "پروانهٔ کارشناسان مادهٔ ۳۲"}

@@ -11,6 +11,7 @@ class Role(StrEnum):
     CENTRAL_EXPERT = "central_expert"
     FINANCE = "finance"
     COMMITTEE = "committee"
+    RATING_COMMITTEE = "rating_committee"
     MANAGER = "manager"
     BOARD = "board"
     ADMIN = "admin"
@@ -23,6 +24,7 @@ ROLE_LABELS_FA: dict[Role, str] = {
     Role.CENTRAL_EXPERT: "کارشناس سازمان مرکزی",
     Role.FINANCE: "امور مالی",
     Role.COMMITTEE: "کمیته پروانه اشتغال استان",
+    Role.RATING_COMMITTEE: "کمیته تخصصی رتبه‌بندی استان",
     Role.MANAGER: "مدیر",
     Role.BOARD: "هیأت مدیره",
     Role.ADMIN: "مدیر سامانه",
@@ -32,7 +34,8 @@ ALL_ROLES: tuple[str, ...] = tuple(r.value for r in Role)
 
 # Roles whose holders act on requests at some stage (they see a queue).
 WORKING_ROLES = frozenset(
-    {Role.EXPERT, Role.FINAL_REVIEWER, Role.HEAD, Role.CENTRAL_EXPERT, Role.FINANCE, Role.COMMITTEE}
+    {Role.EXPERT, Role.FINAL_REVIEWER, Role.HEAD, Role.CENTRAL_EXPERT, Role.FINANCE, Role.COMMITTEE,
+     Role.RATING_COMMITTEE}
 )
 
 

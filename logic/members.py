@@ -325,8 +325,8 @@ EXPORT_COLUMNS: list[tuple[str, str]] = [
     ("valid_until", "اعتبار عضویت تا"),
     ("days_left", "روز باقی‌مانده"),
     ("licence", "پروانهٔ اشتغال معتبر"),
-    ("mobile", "تلفن همراه"),
-    ("email", "پست الکترونیک"),
+    ("mobile", CONTACT_KINDS_FA["mobile"]),
+    ("email", CONTACT_KINDS_FA["email"]),
     ("province", "استان"),
 ]
 

@@ -246,8 +246,8 @@ def submit(engine: sa.Engine, member_id: int, type_code: str, data: dict | None 
                       valid_until=member.valid_until,
                       renewal_window_days=setting.renewal_window_days if setting else 60, licences_held=held)
         cal = calendar_for(s, member.province_id)
-        t = decide(RequestState.draft(proc.code, member.province_id, submitted_at), Action(SUBMIT), None, facts,
-                   cal, submitted_at)
+        t = decide(RequestState.draft(proc.code, member.province_id, submitted_at), Action(SUBMIT, data=data or {}),
+                   None, facts, cal, submitted_at)
         rid = s.scalar(sa.text("SELECT nextval(pg_get_serial_sequence('request', 'id'))"))
         st = t.state
         req = Request(

@@ -23,7 +23,7 @@ expiring = mode == "expiring"
 
 with st.container(border=True):
     search = st.text_input("جستجو", key="mem-search", max_chars=100,
-                           placeholder="کد ملی، شمارهٔ عضویت، نام و نام خانوادگی یا تلفن همراه")
+                           placeholder="کد ملی، شمارهٔ عضویت، نام و نام خانوادگی یا شماره همراه")
     c1, c2, c3 = st.columns(3)
     field = c1.selectbox("رشته", [None, *FIELDS_FA], key="mem-field",
                          format_func=lambda c: ALL_LABEL if c is None else FIELDS_FA[c])
@@ -74,7 +74,7 @@ else:
     # The grid lays columns out left to right: listed in reverse, they read right to left.
     columns = {
         "پرونده": [f"/member?id={r.id}" for r in rows],
-        "تلفن همراه": [fa(r.mobile) if r.mobile else "—" for r in rows],
+        "شماره همراه": [fa(r.mobile) if r.mobile else "—" for r in rows],
         "پروانهٔ اشتغال": ["معتبر" if r.has_valid_licence else "ندارد" for r in rows],
     }
     if expiring:

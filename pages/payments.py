@@ -69,7 +69,7 @@ with tab_approve:
             def approve(p=choice, n=len(checklist)):
                 ticks = [bool(st.session_state.get(f"pay-check-{p.request_id}-{i}")) for i in range(n)]
                 run_action(wf.approve, engine(), actor, p.request_id, p.version, checklist=ticks,
-                           success=f"مبلغ درخواست {fa(p.tracking_code)} تأیید شد و پیوند پرداخت برای عضو باز می‌شود.")
+                           success=f"مبلغ درخواست {fa(p.tracking_code)} تأیید شد و لینک پرداخت برای عضو فعال می‌شود.")
 
             def reject(p=choice):
                 run_action(wf.reject, engine(), actor, p.request_id, p.version,

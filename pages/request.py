@@ -31,8 +31,9 @@ st.title("پروندهٔ درخواست")
 
 # A code in the URL (?code=..., e.g. a link from the queue) fills the search box once; after that
 # the box leads and the URL follows it, so a reload or a shared link opens the same request.
+# Streamlit forgets the box's value after a run of another page, so an empty box is filled again.
 url_code = st.query_params.get("code", "")
-if url_code and url_code != st.session_state.get("req-url-code"):
+if url_code and (url_code != st.session_state.get("req-url-code") or not st.session_state.get("req-code")):
     st.session_state["req-url-code"] = st.session_state["req-code"] = url_code
 code = normalize_digits_only(st.text_input("کد رهگیری درخواست", key="req-code", placeholder="۰۵۰۸۰۰۰۰۰۰۰۱"))
 if not code:

@@ -111,4 +111,5 @@ def kpi_world(db):
         staff[f"{prefix}.final"] = make_staff(db, f"{prefix}.final", ["final_reviewer"], pid)
         for role in ("head", "finance", "committee", "manager"):
             staff[f"{prefix}.{role}"] = make_staff(db, f"{prefix}.{role}", [role], pid)
+        staff[f"{prefix}.rating"] = make_staff(db, f"{prefix}.rating", ["rating_committee"], pid)
     return staff

@@ -23,7 +23,7 @@ from domain.processes import NOTE_ACTIONS, PROCESSES, StageKind
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from domain.roles import Role
 from logic import releases as rel
-from demo.examples import example_data
+from domain.outcomes import example_data
 from logic import workflow as wf
 from logic.auth import Actor
 from logic.payments import confirm_payment
@@ -234,7 +234,8 @@ def actor_for(world, stage, r):
     """A staff member who may act at this stage of this request."""
     candidates = {
         Role.EXPERT: ["expert"], Role.FINAL_REVIEWER: ["final", "expert2"], Role.HEAD: ["head"],
-        Role.FINANCE: ["finance"], Role.COMMITTEE: ["committee"], Role.CENTRAL_EXPERT: ["central"],
+        Role.FINANCE: ["finance"], Role.COMMITTEE: ["committee"], Role.RATING_COMMITTEE: ["rating"],
+        Role.CENTRAL_EXPERT: ["central"],
     }[stage.role]
     for key in candidates:
         if not (stage.four_eyes and world[key].id == r["initial_reviewer_id"]):
@@ -333,8 +334,8 @@ def make_full_member(engine, province_id: int = TEHRAN_ID, *, first_name: str = 
     insert(engine, "work_licence", member_id=mid, kind="article32", licence_no=f"A{mid:08d}", field="civil",
            grade=2, competencies=[], issued_on=today - timedelta(days=300), expires_on=today + timedelta(days=700))
     start = now_tehran() - timedelta(days=3)
-    renewal = wf.submit(engine, mid, "membership_renewal", submitted_at=start)
-    transfer = wf.submit(engine, mid, "transfer", {"destination_province": ISFAHAN_ID}, submitted_at=start)
+    renewal = file_request(engine, mid, "membership_renewal", submitted_at=start)
+    transfer = file_request(engine, mid, "transfer", {"destination_province": ISFAHAN_ID}, submitted_at=start)
     insert(engine, "validity_change", member_id=mid, old_valid_until=date(2020, 3, 19),
            new_valid_until=date(2023, 3, 20))
     insert(engine, "validity_change", member_id=mid, old_valid_until=date(2023, 3, 20),
@@ -383,7 +384,7 @@ class Simulation:
         province = province or rng.choice([TEHRAN_ID, TEHRAN_ID, ISFAHAN_ID, MASHHAD_ID])
         type_code = type_code or rng.choice(list(PROCESSES))
         member = make_member(self.engine, province, status="applicant" if type_code == "new_membership" else "active",
-                             valid_until=date(2026, 3, 20), field=rng.choice(["civil", "architecture", "electrical"]))
+                             valid_until=validity_for(type_code), field=rng.choice(["civil", "architecture", "electrical"]))
         data = {"destination_province": rng.choice([p for p in (TEHRAN_ID, ISFAHAN_ID, 1) if p != province])} \
             if type_code == "transfer" else None
         out = file_request(self.engine, member, type_code, data, submitted_at=at, province_id=province)
@@ -396,7 +397,7 @@ class Simulation:
         if role == Role.CENTRAL_EXPERT:
             return self.staff["central"]
         keys = {Role.EXPERT: ["expert", "expert2"], Role.FINAL_REVIEWER: ["final", "expert2"], Role.HEAD: ["head"],
-                Role.FINANCE: ["finance"], Role.COMMITTEE: ["committee"]}[role]
+                Role.FINANCE: ["finance"], Role.COMMITTEE: ["committee"], Role.RATING_COMMITTEE: ["rating"]}[role]
         self.rng.shuffle(keys)
         for key in keys:
             person = self.staff[f"{PREFIX[pid]}.{key}"]
@@ -516,10 +517,22 @@ def add_licence(db, member_id: int, field: str, grade: int, issued: date, *, yea
                    "i": issued, "e": issued + timedelta(days=365 * years)})
 
 
-def file_request(engine, member_id: int, type_code: str, data: dict | None = None, *, submitted_at: datetime,
-                 province_id: int = TEHRAN_ID):
-    """Submit a request as the portal sends it: the type's example data (`demo.examples`), and for a
-    licence renewal a licence of its kind (issued 2022-05-01, so a work licence is still valid)."""
+def validity_for(type_code: str) -> date:
+    """A member's validity for filing a request of the type in 1405: lapsed at the end of 1404 where
+    the type is open to lapsed members (a renewal is then inside its window), else paid through 1405
+    (seed 001: a service needs paid dues)."""
+    return date(2027, 3, 20) if PROCESSES[type_code].needs_paid_dues else date(2026, 3, 20)
+
+
+def file_request(engine, member_id: int, type_code: str, data: dict | None = None, *,
+                 submitted_at: datetime | None = None, province_id: int | None = None):
+    """Submit a request as the portal sends it: the type's example declaration
+    (`domain.outcomes.example_data`) under `data`, and for a licence renewal a licence of its kind
+    (issued 2022-05-01, so a work licence is still valid)."""
+    if province_id is None:
+        with engine.connect() as c:
+            province_id = c.execute(sa.text("SELECT province_id FROM member WHERE id = :m"),
+                                    {"m": member_id}).scalar() or TEHRAN_ID
     kind = PROCESSES[type_code].renews_licence
     if kind:
         add_licence(engine, member_id, "civil", 2, date(2022, 5, 1), kind=kind)

@@ -13,7 +13,7 @@ from logic import workflow as wf
 from logic.audit_view import AuditFilter, audit_page
 from logic.staff import set_active
 from tests.apptest import signed_in, texts
-from tests.factories import make_member, make_staff
+from tests.factories import file_request, make_member, make_staff
 
 SAT_0800 = datetime(2026, 11, 21, 8, 0, tzinfo=TEHRAN)
 
@@ -24,8 +24,8 @@ def world(db):
          "admin": make_staff(db, "admin", ["admin"], None, "مدیر سامانه"),
          "expert": make_staff(db, "t.expert", ["expert"], TEHRAN_ID, "کارشناس تهران"),
          "i.expert": make_staff(db, "i.expert", ["expert"], ISFAHAN_ID, "کارشناس اصفهان")}
-    w["t"] = wf.submit(db, make_member(db, TEHRAN_ID), "transfer", submitted_at=SAT_0800)
-    w["i"] = wf.submit(db, make_member(db, ISFAHAN_ID), "transfer", submitted_at=SAT_0800)
+    w["t"] = file_request(db, make_member(db, TEHRAN_ID), "transfer", submitted_at=SAT_0800)
+    w["i"] = file_request(db, make_member(db, ISFAHAN_ID), "transfer", submitted_at=SAT_0800)
     wf.approve(db, w["expert"], w["t"].request_id, 1, checklist=[True] * 3, now=SAT_0800)
     wf.approve(db, w["i.expert"], w["i"].request_id, 1, checklist=[True] * 3, now=SAT_0800)
     set_active(db, w["admin"], w["i.expert"].id, False)

@@ -24,11 +24,13 @@ from logic.documents import read_document, set_verdict
 from logic.request_view import load_request
 from logic.uploads import store_document
 from tests.conftest import ROOT
-from tests.factories import add_document, file_request, make_member, make_staff, req_row, step, tiny_png
+from tests.factories import (add_document, file_request, make_member, make_staff, req_row, step, tiny_png,
+                             validity_for)
 
 SAT_0800 = datetime(2026, 11, 21, 8, 0, tzinfo=TEHRAN)
 ROLES = [r.value for r in Role]
 _ids = itertools.count(1)
+_tariff_years = itertools.count(1420)
 
 
 def parse_matrix() -> dict[str, dict[str, str]]:
@@ -82,13 +84,14 @@ class World:
 
     def request_at(self, province_id: int, type_code: str, stage_code: str, **member) -> int:
         """A fresh request of that type, driven to that stage by the province's drivers."""
-        member.setdefault("valid_until", date(2026, 3, 20))  # lapsed: a renewal may be submitted
+        member.setdefault("valid_until", validity_for(type_code))
         rid = file_request(self.engine, make_member(self.engine, province_id, **member), type_code,
                            submitted_at=SAT_0800, province_id=province_id).request_id
         now = SAT_0800
         while req_row(self.engine, rid)["stage_code"] != stage_code:
             now += timedelta(minutes=20)
-            step(self.engine, self.drivers[province_id], rid, now)
+            # The rating's own committee sits only when a reviewer refers the request to it.
+            step(self.engine, self.drivers[province_id], rid, now, refer=stage_code == "specialised_committee")
         return rid
 
     def version(self, rid):
@@ -106,6 +109,7 @@ QUEUE_TARGET = {  # a stage each role works, so a permitted role finds the reque
     "expert": ("transfer", "initial_review"), "final_reviewer": ("transfer", "final_review"),
     "head": ("transfer", "head_approval"), "central_expert": ("card_reissue", "card_issue"),
     "finance": ("membership_renewal", "finance_approval"), "committee": ("licence_issue", "licence_committee"),
+    "rating_committee": ("rating", "specialised_committee"),
 }
 
 
@@ -154,7 +158,7 @@ def audit_read(w, actor, rid):
 def tariff_setup(w: World, pid: int):
     amounts = {k: 1_000_000 for k in ("entrance_fee", "annual_fee", "card_fee", "licence_issue_fee",
                                       "licence_renewal_fee", "article32_renewal_fee", "rating_fee")}
-    year = 1390 + next(_ids) % 10
+    year = next(_tariff_years)  # a year no other case saved, so `expect_new` holds
     return lambda actor: tariffs.save_tariff(w.engine, actor, pid, year, amounts, expect_new=True)
 
 
@@ -234,6 +238,9 @@ ACTIONS = {
     "committee_decide": stage_action("licence_issue", "licence_committee",
                                      lambda w, a, rid: wf.committee_decision(w.engine, a, rid, w.version(rid),
                                                                              granted=True, checklist=[True])),
+    "rating_committee_decide": stage_action("rating", "specialised_committee",
+                                            lambda w, a, rid: wf.committee_decision(w.engine, a, rid, w.version(rid),
+                                                                                    granted=True, checklist=[True])),
     "assign": assign_setup,
     "save_tariff": tariff_setup,
     "add_closure": closure_setup,

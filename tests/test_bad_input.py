@@ -30,7 +30,8 @@ from logic import workflow as wf
 from logic.documents import set_verdict
 from logic.request_view import load_request
 from tests.conftest import DATA_TABLES
-from tests.factories import FEES, add_document, add_tariff, make_assessment, make_member, make_staff, tiny_pdf, tiny_png
+from tests.factories import (FEES, add_document, add_tariff, file_request, make_assessment, make_member, make_staff,
+                             tiny_pdf, tiny_png)
 
 SAT_0800 = datetime(2026, 11, 21, 8, 0, tzinfo=TEHRAN)  # 1405/08/30, a Saturday
 LATER = SAT_0800 + timedelta(hours=2)
@@ -249,7 +250,7 @@ def state():
 
 def new_request(engine, type_code="new_membership", **member):
     mid = make_member(engine, TEHRAN_ID, **member)
-    return wf.submit(engine, mid, type_code, submitted_at=SAT_0800).request_id
+    return file_request(engine, mid, type_code, submitted_at=SAT_0800).request_id
 
 
 def version(engine, rid):

@@ -488,7 +488,10 @@ def test_every_history_is_a_replay_of_decide(loaded):
             # Every renewer held the licence it renews (their licence rows say so; not what is replayed here).
             facts = machine.Facts(finance[r.province_id], total, tariff_total,
                                   licences_held=frozenset({"work", "article32"}))
-            t = machine.decide(state, _action_of(e, r.type_code), actors.get(e.actor_id), facts, cal, at)
+            action = _action_of(e, r.type_code)
+            if e.action == machine.SUBMIT:
+                action = action._replace(data=r.data)  # what the member declared
+            t = machine.decide(state, action, actors.get(e.actor_id), facts, cal, at)
             assert (e.action, e.from_stage, e.to_stage, e.version, e.reason) == \
                 (t.event.action, t.event.from_stage, t.event.to_stage, t.state.version, t.event.reason), (r.id, e.id)
             assert (e.data or None) == (dict(t.event.data) if t.event.data else None), (r.id, e.id)
@@ -607,8 +610,9 @@ def _history(engine, rid: int) -> dict:
         "record": [(c.member_id, c.kind, c.at, c.province_id, c.licence_id is None,
                     {k: v for k, v in c.details.items() if k != "licence_no"}) for c in rows(
             engine, "SELECT * FROM record_change WHERE request_id = :r ORDER BY id", r=rid)],
-        "licences": [tuple(w) for w in rows(engine, "SELECT member_id, kind, field, grade, competencies, issued_on, "
-                                                    "expires_on FROM work_licence WHERE request_id = :r", r=rid)],
+        # (Its expiry as issued is in the record's row: a later renewal may have moved the licence's.)
+        "licences": [tuple(w) for w in rows(engine, "SELECT member_id, kind, field, grade, competencies, issued_on "
+                                                    "FROM work_licence WHERE request_id = :r", r=rid)],
     }
 
 
@@ -619,7 +623,7 @@ def _through_the_services(engine, actors: dict[int, Actor], original) -> int:
     with engine.begin() as c:
         # The member's validity when the original was filed (before the renewals that followed),
         # and the member's open requests of the type out of the way of the one-open-request rule.
-        # So too its province, and its licences' expiry, before the changes its requests made.
+        # So too its province, before the changes its requests made.
         later = {"m": original.member_id, "t": original.submitted_at}
         c.execute(sa.text(
             "UPDATE member SET valid_until = CASE WHEN v.id IS NULL THEN valid_until ELSE v.old_valid_until END "
@@ -630,11 +634,11 @@ def _through_the_services(engine, actors: dict[int, Actor], original) -> int:
             "UPDATE member SET province_id = coalesce((SELECT (details->>'from_province')::int FROM record_change "
             "WHERE member_id = :m AND kind = 'moved_province' AND at > :t ORDER BY at, id LIMIT 1), province_id) "
             "WHERE id = :m"), later)
+        # A renewed licence as the original found it when it renewed it (another renewal of the same
+        # licence may have completed while the original was under way).
         c.execute(sa.text(
-            "UPDATE work_licence w SET expires_on = (SELECT (details->>'old_expires_on')::date FROM record_change c "
-            "WHERE c.licence_id = w.id AND c.kind = 'licence_renewed' AND c.at > :t ORDER BY at, id LIMIT 1) "
-            "WHERE member_id = :m AND EXISTS (SELECT 1 FROM record_change c WHERE c.licence_id = w.id "
-            "AND c.kind = 'licence_renewed' AND c.at > :t)"), later)
+            "UPDATE work_licence w SET expires_on = (c.details->>'old_expires_on')::date FROM record_change c "
+            "WHERE c.licence_id = w.id AND c.kind = 'licence_renewed' AND c.request_id = :r"), {"r": original.id})
         c.execute(sa.text("UPDATE request SET status = 'rejected', closed_at = updated_at, met_sla = false, "
                           "stage_due_at = NULL, stage_risk_at = NULL, due_at = NULL, risk_at = NULL "
                           "WHERE member_id = :m AND type_code = :t AND status IN ('open', 'returned')"),

@@ -12,7 +12,7 @@ from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import workflow as wf
 from logic.documents import CorruptDocument, read_document, set_verdict
 from sqlalchemy.orm import Session
-from tests.factories import DOCS_SAT_0800 as SAT_0800
+from tests.factories import DOCS_SAT_0800 as SAT_0800, file_request
 from tests.factories import add_document, corrupt_blob, make_member, make_staff, tiny_pdf, tiny_png
 
 SAT_0900 = datetime(2026, 11, 14, 9, 0, tzinfo=TEHRAN)
@@ -49,7 +49,7 @@ def world(db):
 @pytest.fixture
 def request_id(db):
     member = make_member(db, TEHRAN_ID, status="applicant")
-    return wf.submit(db, member, "new_membership", submitted_at=SAT_0800).request_id
+    return file_request(db, member, "new_membership", submitted_at=SAT_0800).request_id
 
 
 # --- reading ----------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from domain.errors import ServiceUnavailable
 from domain.jalali import TEHRAN
 from domain.reference import TEHRAN_ID
 from logic import workflow as wf
-from tests.factories import make_member, make_staff
+from tests.factories import file_request, make_member, make_staff
 
 SAT_0800 = datetime(2026, 11, 21, 8, 0, tzinfo=TEHRAN)
 
@@ -45,7 +45,7 @@ def test_an_action_while_the_database_is_down_fails_cleanly_and_the_app_recovers
     engine = make_engine(own_server.get_uri(driver="psycopg"))
     upgrade(engine)
     expert = make_staff(engine, "t.expert", ["expert"], TEHRAN_ID)
-    rid = wf.submit(engine, make_member(engine, TEHRAN_ID), "transfer", submitted_at=SAT_0800).request_id
+    rid = file_request(engine, make_member(engine, TEHRAN_ID), "transfer", submitted_at=SAT_0800).request_id
     before = counts(engine, rid)
 
     own_server._stop()
@@ -64,7 +64,7 @@ def test_the_database_stopping_in_the_middle_of_a_decision_leaves_no_partial_wri
     engine = make_engine(own_server.get_uri(driver="psycopg"))
     upgrade(engine)
     expert = make_staff(engine, "t.expert", ["expert"], TEHRAN_ID)
-    rid = wf.submit(engine, make_member(engine, TEHRAN_ID), "transfer", submitted_at=SAT_0800).request_id
+    rid = file_request(engine, make_member(engine, TEHRAN_ID), "transfer", submitted_at=SAT_0800).request_id
     before = counts(engine, rid)
     real_write_event = wf.write_event
 

@@ -48,7 +48,7 @@ def restore_discounts(db):
 
 
 def renewal(db, valid_until=END_1402, at=SAT_0800) -> int:
-    return wf.submit(db, make_member(db, TEHRAN_ID, valid_until=valid_until), "membership_renewal",
+    return file_request(db, make_member(db, TEHRAN_ID, valid_until=valid_until), "membership_renewal",
                      submitted_at=at).request_id
 
 
@@ -57,12 +57,12 @@ def renewal(db, valid_until=END_1402, at=SAT_0800) -> int:
 def test_a_renewal_before_the_window_is_refused_with_the_day_it_opens(db, staff):
     member = make_member(db, TEHRAN_ID, valid_until=END_1405)
     with pytest.raises(ValidationError) as err:
-        wf.submit(db, member, "membership_renewal", submitted_at=SAT_0800)
+        file_request(db, member, "membership_renewal", submitted_at=SAT_0800)
     assert "۱۴۰۵/۱۰/۲۹" in err.value.message  # 60 days before 1405/12/29
     assert rows(db, "SELECT id FROM request") == []
     with db.begin() as c:
         c.execute(sa.text("UPDATE province_setting SET renewal_window_days = 120 WHERE province_id = 8"))
-    assert wf.submit(db, member, "membership_renewal", submitted_at=SAT_0800).status == "open"
+    assert file_request(db, member, "membership_renewal", submitted_at=SAT_0800).status == "open"
 
 
 def test_a_lapsed_membership_can_always_be_renewed(db, staff):
@@ -157,7 +157,7 @@ def test_who_may_determine_and_when(db, staff):
 
 def test_a_member_without_a_recorded_validity_cannot_be_assessed(db, staff):
     add_tariff(db, 1405)
-    rid = wf.submit(db, make_member(db, TEHRAN_ID), "membership_renewal", submitted_at=SAT_0800).request_id
+    rid = file_request(db, make_member(db, TEHRAN_ID), "membership_renewal", submitted_at=SAT_0800).request_id
     with pytest.raises(ValidationError, match="اعتبار عضویت"):
         fees.determine_renewal_fee(db, staff["expert"], rid, 1, 1405, 0, None)
 
@@ -312,7 +312,7 @@ def test_a_request_submitted_into_a_payment_stage_is_assessed_from_the_tariff(db
 
 def test_new_membership_pays_entrance_annual_and_card_when_its_payment_opens(db, staff):
     add_tariff(db, 1405)
-    rid = wf.submit(db, make_member(db, TEHRAN_ID, status="applicant"), "new_membership",
+    rid = file_request(db, make_member(db, TEHRAN_ID, status="applicant"), "new_membership",
                     submitted_at=SAT_0800).request_id
     wf.approve(db, staff["expert"], rid, 1, checklist=[True] * 4, now=SAT_0800 + timedelta(hours=1))
     assert assessments(db, rid) == []
@@ -328,14 +328,14 @@ def test_new_membership_pays_entrance_annual_and_card_when_its_payment_opens(db,
 
 def test_rating_is_assessed_after_the_member_completes_records(db, staff):
     add_tariff(db, 1405)
-    rid = wf.submit(db, make_member(db, TEHRAN_ID), "rating", submitted_at=SAT_0800).request_id
+    rid = file_request(db, make_member(db, TEHRAN_ID), "rating", submitted_at=SAT_0800).request_id
     assert assessments(db, rid) == []
     wf.member_completed(db, rid, 1, now=SAT_0800 + timedelta(hours=1))
     assert assessments(db, rid)[0]["total"] == FEES["rating_fee"]
 
 
 def test_without_a_tariff_the_payment_waits_and_is_assessed_once_the_tariff_exists(db, staff):
-    rid = wf.submit(db, make_member(db, TEHRAN_ID), "card_reissue", submitted_at=SAT_0800).request_id
+    rid = file_request(db, make_member(db, TEHRAN_ID), "card_reissue", submitted_at=SAT_0800).request_id
     assert assessments(db, rid) == []
     with pytest.raises(ValidationError, match="تعرفه"):
         confirm_payment(db, staff["finance"], rid, "REF000003", 1_500_000, now=SAT_0800 + timedelta(hours=1))

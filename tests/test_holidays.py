@@ -11,8 +11,7 @@ from domain.errors import Conflict, PermissionDenied, ValidationError
 from domain.jalali import TEHRAN
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import holidays as hol
-from logic import workflow as wf
-from tests.factories import make_member, make_staff
+from tests.factories import file_request, make_member, make_staff
 
 SAT_0800 = datetime(2026, 11, 21, 8, 0, tzinfo=TEHRAN)
 
@@ -42,8 +41,8 @@ def admins(db):
 
 
 def test_an_unplanned_closure_pushes_open_deadlines_and_removing_it_restores_them(db, admins):
-    rid = wf.submit(db, make_member(db, TEHRAN_ID), "new_membership", submitted_at=SAT_0800).request_id
-    other = wf.submit(db, make_member(db, ISFAHAN_ID), "new_membership", submitted_at=SAT_0800).request_id
+    rid = file_request(db, make_member(db, TEHRAN_ID), "new_membership", submitted_at=SAT_0800).request_id
+    other = file_request(db, make_member(db, ISFAHAN_ID), "new_membership", submitted_at=SAT_0800).request_id
     before, before_other = due(db, rid), due(db, other)
     assert before.stage_due_at == datetime(2026, 11, 22, 8, 0, tzinfo=TEHRAN)  # Sunday
     change = hol.add_closure(db, admins["tehran"], "۱۴۰۵/۰۹/۰۱", "تعطیلی اضطراری آلودگی هوا", province_id=TEHRAN_ID)
@@ -91,7 +90,7 @@ def test_official_holidays_load_once_with_persian_names(db, admins):
 
 
 def test_changing_the_working_week_recomputes_deadlines(db, admins):
-    rid = wf.submit(db, make_member(db, TEHRAN_ID), "transfer", submitted_at=SAT_0800).request_id
+    rid = file_request(db, make_member(db, TEHRAN_ID), "transfer", submitted_at=SAT_0800).request_id
     hol.update_office_hours(db, admins["tehran"], TEHRAN_ID, workdays={5, 6, 0, 1, 2},
                             opens=time(8, 0), closes=time(14, 0))
     # A one-day stage is now six hours, counted from Saturday 08:00.

@@ -251,7 +251,7 @@ def test_export_is_the_whole_filtered_set_as_csv_with_bom_and_xlsx(db, staff, pe
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert {r["نام خانوادگی"] for r in rows} == {"کریمی", "کریمیان"}  # not just the page of one
     ali = next(r for r in rows if r["نام خانوادگی"] == "کریمی")
-    assert ali["تلفن همراه"] == "09121234567" and ali["پروانهٔ اشتغال معتبر"] == "دارد"
+    assert ali["شماره همراه"] == "09121234567" and ali["پروانهٔ اشتغال معتبر"] == "دارد"
     sheet = load_workbook(io.BytesIO(mem.export_file(db, staff["expert"], flt, "xlsx", TODAY))).active
     assert sheet.sheet_view.rightToLeft and sheet.max_row == 3
     with pytest.raises(ValidationError):

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from db.engine import make_engine
 from db.migrate import downgrade, upgrade
 from db.models import Base
+from domain.processes import PROCESSES
 from tests.conftest import create_database, drop_database
 
 
@@ -26,7 +27,7 @@ def test_upgrade_downgrade_upgrade_on_a_fresh_database(pg_server_url):
         assert set(Base.metadata.tables) <= tables(engine)
         with engine.connect() as c:
             assert c.execute(sa.text("SELECT count(*) FROM province")).scalar() == 31
-            assert c.execute(sa.text("SELECT count(*) FROM request_type")).scalar() == 10
+            assert c.execute(sa.text("SELECT count(*) FROM request_type")).scalar() == len(PROCESSES)
         downgrade(engine)
         assert tables(engine) <= {"alembic_version"}
         upgrade(engine)

@@ -12,7 +12,6 @@ from streamlit.testing.v1 import AppTest
 from domain.jalali import now_tehran, to_jalali
 from domain.reference import TEHRAN_ID
 from logic import fees
-from logic import workflow as wf
 from tests.apptest import texts
 from tests.factories import END_1402, add_tariff, assessments, file_request, make_member, make_staff, request
 
@@ -41,7 +40,7 @@ def renewal_at_fee_stage(db, valid_until=END_1402):
     for y in range(1403, THIS_YEAR + 1):
         add_tariff(db, y, annual_fee=1_000_000 * (y - 1400))
     member = make_member(db, TEHRAN_ID, valid_until=valid_until)
-    return wf.submit(db, member, "membership_renewal", submitted_at=now_tehran() - timedelta(minutes=5)).request_id
+    return file_request(db, member, "membership_renewal", submitted_at=now_tehran() - timedelta(minutes=5)).request_id
 
 
 def metric_values(at):
@@ -150,7 +149,7 @@ def test_the_licence_renewal_editor_marks_years_free_or_paid(db_url, db):
 def test_at_other_stages_only_the_history_shows(db_url, db):
     finance = make_staff(db, "t.finance", ["finance"], TEHRAN_ID)
     add_tariff(db, THIS_YEAR)
-    rid = wf.submit(db, make_member(db, TEHRAN_ID), "card_reissue",
+    rid = file_request(db, make_member(db, TEHRAN_ID), "card_reissue",
                     submitted_at=now_tehran() - timedelta(minutes=5)).request_id
     at = form(db_url, finance, rid)
     assert not at.exception

@@ -2,14 +2,18 @@
 viewer, opening by link or national ID, province isolation, and audited corrections."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 import sqlalchemy as sa
 
+from domain.jalali import TEHRAN
 from domain.national_id import make_national_id, national_id_in_province
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from domain.text import to_persian_digits
 from tests.apptest import app, signed_in, texts
-from tests.factories import audit_rows, make_full_member, make_staff, national_id_of
+from tests.factories import (audit_rows, file_request, make_full_member, make_staff, national_id_of, req_row,
+                             step)
 
 
 @pytest.fixture
@@ -60,7 +64,7 @@ def test_every_section_of_a_full_member(db_url, db, world):
         assert fragment in text, fragment
     # Education, with the degree scan in the viewer.
     edu = table(at, "mem-edu-table")
-    assert list(edu["مقطع"]) == ["کارشناسی", "کارشناسی ارشد"]
+    assert list(edu["مقطع"]) == ["کارشناسی پیوسته", "کارشناسی ارشد"]
     assert list(edu["گرایش"]) == ["سازه", "ژئوتکنیک"] and list(edu["کد استعلام"])[0] == "۱۲۳۴۵۶۷۸۹۰۱۲"
     assert list(edu["تصویر مدرک"]) == ["دارد", "ندارد"]
     assert all(v.startswith("دارد") for v in edu["شرط عضویت"])
@@ -279,11 +283,6 @@ def test_the_pages_are_registered_for_the_roles_the_services_allow():
 
 def complete(db, member: int, type_code: str, data: dict) -> str:
     """File a request for the member and take it to its end through the services; its tracking code."""
-    from datetime import datetime, timedelta
-
-    from domain.jalali import TEHRAN
-    from logic import workflow as wf
-    from tests.factories import req_row, step
     staff = {"expert": make_staff(db, "w.expert", ["expert"], TEHRAN_ID),
              "final": make_staff(db, "w.final", ["final_reviewer"], TEHRAN_ID),
              "finance": make_staff(db, "w.finance", ["finance"], TEHRAN_ID),
@@ -291,7 +290,7 @@ def complete(db, member: int, type_code: str, data: dict) -> str:
              "head": make_staff(db, "w.head", ["head"], TEHRAN_ID),
              "central": make_staff(db, "w.central", ["central_expert"], None)}
     now = datetime(2026, 11, 21, 8, 0, tzinfo=TEHRAN)
-    out = wf.submit(db, member, type_code, data, submitted_at=now)
+    out = file_request(db, member, type_code, data, submitted_at=now)
     while req_row(db, out.request_id)["status"] == "open":
         now += timedelta(hours=2)
         step(db, staff, out.request_id, now)

@@ -164,7 +164,7 @@ def test_the_expiring_list_with_days_left(db_url, db, world):
     assert not at.exception
     assert shown(at) == ["علی کریمی"]
     assert list(at.dataframe[0].value["روز باقی‌مانده"]) == ["۱۰ روز"]
-    assert list(at.dataframe[0].value["تلفن همراه"]) == ["۰۹۱۲۱۲۳۴۵۶۷"]
+    assert list(at.dataframe[0].value["شماره همراه"]) == ["۰۹۱۲۱۲۳۴۵۶۷"]
     at.number_input(key="mem-days").set_value(250).run()
     assert shown(at) == ["علی کریمی", "زهرا یکتا"]           # soonest first, lapsed members left out
 

@@ -11,7 +11,8 @@ from domain.reference import TEHRAN_ID
 from logic import fees
 from logic import workflow as wf
 from tests.apptest import signed_in, texts
-from tests.factories import add_tariff, assessments, make_assessment, make_member, make_staff, request, rows
+from tests.factories import (add_tariff, assessments, file_request, make_assessment, make_member, make_staff, request,
+                             rows)
 
 THIS_YEAR = to_jalali(now_tehran()).year
 
@@ -33,14 +34,14 @@ def people(db):
 def renewal_waiting_for_finance(db, expert) -> int:
     add_tariff(db, THIS_YEAR, annual_fee=5_000_000)
     member = make_member(db, TEHRAN_ID, valid_until=to_gregorian(last_day_of_jalali_year(THIS_YEAR - 1)))
-    rid = wf.submit(db, member, "membership_renewal", submitted_at=now_tehran() - timedelta(hours=1)).request_id
+    rid = file_request(db, member, "membership_renewal", submitted_at=now_tehran() - timedelta(hours=1)).request_id
     fees.determine_renewal_fee(db, expert, rid, 1, THIS_YEAR, "1,000,000", "بدهی پیشین")
     wf.approve(db, expert, rid, 1, checklist=[True])
     return rid
 
 
 def card_waiting_for_payment(db, total=1_500_000) -> tuple[int, str]:
-    out = wf.submit(db, make_member(db, TEHRAN_ID), "card_reissue", submitted_at=now_tehran() - timedelta(hours=1))
+    out = file_request(db, make_member(db, TEHRAN_ID), "card_reissue", submitted_at=now_tehran() - timedelta(hours=1))
     make_assessment(db, out.request_id, total)
     return out.request_id, out.tracking_code
 

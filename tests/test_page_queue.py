@@ -16,7 +16,7 @@ from domain.text import to_persian_digits
 from logic import workflow as wf
 from logic.export import CSV_MIME, XLSX_MIME
 from tests.apptest import app, signed_in, texts
-from tests.factories import make_member, make_staff
+from tests.factories import file_request, make_member, make_staff
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def world(db):
                                                      ("C", TEHRAN_ID, "transfer"),
                                                      ("F", ISFAHAN_ID, "legacy_registration")]):
         member = make_member(db, province, first_name="عضو", last_name=name)
-        reqs[name] = wf.submit(db, member, type_code, submitted_at=start + timedelta(minutes=i))
+        reqs[name] = file_request(db, member, type_code, submitted_at=start + timedelta(minutes=i))
     return staff, reqs
 
 

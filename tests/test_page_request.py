@@ -11,7 +11,7 @@ from domain.jalali import now_tehran
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import workflow as wf
 from tests.apptest import app, signed_in, texts
-from tests.factories import add_document, make_member, make_staff, tiny_pdf, tiny_png
+from tests.factories import add_document, file_request, make_member, make_staff, tiny_pdf, tiny_png
 
 CHECKS = 4  # the new-membership initial review checklist
 
@@ -35,7 +35,7 @@ def case(db, world):
     member = make_member(db, TEHRAN_ID, first_name="زهرا", last_name="کریمی")
     # The page acts at the real clock, so the story starts in the past.
     submitted = now_tehran() - timedelta(days=2)
-    out = wf.submit(db, member, "new_membership", submitted_at=submitted)
+    out = file_request(db, member, "new_membership", submitted_at=submitted)
     png = add_document(db, out.request_id, tiny_png(), "image/png", "national_card", uploaded_at=submitted)
     pdf = add_document(db, out.request_id, tiny_pdf(), "application/pdf", "degree", uploaded_at=submitted)
     return {"id": out.request_id, "code": out.tracking_code, "png": png, "pdf": pdf}
@@ -213,6 +213,16 @@ def test_the_search_box_opens_a_request_without_a_url_code(db_url, db, world, ca
     assert at.query_params["code"] == case["code"]
 
 
+def test_the_same_request_opens_again_from_a_link_after_another_page(db_url, db, world, case):
+    at = open_request(db_url, "t.expert", case["code"])
+    assert "زهرا کریمی" in all_text(at)
+    at.switch_page("pages/queue.py").run()
+    at.switch_page("pages/request.py")
+    at.query_params["code"] = case["code"]
+    at.run()
+    assert "زهرا کریمی" in all_text(at) and "کد رهگیری درخواست را وارد کنید." not in texts(at.info)
+
+
 @pytest.mark.parametrize("username", ["t.board", "t.admin"])
 def test_roles_that_do_not_work_on_requests_cannot_open_the_page(db_url, db, world, case, username):
     at = signed_in(db_url, username)
@@ -233,7 +243,7 @@ def test_an_issue_stage_offers_complete(db_url, db, world):
     make_staff(db, "central.expert", ["central_expert"], None, "کارشناس مرکزی")
     finance = make_staff(db, "t.finance", ["finance"], TEHRAN_ID, "مالی")
     start = now_tehran() - timedelta(days=1)
-    out = wf.submit(db, make_member(db, TEHRAN_ID), "card_reissue", submitted_at=start)
+    out = file_request(db, make_member(db, TEHRAN_ID), "card_reissue", submitted_at=start)
     with db.connect() as c:  # the payment stage may already hold a tariff-based assessment
         total = c.execute(sa.text("SELECT total FROM fee_assessment WHERE request_id = :i ORDER BY version DESC"),
                           {"i": out.request_id}).first()

@@ -9,9 +9,8 @@ import sqlalchemy as sa
 from domain.jalali import now_tehran, to_jalali
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import fees
-from logic import workflow as wf
 from tests.apptest import signed_in, texts
-from tests.factories import FEES, add_tariff, make_member, make_staff, rows
+from tests.factories import FEES, add_tariff, file_request, make_member, make_staff, rows
 
 THIS_YEAR = to_jalali(now_tehran()).year
 
@@ -86,7 +85,7 @@ def test_a_used_tariff_asks_for_a_reason(db_url, db):
     add_tariff(db, THIS_YEAR)
     from domain.jalali import last_day_of_jalali_year, to_gregorian
     member = make_member(db, TEHRAN_ID, valid_until=to_gregorian(last_day_of_jalali_year(THIS_YEAR - 1)))
-    rid = wf.submit(db, member, "membership_renewal").request_id
+    rid = file_request(db, member, "membership_renewal").request_id
     fees.determine_renewal_fee(db, expert, rid, 1, THIS_YEAR, 0, None)
     at = open_page(db_url, "t.finance")
     assert at.dataframe[0].value["به کار رفته"][0] == "بله"

@@ -16,8 +16,8 @@ from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import fees
 from logic import workflow as wf
 from logic.payments import (confirm_by_tracking_code, confirm_payment, import_gateway_csv, parse_paid_at)
-from tests.factories import (CAL, END_1402, SAT_0800, add_tariff, assessments, make_assessment, make_member, make_staff,
-                             request, rows)
+from tests.factories import (CAL, END_1402, SAT_0800, add_tariff, assessments, file_request, make_assessment,
+                             make_member, make_staff, request, rows)
 from tests.factories import request_events as events
 
 LATER = SAT_0800 + timedelta(hours=3)
@@ -34,7 +34,7 @@ def staff(db):
 
 def card_request(db, total=1_500_000) -> int:
     """A card reissue waiting at its payment stage for `total` Rial."""
-    rid = wf.submit(db, make_member(db, TEHRAN_ID), "card_reissue", submitted_at=SAT_0800).request_id
+    rid = file_request(db, make_member(db, TEHRAN_ID), "card_reissue", submitted_at=SAT_0800).request_id
     make_assessment(db, rid, total)
     return rid
 
@@ -202,7 +202,7 @@ def test_a_paid_renewal_completes_and_extends_the_validity(db, staff):
     for y in (1403, 1404):
         add_tariff(db, y)
     member = make_member(db, TEHRAN_ID, status="lapsed", valid_until=END_1402)
-    rid = wf.submit(db, member, "membership_renewal", submitted_at=SAT_0800).request_id
+    rid = file_request(db, member, "membership_renewal", submitted_at=SAT_0800).request_id
     fees.determine_renewal_fee(db, staff["expert"], rid, 1, 1404, "250000", None, now=SAT_0800)
     wf.approve(db, staff["expert"], rid, 1, checklist=[True], now=SAT_0800 + timedelta(hours=1))
     total = assessments(db, rid)[0]["total"]

@@ -19,7 +19,7 @@ from domain.text import to_persian_digits
 from logic import queue as q
 from logic import workflow as wf
 from logic.export import export_csv, export_xlsx
-from tests.factories import make_member, make_staff
+from tests.factories import file_request, make_member, make_staff
 
 CAL = BusinessCalendar()  # the test database has no holidays
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=TEHRAN)  # a Tuesday, mid-morning
@@ -44,7 +44,7 @@ def staff(db):
 def submit(db, at, *, province=TEHRAN_ID, type_code="new_membership", first="مریم", last="احمدی"):
     member = make_member(db, province, status="applicant" if type_code == "new_membership" else "active",
                          first_name=first, last_name=last)
-    return wf.submit(db, member, type_code, submitted_at=at)
+    return file_request(db, member, type_code, submitted_at=at)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import workflow as wf
 from logic.documents import set_verdict
 from logic.request_view import load_request
-from tests.factories import add_document, make_member, make_staff, tiny_pdf, tiny_png
+from tests.factories import add_document, file_request, make_member, make_staff, tiny_pdf, tiny_png
 
 SAT_0800 = datetime(2026, 11, 14, 8, 0, tzinfo=TEHRAN)   # a Saturday; offices 07:30-14:30, 7 h a day
 SAT_1000 = datetime(2026, 11, 14, 10, 0, tzinfo=TEHRAN)
@@ -55,7 +55,7 @@ def new_membership(db, world):
     add_licence(db, member, "W-100", date(2027, 6, 1))
     add_licence(db, member, "W-OLD", date(2025, 1, 1))          # expired: not shown
     add_licence(db, member, "A32-1", date(2027, 6, 1), "article32")  # not a work licence
-    rid = wf.submit(db, member, "new_membership", submitted_at=SAT_0800).request_id
+    rid = file_request(db, member, "new_membership", submitted_at=SAT_0800).request_id
     return member, rid
 
 
@@ -184,7 +184,7 @@ def test_may_act_reasons_role_four_eyes_and_claimed_by_someone_else(db, world, n
 
 def test_a_member_stage_needs_nothing_from_staff(db, world):
     member = make_member(db, TEHRAN_ID)
-    rid = wf.submit(db, member, "card_reissue", submitted_at=SAT_0800).request_id
+    rid = file_request(db, member, "card_reissue", submitted_at=SAT_0800).request_id
     v = view(db, world["central"], rid)
     assert v.header.stage_sla.status is SlaStatus.PAUSED and v.header.stage_sla.remaining_hours is None
     assert not v.permission.may_act and v.permission.actions == () and "نزد عضو" in v.permission.reason
@@ -193,13 +193,13 @@ def test_a_member_stage_needs_nothing_from_staff(db, world):
 
 def test_type_data_uses_the_process_labels_and_province_names(db, world):
     member = make_member(db, TEHRAN_ID)
-    rid = wf.submit(db, member, "transfer", {"destination_address": "اصفهان، خیابان چهارباغ، پلاک 12",
+    rid = file_request(db, member, "transfer", {"destination_address": "اصفهان، خیابان چهارباغ، پلاک 12",
                                              "destination_province": ISFAHAN_ID, "note": "x"},
                     submitted_at=SAT_0800).request_id
     assert view(db, world["expert"], rid).data == (
         ("استان مقصد", "اصفهان"), ("نشانی پستی در استان مقصد", "اصفهان، خیابان چهارباغ، پلاک ۱۲"), ("note", "x"))
     member2 = make_member(db, TEHRAN_ID)
-    rid = wf.submit(db, member2, "legacy_registration", {"old_membership_no": "08-123", "old_valid_until": "2011-03-20"},
+    rid = file_request(db, member2, "legacy_registration", {"old_membership_no": "08-123", "old_valid_until": "2011-03-20"},
                     submitted_at=SAT_0800).request_id
     assert view(db, world["expert"], rid).data == (
         ("شماره عضویت قدیمی", "۰۸-۱۲۳"), ("اعتبار عضویت قدیمی", "۱۳۸۹/۱۲/۲۹"))

@@ -12,7 +12,7 @@ from domain.jalali import TEHRAN
 from domain.reference import TEHRAN_ID
 from logic import workflow as wf
 from logic.sla_sql import request_status, stage_status, status_filter
-from tests.factories import make_member, make_staff
+from tests.factories import file_request, make_member, make_staff
 
 CAL = BusinessCalendar()
 SAT_0800 = datetime(2026, 11, 21, 8, 0, tzinfo=TEHRAN)
@@ -22,7 +22,7 @@ def test_sql_status_matches_the_calendar_rule(db):
     expert = make_staff(db, "t.expert", ["expert"], TEHRAN_ID)
     ids = []
     for i, type_code in enumerate(["new_membership", "rating", "transfer", "licence_issue", "card_reissue"]):
-        ids.append(wf.submit(db, make_member(db, TEHRAN_ID), type_code,
+        ids.append(file_request(db, make_member(db, TEHRAN_ID), type_code,
                              submitted_at=SAT_0800 + timedelta(minutes=37 * i)).request_id)
     wf.return_for_correction(db, expert, ids[2], 1, "نقص مدارک", now=SAT_0800 + timedelta(hours=3))
     seen = set()

@@ -19,7 +19,7 @@ from logic import uploads
 from logic import workflow as wf
 from logic.documents import CorruptDocument, read_document
 from logic.uploads import MAX_UPLOAD_BYTES, UploadRefused, sanitize_file_name, store_document
-from tests.factories import check_invariants, corrupt_blob, make_member, make_staff, tiny_pdf, tiny_png
+from tests.factories import check_invariants, corrupt_blob, file_request, make_member, make_staff, tiny_pdf, tiny_png
 
 SAT_0800 = datetime(2026, 11, 21, 8, 0, tzinfo=TEHRAN)  # a Saturday
 SAT_0900 = SAT_0800 + timedelta(hours=1)
@@ -79,7 +79,7 @@ def world(db):
 @pytest.fixture
 def request_id(db):
     member = make_member(db, TEHRAN_ID, status="applicant")
-    return wf.submit(db, member, "new_membership", submitted_at=SAT_0800).request_id
+    return file_request(db, member, "new_membership", submitted_at=SAT_0800).request_id
 
 
 # --- stored, read back, audited ---------------------------------------------------------------------
@@ -347,7 +347,7 @@ def test_the_request_screen_uploads_a_file_and_refuses_a_disguised_one(db, db_ur
     from tests.apptest import signed_in, texts
 
     member = make_member(db, TEHRAN_ID, status="applicant")
-    out = wf.submit(db, member, "new_membership", submitted_at=now_tehran() - timedelta(days=1))
+    out = file_request(db, member, "new_membership", submitted_at=now_tehran() - timedelta(days=1))
     at = signed_in(db_url, "t.expert")
     at.switch_page("pages/request.py")
     at.query_params["code"] = out.tracking_code
@@ -376,7 +376,7 @@ def test_the_upload_box_is_only_for_reviewers(db, db_url, world):
     from tests.apptest import signed_in
 
     member = make_member(db, TEHRAN_ID, status="applicant")
-    out = wf.submit(db, member, "new_membership", submitted_at=now_tehran() - timedelta(days=1))
+    out = file_request(db, member, "new_membership", submitted_at=now_tehran() - timedelta(days=1))
     at = signed_in(db_url, "t.manager")
     at.switch_page("pages/request.py")
     at.query_params["code"] = out.tracking_code

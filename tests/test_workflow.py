@@ -15,8 +15,8 @@ from domain.processes import INITIAL_REVIEW, PROCESSES, StageKind
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from domain.roles import Role
 from logic import workflow as wf
-from tests.factories import (actor_for, add_licence, check_invariants, events, make_assessment, make_member, make_staff,
-                             req_row, rows, step)
+from tests.factories import (actor_for, add_licence, check_invariants, events, file_request, make_assessment,
+                             make_member, make_staff, req_row, rows, step, validity_for)
 
 CAL = BusinessCalendar()  # the default province calendar; the test database has no holidays
 SAT_0800 = datetime(2026, 11, 21, 8, 0, tzinfo=TEHRAN)  # a Saturday
@@ -32,6 +32,7 @@ def world(db):
         "head": make_staff(db, "t.head", ["head"], t, "رییس"),
         "finance": make_staff(db, "t.finance", ["finance"], t, "مالی"),
         "committee": make_staff(db, "t.committee", ["committee"], t, "کمیته"),
+        "rating": make_staff(db, "t.rating", ["rating_committee"], t, "کمیته تخصصی رتبه‌بندی"),
         "manager": make_staff(db, "t.manager", ["manager"], t, "مدیر"),
         "central": make_staff(db, "central.expert", ["central_expert"], None, "کارشناس مرکزی"),
         "isfahan": make_staff(db, "i.expert", ["expert", "final_reviewer", "head"], ISFAHAN_ID, "کارشناس اصفهان"),
@@ -46,6 +47,7 @@ SUBMITTED = {
     "transfer": {"destination_province": ISFAHAN_ID, "destination_address": "اصفهان، خیابان چهارباغ، پلاک ۱۲"},
     "rating": {"rating_kind": "contractor", "requested_rank": 2},
     "rating_registration": {"rank": 3, "licence_expiry": "2028-01-01"},
+    "rating_correction": {"rating_kind": "contractor", "rank": 4, "licence_expiry": "2028-01-01"},
     "licence_issue": {"competencies": ["design", "supervision"]},
     "licence_renewal": {"renewal_years": 2},
     "article32_renewal": {"renewal_years": 1},
@@ -61,7 +63,7 @@ def record(db, member: int) -> list:
 @pytest.mark.parametrize("type_code", list(PROCESSES))
 def test_every_request_type_runs_its_full_path(db, world, type_code):
     member = make_member(db, TEHRAN_ID, status="applicant" if type_code == "new_membership" else "active",
-                         valid_until=date(2026, 3, 20))
+                         valid_until=validity_for(type_code))
     add_licence(db, member, "civil", 2, LICENCE_ISSUED)
     add_licence(db, member, "civil", 2, LICENCE_ISSUED, kind="article32", years=3)
     out = wf.submit(db, member, type_code, {"note": "آزمون", **SUBMITTED.get(type_code, {})}, submitted_at=SAT_0800)
@@ -122,9 +124,10 @@ def check_record(db, type_code: str, member: int, rid: int, closed_at: datetime)
         assert changes[0].details["from_province"] == TEHRAN_ID and changes[0].details["to_province"] == ISFAHAN_ID
     elif type_code == "card_reissue":
         assert kinds == ["card_issued"]
-    elif type_code in ("rating", "rating_registration"):
-        expected = {"rating_kind": "contractor", "rank": 2} if type_code == "rating" else \
-            {"rating_kind": "consultant", "rank": 3}
+    elif type_code in ("rating", "rating_registration", "rating_correction"):
+        expected = {"rating": {"rating_kind": "contractor", "rank": 2},
+                    "rating_registration": {"rating_kind": "consultant", "rank": 3},
+                    "rating_correction": {"rating_kind": "contractor", "rank": 4}}[type_code]
         assert kinds == ["rank_recorded"] and changes[0].details == expected
     elif type_code == "licence_issue":
         new = rows(db, "SELECT * FROM work_licence WHERE request_id = :r", r=rid)
@@ -149,7 +152,7 @@ def check_record(db, type_code: str, member: int, rid: int, closed_at: datetime)
 
 def test_the_record_history_cannot_be_rewritten(db, world):
     member = make_member(db, TEHRAN_ID)
-    rid = wf.submit(db, member, "card_reissue", submitted_at=SAT_0800).request_id
+    rid = file_request(db, member, "card_reissue", submitted_at=SAT_0800).request_id
     now = SAT_0800
     while req_row(db, rid)["status"] == "open":
         now += timedelta(hours=2)
@@ -164,14 +167,14 @@ def test_the_record_history_cannot_be_rewritten(db, world):
 def test_after_hours_submission_starts_the_clock_at_the_next_opening(db, world):
     member = make_member(db, TEHRAN_ID)
     wed_evening = datetime(2026, 11, 25, 16, 0, tzinfo=TEHRAN)  # Wednesday after closing
-    out = wf.submit(db, member, "transfer", submitted_at=wed_evening)
+    out = file_request(db, member, "transfer", submitted_at=wed_evening)
     r = check_invariants(db, out.request_id)
     assert r["clock_started_at"] == datetime(2026, 11, 28, 7, 30, tzinfo=TEHRAN)  # Saturday
     assert r["stage_due_at"] == datetime(2026, 11, 28, 14, 30, tzinfo=TEHRAN)
 
 
 def test_rejection_ends_the_request_with_its_reason(db, world):
-    out = wf.submit(db, make_member(db, TEHRAN_ID), "legacy_registration", submitted_at=SAT_0800)
+    out = file_request(db, make_member(db, TEHRAN_ID), "legacy_registration", submitted_at=SAT_0800)
     with pytest.raises(ValidationError):
         wf.reject(db, world["expert"], out.request_id, 1, "   ", now=SAT_0800 + timedelta(hours=1))
     res = wf.reject(db, world["expert"], out.request_id, 1, "شمارهٔ عضویت قدیمی با سوابق نمی‌خواند",
@@ -184,7 +187,7 @@ def test_rejection_ends_the_request_with_its_reason(db, world):
 
 
 def test_return_stops_the_clock_and_resubmission_resumes_it(db, world):
-    out = wf.submit(db, make_member(db, TEHRAN_ID), "new_membership", submitted_at=SAT_0800)
+    out = file_request(db, make_member(db, TEHRAN_ID), "new_membership", submitted_at=SAT_0800)
     rid = out.request_id
     # Three office hours pass, then the expert returns it.
     wf.return_for_correction(db, world["expert"], rid, 1, "تصویر کارت ملی خوانا نیست",
@@ -209,7 +212,7 @@ def test_return_stops_the_clock_and_resubmission_resumes_it(db, world):
 
 
 def test_a_late_stage_is_recorded_as_missed(db, world):
-    out = wf.submit(db, make_member(db, TEHRAN_ID), "transfer", submitted_at=SAT_0800)
+    out = file_request(db, make_member(db, TEHRAN_ID), "transfer", submitted_at=SAT_0800)
     late = SAT_0800 + timedelta(days=2)  # Monday: two working days on a one-day stage
     wf.approve(db, world["expert"], out.request_id, 1, checklist=[True] * 3, now=late)
     with db.connect() as c:
@@ -219,7 +222,7 @@ def test_a_late_stage_is_recorded_as_missed(db, world):
 
 
 def test_incomplete_checklist_blocks_approval(db, world):
-    out = wf.submit(db, make_member(db, TEHRAN_ID), "new_membership", submitted_at=SAT_0800)
+    out = file_request(db, make_member(db, TEHRAN_ID), "new_membership", submitted_at=SAT_0800)
     with pytest.raises(ValidationError, match="فهرست بررسی"):
         wf.approve(db, world["expert"], out.request_id, 1, checklist=[True, True, False, True])
     assert req_row(db, out.request_id)["version"] == 1
@@ -230,7 +233,7 @@ def test_incomplete_checklist_blocks_approval(db, world):
 @pytest.mark.parametrize("type_code,stage_code", [("new_membership", "final_review")])
 def test_four_eyes_at_a_later_review_stage(db, world, type_code, stage_code):
     """The person who did the initial review cannot do the final or supervisory review."""
-    rid = wf.submit(db, make_member(db, TEHRAN_ID), type_code, submitted_at=SAT_0800).request_id
+    rid = file_request(db, make_member(db, TEHRAN_ID), type_code, submitted_at=SAT_0800).request_id
     now = SAT_0800
     while req_row(db, rid)["stage_code"] != INITIAL_REVIEW:
         now += timedelta(minutes=30)
@@ -261,7 +264,7 @@ REVIEW_STAGES = [(p.code, s) for p in PROCESSES.values() for s in p.stages
 
 @pytest.mark.parametrize("type_code,stage", REVIEW_STAGES, ids=[f"{t}-{s.code}" for t, s in REVIEW_STAGES])
 def test_only_the_stage_role_in_the_province_may_act(db, world, type_code, stage):
-    rid = wf.submit(db, make_member(db, TEHRAN_ID), type_code, SUBMITTED.get(type_code), submitted_at=SAT_0800).request_id
+    rid = file_request(db, make_member(db, TEHRAN_ID), type_code, SUBMITTED.get(type_code), submitted_at=SAT_0800).request_id
     now = SAT_0800
     while req_row(db, rid)["stage_code"] != stage.code:
         now += timedelta(minutes=30)
@@ -291,7 +294,7 @@ def test_only_the_stage_role_in_the_province_may_act(db, world, type_code, stage
 
 
 def test_stale_version_names_who_acted_and_changes_nothing(db, world):
-    rid = wf.submit(db, make_member(db, TEHRAN_ID), "transfer", submitted_at=SAT_0800).request_id
+    rid = file_request(db, make_member(db, TEHRAN_ID), "transfer", submitted_at=SAT_0800).request_id
     wf.claim(db, world["expert"], rid, 1, now=SAT_0800 + timedelta(minutes=5))
     with pytest.raises(StaleRequest, match="کارشناس یکم") as err:
         wf.return_for_correction(db, world["expert"], rid, 1, "نیاز به اصلاح")
@@ -301,7 +304,7 @@ def test_stale_version_names_who_acted_and_changes_nothing(db, world):
 
 
 def test_claim_unclaim_and_manager_assignment(db, world):
-    rid = wf.submit(db, make_member(db, TEHRAN_ID), "transfer", submitted_at=SAT_0800).request_id
+    rid = file_request(db, make_member(db, TEHRAN_ID), "transfer", submitted_at=SAT_0800).request_id
     wf.claim(db, world["expert"], rid)
     with pytest.raises(InvalidTransition, match="کارشناس یکم"):
         wf.claim(db, world["expert2"], rid)
@@ -317,14 +320,14 @@ def test_claim_unclaim_and_manager_assignment(db, world):
         wf.assign(db, world["manager"], [rid], world["isfahan"].id)  # another province
     with pytest.raises(ValidationError):
         wf.assign(db, world["manager"], [rid], world["head"].id)  # lacks the stage's role
-    rid2 = wf.submit(db, make_member(db, TEHRAN_ID), "transfer", submitted_at=SAT_0800).request_id
+    rid2 = file_request(db, make_member(db, TEHRAN_ID), "transfer", submitted_at=SAT_0800).request_id
     assert wf.assign(db, world["manager"], [rid, rid2], world["expert2"].id) == 2
     assert req_row(db, rid)["assignee_id"] == req_row(db, rid2)["assignee_id"] == world["expert2"].id
     check_invariants(db, rid)
 
 
 def test_comment_is_logged_without_making_forms_stale(db, world):
-    rid = wf.submit(db, make_member(db, TEHRAN_ID), "transfer", submitted_at=SAT_0800).request_id
+    rid = file_request(db, make_member(db, TEHRAN_ID), "transfer", submitted_at=SAT_0800).request_id
     wf.comment(db, world["expert"], rid, "با عضو تماس گرفته شد")
     with pytest.raises(PermissionDenied):
         wf.comment(db, world["isfahan"], rid, "یادداشت")
@@ -334,14 +337,14 @@ def test_comment_is_logged_without_making_forms_stale(db, world):
 
 def test_one_open_request_per_type_per_member(db, world):
     member = make_member(db, TEHRAN_ID)
-    wf.submit(db, member, "card_reissue")
+    file_request(db, member, "card_reissue")
     with pytest.raises(InvalidTransition):
-        wf.submit(db, member, "card_reissue")
+        file_request(db, member, "card_reissue")
 
 
 def test_sixteen_concurrent_approvals_exactly_one_wins(db, world):
     from concurrent.futures import ThreadPoolExecutor
-    rid = wf.submit(db, make_member(db, TEHRAN_ID), "transfer", submitted_at=SAT_0800).request_id
+    rid = file_request(db, make_member(db, TEHRAN_ID), "transfer", submitted_at=SAT_0800).request_id
 
     def attempt(_):
         try:
@@ -358,7 +361,7 @@ def test_sixteen_concurrent_approvals_exactly_one_wins(db, world):
 
 
 def test_referral_routes_a_rating_through_the_specialised_committee(db, world):
-    rid = wf.submit(db, make_member(db, TEHRAN_ID), "rating", SUBMITTED["rating"], submitted_at=SAT_0800).request_id
+    rid = file_request(db, make_member(db, TEHRAN_ID), "rating", SUBMITTED["rating"], submitted_at=SAT_0800).request_id
     now = SAT_0800
     seen = []
     while req_row(db, rid)["status"] == "open":
@@ -372,14 +375,14 @@ def test_referral_routes_a_rating_through_the_specialised_committee(db, world):
 def test_a_province_without_finance_approval_skips_that_stage(db, world):
     with db.begin() as c:
         c.execute(sa.text("UPDATE province_setting SET finance_approval_required = false WHERE province_id = 8"))
-    rid = wf.submit(db, make_member(db, TEHRAN_ID), "membership_renewal", submitted_at=SAT_0800).request_id
+    rid = file_request(db, make_member(db, TEHRAN_ID), "membership_renewal", submitted_at=SAT_0800).request_id
     make_assessment(db, rid, 2_000_000, new_valid_until=date(2027, 3, 20))
     wf.approve(db, world["expert"], rid, 1, checklist=[True])
     assert req_row(db, rid)["stage_code"] == "payment"
 
 
 def test_committee_refusal_needs_a_reason_and_ends_the_request(db, world):
-    rid = wf.submit(db, make_member(db, TEHRAN_ID), "licence_issue", submitted_at=SAT_0800).request_id
+    rid = file_request(db, make_member(db, TEHRAN_ID), "licence_issue", submitted_at=SAT_0800).request_id
     now = SAT_0800
     while req_row(db, rid)["stage_code"] != "licence_committee":
         now += timedelta(minutes=30)
@@ -398,9 +401,28 @@ def test_a_zero_fee_payment_stage_is_passed_by(db, world):
         c.execute(sa.text(
             "INSERT INTO fee_tariff (province_id, jalali_year, entrance_fee, annual_fee, card_fee, licence_issue_fee, "
             "licence_renewal_fee, article32_renewal_fee, rating_fee) VALUES (8, 1405, 0, 0, 0, 0, 0, 0, 0)"))
-    rid = wf.submit(db, make_member(db, TEHRAN_ID, status="applicant"), "new_membership",
+    rid = file_request(db, make_member(db, TEHRAN_ID, status="applicant"), "new_membership",
                     submitted_at=SAT_0800).request_id
     wf.approve(db, world["expert"], rid, 1, checklist=[True] * 4, now=SAT_0800 + timedelta(hours=1))
     wf.approve(db, world["final"], rid, 2, checklist=[True] * 2, now=SAT_0800 + timedelta(hours=2))
     assert req_row(db, rid)["stage_code"] == "head_approval"
     check_invariants(db, rid)
+
+
+def test_a_lapsed_member_is_refused_a_service_and_nothing_is_written_but_may_renew(db, world):
+    member = make_member(db, TEHRAN_ID, valid_until=date(2026, 3, 20))  # lapsed at the end of 1404
+    with pytest.raises(ValidationError, match="منوط به پرداخت حق عضویت معوقه و سالانه"):
+        file_request(db, member, "card_reissue", submitted_at=SAT_0800)
+    assert rows(db, "SELECT count(*) AS n FROM request WHERE member_id = :m", m=member)[0]["n"] == 0
+    assert rows(db, "SELECT count(*) AS n FROM request_event")[0]["n"] == 0
+    renewal = file_request(db, member, "membership_renewal", submitted_at=SAT_0800)
+    assert req_row(db, renewal.request_id)["status"] == "open"
+
+
+def test_declared_data_the_record_could_not_take_is_refused_at_submission(db, world):
+    member = make_member(db, TEHRAN_ID, valid_until=date(2027, 3, 20))
+    with pytest.raises(ValidationError, match="استان مقصد باید با استان فعلی عضو متفاوت باشد"):
+        wf.submit(db, member, "transfer", {"destination_province": TEHRAN_ID}, submitted_at=SAT_0800)
+    with pytest.raises(ValidationError, match="پروانه‌ای برای تمدید در پروندهٔ او نیست"):
+        wf.submit(db, member, "licence_renewal", {"renewal_years": 1}, submitted_at=SAT_0800)
+    assert rows(db, "SELECT count(*) AS n FROM request WHERE member_id = :m", m=member)[0]["n"] == 0

@@ -14,7 +14,7 @@ PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 
 ALL = frozenset(Role)
 WORKERS = frozenset({Role.EXPERT, Role.FINAL_REVIEWER, Role.HEAD, Role.CENTRAL_EXPERT, Role.FINANCE,
-                     Role.COMMITTEE, Role.MANAGER})
+                     Role.COMMITTEE, Role.RATING_COMMITTEE, Role.MANAGER})
 
 
 @dataclass(frozen=True)

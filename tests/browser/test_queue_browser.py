@@ -12,9 +12,8 @@ from playwright.sync_api import expect
 
 from domain.jalali import now_tehran
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
-from logic import workflow as wf
-from tests.browser.conftest import login, login_and_keep_cookie, open_page, screenshot_path
-from tests.factories import PASSWORD, add_document, make_member, make_staff, tiny_pdf, tiny_png
+from tests.browser.conftest import login_and_keep_cookie, open_page, screenshot_path
+from tests.factories import PASSWORD, add_document, file_request, make_member, make_staff, tiny_pdf, tiny_png
 
 pytestmark = pytest.mark.browser
 
@@ -23,11 +22,11 @@ pytestmark = pytest.mark.browser
 def case(db):
     make_staff(db, "tehran.expert", ["expert"], TEHRAN_ID, "زهرا محمدی")
     now = now_tehran()
-    urgent = wf.submit(db, make_member(db, TEHRAN_ID, first_name="علی", last_name="کریمی"), "new_membership",
+    urgent = file_request(db, make_member(db, TEHRAN_ID, first_name="علی", last_name="کریمی"), "new_membership",
                        submitted_at=now - timedelta(days=3))
-    later = wf.submit(db, make_member(db, TEHRAN_ID, first_name="سارا", last_name="نوری"), "new_membership",
+    later = file_request(db, make_member(db, TEHRAN_ID, first_name="سارا", last_name="نوری"), "new_membership",
                       submitted_at=now - timedelta(minutes=5))
-    elsewhere = wf.submit(db, make_member(db, ISFAHAN_ID, first_name="رضا", last_name="اصفهانی"),
+    elsewhere = file_request(db, make_member(db, ISFAHAN_ID, first_name="رضا", last_name="اصفهانی"),
                           "new_membership", submitted_at=now - timedelta(days=5))
     for out in (urgent, later):
         add_document(db, out.request_id, tiny_png(), "image/png", "national_card")
@@ -41,7 +40,7 @@ def status_of(db, request_id):
 
 
 def open_queue(page, app_url):
-    login(page, app_url, "tehran.expert", PASSWORD)
+    login_and_keep_cookie(page, app_url, "tehran.expert", PASSWORD)  # the login rerun is over
     open_page(page, "کارتابل")
 
 

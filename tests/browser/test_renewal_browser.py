@@ -16,9 +16,8 @@ from domain.jalali import format_jalali_date, last_day_of_jalali_year, now_tehra
 from domain.reference import TEHRAN_ID
 from domain.text import format_rial, to_persian_digits as fa
 from logic import tariffs
-from logic import workflow as wf
 from tests.browser.conftest import login_and_keep_cookie, open_page
-from tests.factories import FEES, PASSWORD, make_member, make_staff, set_finance_required
+from tests.factories import FEES, PASSWORD, file_request, make_member, make_staff, set_finance_required
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +39,7 @@ def renewal(db):
         tariffs.save_tariff(db, admin, TEHRAN_ID, year, {**FEES, "annual_fee": annual})
     member = make_member(db, TEHRAN_ID, status="lapsed", first_name="بهرام", last_name="شریفی",
                          valid_until=to_gregorian(last_day_of_jalali_year(LAPSED_YEAR)))
-    out = wf.submit(db, member, "membership_renewal", submitted_at=now_tehran() - timedelta(hours=2))
+    out = file_request(db, member, "membership_renewal", submitted_at=now_tehran() - timedelta(hours=2))
     assert out.stage_code == "fee_determination"  # a renewal starts at the expert's fee determination
     return {"member_id": member, "request_id": out.request_id, "code": out.tracking_code}
 

@@ -15,6 +15,7 @@ from domain.errors import InvalidTransition, PermissionDenied, ValidationError
 from domain.machine import (APPROVE, ASSIGN, CLAIM, COMMENT, COMPLETE, MEMBER_COMPLETED, PAYMENT_CONFIRMED, REJECT,
                             RESUBMIT, RETURN, SUBMIT, UNCLAIM, Action, Facts, RequestState, Transition, decide,
                             may_act, path, stage_of)
+from domain.outcomes import example_data
 from domain.processes import INITIAL_REVIEW, PROCESSES, STAFF_ACTIONS, StageKind, Status
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from domain.roles import Role
@@ -35,16 +36,18 @@ FINAL = staff(3, Role.FINAL_REVIEWER)
 HEAD = staff(4, Role.HEAD)
 FINANCE = staff(5, Role.FINANCE)
 COMMITTEE = staff(6, Role.COMMITTEE)
+RATING_COMMITTEE = staff(10, Role.RATING_COMMITTEE)
 MANAGER = staff(7, Role.MANAGER)
 CENTRAL = staff(8, Role.CENTRAL_EXPERT, province=None)
 ISFAHAN = staff(9, *[r.value for r in Role], province=ISFAHAN_ID)
 BY_ROLE = {Role.EXPERT: [EXPERT], Role.FINAL_REVIEWER: [FINAL, EXPERT2], Role.HEAD: [HEAD], Role.FINANCE: [FINANCE],
-           Role.COMMITTEE: [COMMITTEE], Role.CENTRAL_EXPERT: [CENTRAL]}
+           Role.COMMITTEE: [COMMITTEE], Role.RATING_COMMITTEE: [RATING_COMMITTEE], Role.CENTRAL_EXPERT: [CENTRAL]}
 ONE_ROLE_EACH = {role: staff(100 + i, role) for i, role in enumerate(Role)}
 
 
 def submit(type_code: str, at: datetime = SAT_0800, facts: Facts = FACTS) -> Transition:
-    return decide(RequestState.draft(type_code, TEHRAN_ID, at), Action(SUBMIT), None, facts, CAL, at)
+    declared = example_data(type_code, TEHRAN_ID, 1)
+    return decide(RequestState.draft(type_code, TEHRAN_ID, at), Action(SUBMIT, data=declared), None, facts, CAL, at)
 
 
 def actor_for(state: RequestState) -> Actor:
@@ -121,6 +124,7 @@ OUTCOMES = {
     "card_reissue": [p.ISSUE_CARD],
     "rating": [p.RECORD_RANK],
     "rating_registration": [p.RECORD_RANK],
+    "rating_correction": [p.RECORD_RANK],
     "licence_issue": [p.ISSUE_WORK_LICENCE],
     "licence_renewal": [p.RENEW_WORK_LICENCE],
     "article32_renewal": [p.RENEW_ARTICLE32_LICENCE],
@@ -536,3 +540,45 @@ def test_a_licence_renewal_needs_a_licence_of_its_kind_at_submission(type_code, 
     with pytest.raises(ValidationError, match="پروانه‌ای برای تمدید در پروندهٔ او نیست"):
         submit(type_code, facts=FACTS._replace(licences_held=frozenset({"work", "article32"} - {kind})))
     assert submit(type_code, facts=FACTS._replace(licences_held=frozenset({kind}))).state.status == Status.OPEN
+
+
+@pytest.mark.parametrize("type_code, data, message", [
+    ("transfer", {}, "استان مقصد انتقال مشخص نیست"),
+    ("transfer", {"destination_province": TEHRAN_ID}, "باید با استان فعلی عضو متفاوت باشد"),
+    ("legacy_registration", {"old_valid_until": "2027-03-20"}, "شمارهٔ نظام مهندسی قدیمی"),
+    ("legacy_registration", {"old_membership_no": "۰۸-۱-۱۲", "old_valid_until": "1406/01/01"}, "تاریخ درستی نیست"),
+    ("rating", {"rating_kind": "consultant", "requested_rank": 9}, "رتبه باید عددی از ۱ تا ۵ باشد"),
+    ("rating_registration", {"rank": 3, "rating_kind": "architect"}, "مشاور یا پیمانکار"),
+    ("licence_issue", {"competencies": ["flying"]}, "صلاحیت درخواستی شناخته‌شده نیست"),
+    ("licence_renewal", {"renewal_years": 9}, "بین ۱ تا ۵"),
+])
+def test_data_an_outcome_could_not_write_is_refused_at_submission(type_code, data, message):
+    with pytest.raises(ValidationError, match=message):
+        decide(RequestState.draft(type_code, TEHRAN_ID, SAT_0800), Action(SUBMIT, data=data), None, FACTS, CAL,
+               SAT_0800)
+
+
+def test_what_each_type_declares_is_checked_with_the_reader_of_its_outcome():
+    from domain.outcomes import DATA_READERS, declares
+    assert set(DATA_READERS) <= p.EFFECTS
+    assert {code for code, proc in p.PROCESSES.items() if declares(proc.effects)} == {
+        "legacy_registration", "transfer", "rating", "rating_registration", "rating_correction", "licence_issue",
+        "licence_renewal",
+        "article32_renewal"}
+
+
+LAPSED = FACTS._replace(valid_until=date(2026, 3, 20))   # 1404/12/29, before SAT_0800 (1405/08/30)
+
+
+@pytest.mark.parametrize("type_code", [t for t, proc in PROCESSES.items() if proc.needs_paid_dues])
+def test_a_lapsed_member_is_refused_every_service_quoting_seed_001(type_code):
+    with pytest.raises(ValidationError, match="منوط به پرداخت حق عضویت معوقه و سالانه"):
+        submit(type_code, facts=LAPSED)
+    assert submit(type_code, facts=LAPSED._replace(valid_until=date(2027, 3, 20))).state.status == Status.OPEN
+
+
+def test_joining_registering_and_renewing_stay_open_to_a_lapsed_member():
+    assert {t for t, proc in PROCESSES.items() if not proc.needs_paid_dues} == {
+        "new_membership", "legacy_registration", "membership_renewal"}
+    for type_code in ("new_membership", "legacy_registration", "membership_renewal"):
+        assert submit(type_code, facts=LAPSED).state.status == Status.OPEN

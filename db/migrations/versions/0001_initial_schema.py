@@ -3,6 +3,10 @@
 Revision ID: 0001
 Revises:
 Create Date: 2026-11-21 07:28:19.640459
+
+The role checks list `rating_committee` (added in 0013) because migration 0002 syncs the request
+stages from the current `domain.processes`, whose rating committee has that role; 0013 widens the
+checks of databases created before it.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -137,7 +141,7 @@ def upgrade() -> None:
     sa.Column('clock_runs', sa.Boolean(), nullable=False),
     sa.Column('optional', sa.Text(), nullable=True),
     sa.Column('checklist', postgresql.JSONB(astext_type=sa.Text()), server_default='[]', nullable=False),
-    sa.CheckConstraint("role IS NULL OR role = ANY(ARRAY['expert', 'final_reviewer', 'head', 'central_expert', 'finance', 'committee', 'manager', 'board', 'admin'])", name=op.f('ck_request_stage_role')),
+    sa.CheckConstraint("role IS NULL OR role = ANY(ARRAY['expert', 'final_reviewer', 'head', 'central_expert', 'finance', 'committee', 'rating_committee', 'manager', 'board', 'admin'])", name=op.f('ck_request_stage_role')),
     sa.CheckConstraint('clock_runs = (limit_days IS NOT NULL)', name=op.f('ck_request_stage_limit_iff_clock')),
     sa.ForeignKeyConstraint(['type_code'], ['request_type.code'], name=op.f('fk_request_stage_type_code_request_type')),
     sa.PrimaryKeyConstraint('type_code', 'code', name=op.f('pk_request_stage')),
@@ -157,7 +161,7 @@ def upgrade() -> None:
     sa.Column('session_epoch', sa.Integer(), server_default='0', nullable=False),
     sa.Column('password_changed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.CheckConstraint("cardinality(roles) >= 1 AND roles <@ ARRAY['expert', 'final_reviewer', 'head', 'central_expert', 'finance', 'committee', 'manager', 'board', 'admin']::text[]", name=op.f('ck_staff_user_roles')),
+    sa.CheckConstraint("cardinality(roles) >= 1 AND roles <@ ARRAY['expert', 'final_reviewer', 'head', 'central_expert', 'finance', 'committee', 'rating_committee', 'manager', 'board', 'admin']::text[]", name=op.f('ck_staff_user_roles')),
     sa.CheckConstraint("password_hash LIKE '$2%%'", name=op.f('ck_staff_user_bcrypt_hash')),
     sa.CheckConstraint('failed_logins >= 0', name=op.f('ck_staff_user_failed_logins')),
     sa.CheckConstraint('username = lower(username) AND length(username) BETWEEN 3 AND 64', name=op.f('ck_staff_user_username')),

@@ -2,8 +2,10 @@
 
 `record_change` holds one row per change a request made to a member's record (admission, the old
 membership registered, a province move, a card issued, a rank, a licence issued or renewed);
-append-only like the events. A work licence names the request that issued it. The stage names and
-checklists of `domain.processes` are synced again (the legacy chart's «شماره ثنا»).
+append-only like the events. A work licence names the request that issued it. The rating's committee
+is a role of its own (`rating_committee`), and the second chart of an existing rating a type of its
+own; the stage names and checklists of `domain.processes` are synced again (the seed's names, the
+legacy chart's «شماره ثنا»).
 
 Revision ID: 0013
 Revises: 0012
@@ -14,6 +16,19 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from db.reference import sync_reference_data
 from domain.outcomes import CHANGE_KINDS_FA
+from domain.roles import ALL_ROLES
+
+OLD_ROLES = ('expert', 'final_reviewer', 'head', 'central_expert', 'finance', 'committee', 'manager', 'board', 'admin')
+
+
+def _role_checks(roles) -> None:
+    listed = ", ".join(repr(r) for r in roles)
+    op.drop_constraint(op.f("ck_staff_user_roles"), "staff_user", type_="check")
+    op.create_check_constraint(op.f("ck_staff_user_roles"), "staff_user",
+                               f"cardinality(roles) >= 1 AND roles <@ ARRAY[{listed}]::text[]")
+    op.drop_constraint(op.f("ck_request_stage_role"), "request_stage", type_="check")
+    op.create_check_constraint(op.f("ck_request_stage_role"), "request_stage",
+                               f"role IS NULL OR role = ANY(ARRAY[{listed}])")
 
 revision = "0013"
 down_revision = "0012"
@@ -48,10 +63,13 @@ def upgrade() -> None:
                "FOR EACH ROW EXECUTE FUNCTION refuse_change()")
     op.execute("CREATE TRIGGER record_change_no_truncate BEFORE TRUNCATE ON record_change "
                "FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()")
+    _role_checks(ALL_ROLES)
     sync_reference_data(op.get_bind())
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM request_stage WHERE role = 'rating_committee'")  # rows of the new type go with it
+    _role_checks(OLD_ROLES)
     op.drop_table("record_change")
     op.drop_index("ix_work_licence_request_id", table_name="work_licence")
     op.drop_constraint(op.f("fk_work_licence_request_id_request"), "work_licence", type_="foreignkey")
