@@ -188,6 +188,19 @@ def _card_issue(limit: int = 2) -> Stage:
                  on_done=(ISSUE_CARD,))
 
 
+def _existing_rating(code: str, name_fa: str, description_fa: str) -> Process:
+    return Process(
+        code, name_fa, 1,
+        (
+            _initial("بررسی اولیه", StageKind.REVIEW, 1,
+                     "اطلاعات رتبه و پروانه با گواهینامه و پروانهٔ بارگذاری‌شده و سوابق استان مطابقت دارد"),
+            _final(on_done=(RECORD_RANK,)),
+        ),
+        description_fa,
+        (("rating_kind", "نوع (مشاور/پیمانکار)"), ("rank", "رتبه"), ("licence_expiry", "پایان اعتبار پروانه")),
+    )
+
+
 PROCESSES: dict[str, Process] = {p.code: p for p in (
     Process(
         "new_membership", "عضویت جدید", 5,
@@ -276,28 +289,12 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
         (("rating_kind", "نوع (مشاور/پیمانکار)"), ("requested_rank", "رتبهٔ درخواستی")),
         fee_items=("rating_fee",),
     ),
-    Process(
-        "rating_registration", "اعلام رتبه‌بندی قدیمی", 1,
-        (
-            _initial("بررسی اولیه", StageKind.REVIEW, 1,
-                     "اطلاعات رتبه و پروانه با گواهینامه و پروانهٔ بارگذاری‌شده و سوابق استان مطابقت دارد"),
-            _final(on_done=(RECORD_RANK,)),
-        ),
-        "ثبت رتبه و پروانهٔ اشتغالی که در سامانه ثبت نشده است",
-        (("rating_kind", "نوع (مشاور/پیمانکار)"), ("rank", "رتبه"), ("licence_expiry", "پایان اعتبار پروانه")),
-    ),
-    # Seed 002's second chart for a rank already held: one the central organisation registered,
-    # which the member corrects («ویرایش رتبه ثبت شده توسط سازمان»); the same two reviews.
-    Process(
-        "rating_correction", "ویرایش رتبه ثبت شده توسط سازمان", 1,
-        (
-            _initial("بررسی اولیه", StageKind.REVIEW, 1,
-                     "اطلاعات رتبه و پروانه با گواهینامه و پروانهٔ بارگذاری‌شده و سوابق استان مطابقت دارد"),
-            _final(on_done=(RECORD_RANK,)),
-        ),
-        "اعضایی که رتبهٔ آن‌ها در سامانه توسط سازمان مرکزی ثبت شده است",
-        (("rating_kind", "نوع (مشاور/پیمانکار)"), ("rank", "رتبه"), ("licence_expiry", "پایان اعتبار پروانه")),
-    ),
+    # Seed 002's two charts for a rank already held: one not yet in the system, and one the central
+    # organisation registered, which the member corrects; the same two reviews.
+    _existing_rating("rating_registration", "اعلام رتبه‌بندی قدیمی",
+                     "ثبت رتبه و پروانهٔ اشتغالی که در سامانه ثبت نشده است"),
+    _existing_rating("rating_correction", "ویرایش رتبه ثبت شده توسط سازمان",
+                     "اعضایی که رتبهٔ آن‌ها در سامانه توسط سازمان مرکزی ثبت شده است"),
     Process(
         "licence_issue", "صدور پروانه اشتغال", 14,
         (
