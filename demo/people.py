@@ -478,7 +478,7 @@ class MemberRows:
 
 # Demo licence ids: the member's id times this, plus 0 (a work licence held before the demo), 1 (an
 # Article 32 licence) or 2.. (those the member's requests issued), so chunks need no shared sequence.
-LICENCE_IDS_PER_MEMBER = 8
+LICENCE_IDS_PER_MEMBER = 32
 
 
 def _latest(licence: Licence) -> tuple:
