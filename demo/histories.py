@@ -76,7 +76,7 @@ class History:
     effect handler reads)."""
     __slots__ = ("rid", "spec", "i", "pid", "proc", "cal", "finance", "visit_head", "state", "assessment", "facts",
                  "visit", "visit_limit", "at", "at_s", "actor", "entered_s", "payment_data", "payment_text",
-                 "reviewer", "problem", "data")
+                 "reviewer", "problem", "data", "parsed")
 
     def __init__(self, rid, spec, i, pid, cal, finance, visit_head) -> None:
         self.rid, self.spec, self.i, self.pid, self.cal, self.finance = rid, spec, i, pid, cal, finance
@@ -91,6 +91,7 @@ class History:
         self.reviewer = None    # who checked the documents, and when (text)
         self.problem = None     # (actor, when) when a document was the problem
         self.data = None        # the request's own data, as JSON text
+        self.parsed = None      # and as a dict, once an effect or the submission reads it
 
 
 class Histories:
@@ -281,7 +282,7 @@ class Histories:
         h.state = draft
         data = h.data = self._request_data(spec, submitted)
         # What the member declared, which submission checks (as logic.workflow.submit passes it).
-        submit = Action(SUBMIT, data=json.loads(data)) if o.declares(proc.effects) else _SUBMIT
+        submit = Action(SUBMIT, data=self._data(h)) if o.declares(proc.effects) else _SUBMIT
         try:
             apply(h, submit, None, submitted, submitted_s, self._submit_facts(h, submitted))
         except ValidationError:
@@ -294,7 +295,8 @@ class Histories:
             mid = m.ids[i]
             if o.declares(proc.effects):  # what the member declared may name the member (an old number)
                 data = h.data = self._request_data(spec, submitted)
-                submit = Action(SUBMIT, data=json.loads(data))
+                h.parsed = None
+                submit = Action(SUBMIT, data=self._data(h))
             apply(h, submit, None, submitted, submitted_s, self._submit_facts(h, submitted))
         if proc.needs_paid_dues:  # the request relied on it: no later fitting may lapse it before then
             self._relied[i] = max(self._relied.get(i, 0), jalali_year(submitted))
@@ -515,7 +517,10 @@ class Histories:
         self._validity_log.setdefault(i, []).append((h.at, old_year, m.valid_year[i]))
 
     def _data(self, h: History) -> dict:
-        return json.loads(h.data)
+        parsed = h.parsed
+        if parsed is None:
+            parsed = h.parsed = json.loads(h.data)
+        return parsed
 
     def _extend_validity(self, h: History) -> None:
         """A paid renewal moves the member's validity to the assessed new end date."""

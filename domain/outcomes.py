@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from functools import lru_cache
 from typing import NamedTuple
 
 import jdatetime
@@ -49,6 +50,7 @@ _LICENCE_PREFIX = {"work": "W", "article32": "A"}
 FIELD_NUMBERS = {field: k + 1 for k, field in enumerate(FIELDS_FA)}  # the digit a licence number carries
 
 
+@lru_cache(maxsize=16384)  # pure, and slow (two Jalali conversions); a bulk replay asks the same days again
 def add_jalali_years(d: date, years: int) -> date:
     """The same Jalali day `years` later (Esfand 30 of a leap year becomes Esfand 29)."""
     j = jdatetime.date.fromgregorian(date=d)
