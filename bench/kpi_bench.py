@@ -108,14 +108,14 @@ def naive_kpis(engine: sa.Engine, actor: Actor, period: periods.Period, now: dat
     stages = {k: [len(g), int(g.met.notna().sum()), int((g.met == True).sum()),  # noqa: E712
                   int((g.outcome == "return").sum())] for k, g in in_period.groupby(keys)}
     closed_p = closed[(closed.closed_at >= period.start) & (closed.closed_at < period.end)]
-    requests = {k: [len(g), int(g.met_sla.sum())] for k, g in closed_p.groupby(["province_id", "type_code", "status"])}
+    requests = {k: [len(g), int(g.met_sla.fillna(False).sum())] for k, g in closed_p.groupby(["province_id", "type_code", "status"])}
     trend = []
     for mo in months:
         lo = datetime.combine(mo.start, datetime.min.time(), tzinfo=TEHRAN)
         hi = datetime.combine(mo.end, datetime.min.time(), tzinfo=TEHRAN)
         v = visits[(visits.left_at >= lo) & (visits.left_at < hi) & visits.met.notna()]
-        r = closed[(closed.closed_at >= lo) & (closed.closed_at < hi)]
-        trend.append((len(v), int((v.met == True).sum()), len(r), int(r.met_sla.sum())))  # noqa: E712
+        r = closed[(closed.closed_at >= lo) & (closed.closed_at < hi) & closed.type_code.isin(kpi.JUDGED_TYPES)]
+        trend.append((len(v), int((v.met == True).sum()), len(r), int(r.met_sla.fillna(False).sum())))  # noqa: E712
     done = closed_p[closed_p.status == "completed"].copy()
     done["days"] = done.process_hours_used.astype(float) / done.province_id.map({p: c.day_hours for p, c in cals.items()})
     cycle = {t: (len(g), float(g.days.quantile(0.5)), float(g.days.quantile(0.9))) for t, g in done.groupby("type_code")}

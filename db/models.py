@@ -314,7 +314,7 @@ class RequestType(Base):
     __tablename__ = "request_type"
     code: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     name_fa: Mapped[str] = mapped_column(sa.Text)
-    total_limit_days: Mapped[int] = mapped_column(sa.Integer)
+    total_limit_days: Mapped[int | None] = mapped_column(sa.Integer)   # None: the seed gives no total
     sort_order: Mapped[int] = mapped_column(sa.Integer)
 
 
@@ -326,13 +326,13 @@ class RequestStage(Base):
     name_fa: Mapped[str] = mapped_column(sa.Text)
     kind: Mapped[str] = mapped_column(sa.Text)
     role: Mapped[str | None] = mapped_column(sa.Text)
-    limit_days: Mapped[int | None] = mapped_column(sa.Integer)
+    limit_days: Mapped[Decimal | None] = mapped_column(sa.Numeric(4, 2))   # 0.5: «کمتر از ۱ روز»
     clock_runs: Mapped[bool] = mapped_column(sa.Boolean)
     optional: Mapped[str | None] = mapped_column(sa.Text)
     checklist: Mapped[list] = mapped_column(JSONB, server_default="[]")
     __table_args__ = (
         sa.UniqueConstraint("type_code", "seq"),
-        sa.CheckConstraint("clock_runs = (limit_days IS NOT NULL)", name="limit_iff_clock"),
+        sa.CheckConstraint("clock_runs OR limit_days IS NULL", name="limit_only_when_clock"),
         sa.CheckConstraint("role IS NULL OR role = ANY(ARRAY[%s])" % ", ".join(repr(r) for r in ALL_ROLES),
                            name="role"),
     )
@@ -456,7 +456,7 @@ class StageVisit(Base):
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"))
     outcome: Mapped[str | None] = mapped_column(sa.Text)
     hours_used: Mapped[Decimal | None] = mapped_column(sa.Numeric(10, 4))
-    limit_hours: Mapped[Decimal] = mapped_column(sa.Numeric(10, 4))
+    limit_hours: Mapped[Decimal | None] = mapped_column(sa.Numeric(10, 4))   # None: a stage without a limit
     met: Mapped[bool | None] = mapped_column(sa.Boolean)
     __table_args__ = (
         sa.CheckConstraint("(left_at IS NULL) = (outcome IS NULL)", name="closed_has_outcome"),

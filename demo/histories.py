@@ -153,8 +153,11 @@ class Histories:
             h.visit = None
         if opened is not None:
             code, _, due, limit = opened
-            h.visit = f"{h.visit_head}{code}\t{text}\t{ts_us(due)}\t"
-            h.visit_limit = units_text(limit)
+            if limit is None:  # a stage without a limit: no due time, no limit
+                h.visit, h.visit_limit = f"{h.visit_head}{code}\t{text}\t{NULL}\t", NULL
+            else:
+                h.visit = f"{h.visit_head}{code}\t{text}\t{ts_us(due)}\t"
+                h.visit_limit = units_text(limit)
         if st.stage_entered_at != h.state.stage_entered_at:
             h.entered_s = text
         h.state = st
@@ -340,8 +343,10 @@ class Histories:
         if st.clock_runs:
             d = deadlines(cal, proc, STAGE_INDEX[(type_code, st.stage_code)][1], st.stage_entered_at,
                           st.stage_hours_used, st.process_hours_used)
-            stage_due, stage_risk, due, risk = (ts_us(d.stage_due_at), ts_us(d.stage_risk_at), ts_us(d.due_at),
-                                                ts_us(d.risk_at))
+            if d.stage_due_at is not None:
+                stage_due, stage_risk = ts_us(d.stage_due_at), ts_us(d.stage_risk_at)
+            if d.due_at is not None:
+                due, risk = ts_us(d.due_at), ts_us(d.risk_at)
         if h.visit is not None:  # the visit of the stage the request stands at stays open
             self._out_visit.append(f"{h.visit}{NULL}\t{NULL}\t{NULL}\t{NULL}\t{h.visit_limit}\t{NULL}\n")
         risk_columns = f"\t{stage_risk}\t{risk}" if ctx.risk_columns else ""

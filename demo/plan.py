@@ -51,6 +51,9 @@ _RESUBMIT = Action(RESUBMIT)
 _DOCUMENT_KINDS = frozenset({StageKind.REVIEW, StageKind.FEE, StageKind.ISSUE})
 
 
+UNLIMITED_STAGE_DAYS = 1.0
+
+
 class StageView:
     """A stage of a process with what the generator asks about it per step, read once from the
     domain's definition (attribute look-ups are faster than enum tests and dict look-ups)."""
@@ -63,7 +66,9 @@ class StageView:
         self.stage = stage
         self.code = stage.code
         self.role = stage.role.value if stage.role else None
-        self.limit_days = stage.limit_days
+        # How long the demo's staff take is drawn around the stage's limit; a stage the seed gives no
+        # time takes about as long as a one-day stage (its clock has no deadline to meet or miss).
+        self.limit_days = float(stage.limit_days) if stage.limit_days is not None else UNLIMITED_STAGE_DAYS
         self.clock = stage.clock_runs
         # The action that moves a request on from here: staff approve (or complete an issue stage);
         # the member's and the gateway's is the stage's own (member_completed, payment_confirmed).

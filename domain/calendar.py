@@ -382,6 +382,7 @@ class SlaStatus(str, Enum):
     MET = "met"
     MISSED = "missed"
     PAUSED = "paused"
+    NO_LIMIT = "no_limit"   # a staff stage or process the seed gives no time limit: never late
 
     @property
     def label_fa(self) -> str:
@@ -395,6 +396,7 @@ SLA_LABELS_FA: dict[SlaStatus, str] = {
     SlaStatus.MET: "در مهلت انجام شد",
     SlaStatus.MISSED: "با تأخیر انجام شد",
     SlaStatus.PAUSED: "متوقف (نزد عضو)",
+    SlaStatus.NO_LIMIT: "بدون مهلت مصوب",
 }
 
 

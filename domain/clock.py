@@ -38,15 +38,16 @@ def units_of_us(us: int) -> int:
     return units
 
 
-_DAY_UNITS: dict[int, int] = {}
+_DAY_UNITS: dict[tuple, int] = {}
 
 
-def units_of_days(days: int | None, cal: BusinessCalendar) -> int:
-    """A limit in working days as units of the calendar's office day."""
-    us = (days or 0) * cal.day_us
-    units = _DAY_UNITS.get(us)
+def units_of_days(days: int | Fraction | None, cal: BusinessCalendar) -> int:
+    """A limit in working days (half a day for «کمتر از ۱ روز») as units of the calendar's office day;
+    nothing for no limit."""
+    key = (days, cal.day_us)
+    units = _DAY_UNITS.get(key)
     if units is None:  # a handful of limits and office days: worth remembering
-        units = _DAY_UNITS[us] = units_of_us(us)
+        units = _DAY_UNITS[key] = units_of_us(round((days or 0) * cal.day_us))
     return units
 
 
@@ -71,10 +72,11 @@ def _risk_us(left: int, limit: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Deadlines:
-    stage_due_at: Moment
-    stage_risk_at: Moment
-    due_at: Moment
-    risk_at: Moment
+    """None where there is no limit (the stage's, or the process total)."""
+    stage_due_at: Moment | None
+    stage_risk_at: Moment | None
+    due_at: Moment | None
+    risk_at: Moment | None
 
 
 def due(cal: BusinessCalendar, start: Moment, limit: int, used: int) -> Moment:
@@ -86,13 +88,15 @@ def due(cal: BusinessCalendar, start: Moment, limit: int, used: int) -> Moment:
 
 def deadlines(cal: BusinessCalendar, proc: Process, stage: Stage, start: Moment, stage_used: int,
               process_used: int) -> Deadlines:
-    """The deadlines and at-risk moments of a running segment, from its clock fields alone."""
-    limit = units_of_days(stage.limit_days, cal)
-    total = units_of_days(proc.total_limit_days, cal)
+    """The deadlines and at-risk moments of a running segment, from its clock fields alone (None
+    for a stage or process without a limit)."""
     add = cal.add_working_us
-    return Deadlines(
-        due(cal, start, limit, stage_used),
-        add(start, _risk_us(limit - stage_used, limit)),
-        due(cal, start, total, process_used),
-        add(start, _risk_us(total - process_used, total)),
-    )
+    stage_due = stage_risk = process_due = process_risk = None
+    if stage.limit_days is not None:
+        limit = units_of_days(stage.limit_days, cal)
+        stage_due, stage_risk = due(cal, start, limit, stage_used), add(start, _risk_us(limit - stage_used, limit))
+    if proc.total_limit_days is not None:
+        total = units_of_days(proc.total_limit_days, cal)
+        process_due = due(cal, start, total, process_used)
+        process_risk = add(start, _risk_us(total - process_used, total))
+    return Deadlines(stage_due, stage_risk, process_due, process_risk)

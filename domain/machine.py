@@ -136,10 +136,12 @@ class VisitClosed(NamedTuple):
 
 
 class VisitOpened(NamedTuple):
+    """A stage visit opened (`due_at` and `limit_hours` None at a stage without a limit)."""
+
     stage_code: str
     entered_at: Moment
-    due_at: Moment
-    limit_hours: int
+    due_at: Moment | None
+    limit_hours: int | None
 
 
 class Transition(NamedTuple):
@@ -280,6 +282,8 @@ def _open_visit(proc: Process, stage: Stage, cal: BusinessCalendar, start: Momen
     """The visit of a stage entered (or resumed) at `start`, with `used` of its units spent."""
     if not stage.clock_runs:
         return None
+    if stage.limit_days is None:  # its time is measured, but it has no deadline
+        return _opened((stage.code, start, None, None))
     limit = units_of_days(stage.limit_days, cal)
     return _opened((stage.code, start, due(cal, start, limit, used), limit))
 
@@ -295,10 +299,15 @@ def _stop_clock(state: RequestState, stage: Stage, cal: BusinessCalendar, now: M
     if outcome == RETURN:
         # A return pauses the stage: that segment is not a finished stage, so it has no verdict.
         return VisitClosed(outcome, actor_id, segment, None), used, process_used
-    return VisitClosed(outcome, actor_id, used, used <= units_of_days(stage.limit_days, cal)), 0, process_used
+    # A stage without a limit has no verdict either.
+    met = None if stage.limit_days is None else used <= units_of_days(stage.limit_days, cal)
+    return VisitClosed(outcome, actor_id, used, met), 0, process_used
 
 
-def _met_sla(proc: Process, cal: BusinessCalendar, process_used: int) -> bool:
+def _met_sla(proc: Process, cal: BusinessCalendar, process_used: int) -> bool | None:
+    """Whether the whole process kept its total (None: the seed gives it none, so it is not judged)."""
+    if proc.total_limit_days is None:
+        return None
     return process_used <= units_of_days(proc.total_limit_days, cal)
 
 

@@ -6,8 +6,12 @@ queue filters, the KPI queries, the documentation page and the database's `reque
 `request_stage` tables (synced by `db.reference`) all read this one module. Adding a request type is
 adding an entry here (and, at most, one effect handler in `logic/effects.py`).
 
-Limits are in working days; "less than one day" in the seed counts as 1. Member stages (filling
-in, paying) have no limit and stop the clock.
+Limits are in working days, exactly as seed 002 gives them: a stage the chart gives no time has
+none (`None`, shown «بدون مهلت مصوب»): its time is still measured, but it has no deadline and no
+verdict, and a process without a total is not judged for SLA compliance. «کمتر از ۱ روز» is half a
+working day on the clock (`LESS_THAN_A_DAY`), so that a total is never smaller than the sum of its
+stage limits (the transfer: two such stages within «حداکثر ۱ روز»). Member stages (filling in,
+paying) have no limit and stop the clock.
 
 Effects are names. A stage names what happens when a request enters it (`on_enter`), leaves it
 forward (`on_done`) or is rejected at it (`on_reject`); `logic.effects` maps each name to one
@@ -18,8 +22,24 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from enum import StrEnum
+from fractions import Fraction
 
 from domain.roles import Role
+from domain.text import to_persian_digits
+
+# Seed 002's «کمتر از ۱ روز»: half a working day on the clock, shown as the seed writes it.
+LESS_THAN_A_DAY = Fraction(1, 2)
+NO_LIMIT_FA = "بدون مهلت مصوب"
+LESS_THAN_A_DAY_FA = "کمتر از ۱ روز"
+
+
+def limit_fa(days: int | Fraction | None) -> str:
+    """A time limit as a person reads it: working days, «کمتر از ۱ روز», or «بدون مهلت مصوب»."""
+    if days is None:
+        return NO_LIMIT_FA
+    if days == LESS_THAN_A_DAY:
+        return LESS_THAN_A_DAY_FA
+    return f"{to_persian_digits(str(days))} روز کاری"
 
 
 class StageKind(StrEnum):
@@ -57,7 +77,7 @@ class Stage:
     name_fa: str
     kind: StageKind
     role: Role | None = None
-    limit_days: int | None = None
+    limit_days: int | Fraction | None = None   # None: no limit in the seed (member stages never have one)
     checklist: tuple[str, ...] = ()
     optional: Condition | None = None
     # Stages whose actor must differ from this request's initial reviewer (four eyes).
@@ -78,7 +98,7 @@ class Stage:
 class Process:
     code: str
     name_fa: str
-    total_limit_days: int
+    total_limit_days: int | None   # None: the seed gives no total (not judged for SLA compliance)
     stages: tuple[Stage, ...]
     description_fa: str = ""
     data_fields: tuple[tuple[str, str], ...] = field(default=())  # (key, Persian label) of the type's own data
@@ -157,12 +177,13 @@ _IDENTITY_CHECKS = (
 _RECHECK = ("کار کارشناس بررسی اولیه بررسی مجدد و صحت عملکرد او تأیید شد",)
 
 
-def _initial(name_fa: str, kind: StageKind, limit: int, *checks: str) -> Stage:
+def _initial(name_fa: str, kind: StageKind, limit: int | Fraction, *checks: str) -> Stage:
     return Stage(INITIAL_REVIEW, name_fa, kind, Role.EXPERT, limit, checks, records_reviewer=True)
 
 
-def _final(role: Role = Role.FINAL_REVIEWER, *checks: str, on_done: tuple[str, ...] = ()) -> Stage:
-    return Stage(FINAL_REVIEW, "بررسی نهایی", StageKind.REVIEW, role, 1, checks or _RECHECK, four_eyes=True,
+def _final(role: Role = Role.FINAL_REVIEWER, *checks: str, limit: int | Fraction = 1,
+           on_done: tuple[str, ...] = ()) -> Stage:
+    return Stage(FINAL_REVIEW, "بررسی نهایی", StageKind.REVIEW, role, limit, checks or _RECHECK, four_eyes=True,
                  on_done=on_done)
 
 
@@ -174,13 +195,15 @@ def _payment(name_fa: str = "پرداخت هزینه", optional: Condition | Non
 
 
 def _committee() -> Stage:
-    # The committee meets at least every two weeks: ten working days.
+    # «برگزاری جلسات کمیته پروانه اشتغال حداقل هر ۲ هفته یکبار»: a request waits at most two weeks,
+    # ten working days (the chart's only figure for this stage).
     return Stage("licence_committee", "کمیته پروانه اشتغال استان", StageKind.COMMITTEE, Role.COMMITTEE, 10,
                  ("صلاحیت عضو بر مبنای سوابق کاری و تجربی و دوره‌های آموزشی بررسی شد",))
 
 
 def _print_licence(effect: str) -> Stage:
-    return Stage("licence_print", "صدور و چاپ پروانه اشتغال", StageKind.ISSUE, Role.EXPERT, 1, on_done=(effect,))
+    # «صدور و چاپ پروانه اشتغال (توسط استان)»: the chart gives it no time.
+    return Stage("licence_print", "صدور و چاپ پروانه اشتغال", StageKind.ISSUE, Role.EXPERT, None, on_done=(effect,))
 
 
 def _card_issue(limit: int = 2) -> Stage:
@@ -192,9 +215,9 @@ def _existing_rating(code: str, name_fa: str, description_fa: str) -> Process:
     return Process(
         code, name_fa, 1,
         (
-            _initial("بررسی اولیه", StageKind.REVIEW, 1,
+            _initial("بررسی اولیه", StageKind.REVIEW, LESS_THAN_A_DAY,
                      "اطلاعات رتبه و پروانه با گواهینامه و پروانهٔ بارگذاری‌شده و سوابق استان مطابقت دارد"),
-            _final(on_done=(RECORD_RANK,)),
+            _final(limit=LESS_THAN_A_DAY, on_done=(RECORD_RANK,)),
         ),
         description_fa,
         (("rating_kind", "نوع (مشاور/پیمانکار)"), ("rank", "رتبه"), ("licence_expiry", "پایان اعتبار پروانه")),
@@ -236,11 +259,12 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
         needs_paid_dues=False,
     ),
     Process(
-        "membership_renewal", "تمدید عضویت", 2,
+        # «زمانبری این فرآیند صفر می باشد»: no total and no stage limits.
+        "membership_renewal", "تمدید عضویت", None,
         (
             Stage("fee_determination", "تعیین مبلغ (بدهی پیشین و سال‌های تمدید)", StageKind.FEE,
-                  Role.EXPERT, 1, ("پرداخت‌های پیشین عضو بررسی و بدهی پیشین تعیین شد",)),
-            Stage("finance_approval", "تأیید مبلغ توسط امور مالی", StageKind.FINANCE, Role.FINANCE, 1,
+                  Role.EXPERT, None, ("پرداخت‌های پیشین عضو بررسی و بدهی پیشین تعیین شد",)),
+            Stage("finance_approval", "تأیید مبلغ توسط امور مالی", StageKind.FINANCE, Role.FINANCE, None,
                   ("مبلغ تعیین‌شده با تعرفهٔ مصوب مطابقت دارد",), optional=Condition.FINANCE_APPROVAL,
                   on_done=(APPROVE_ASSESSMENT,), on_reject=(REJECT_ASSESSMENT,)),
             _payment("پرداخت حق عضویت", on_done=(EXTEND_VALIDITY,)),
@@ -254,12 +278,12 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
     Process(
         "transfer", "انتقال عضویت", 1,
         (
-            _initial("بررسی اولیه و تسویهٔ بدهی‌ها", StageKind.REVIEW, 1,
+            _initial("بررسی اولیه و تسویهٔ بدهی‌ها", StageKind.REVIEW, LESS_THAN_A_DAY,
                      "بدهی حق عضویت تسویه شده است",
                      "بدهی پروانهٔ اشتغال تسویه شده است",
                      "بدهی پروانهٔ کارشناسان مادهٔ ۳۲ تسویه شده است"),
-            _final(),
-            Stage("head_approval", "بررسی و تایید رییس سازمان استان", StageKind.DECISION, Role.HEAD, 1,
+            _final(limit=LESS_THAN_A_DAY),
+            Stage("head_approval", "بررسی و تایید رییس سازمان استان", StageKind.DECISION, Role.HEAD, None,
                   ("انتقال به استان مقصد تأیید شد",), on_done=(MOVE_PROVINCE,)),
         ),
         "انتقال عضویت به استان دیگر",
@@ -281,7 +305,7 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
                   Role.FINAL_REVIEWER, 2, ("صحت عملکرد کارشناس بررسی اولیه تأیید شد",), four_eyes=True),
             # The rating's own committee (seed 002: «کمیته تخصصی استان»), not the licence committee.
             Stage("specialised_committee", "کمیته تخصصی استان (در صورت نیاز)", StageKind.COMMITTEE,
-                  Role.RATING_COMMITTEE, 5,
+                  Role.RATING_COMMITTEE, None,
                   ("مقالات و طرح‌های پژوهشی بررسی شد",), optional=Condition.REFERRAL),
             _final(on_done=(RECORD_RANK,)),
         ),
@@ -311,11 +335,11 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
         fee_items=("licence_issue_fee",),
     ),
     Process(
-        "licence_renewal", "تمدید پروانه اشتغال", 14,
+        "licence_renewal", "تمدید پروانه اشتغال", None,
         (
-            _initial("بررسی اولیه و تعیین سال‌های تمدید", StageKind.FEE, 1,
+            _initial("بررسی اولیه و تعیین سال‌های تمدید", StageKind.FEE, LESS_THAN_A_DAY,
                      "سال یا سال‌های تمدید و رایگان یا پولی بودن هر سال تعیین شد"),
-            _final(),
+            _final(limit=LESS_THAN_A_DAY),
             _payment("پرداخت هزینهٔ تمدید پروانه", optional=Condition.PAYABLE),
             _committee(),
             _print_licence(RENEW_WORK_LICENCE),
@@ -326,14 +350,14 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
         renews_licence="work",
     ),
     Process(
-        "article32_renewal", "تمدید پروانهٔ کارشناسان مادهٔ ۳۲", 3,
+        "article32_renewal", "تمدید پروانهٔ کارشناسان مادهٔ ۳۲", None,
         (
             _payment("پرداخت هزینهٔ تمدید پروانهٔ مادهٔ ۳۲"),
-            _initial("بررسی اولیه", StageKind.REVIEW, 1,
+            _initial("بررسی اولیه", StageKind.REVIEW, LESS_THAN_A_DAY,
                      "پروانهٔ اشتغال معتبر عضو بررسی شد", "پروانهٔ قدیمی بارگذاری‌شده بررسی شد"),
-            _final(Role.CENTRAL_EXPERT, "صحت عملکرد کارشناس استان تأیید شد"),
+            _final(Role.CENTRAL_EXPERT, "صحت عملکرد کارشناس استان تأیید شد", limit=LESS_THAN_A_DAY),
             Stage("card_issue", "صدور، چاپ و ارسال کارت و پروانهٔ کارشناسان مادهٔ ۳۲", StageKind.ISSUE,
-                  Role.CENTRAL_EXPERT, 1, on_done=(RENEW_ARTICLE32_LICENCE,)),
+                  Role.CENTRAL_EXPERT, LESS_THAN_A_DAY, on_done=(RENEW_ARTICLE32_LICENCE,)),
         ),
         "تمدید پروانهٔ کارشناسان مادهٔ ۳۲ (نیازمند پروانهٔ اشتغال معتبر)",
         (("renewal_years", "تعداد سال‌های تمدید"),),

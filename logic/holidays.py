@@ -49,7 +49,6 @@ def _recompute(s: Session, province_ids: list[int], since: datetime) -> int:
         cal = calendar_for(s, pid)
         reqs = s.scalars(
             sa.select(Request).where(Request.province_id == pid, Request.status == "open",
-                                     Request.stage_due_at.is_not(None),
                                      sa.or_(Request.due_at >= since, Request.stage_due_at >= since))
             .with_for_update()
         )

@@ -44,7 +44,7 @@ from domain.clock import US_PER_UNIT, units_of_days
 from domain.errors import PermissionDenied, ValidationError
 from domain.jalali import TEHRAN, format_jalali_date
 from domain.periods import Month, Period, trend_months
-from domain.processes import PROCESSES
+from domain.processes import NO_LIMIT_FA, PROCESSES, limit_fa
 from domain.reference import PROVINCE_NAMES_FA, PROVINCES
 from domain.roles import Role
 from logic.calendar import calendars_for
@@ -57,8 +57,14 @@ LIST_LIMIT = 200
 
 TYPE_NAMES_FA = {code: p.name_fa for code, p in PROCESSES.items()}
 STAGE_NAMES_FA = {(code, s.code): s.name_fa for code, p in PROCESSES.items() for s in p.stages}
-# Clock-running stages: the only ones with visits, deadlines and ages.
-RUNNING_STAGES = tuple((code, s.code, s.limit_days) for code, p in PROCESSES.items() for s in p.stages if s.clock_runs)
+# Stages with a limit: the only ones with deadlines, so with ages measured against them. A staff stage
+# the seed gives no time (`limit_days` None) has visits but no deadline or verdict.
+RUNNING_STAGES = tuple((code, s.code, s.limit_days) for code, p in PROCESSES.items() for s in p.stages
+                       if s.clock_runs and s.limit_days is not None)
+NO_LIMIT_STAGES = frozenset((code, s.code) for code, p in PROCESSES.items() for s in p.stages
+                            if s.clock_runs and s.limit_days is None)
+# Types the seed gives a total: only their closed requests are judged for whole-process compliance.
+JUDGED_TYPES = tuple(code for code, p in PROCESSES.items() if p.total_limit_days is not None)
 TYPE_ORDER = {code: i for i, code in enumerate(PROCESSES)}
 STAGE_ORDER = {(code, s.code): (TYPE_ORDER[code], i) for code, p in PROCESSES.items() for i, s in enumerate(p.stages)}
 
@@ -171,7 +177,8 @@ class BacklogRow:
     type_code: str
     stage_code: str
     total: int = 0
-    paused: int = 0                      # returned to the member, or the member's own stage
+    paused: int = 0                      # returned to the member, or the member's own stage; at a stage
+                                         # without a limit, every request there (nothing is due)
     ages: list[int] = field(default_factory=lambda: [0, 0, 0, 0])   # running stages by age bucket
     breached: int = 0
     at_risk: int = 0
@@ -263,18 +270,23 @@ def _running_limits(provinces: Sequence[int], now: datetime,
 # The thresholds as a relation: (province_id, type_code, stage_code, limit_h, t1, t3, t7) per running stage.
 _THRESHOLDS_SQL = """
     SELECT l.province_id, s.type_code, s.stage_code, l.limit_h, l.t1, l.t3, l.t7
-    FROM unnest(CAST(:lp AS smallint[]), CAST(:ld AS int[]), CAST(:lh AS numeric[]), CAST(:t1 AS timestamptz[]),
+    FROM unnest(CAST(:lp AS smallint[]), CAST(:ld AS numeric[]), CAST(:lh AS numeric[]), CAST(:t1 AS timestamptz[]),
                 CAST(:t3 AS timestamptz[]), CAST(:t7 AS timestamptz[])) AS l(province_id, limit_days, limit_h, t1, t3, t7)
-    JOIN unnest(CAST(:st AS text[]), CAST(:ss AS text[]), CAST(:sd AS int[])) AS s(type_code, stage_code, limit_days)
+    JOIN unnest(CAST(:st AS text[]), CAST(:ss AS text[]), CAST(:sd AS numeric[])) AS s(type_code, stage_code, limit_days)
       ON s.limit_days = l.limit_days"""
 
 
 def _threshold_params(limits: dict[tuple[int, int], tuple]) -> dict:
     items = list(limits.items())
-    return {"lp": [p for (p, _), _ in items], "ld": [d for (_, d), _ in items], "lh": [v[0] for _, v in items],
+    return {"lp": [p for (p, _), _ in items], "ld": [_numeric(d) for (_, d), _ in items], "lh": [v[0] for _, v in items],
             "t1": [v[1][0] for _, v in items], "t3": [v[1][1] for _, v in items], "t7": [v[1][2] for _, v in items],
             "st": [t for t, _, _ in RUNNING_STAGES], "ss": [st for _, st, _ in RUNNING_STAGES],
-            "sd": [d for _, _, d in RUNNING_STAGES]}
+            "sd": [_numeric(d) for _, _, d in RUNNING_STAGES]}
+
+
+def _numeric(days) -> Decimal:
+    """A limit in days (a Fraction for half a day) as an exact numeric parameter."""
+    return Decimal(days.numerator) / Decimal(days.denominator)
 
 
 def _day_start(moment: datetime) -> datetime:
@@ -440,19 +452,30 @@ def request_compliance(session: Session, provinces: Sequence[int], period: Perio
 
 
 def compliance_trend(session: Session, provinces: Sequence[int], months: Sequence[Month]) -> list[TrendPoint]:
-    """Stage and whole-request compliance per Jalali month."""
-    from db.models import KpiDay
+    """Stage and whole-request compliance per Jalali month. The requests judged are the closed ones
+    of types with a total (`JUDGED_TYPES`): the per-day rollup counts every closed request, so the
+    closed ones of the other types are taken off from the per-type rollup."""
+    from db.models import KpiDay, KpiRequestDay
     bucket = month_bucket_sql(KpiDay.day, months).label("b")
     rows = {r.b: r for r in session.execute(
         sa.select(bucket, sa.func.sum(KpiDay.visit_verdicts).label("vv"), sa.func.sum(KpiDay.visit_met).label("vm"),
                   sa.func.sum(KpiDay.requests_closed).label("rc"), sa.func.sum(KpiDay.requests_met).label("rm"))
         .where(_in_scope(KpiDay.province_id, provinces), KpiDay.day >= months[0].start, KpiDay.day < months[-1].end)
         .group_by(bucket))}
+    unjudged: dict[int, int] = {}
+    if len(JUDGED_TYPES) < len(PROCESSES):
+        k = KpiRequestDay
+        ubucket = month_bucket_sql(k.day, months).label("b")
+        unjudged = dict(session.execute(
+            sa.select(ubucket, sa.func.sum(k.closed))
+            .where(_in_scope(k.province_id, provinces), k.day >= months[0].start, k.day < months[-1].end,
+                   k.type_code.not_in(JUDGED_TYPES))
+            .group_by(ubucket)).all())
     out = []
     for i, mo in enumerate(months, start=1):
         r = rows.get(i)
-        out.append(TrendPoint(mo, int(r.vv) if r else 0, int(r.vm) if r else 0, int(r.rc) if r else 0,
-                              int(r.rm) if r else 0))
+        out.append(TrendPoint(mo, int(r.vv) if r else 0, int(r.vm) if r else 0,
+                              int(r.rc) - int(unjudged.get(i) or 0) if r else 0, int(r.rm) if r else 0))
     return out
 
 
@@ -745,11 +768,15 @@ def backlog_table(report: KpiReport) -> Table:
         a.breached += b.breached
         a.at_risk += b.at_risk
         a.ages = [x + y for x, y in zip(a.ages, b.ages)]
+    def no_limit(a: BacklogRow) -> bool:
+        return (a.type_code, a.stage_code) in NO_LIMIT_STAGES
     rows = [{"type": TYPE_NAMES_FA[a.type_code], "stage": STAGE_NAMES_FA[(a.type_code, a.stage_code)],
-             "total": a.total, "paused": a.paused, "age0": a.ages[0], "age1": a.ages[1], "age2": a.ages[2],
+             "total": a.total, "paused": 0 if no_limit(a) else a.paused, "no_limit": a.paused if no_limit(a) else 0,
+             "age0": a.ages[0], "age1": a.ages[1], "age2": a.ages[2],
              "age3": a.ages[3], "breached": a.breached, "at_risk": a.at_risk}
             for a in sorted(agg.values(), key=lambda a: STAGE_ORDER[(a.type_code, a.stage_code)])]
     columns = (("type", "نوع درخواست"), ("stage", "مرحله"), ("total", "کل باز"), ("paused", "نزد عضو (متوقف)"),
+               ("no_limit", NO_LIMIT_FA),
                *((f"age{i}", label) for i, label in enumerate(AGE_LABELS_FA)),
                ("breached", "گذشته از مهلت"), ("at_risk", "در آستانهٔ تأخیر"))
     return Table("backlog", "کارهای باز به تفکیک مرحله و سن (روز کاری)", columns, rows)
@@ -763,11 +790,11 @@ def stage_compliance_table(report: KpiReport) -> Table:
         a[1] += s.verdicts
         a[2] += s.met
         a[3] += s.returns
-    limits = {(t, s): d for t, s, d in RUNNING_STAGES}
-    rows = [{"type": TYPE_NAMES_FA[t], "stage": STAGE_NAMES_FA[(t, s)], "limit_days": limits.get((t, s)),
+    rows = [{"type": TYPE_NAMES_FA[t], "stage": STAGE_NAMES_FA[(t, s)],
+             "limit_days": limit_fa(PROCESSES[t].stage(s).limit_days),
              "verdicts": v[1], "met": v[2], "share": _pct(share(v[2], v[1])), "returns": v[3]}
             for (t, s), v in sorted(agg.items(), key=lambda kv: STAGE_ORDER.get(kv[0], (99, 99)))]
-    columns = (("type", "نوع درخواست"), ("stage", "مرحله"), ("limit_days", "مهلت (روز کاری)"),
+    columns = (("type", "نوع درخواست"), ("stage", "مرحله"), ("limit_days", "مهلت"),
                ("verdicts", "مرحله‌های پایان‌یافته"), ("met", "در مهلت"), ("share", "درصد در مهلت"),
                ("returns", "بازگشت به عضو"))
     return Table("stage_compliance", "انجام در مهلت: مرحله‌ها", columns, rows)
@@ -790,15 +817,18 @@ def type_compliance_table(report: KpiReport) -> Table:
         sv, rq, c = stage_agg.get(t, [0, 0]), req_agg.get(t, [0, 0, 0]), cycle.get(t)
         if not (sv[0] or rq[0]):
             continue
+        judged = proc.total_limit_days is not None  # no total in the seed: not judged, shown as such
         rows.append({"type": proc.name_fa, "stage_verdicts": sv[0], "stage_share": _pct(share(sv[1], sv[0])),
-                     "closed": rq[0], "completed": rq[2], "met": rq[1], "request_share": _pct(share(rq[1], rq[0])),
+                     "closed": rq[0], "completed": rq[2], "met": rq[1] if judged else None,
+                     "request_share": _pct(share(rq[1], rq[0])) if judged else None,
                      "median_days": _days(c.median_days if c else None), "p90_days": _days(c.p90_days if c else None),
-                     "limit_days": proc.total_limit_days})
+                     "limit_days": float(proc.total_limit_days) if judged else None,
+                     "limit": limit_fa(proc.total_limit_days)})
     columns = (("type", "نوع درخواست"), ("stage_verdicts", "مرحله‌های پایان‌یافته"),
                ("stage_share", "درصد مرحله‌ها در مهلت"), ("closed", "درخواست‌های بسته‌شده"),
                ("completed", "انجام‌شده"), ("met", "کل فرایند در مهلت"), ("request_share", "درصد درخواست‌ها در مهلت"),
                ("median_days", "میانهٔ زمان چرخه (روز کاری)"), ("p90_days", "صدک ۹۰ زمان چرخه (روز کاری)"),
-               ("limit_days", "مهلت کل فرایند (روز کاری)"))
+               ("limit", "مهلت کل فرایند"))
     return Table("type_compliance", "انجام در مهلت و زمان چرخه به تفکیک نوع درخواست", columns, rows)
 
 
@@ -807,7 +837,7 @@ def trend_table(report: KpiReport) -> Table:
              "visit_share": _pct(share(p.visit_met, p.visit_verdicts)), "requests_closed": p.requests_closed,
              "request_share": _pct(share(p.requests_met, p.requests_closed))} for p in report.trend]
     columns = (("month", "ماه"), ("visit_verdicts", "مرحله‌های پایان‌یافته"), ("visit_share", "درصد مرحله‌ها در مهلت"),
-               ("requests_closed", "درخواست‌های بسته‌شده"), ("request_share", "درصد درخواست‌ها در مهلت"))
+               ("requests_closed", "درخواست‌های بسته‌شدهٔ دارای مهلت کل"), ("request_share", "درصد درخواست‌ها در مهلت"))
     return Table("compliance_trend", "روند ماهانهٔ انجام در مهلت", columns, rows)
 
 
@@ -855,8 +885,9 @@ def province_comparison_table(report: KpiReport) -> Table:
         per[s.province_id]["sv"] += s.verdicts
         per[s.province_id]["sm"] += s.met
     for r in report.requests:
-        per[r.province_id]["rc"] += r.closed
-        per[r.province_id]["rm"] += r.met
+        if r.type_code in JUDGED_TYPES:
+            per[r.province_id]["rc"] += r.closed
+            per[r.province_id]["rm"] += r.met
     cycle = {c.key: c for c in report.cycle_by_province}
     rows = []
     for pid in report.provinces:

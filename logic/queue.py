@@ -49,7 +49,8 @@ VIEWS_FA: dict[str, str] = {
     "all": "همهٔ درخواست‌های باز",
 }
 SORTS_FA: dict[str, str] = {"due": "نزدیک‌ترین مهلت", "submitted": "تاریخ ثبت", "type": "نوع درخواست"}
-SLA_FILTERS = (SlaStatus.ON_TIME.value, SlaStatus.AT_RISK.value, SlaStatus.BREACHED.value, SlaStatus.PAUSED.value)
+SLA_FILTERS = (SlaStatus.ON_TIME.value, SlaStatus.AT_RISK.value, SlaStatus.BREACHED.value, SlaStatus.PAUSED.value,
+               SlaStatus.NO_LIMIT.value)
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
 # Counts stop here: past a thousand tasks nobody pages to the end (they narrow the filter or take the
@@ -439,11 +440,11 @@ def assignable_staff(session: Session, actor: Actor, request_ids: Sequence[int])
 
 # --- display and export -------------------------------------------------------------------------
 
-def format_remaining(hours: float | None) -> str:
+def format_remaining(hours: float | None, sla: str | None = None) -> str:
     """"۳٫۵ ساعت کاری", "-۱۰۹ ساعت کاری" once breached, or the paused label. Tenths only below ten
     hours, where they matter (and the text stays short enough for the table's column)."""
-    if hours is None:
-        return SLA_LABELS_FA[SlaStatus.PAUSED]
+    if hours is None:  # no deadline: the member's turn, or a stage the seed gives no time
+        return SLA_LABELS_FA[SlaStatus.NO_LIMIT if sla == SlaStatus.NO_LIMIT.value else SlaStatus.PAUSED]
     text = f"{hours:.1f}" if abs(hours) < 10 else f"{hours:.0f}"
     text = text.removesuffix(".0").replace(".", "٫")
     if text == "-0":

@@ -290,7 +290,9 @@ def publish_services(spec: TableSpec, figures: Sequence[ServiceFigures]) -> dict
         small += disclosure.is_small(f.received) + disclosure.is_small(f.finished)
         rows.append(PROCESSES[f.type_code].name_fa)
         cells.append([received, finished,
-                      round(100 * f.met / f.finished, 1) if rates else None,
+                      # a service the seed gives no total time is not judged against one
+                      round(100 * f.met / f.finished, 1)
+                      if rates and PROCESSES[f.type_code].total_limit_days is not None else None,
                       round(f.median_days, 1) if rates and f.median_days is not None else None])
     return {"key": spec.key, "kind": "services", "title": spec.title_fa, "counted": spec.counted_fa,
             "row_header": "خدمت", "rows": rows, "columns": list(SERVICE_COLUMNS), "cells": cells,

@@ -222,26 +222,37 @@ def _open_sla(cal: BusinessCalendar, now: datetime, due_at: datetime | None, lim
     return Sla(status, remaining, due_at, limit_hours)
 
 
+def _closed_verdict(met_sla: bool | None) -> SlaStatus:
+    if met_sla is None:  # a process the seed gives no total: not judged
+        return SlaStatus.NO_LIMIT
+    return SlaStatus.MET if met_sla else SlaStatus.MISSED
+
+
 def _stage_sla(session: Session, req: Request, stage: Stage, cal: BusinessCalendar, now: datetime) -> Sla:
-    limit = stage.limit_days * cal.day_hours if stage.limit_days else None
+    limit = float(stage.limit_days * cal.day_hours) if stage.limit_days is not None else None
     if req.status in CLOSED_STATUSES:
         # The cleared deadline lives on in the last stage visit; without one, the request's verdict.
         visit = session.execute(sa.select(StageVisit.left_at, StageVisit.due_at)
                                 .where(StageVisit.request_id == req.id, StageVisit.left_at.is_not(None))
                                 .order_by(StageVisit.left_at.desc(), StageVisit.id.desc()).limit(1)).first()
-        if visit is not None and visit.due_at is not None:
-            return Sla(closed_status(visit.left_at, visit.due_at), None, visit.due_at, limit)
-        return Sla(SlaStatus.MISSED if req.met_sla is False else SlaStatus.MET, None, None, limit)
-    if limit is None:  # a member stage: nothing for staff to be late on
+        if visit is not None:  # its verdict, or none at a stage without a limit
+            status = closed_status(visit.left_at, visit.due_at) if visit.due_at is not None else SlaStatus.NO_LIMIT
+            return Sla(status, None, visit.due_at, limit)
+        return Sla(_closed_verdict(req.met_sla), None, None, limit)
+    if not stage.clock_runs:  # a member stage: nothing for staff to be late on
         return Sla(SlaStatus.PAUSED, None, None, None)
+    if limit is None:  # a staff stage the seed gives no time
+        return Sla(SlaStatus.NO_LIMIT, None, None, None)
     return _open_sla(cal, now, req.stage_due_at, limit, float(req.stage_hours_used))
 
 
 def _request_sla(req: Request, proc: Process, cal: BusinessCalendar, now: datetime) -> Sla:
+    if proc.total_limit_days is None:  # the seed gives the process no total
+        return Sla(SlaStatus.NO_LIMIT, None, None, None)
     limit = proc.total_limit_days * cal.day_hours
     if req.status in CLOSED_STATUSES:
         # The same stored verdict the SQL status uses (logic.sla_sql.request_status).
-        return Sla(SlaStatus.MISSED if req.met_sla is False else SlaStatus.MET, None, None, limit)
+        return Sla(_closed_verdict(req.met_sla), None, None, limit)
     return _open_sla(cal, now, req.due_at, limit, float(req.process_hours_used))
 
 

@@ -8,14 +8,29 @@ import sqlalchemy as sa
 
 from db.models import Request, StageVisit
 from domain.calendar import SlaStatus
+from domain.processes import PROCESSES
+
+# Staff stages and processes the seed gives no time limit: open there is «بدون مهلت مصوب», not paused.
+NO_LIMIT_STAGES = tuple((p.code, s.code) for p in PROCESSES.values() for s in p.stages
+                        if s.clock_runs and s.limit_days is None)
+NO_TOTAL_TYPES = tuple(p.code for p in PROCESSES.values() if p.total_limit_days is None)
+
+
+def _no_limit_stage(req) -> sa.ColumnElement[bool]:
+    return sa.and_(req.status == "open", sa.tuple_(req.type_code, req.stage_code).in_(NO_LIMIT_STAGES))
+
+
+def _closed_verdict(req) -> sa.ColumnElement[str]:
+    return sa.case((req.met_sla.is_(False), SlaStatus.MISSED.value), (req.met_sla.is_(True), SlaStatus.MET.value),
+                   else_=SlaStatus.NO_LIMIT.value)
 
 
 def stage_status(now: datetime, req=Request) -> sa.ColumnElement[str]:
     """The current stage's status: paused (member's turn / returned), on time, at risk, breached;
     met or missed once the request is closed (from its last stage visit)."""
     return sa.case(
-        (req.status.in_(("completed", "rejected")),
-         sa.case((req.met_sla.is_(False), SlaStatus.MISSED.value), else_=SlaStatus.MET.value)),
+        (req.status.in_(("completed", "rejected")), _closed_verdict(req)),
+        (sa.and_(req.stage_due_at.is_(None), _no_limit_stage(req)), SlaStatus.NO_LIMIT.value),
         (req.stage_due_at.is_(None), SlaStatus.PAUSED.value),
         (req.stage_due_at < now, SlaStatus.BREACHED.value),
         (req.stage_risk_at < now, SlaStatus.AT_RISK.value),
@@ -26,8 +41,8 @@ def stage_status(now: datetime, req=Request) -> sa.ColumnElement[str]:
 def request_status(now: datetime, req=Request) -> sa.ColumnElement[str]:
     """The whole request's status against its process limit."""
     return sa.case(
-        (req.status.in_(("completed", "rejected")),
-         sa.case((req.met_sla.is_(False), SlaStatus.MISSED.value), else_=SlaStatus.MET.value)),
+        (req.status.in_(("completed", "rejected")), _closed_verdict(req)),
+        (req.type_code.in_(NO_TOTAL_TYPES), SlaStatus.NO_LIMIT.value),
         (req.due_at.is_(None), SlaStatus.PAUSED.value),
         (req.due_at < now, SlaStatus.BREACHED.value),
         (req.risk_at < now, SlaStatus.AT_RISK.value),
@@ -50,5 +65,7 @@ def status_filter(now: datetime, status: str, req=Request) -> sa.ColumnElement[b
     if status == SlaStatus.ON_TIME:
         return req.stage_risk_at >= now
     if status == SlaStatus.PAUSED:
-        return req.stage_due_at.is_(None)
+        return sa.and_(req.stage_due_at.is_(None), sa.not_(_no_limit_stage(req)))
+    if status == SlaStatus.NO_LIMIT:
+        return sa.and_(req.stage_due_at.is_(None), _no_limit_stage(req))
     raise ValueError(status)

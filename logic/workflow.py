@@ -102,7 +102,7 @@ def apply(s: Session, req: Request, t: Transition, actor: Actor | None, cal: Bus
     if t.opened is not None:
         s.add(StageVisit(request_id=req.id, province_id=req.province_id, type_code=req.type_code,
                          stage_code=t.opened.stage_code, entered_at=t.opened.entered_at, due_at=t.opened.due_at,
-                         limit_hours=units_to_hours(t.opened.limit_hours)))
+                         limit_hours=None if t.opened.limit_hours is None else units_to_hours(t.opened.limit_hours)))
     e = t.event
     write_event(s, req, actor.id if actor else None, e.action, now, from_stage=e.from_stage, to_stage=e.to_stage,
                 reason=e.reason, data=dict(e.data) if e.data else None, bump=False)
@@ -282,8 +282,8 @@ def member_completed(engine: sa.Engine, request_id: int, version: int | None = N
 def recompute_due_times(s: Session, req: Request, cal: BusinessCalendar) -> bool:
     """Recompute the stored due times of an open, running request from its clock fields."""
     state = state_of(req)
-    if not state.clock_runs or req.stage_due_at is None:
-        return False
+    if not state.clock_runs or (req.stage_due_at is None and req.due_at is None):
+        return False  # nothing is due: the clock is stopped, or neither the stage nor the process has a limit
     before = (req.stage_due_at, req.due_at)
     _set_deadlines(req, state, cal)
     visit = _open_visit(s, req)

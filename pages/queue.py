@@ -108,7 +108,7 @@ else:
     table = pd.DataFrame({
         "پرونده": [f"/request?code={r.tracking_code}" for r in rows],
         "کارشناس": [r.assignee_name or "—" for r in rows],
-        "زمان باقی‌مانده": [q.format_remaining(r.remaining_hours) for r in rows],
+        "زمان باقی‌مانده": [q.format_remaining(r.remaining_hours, r.sla) for r in rows],
         "تاریخ ثبت": [format_jalali_date(r.submitted_at) for r in rows],
         "مرحله": [r.stage_name for r in rows],
         "نوع درخواست": [r.type_name for r in rows],

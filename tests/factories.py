@@ -216,17 +216,23 @@ def check_invariants(engine, rid):
     with engine.connect() as c:
         open_visits = c.execute(sa.text("SELECT * FROM stage_visit WHERE request_id = :i AND left_at IS NULL"),
                                 {"i": rid}).mappings().all()
+    proc = PROCESSES[r["type_code"]]
     if r["status"] == "open" and stage.clock_runs:
-        assert r["stage_due_at"] is not None and r["due_at"] is not None
-        limit = stage.limit_days * CAL.day_hours
-        expected = CAL.add_working_hours(r["stage_entered_at"], limit - float(r["stage_hours_used"]))
-        assert r["stage_due_at"] == expected
+        # A deadline where the seed gives a limit; none where it gives none («بدون مهلت مصوب»).
+        assert (r["due_at"] is not None) == (proc.total_limit_days is not None)
+        if stage.limit_days is None:
+            assert r["stage_due_at"] is None
+        else:
+            limit = float(stage.limit_days) * CAL.day_hours
+            expected = CAL.add_working_hours(r["stage_entered_at"], limit - float(r["stage_hours_used"]))
+            assert r["stage_due_at"] == expected
         assert len(open_visits) == 1 and open_visits[0]["due_at"] == r["stage_due_at"]
     else:
         assert r["stage_due_at"] is None and r["due_at"] is None
         assert open_visits == []
     if r["status"] in ("completed", "rejected"):
-        assert r["closed_at"] is not None and r["met_sla"] is not None and r["assignee_id"] is None
+        assert r["closed_at"] is not None and r["assignee_id"] is None
+        assert (r["met_sla"] is not None) == (proc.total_limit_days is not None)
     return r
 
 
@@ -546,7 +552,7 @@ def add_request(db, member_id: int, province_id: int, type_code: str, *, submitt
     proc = PROCESSES[type_code]
     closed_status = status in ("completed", "rejected")
     stage = proc.stages[-1].code if closed_status else proc.stages[0].code
-    if closed_status and met is None:
+    if closed_status and met is None and proc.total_limit_days is not None:
         met = hours <= proc.total_limit_days * 7  # Tehran's office day: 07:30-14:30
     with db.begin() as c:
         c.execute(sa.text(

@@ -90,7 +90,7 @@ def test_official_holidays_load_once_with_persian_names(db, admins):
 
 
 def test_changing_the_working_week_recomputes_deadlines(db, admins):
-    rid = file_request(db, make_member(db, TEHRAN_ID), "transfer", submitted_at=SAT_0800).request_id
+    rid = file_request(db, make_member(db, TEHRAN_ID), "new_membership", submitted_at=SAT_0800).request_id
     hol.update_office_hours(db, admins["tehran"], TEHRAN_ID, workdays={5, 6, 0, 1, 2},
                             opens=time(8, 0), closes=time(14, 0))
     # A one-day stage is now six hours, counted from Saturday 08:00.

@@ -31,7 +31,7 @@ def world(db):
     reqs = {}
     for i, (name, province, type_code) in enumerate([("A", TEHRAN_ID, "legacy_registration"),
                                                      ("B", TEHRAN_ID, "legacy_registration"),
-                                                     ("C", TEHRAN_ID, "transfer"),
+                                                     ("C", TEHRAN_ID, "new_membership"),
                                                      ("F", ISFAHAN_ID, "legacy_registration")]):
         member = make_member(db, province, first_name="عضو", last_name=name)
         reqs[name] = file_request(db, member, type_code, submitted_at=start + timedelta(minutes=i))
@@ -84,7 +84,7 @@ def test_an_expert_sees_own_province_rows_and_counts_in_the_view_labels(db_url, 
 def test_a_filter_narrows_the_table(db_url, db, world):
     staff, reqs = world
     at = open_queue(db_url, "t.expert")
-    at.selectbox(key="queue-type").select("transfer").run()
+    at.selectbox(key="queue-type").select("new_membership").run()
     assert shown_codes(at) == [fa_code(reqs["C"])]
     at.selectbox(key="queue-type").select(None).run()
     at.text_input(key="queue-search").input("عضو B").run()

@@ -91,7 +91,11 @@ def test_every_request_type_runs_its_full_path(db, world, type_code):
         visits = c.execute(sa.text("SELECT stage_code, met, hours_used, limit_hours FROM stage_visit "
                                    "WHERE request_id = :i ORDER BY id"), {"i": out.request_id}).all()
     assert [v.stage_code for v in visits] == [s for s in expected if proc.stage(s).clock_runs]
-    assert all(v.met for v in visits)  # two office hours per stage: every stage within its limit
+    # Two office hours per stage: every stage within its limit (half a day for «کمتر از ۱ روز»), and no
+    # verdict at a stage the seed gives no time, whose visit has no limit.
+    assert [(v.met, v.limit_hours is None) for v in visits] == \
+        [(True, False) if proc.stage(v.stage_code).limit_days is not None else (None, True) for v in visits]
+    assert r["met_sla"] is (None if proc.total_limit_days is None else True)
     assert r["process_hours_used"] == sum(v.hours_used for v in visits)
     check_record(db, type_code, member, out.request_id, r["closed_at"])
 
@@ -170,7 +174,7 @@ def test_after_hours_submission_starts_the_clock_at_the_next_opening(db, world):
     out = file_request(db, member, "transfer", submitted_at=wed_evening)
     r = check_invariants(db, out.request_id)
     assert r["clock_started_at"] == datetime(2026, 11, 28, 7, 30, tzinfo=TEHRAN)  # Saturday
-    assert r["stage_due_at"] == datetime(2026, 11, 28, 14, 30, tzinfo=TEHRAN)
+    assert r["stage_due_at"] == datetime(2026, 11, 28, 11, 0, tzinfo=TEHRAN)  # «کمتر از ۱ روز»: half a day
 
 
 def test_rejection_ends_the_request_with_its_reason(db, world):

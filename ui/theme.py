@@ -27,6 +27,7 @@ h1, h2, h3, h4, h5, [data-testid="stHeading"], [data-testid="stCaptionContainer"
 .sla-at_risk { background: #fff4ce; color: #7a5a00; }
 .sla-breached, .sla-missed { background: #fde7e9; color: #a4262c; font-weight: 600; }
 .sla-paused { background: #eef0f3; color: #4b5563; }
+.sla-no_limit { background: #f3f4f6; color: #374151; }
 </style>
 """
 

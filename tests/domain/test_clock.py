@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from domain.calendar import TEHRAN, BusinessCalendar
 from domain.clock import (HOUR_UNITS, US_PER_UNIT, deadlines, hours_to_units, units_of_days, units_of_us,
                           units_to_hours)
-from domain.processes import PROCESSES
+from domain.processes import LESS_THAN_A_DAY, PROCESSES
 
 PLACES = Decimal("0.0001")
 CAL = BusinessCalendar(holidays={date(2026, 11, 25), date(2026, 12, 2)})
@@ -36,6 +36,7 @@ def test_stored_hours_and_units_convert_both_ways(units):
 def test_a_limit_is_days_of_the_calendars_office_day():
     assert units_of_days(1, CAL) == 7 * HOUR_UNITS
     assert units_of_days(None, CAL) == 0
+    assert units_of_days(LESS_THAN_A_DAY, CAL) == 3 * HOUR_UNITS + HOUR_UNITS // 2   # «کمتر از ۱ روز»: half a day
     # 07:13 of office time a day: 7.2167 h, rounded as the database rounds it.
     assert units_of_days(1, ODD_HOURS) == 72167 and units_of_days(3, ODD_HOURS) == 216500
 
@@ -55,12 +56,19 @@ def test_deadlines_are_the_limits_left_after_the_hours_used(start, type_code, st
     def after(units):  # the old float formula: add the hours left, or nothing once none is left
         return cal.add_working_hours(start, float(max(Decimal(0), Decimal(units) / HOUR_UNITS)))
 
-    assert d.stage_due_at == after(limit - stage_used)
-    assert d.due_at == after(total - process_used)
-    assert d.stage_risk_at == after(limit - stage_used - limit / 4)
-    assert d.risk_at == after(total - process_used - total / 4)
-    assert d.stage_risk_at <= d.stage_due_at and d.risk_at <= d.due_at
-    if limit > stage_used:
+    if stage.limit_days is None:  # «بدون مهلت مصوب»: nothing is due
+        assert d.stage_due_at is None and d.stage_risk_at is None
+    else:
+        assert d.stage_due_at == after(limit - stage_used)
+        assert d.stage_risk_at == after(limit - stage_used - limit / 4)
+        assert d.stage_risk_at <= d.stage_due_at
+    if proc.total_limit_days is None:
+        assert d.due_at is None and d.risk_at is None
+    else:
+        assert d.due_at == after(total - process_used)
+        assert d.risk_at == after(total - process_used - total / 4)
+        assert d.risk_at <= d.due_at
+    if stage.limit_days is not None and limit > stage_used:
         assert cal.working_us_between(start, d.stage_due_at) == (limit - stage_used) * US_PER_UNIT - \
             min(0, cal.working_us_between(start, cal.next_opening(start)))
 
@@ -74,7 +82,7 @@ def test_a_segment_that_outlived_its_limit_is_due_at_its_start():
 
 def test_a_deadline_across_a_holiday_skips_it():
     tue_1400 = datetime(2026, 11, 24, 14, 0, tzinfo=TEHRAN)  # Wednesday the 25th is a holiday
-    proc = PROCESSES["transfer"]
+    proc = PROCESSES["new_membership"]  # its initial review: one working day
     d = deadlines(CAL, proc, proc.stages[0], tue_1400, 0, 0)
     # Half an hour on Tuesday, none on the holiday or the weekend, six and a half on Saturday.
     assert d.stage_due_at == datetime(2026, 11, 28, 14, 0, tzinfo=TEHRAN)

@@ -50,7 +50,7 @@ def upgrade() -> None:
     op.create_table('request_type',
     sa.Column('code', sa.Text(), nullable=False),
     sa.Column('name_fa', sa.Text(), nullable=False),
-    sa.Column('total_limit_days', sa.Integer(), nullable=False),
+    sa.Column('total_limit_days', sa.Integer(), nullable=True),
     sa.Column('sort_order', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_request_type'))
     )
@@ -137,12 +137,12 @@ def upgrade() -> None:
     sa.Column('name_fa', sa.Text(), nullable=False),
     sa.Column('kind', sa.Text(), nullable=False),
     sa.Column('role', sa.Text(), nullable=True),
-    sa.Column('limit_days', sa.Integer(), nullable=True),
+    sa.Column('limit_days', sa.Numeric(precision=4, scale=2), nullable=True),
     sa.Column('clock_runs', sa.Boolean(), nullable=False),
     sa.Column('optional', sa.Text(), nullable=True),
     sa.Column('checklist', postgresql.JSONB(astext_type=sa.Text()), server_default='[]', nullable=False),
     sa.CheckConstraint("role IS NULL OR role = ANY(ARRAY['expert', 'final_reviewer', 'head', 'central_expert', 'finance', 'committee', 'rating_committee', 'manager', 'board', 'admin'])", name=op.f('ck_request_stage_role')),
-    sa.CheckConstraint('clock_runs = (limit_days IS NOT NULL)', name=op.f('ck_request_stage_limit_iff_clock')),
+    sa.CheckConstraint('clock_runs OR limit_days IS NULL', name=op.f('ck_request_stage_limit_only_when_clock')),
     sa.ForeignKeyConstraint(['type_code'], ['request_type.code'], name=op.f('fk_request_stage_type_code_request_type')),
     sa.PrimaryKeyConstraint('type_code', 'code', name=op.f('pk_request_stage')),
     sa.UniqueConstraint('type_code', 'seq', name=op.f('uq_request_stage_type_code_seq'))
@@ -406,7 +406,7 @@ def upgrade() -> None:
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('outcome', sa.Text(), nullable=True),
     sa.Column('hours_used', sa.Numeric(precision=10, scale=4), nullable=True),
-    sa.Column('limit_hours', sa.Numeric(precision=10, scale=4), nullable=False),
+    sa.Column('limit_hours', sa.Numeric(precision=10, scale=4), nullable=True),
     sa.Column('met', sa.Boolean(), nullable=True),
     sa.CheckConstraint('(left_at IS NULL) = (outcome IS NULL)', name=op.f('ck_stage_visit_closed_has_outcome')),
     sa.ForeignKeyConstraint(['actor_id'], ['staff_user.id'], name=op.f('fk_stage_visit_actor_id_staff_user')),
