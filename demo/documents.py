@@ -55,7 +55,8 @@ class RequestContents:
             return f"{{\"destination_province\":{dest},\"destination_address\":\"{address}\"}}"
         if t == "rating":
             kind = "consultant" if rng.random() < 0.5 else "contractor"
-            return f"{{\"rating_kind\":\"{kind}\",\"requested_rank\":{self.between(1, 5)}}}"
+            rank = self.between(1, 2) if spec.top_rank else self.between(3, 5)  # the plan chose the path
+            return f"{{\"rating_kind\":\"{kind}\",\"requested_rank\":{rank}}}"
         if t in ("rating_registration", "rating_correction"):
             kind = "consultant" if rng.random() < 0.5 else "contractor"
             expiry = wall_date(submitted) + timedelta(days=self.between(60, 1000))

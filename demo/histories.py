@@ -175,18 +175,19 @@ class Histories:
     def _facts_of(self, h: History, wall: int) -> Facts:
         """What logic.workflow.facts_for reads: the province's finance setting, the current
         assessment's total and, without one, this year's tariff fee of the type."""
-        a = h.assessment
+        a, top = h.assessment, h.spec.top_rank
         if a is None and h.proc.fee_items:  # the tariff of the year: not kept (a year may turn)
             fee = self._tariff_fee(h.proc, h.pid, jalali_year(wall))
-            return self._facts_for(h.finance, None, fee[2] if fee is not None else None)
-        h.facts = facts = self._facts_for(h.finance, None if a is None else a.total, None)
+            return self._facts_for(h.finance, None, fee[2] if fee is not None else None, top)
+        h.facts = facts = self._facts_for(h.finance, None if a is None else a.total, None, top)
         return facts
 
-    def _facts_for(self, finance: bool, assessment_total: int | None, tariff_total: int | None) -> Facts:
-        key = (finance, assessment_total, tariff_total)
+    def _facts_for(self, finance: bool, assessment_total: int | None, tariff_total: int | None,
+                   top_rank: bool = False) -> Facts:
+        key = (finance, assessment_total, tariff_total, top_rank)
         facts = self._facts.get(key)
         if facts is None:
-            facts = self._facts[key] = Facts(*key)
+            facts = self._facts[key] = Facts(finance, assessment_total, tariff_total, top_rank=top_rank)
         return facts
 
     def _valid_year_at(self, i: int, wall: int) -> int | None:
@@ -291,6 +292,9 @@ class Histories:
         except ValidationError:
             if proc.renewal_window:
                 i = h.i = self._fit_renewal_window(spec, submitted)
+                if m.pid[i] != pid:  # nobody in the province could renew then: planned again elsewhere
+                    self._plan(spec)
+                    return self._emit_request(rid, spec, self._fit_timeline(spec, ctx.calendars[m.pid[i]]))
             elif proc.needs_paid_dues:
                 i = h.i = self._fit_paid_dues(spec, submitted)
             else:
@@ -382,6 +386,10 @@ class Histories:
         def lowerable(j: int, strict: bool = True) -> bool:  # j's validity before the chunk may still be chosen
             return (j not in self._validity_changed and j not in self._validity_log
                     and (not strict or self._relied.get(j, 0) <= lapsed))
+
+        def open_again(j: int) -> bool:  # renewed in the chunk, all of it before now, and its window open again
+            log = self._validity_log.get(j)
+            return bool(log) and log[-1][0] <= submitted and log[-1][2] <= lapsed and m.valid_year[j] == log[-1][2]
         if not lowerable(i):
             key = (i, spec.type_code)
             free = [j for j in range(len(m.ids)) if m.pid[j] == m.pid[i] and m.status[j] != "applicant"
@@ -392,13 +400,21 @@ class Histories:
                 # it valid (the only case where the demo's final record bends seed 001's rule).
                 candidates = [j for j in free if lowerable(j, strict=False)]
             if not candidates:
+                # Few members, many renewals: one who renewed earlier and whose new validity's window is open.
+                candidates = [j for j in free if open_again(j)]
+            if not candidates:
+                # Nobody in the province: a member of another province whose validity may still be chosen
+                # files it (the caller plans it again there, with that province's staff and calendar).
+                candidates = [j for j in range(len(m.ids)) if m.status[j] != "applicant" and lowerable(j)
+                              and (j, spec.type_code) not in self._in_progress and j not in self._movers]
+            if not candidates:
                 raise RuntimeError("too few members for the requests: a member would renew again before the "
                                    "renewal window opens; load more members")
             i = spec.member = self.pick(candidates)
             if spec.klass in ("open", "returned") and key in self._in_progress:
                 self._in_progress.discard(key)
                 self._in_progress.add((i, spec.type_code))
-            if open_now(i):
+            if open_now(i) or open_again(i):
                 return i
         # Lapsed at the end of the year before the window, some for longer (never before a year a
         # service of theirs relied on).

@@ -119,6 +119,7 @@ class Spec:
     start_hint: int | None = None   # wall time (domain.calendar.to_wall)
     renews_year: int | None = None  # a yearly renewal: filed around the end of this validity year
     ahead: bool = True              # may pay for a year beyond the current one
+    top_rank: bool = False          # a rating asking for one of the two top ranks (the central review)
 
 
 class Planner:
@@ -286,6 +287,7 @@ class Planner:
         dh = cal.day_hours
         if spec.type_code == "rating":
             spec.referred = spec.target == "specialised_committee" or rng.random() < 0.2
+            spec.top_rank = spec.target == "central_review" or rng.random() < 0.3
         if spec.type_code == "licence_renewal":
             spec.payable = spec.target == "payment" or rng.random() < 0.7
         plan = spec.path = self._path(spec, pid)
@@ -363,12 +365,12 @@ class Planner:
         (an expert's fee of zero for a licence renewal whose years are all free; a tariff fee
         otherwise)."""
         finance = self.ctx.finance_required.get(pid, True)
-        key = (spec.type_code, spec.referred, spec.payable, finance)
+        key = (spec.type_code, spec.referred, spec.payable, finance, spec.top_rank)
         cached = self._paths.get(key)
         if cached is None:
             proc = PROCESSES[spec.type_code]
             facts = Facts(finance, (1 if spec.payable else 0) if proc.fee_rule else None,
-                          1 if proc.fee_items else None)
+                          1 if proc.fee_items else None, top_rank=spec.top_rank)
             cached = self._paths[key] = PathPlan(proc, facts, spec.referred)
         return cached
 

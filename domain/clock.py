@@ -95,7 +95,7 @@ def deadlines(cal: BusinessCalendar, proc: Process, stage: Stage, start: Moment,
     if stage.limit_days is not None:
         limit = units_of_days(stage.limit_days, cal)
         stage_due, stage_risk = due(cal, start, limit, stage_used), add(start, _risk_us(limit - stage_used, limit))
-    if proc.total_limit_days is not None:
+    if proc.total_limit_days is not None and not stage.outside_total:  # the total waits at such a stage
         total = units_of_days(proc.total_limit_days, cal)
         process_due = due(cal, start, total, process_used)
         process_risk = add(start, _risk_us(total - process_used, total))

@@ -55,7 +55,8 @@ READS_HOLDER = frozenset({CLAIM})
 _OPEN, _RETURNED, _COMPLETED, _REJECTED = Status.OPEN, Status.RETURNED, Status.COMPLETED, Status.REJECTED
 _FEE, _FINANCE, _COMMITTEE, _PAYMENT, _MEMBER = (StageKind.FEE, StageKind.FINANCE, StageKind.COMMITTEE,
                                                  StageKind.PAYMENT, StageKind.MEMBER)
-_FINANCE_APPROVAL, _REFERRAL, _PAYABLE = Condition.FINANCE_APPROVAL, Condition.REFERRAL, Condition.PAYABLE
+_FINANCE_APPROVAL, _REFERRAL, _PAYABLE, _TOP_RANK = (Condition.FINANCE_APPROVAL, Condition.REFERRAL,
+                                                     Condition.PAYABLE, Condition.TOP_RANK)
 
 
 class RequestState(NamedTuple):
@@ -114,6 +115,7 @@ class Facts(NamedTuple):
     valid_until: date | None = None          # the member's membership validity
     renewal_window_days: int = 60
     licences_held: frozenset[str] = frozenset()  # kinds of licence the member holds (expired or not)
+    top_rank: bool = False                   # a rating asks for one of the two top ranks (its data)
 
 
 class Event(NamedTuple):
@@ -236,6 +238,8 @@ def condition_met(cond: Condition, referred: bool, facts: Facts) -> bool:
         return referred
     if cond is _PAYABLE:
         return facts.assessment_total is not None and facts.assessment_total > 0
+    if cond is _TOP_RANK:
+        return facts.top_rank
     raise AssertionError(cond)
 
 
@@ -295,7 +299,7 @@ def _stop_clock(state: RequestState, stage: Stage, cal: BusinessCalendar, now: M
         return None, state.stage_hours_used, state.process_hours_used
     segment = units_of_us(cal.working_us_between(state.stage_entered_at, now))
     used = state.stage_hours_used + segment
-    process_used = state.process_hours_used + segment
+    process_used = state.process_hours_used + (0 if stage.outside_total else segment)
     if outcome == RETURN:
         # A return pauses the stage: that segment is not a finished stage, so it has no verdict.
         return VisitClosed(outcome, actor_id, segment, None), used, process_used
@@ -398,6 +402,8 @@ def _approve(state, action, actor, facts, cal, now):
         raise ValidationError("پیش از تأیید، مبلغ قابل پرداخت را تعیین کنید.")
     if stage.kind is _FINANCE and facts.assessment_total is None:
         raise ValidationError("مبلغی برای تأیید تعیین نشده است.")
+    if action.refer and proc.referral_after(index) is None:
+        raise ValidationError("از این مرحله ارجاعی به مرحلهٔ دیگری ممکن نیست.")
     note = _cleaned(action.reason, "یادداشت") if action.reason else None
     committee = stage.kind is _COMMITTEE
     data = {"granted": True} if committee else ({"referred": True} if action.refer else None)

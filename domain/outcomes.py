@@ -100,6 +100,14 @@ class Rank(NamedTuple):
     rank: int
 
 
+TOP_RANKS = (1, 2)   # «دو رتبه نهایی» (seed 002): rank 1 is the highest
+
+
+def asks_top_rank(data: Mapping | None) -> bool:
+    """Whether a rating asks for one of the two top ranks, which the central organisation reviews."""
+    return requested_rank(data).rank in TOP_RANKS
+
+
 def requested_rank(data: Mapping | None) -> Rank:
     """The rank a rating request records: the requested one (`rating_kind`, `requested_rank`), or the
     one an existing rating declares (`rank`, kind by default consultant)."""

@@ -69,6 +69,7 @@ class Condition(StrEnum):
     FINANCE_APPROVAL = "finance_approval"   # the province requires finance to approve amounts
     REFERRAL = "referral"                   # the previous reviewer referred the request onward
     PAYABLE = "payable"                     # the current assessment is more than zero
+    TOP_RANK = "top_rank"                   # a rating that asks for one of the two top ranks
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,9 @@ class Stage:
     four_eyes: bool = False
     # The stage's approver becomes the request's initial reviewer (whom four-eyes stages exclude).
     records_reviewer: bool = False
+    # Its time is not the province's: it does not count toward the process total, which waits
+    # meanwhile (seed 002: the rating's 14 days exclude the central organisation's review).
+    outside_total: bool = False
     on_enter: tuple[str, ...] = ()
     on_done: tuple[str, ...] = ()
     on_reject: tuple[str, ...] = ()
@@ -139,6 +143,11 @@ class Process:
     def conditions(self) -> frozenset[Condition]:
         """The conditions its optional stages depend on."""
         return frozenset(s.optional for s in self.stages if s.optional is not None)
+
+    def referral_after(self, index: int) -> Stage | None:
+        """The stage a reviewer at stage `index` may refer the request to (one that only a referral
+        opens), if one follows."""
+        return next((s for s in self.after[index] if s.optional is Condition.REFERRAL), None)
 
     @functools.cached_property
     def effects(self) -> tuple[str, ...]:
@@ -303,6 +312,12 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
             _initial("بررسی اولیه", StageKind.REVIEW, 3, "همهٔ مدارک و مستندات هر بخش بررسی و تأیید یا رد شد"),
             Stage("supervisory_review", "بررسی و تایید صحت عملکرد کارشناس بررسی اولیه", StageKind.REVIEW,
                   Role.FINAL_REVIEWER, 2, ("صحت عملکرد کارشناس بررسی اولیه تأیید شد",), four_eyes=True),
+            # Seed 002, notes 1-2: the two top ranks are reviewed by the central organisation, which may
+            # refer a request that does not meet their conditions to the provincial rating committee.
+            # The chart gives it no time, and the province's 14 days do not count it.
+            Stage("central_review", "کارشناسی سازمان مرکزی (دو رتبهٔ نهایی)", StageKind.REVIEW,
+                  Role.CENTRAL_EXPERT, None, ("شرایط دو رتبهٔ نهایی بر اساس امتیاز کسب‌شده بررسی شد",),
+                  optional=Condition.TOP_RANK, outside_total=True),
             # The rating's own committee (seed 002: «کمیته تخصصی استان»), not the licence committee.
             Stage("specialised_committee", "کمیته تخصصی استان (در صورت نیاز)", StageKind.COMMITTEE,
                   Role.RATING_COMMITTEE, None,

@@ -17,7 +17,7 @@ from domain.actor import Actor
 from domain.calendar import SLA_LABELS_FA, BusinessCalendar, SlaStatus, closed_status, open_status, to_tehran_naive
 from domain.errors import DomainError, NotFound
 from domain.jalali import format_jalali_date, format_jalali_datetime
-from domain.machine import check_can_act
+from domain.machine import check_can_act, stage_of
 from domain.processes import (ACTIONS_FA, CLOSED_STATUSES, STATUS_LABELS_FA, Process, Stage, StageKind, Status,
                              process)
 from domain.processes import STAFF_ACTIONS
@@ -121,6 +121,7 @@ class Permission:
     actions: tuple[str, ...]        # staff actions this stage accepts, in the page's order
     may_claim: bool
     claimed_by: str | None          # who holds the request, when someone does
+    refer_to: str | None = None     # the stage an approval here may refer the request to (its name)
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,7 @@ def _header(session: Session, req: Request, proc: Process, stage: Stage, cal: Bu
         status_label=STATUS_LABELS_FA[Status(req.status)], assignee_id=req.assignee_id, assignee_name=assignee_name,
         version=req.version, submitted_at=req.submitted_at,
         stage_sla=_stage_sla(session, req, stage, cal, now),
-        request_sla=_request_sla(req, proc, cal, now),
+        request_sla=_request_sla(req, proc, stage, cal, now),
     )
 
 
@@ -246,8 +247,10 @@ def _stage_sla(session: Session, req: Request, stage: Stage, cal: BusinessCalend
     return _open_sla(cal, now, req.stage_due_at, limit, float(req.stage_hours_used))
 
 
-def _request_sla(req: Request, proc: Process, cal: BusinessCalendar, now: datetime) -> Sla:
+def _request_sla(req: Request, proc: Process, stage: Stage, cal: BusinessCalendar, now: datetime) -> Sla:
     if proc.total_limit_days is None:  # the seed gives the process no total
+        return Sla(SlaStatus.NO_LIMIT, None, None, None)
+    if req.status == "open" and stage.outside_total:  # the total waits while the central organisation reviews
         return Sla(SlaStatus.NO_LIMIT, None, None, None)
     limit = proc.total_limit_days * cal.day_hours
     if req.status in CLOSED_STATUSES:
@@ -324,7 +327,9 @@ def _permission(actor: Actor, req: Request, stage: Stage, holder: str | None) ->
     if req.assignee_id is not None and req.assignee_id != actor.id:
         return Permission(False, f"این کار را {holder} برداشته است؛ فقط او یا مدیر می‌تواند آن را جابه‌جا کند.",
                           actions, False, holder)
-    return Permission(True, None, actions, req.assignee_id is None, holder)
+    referral = process(req.type_code).referral_after(stage_of(probe)[2]) if "approve" in actions else None
+    return Permission(True, None, actions, req.assignee_id is None, holder,
+                      referral.name_fa if referral is not None and not req.referred else None)
 
 
 # --- timeline -----------------------------------------------------------------------------------

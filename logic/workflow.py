@@ -25,6 +25,7 @@ from domain.jalali import now_tehran, to_jalali
 from domain.machine import (APPROVE, ASSIGN, CLAIM, COMMENT, COMPLETE, MEMBER_COMPLETED,
                             READS_DOCUMENTS, READS_FEES, READS_HOLDER, REJECT, RESUBMIT, RETURN, SUBMIT, UNCLAIM,
                             Action, Facts, RequestState, Transition, decide, stage_of)
+from domain.outcomes import asks_top_rank
 from domain.processes import Condition, Status, process
 from domain.roles import Role
 from domain.text import clean_reason
@@ -46,11 +47,13 @@ def state_of(req: Request) -> RequestState:
 def facts_for(s: Session, req: Request, now: datetime, action: str) -> Facts:
     """What the rule of `action` may ask about a request beyond its own row (and its process can
     use)."""
-    finance, total, tariff_total, rejected, holder = True, None, None, 0, None
-    if action in READS_FEES:
+    finance, total, tariff_total, rejected, holder, top_rank = True, None, None, 0, None, False
+    if action in READS_FEES:  # the actions that choose the next stage
         proc = process(req.type_code)
         if Condition.FINANCE_APPROVAL in proc.conditions:
             finance = finance_approval_required(s, req.province_id)
+        if Condition.TOP_RANK in proc.conditions:
+            top_rank = asks_top_rank(req.data)
         assessment = current_assessment(s, req.id) if proc.takes_fees else None
         if assessment is not None:
             total = assessment.total
@@ -62,7 +65,7 @@ def facts_for(s: Session, req: Request, now: datetime, action: str) -> Facts:
             Document.request_id == req.id, Document.required, Document.verdict == "rejected"))
     if action in READS_HOLDER and req.assignee_id is not None:
         holder = s.scalar(sa.select(StaffUser.full_name).where(StaffUser.id == req.assignee_id))
-    return Facts(finance, total, tariff_total, rejected, holder)
+    return Facts(finance, total, tariff_total, rejected, holder, top_rank=top_rank)
 
 
 # --- applying a transition ----------------------------------------------------------------------

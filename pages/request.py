@@ -24,7 +24,7 @@ from ui.widgets import run_action, show_flash
 ACTION_LABELS = {"approve": "تأیید و ارسال به مرحلهٔ بعد", "reject": "رد درخواست",
                  "return": "بازگشت به عضو برای اصلاح", "complete": "صدور انجام شد"}
 COMMITTEE_LABELS = {"approve": "اعطای صلاحیت", "reject": "عدم اعطای صلاحیت"}
-FORM_KEYS = ("req-reason", "req-confirm", "req-doc-reason")
+FORM_KEYS = ("req-reason", "req-confirm", "req-doc-reason", "req-refer")
 
 actor = require_page(__file__)
 st.title("پروندهٔ درخواست")
@@ -81,7 +81,7 @@ def _act(action: str, request_id: int, version: int, kind: StageKind, checks: in
     if action == "approve" and committee:
         call = (wf.committee_decision, dict(granted=True, reason=reason or None, checklist=ticks))
     elif action == "approve":
-        call = (wf.approve, dict(checklist=ticks, note=reason or None))
+        call = (wf.approve, dict(checklist=ticks, note=reason or None, refer=bool(state.get("req-refer"))))
     elif action == "reject" and committee:
         call = (wf.committee_decision, dict(granted=False, reason=reason))
     elif action == "reject":
@@ -161,6 +161,8 @@ else:
                    + ". درخواست را رد کنید یا برای اصلاح به عضو بازگردانید.")
     st.text_area("دلیل (برای رد یا بازگشت الزامی است؛ برای تأیید، یادداشت اختیاری)", key="req-reason",
                  max_chars=2000)
+    if perm.refer_to:
+        st.checkbox(f"ارجاع به «{perm.refer_to}» همراه با تأیید", key="req-refer")
     st.checkbox("تأیید می‌کنم", key="req-confirm")
     labels = {**ACTION_LABELS, **(COMMITTEE_LABELS if view.header.stage_kind is StageKind.COMMITTEE else {})}
     for column, action in zip(st.columns(len(perm.actions)), perm.actions):

@@ -219,7 +219,7 @@ def check_invariants(engine, rid):
     proc = PROCESSES[r["type_code"]]
     if r["status"] == "open" and stage.clock_runs:
         # A deadline where the seed gives a limit; none where it gives none («بدون مهلت مصوب»).
-        assert (r["due_at"] is not None) == (proc.total_limit_days is not None)
+        assert (r["due_at"] is not None) == (proc.total_limit_days is not None and not stage.outside_total)
         if stage.limit_days is None:
             assert r["stage_due_at"] is None
         else:
@@ -458,7 +458,9 @@ class Simulation:
         elif x < 0.36:
             wf.reject(e, actor, rid, r["version"], "شرایط احراز نشد", now=at)
         else:
-            wf.approve(e, actor, rid, r["version"], checklist=ticks, refer=rng.random() < 0.3, now=at)
+            proc = PROCESSES[r["type_code"]]
+            refer = rng.random() < 0.3 and proc.referral_after(proc.index(stage.code)) is not None
+            wf.approve(e, actor, rid, r["version"], checklist=ticks, refer=refer, now=at)
 
     def run(self, start: datetime, end: datetime, steps: int, new_share: float = 0.3) -> None:
         """`steps` events at random moments in [start, end), in time order."""

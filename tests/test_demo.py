@@ -44,6 +44,7 @@ from domain.fees import tariff_fee
 from domain.identifiers import tracking_code
 from domain.jalali import to_jalali
 from domain.national_id import is_valid_national_id, make_national_id
+from domain.outcomes import asks_top_rank
 from domain.processes import ASSESS_FROM_TARIFF, NOTE_ACTIONS, PROCESSES, STAGE_INDEX
 from domain.reference import RESIDENCE_PROOFS_FA
 from logic import fees as fee_services
@@ -266,7 +267,8 @@ def test_open_closed_and_returned_requests_keep_the_clock_rules(loaded):
         if r.status == "open" and r.clock_runs:
             # Due times only where the seed gives a limit (the stage's; the process total).
             assert (r.stage_due_at is not None) == (r.stage_risk_at is not None) == (r.limit_days is not None)
-            assert (r.due_at is not None) == (r.risk_at is not None) == (r.total_limit_days is not None)
+            waits = PROCESSES[r.type_code].stage(r.stage_code).outside_total  # the total waits there
+            assert (r.due_at is not None) == (r.risk_at is not None) == (r.total_limit_days is not None and not waits)
             assert r.open_visits == 1
         else:
             assert r.stage_due_at is None and r.due_at is None and r.open_visits == 0
@@ -343,7 +345,8 @@ def test_stage_visits_bank_hours_like_the_workflow(loaded):
                     assert v.hours_used is None and v.met is None and v.outcome is None
                     continue
                 segment = _hours(cal.working_hours_between(v.entered_at, v.left_at))
-                process_hours += segment
+                if not proc.stage(v.stage_code).outside_total:  # the central review is not the province's time
+                    process_hours += segment
                 if v.outcome == "return":
                     assert v.hours_used == segment and v.met is None
                     carried[v.stage_code] += segment
@@ -498,7 +501,8 @@ def test_every_history_is_a_replay_of_decide(loaded):
                 tariff_total = tariff_fee(proc, {i: getattr(tariff, i) for i in proc.fee_items}, year).total
             # Every renewer held the licence it renews (their licence rows say so; not what is replayed here).
             facts = machine.Facts(finance[r.province_id], total, tariff_total,
-                                  licences_held=frozenset({"work", "article32"}))
+                                  licences_held=frozenset({"work", "article32"}),
+                                  top_rank=r.type_code == "rating" and asks_top_rank(r.data))
             action = _action_of(e, r.type_code)
             if e.action == machine.SUBMIT:
                 action = action._replace(data=r.data)  # what the member declared

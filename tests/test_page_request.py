@@ -260,3 +260,33 @@ def test_an_issue_stage_offers_complete(db_url, db, world):
     assert "صدور انجام شد." in texts(at.success)
     assert req(db, out.request_id)["status"] == "completed"
     assert "پایان‌یافته" in all_text(at) and "بسته" in " ".join(texts(at.info))
+
+
+def test_the_central_expert_refers_a_top_rank_rating_to_the_provinces_committee(db_url, db, world):
+    from tests.factories import step
+    world = {**world, "finance": make_staff(db, "t.finance", ["finance"], TEHRAN_ID, "مالی"),
+             "central": make_staff(db, "central.expert", ["central_expert"], None, "کارشناس مرکزی")}
+    start = now_tehran() - timedelta(days=3)
+    out = file_request(db, make_member(db, TEHRAN_ID), "rating", {"rating_kind": "consultant", "requested_rank": 1},
+                       submitted_at=start)
+    at_time = start
+    while req(db, out.request_id)["stage_code"] != "central_review":
+        at_time += timedelta(minutes=20)
+        step(db, world, out.request_id, at_time)
+    at = open_request(db_url, "central.expert", out.tracking_code)
+    assert not at.exception and "کارشناسی سازمان مرکزی (دو رتبهٔ نهایی)" in all_text(at)
+    assert "بدون مهلت مصوب" in all_text(at)  # the chart gives the central review no time
+    refer = at.checkbox(key="req-refer")
+    assert "کمیته تخصصی استان" in refer.label
+    refer.check()
+    at = tick_all(at, 1)
+    at.checkbox(key="req-confirm").check()
+    at.button(key="req-approve").click().run()
+    assert not at.exception
+    row = req(db, out.request_id)
+    assert row["stage_code"] == "specialised_committee" and row["referred"]
+
+
+def test_no_referral_is_offered_where_none_follows(db_url, db, world, case):
+    at = open_request(db_url, "t.expert", case["code"])
+    assert not [c for c in at.checkbox if c.key == "req-refer"]

@@ -82,7 +82,7 @@ def test_every_request_type_runs_its_full_path(db, world, type_code):
     assert r["status"] == "completed"
     proc = PROCESSES[type_code]
     # Finance approval is on in every province by default and the test fees are payable;
-    # nobody referred the rating to the specialised committee.
+    # nobody referred the rating to the specialised committee (it asks for rank 2: the central review).
     expected = [s.code for s in proc.stages if s.code != "specialised_committee"]
     assert visited == expected
     evs = events(db, out.request_id)
@@ -374,6 +374,38 @@ def test_referral_routes_a_rating_through_the_specialised_committee(db, world):
         seen.append(req_row(db, rid)["stage_code"])
     assert "specialised_committee" in seen
     assert any(e["action"] == "committee_decision" for e in events(db, rid))
+
+
+def test_the_two_top_ranks_go_to_the_central_expert_who_may_refer_to_the_provinces_committee(db, world):
+    def walk(rank: int, refer_at: str | None = None) -> tuple[int, list[str]]:
+        data = {"rating_kind": "contractor", "requested_rank": rank}
+        rid = file_request(db, make_member(db, TEHRAN_ID), "rating", data, submitted_at=SAT_0800).request_id
+        now, seen = SAT_0800, []
+        while req_row(db, rid)["status"] == "open":
+            stage = req_row(db, rid)["stage_code"]
+            if stage == "central_review":  # a province's staff may not act there
+                with pytest.raises(PermissionDenied):
+                    wf.approve(db, world["final"], rid, req_row(db, rid)["version"], checklist=[True], now=now)
+                now += timedelta(days=20)  # the central organisation takes its time: not the province's
+            else:
+                now += timedelta(minutes=30)
+            step(db, world, rid, now, refer=stage == refer_at)
+            seen.append(stage)
+        return rid, seen
+    _, seen = walk(4)
+    assert "central_review" not in seen and "specialised_committee" not in seen
+    rid, seen = walk(1, refer_at="central_review")
+    assert seen.index("central_review") + 1 == seen.index("specialised_committee")
+    r = check_invariants(db, rid)
+    with db.connect() as c:
+        visits = c.execute(sa.text("SELECT stage_code, hours_used, met FROM stage_visit WHERE request_id = :i"),
+                           {"i": rid}).all()
+    central = [v for v in visits if v.stage_code == "central_review"]
+    assert len(central) == 1 and central[0].hours_used > 0 and central[0].met is None
+    # The 14 days are the province's: the central review's weeks are not in them, and the request met them.
+    assert r["process_hours_used"] == sum(v.hours_used for v in visits if v.stage_code != "central_review")
+    assert r["met_sla"] is True
+    assert [c.details["rank"] for c in record(db, r["member_id"])] == [1]
 
 
 def test_a_province_without_finance_approval_skips_that_stage(db, world):

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from domain import outcomes as o
 from domain import processes as p
 from domain.actor import Actor
 from domain.calendar import TEHRAN, BusinessCalendar
@@ -75,9 +76,10 @@ def forward(state: RequestState, now: datetime, *, refer: bool = False, facts: F
 
 def walk_to(type_code: str, stage_code: str, *, refer: bool = False) -> tuple[RequestState, datetime]:
     state, now = submit(type_code).state, SAT_0800
+    facts = PAID._replace(top_rank=stage_code == "central_review")  # only a top rank goes there
     while state.stage_code != stage_code:
         now += timedelta(minutes=30)
-        state = forward(state, now, refer=refer and state.stage_code == "supervisory_review").state
+        state = forward(state, now, refer=refer and state.stage_code == "supervisory_review", facts=facts).state
         assert state.status == Status.OPEN
     return state, now
 
@@ -101,8 +103,9 @@ def test_every_request_type_runs_its_full_path(type_code):
         if state.status == Status.OPEN:
             visited.append(state.stage_code)
             assert t.event.to_stage == state.stage_code and state.stage_entered_at == now
-    # Finance approval is required, every fee is payable, nobody referred the rating onward.
-    assert visited == [s.code for s in proc.stages if s.code != "specialised_committee"]
+    # Finance approval is required, every fee is payable, nobody referred the rating onward, and it asks
+    # for no top rank.
+    assert visited == [s.code for s in proc.stages if s.code not in ("specialised_committee", "central_review")]
     assert state.status == Status.COMPLETED and t.event.to_stage is None and state.closed_at == now
     opened = [x.opened for x in transitions if x.opened is not None]
     closed = [x.closed for x in transitions if x.closed is not None]
@@ -181,6 +184,41 @@ def test_a_referred_rating_goes_through_the_specialised_committee():
     assert state.referred
     t = forward(state, now + timedelta(hours=1))
     assert t.event.action == "committee_decision" and t.event.data == {"granted": True}
+
+
+TOP = PAID._replace(top_rank=True)
+
+
+def test_the_two_top_ranks_go_through_the_central_organisation_which_may_refer_to_the_committee():
+    proc = PROCESSES["rating"]
+    assert "central_review" not in codes(path(proc, PAID))
+    assert codes(path(proc, TOP))[-2:] == ["central_review", "final_review"]
+    state, now = walk_to("rating", "central_review")
+    assert stage_of(state)[1].role == Role.CENTRAL_EXPERT and not may_act(FINAL, state)
+    # Seed 002, note 2: a request that does not meet the top ranks' conditions goes to the province's committee.
+    t = decide(state, Action(APPROVE, checklist=(True,), refer=True), CENTRAL, TOP, CAL, now + timedelta(hours=3))
+    assert t.state.stage_code == "specialised_committee" and t.event.data == {"referred": True}
+    t = decide(state, Action(APPROVE, checklist=(True,)), CENTRAL, TOP, CAL, now + timedelta(hours=3))
+    assert t.state.stage_code == "final_review"
+
+
+def test_the_central_review_does_not_count_toward_the_provinces_fourteen_days():
+    state, now = walk_to("rating", "central_review")
+    opened = state.process_hours_used
+    assert deadlines(CAL, PROCESSES["rating"], stage_of(state)[1], now, 0, opened).due_at is None  # the total waits
+    weeks_later = now + timedelta(days=30)
+    t = decide(state, Action(APPROVE, checklist=(True,)), CENTRAL, TOP, CAL, weeks_later)
+    assert t.closed.met is None and t.closed.hours_used > 0          # measured, no limit, no verdict
+    assert t.state.process_hours_used == opened                       # and not the province's time
+    assert t.opened.due_at is not None
+
+
+def test_an_approval_may_refer_only_where_a_referral_stage_follows():
+    state, now = walk_to("rating", "final_review")
+    with pytest.raises(ValidationError, match="ارجاع"):
+        decide(state, Action(APPROVE, checklist=(True,), refer=True), FINAL, PAID, CAL, now)
+    assert PROCESSES["rating"].referral_after(0).code == "specialised_committee"
+    assert PROCESSES["transfer"].referral_after(0) is None
 
 
 def test_the_referral_is_recorded_on_the_approval_event():
@@ -585,3 +623,8 @@ def test_joining_registering_and_renewing_stay_open_to_a_lapsed_member():
         "new_membership", "legacy_registration", "membership_renewal"}
     for type_code in ("new_membership", "legacy_registration", "membership_renewal"):
         assert submit(type_code, facts=LAPSED).state.status == Status.OPEN
+
+
+@pytest.mark.parametrize("rank, top", [(1, True), ("۲", True), (3, False), (5, False)])
+def test_ranks_one_and_two_are_the_two_top_ranks(rank, top):
+    assert o.asks_top_rank({"rating_kind": "contractor", "requested_rank": rank}) is top

@@ -34,7 +34,8 @@ SEED_LIMITS = {
     "membership_renewal": (None, {"fee_determination": None, "finance_approval": None}),   # «زمانبری ... صفر»
     "transfer": (1, {"initial_review": H, "final_review": H, "head_approval": None}),
     "card_reissue": (2, {"card_issue": 2}),
-    "rating": (14, {"initial_review": 3, "supervisory_review": 2, "specialised_committee": None, "final_review": 1}),
+    "rating": (14, {"initial_review": 3, "supervisory_review": 2, "central_review": None,
+                    "specialised_committee": None, "final_review": 1}),
     "rating_registration": (1, {"initial_review": H, "final_review": H}),
     "rating_correction": (1, {"initial_review": H, "final_review": H}),
     "licence_issue": (14, {"initial_review": 1, "final_review": 1, "licence_committee": 10, "licence_print": None}),
