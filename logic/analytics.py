@@ -3,7 +3,8 @@ out and in, work licences issued and renewed by field and grade, and members wit
 valid work licence.
 
 Counts by month come from the daily rollups kept by triggers (migration 0007: `kpi_day`,
-`kpi_licence_day`); new members and licence holders are read from covering indexes on `member`
+`kpi_licence_day`; licences issued and renewed from the record's `record_change` rows, migration
+0015); new members and licence holders are read from covering indexes on `member`
 and `work_licence`. Every query is limited to the provinces the actor may see
 (`logic.kpi.scope_provinces`): managers and board members of a province get their own province,
 central staff all provinces or one.

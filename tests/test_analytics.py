@@ -55,6 +55,10 @@ def plain(engine, provinces, period, now):
         payments = c.execute(sa.text("SELECT * FROM payment")).all()
         members = {r.id: r for r in c.execute(sa.text("SELECT * FROM member"))}
         licences = c.execute(sa.text("SELECT * FROM work_licence")).all()
+        # The record's rows of work licences issued and renewed, with the licence's field and grade.
+        changes = c.execute(sa.text("SELECT c.kind, c.province_id, c.at, w.field, coalesce(w.grade, 0) AS grade "
+                                    "FROM record_change c JOIN work_licence w ON w.id = c.licence_id "
+                                    "WHERE w.kind = 'work' AND c.kind IN ('licence_issued', 'licence_renewed')")).all()
     months = periods.months_between(period.first_day, period.last_day)
     lo = max(period.first_day, months[0].start)
     hi = min(period.end_day, months[-1].end)
@@ -78,16 +82,15 @@ def plain(engine, provinces, period, now):
             "transfers_out": sum(1 for r in done if r.type_code == "transfer" and r.province_id in provinces),
             "transfers_in": sum(1 for r in done if r.type_code == "transfer"
                                 and int(r.data["destination_province"]) in provinces),
-            "licences_issued": sum(1 for r in done if r.type_code == "licence_issue" and r.province_id in provinces),
-            "licences_renewed": sum(1 for r in done if r.type_code == "licence_renewal"
-                                    and r.province_id in provinces),
+            "licences_issued": sum(1 for x in changes if x.kind == "licence_issued" and x.province_id in provinces
+                                   and inside(x.at) and in_month(x.at, mo)),
+            "licences_renewed": sum(1 for x in changes if x.kind == "licence_renewed" and x.province_id in provinces
+                                    and inside(x.at) and in_month(x.at, mo)),
         })
     by_fg = defaultdict(lambda: [0, 0])
-    for r in requests.values():
-        if r.status == "completed" and r.province_id in provinces and r.type_code in an.LICENCE_TYPES \
-                and period.start <= r.closed_at < period.end:
-            m = members[r.member_id]
-            by_fg[(m.field, m.grade or 0)][0 if r.type_code == "licence_issue" else 1] += 1
+    for x in changes:
+        if x.province_id in provinces and period.start <= x.at < period.end:
+            by_fg[(x.field, x.grade)][0 if x.kind == "licence_issued" else 1] += 1
     on = min(period.last_day, now.astimezone(TEHRAN).date())
     valid = {w.member_id for w in licences if w.kind == "work" and w.issued_on <= on <= w.expires_on}
     holders = defaultdict(lambda: [0, 0])
