@@ -19,6 +19,7 @@ from domain.errors import DomainError, InvalidTransition, NotFound, ValidationEr
 from domain.fees import DiscountRule, check_licence_years, licence_renewal_lines, renewal_quote
 from domain.jalali import to_gregorian, to_jalali
 from domain.machine import APPROVE, check_can_act, check_scope, check_open, stage_of
+from domain.outcomes import requested_years
 from domain.processes import FeeRule, StageKind
 from domain.text import format_rial, normalize_text, parse_amount_rial
 from domain.text import to_persian_digits as fa
@@ -153,6 +154,7 @@ class FeeView:
     assessments: list[AssessmentRow]   # newest first
     can_edit: bool
     edit_block: str | None             # why the actor cannot edit, in Persian
+    requested_years: int | None = None  # the renewal years the member asked for, if any (the form's default)
 
     @property
     def current(self) -> AssessmentRow | None:
@@ -186,4 +188,13 @@ def fee_view(session: Session, actor: Actor, request_id: int) -> FeeView:
                    req.province_id, f"{member.first_name} {member.last_name}", member.valid_until, licence,
                    {y: t.annual_fee for y, t in tariffs.items()},
                    {y: t.licence_renewal_fee for y, t in tariffs.items()},
-                   discount_rules(session), assessments, block is None, block)
+                   discount_rules(session), assessments, block is None, block, _requested_years(req.data))
+
+
+def _requested_years(data) -> int | None:
+    if not data or "renewal_years" not in data:
+        return None
+    try:
+        return requested_years(data)
+    except ValidationError:  # checked at submission; an old request's odd value just gives no default
+        return None

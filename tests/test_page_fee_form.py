@@ -146,6 +146,16 @@ def test_the_licence_renewal_editor_marks_years_free_or_paid(db_url, db):
     assert a["total"] == 6_000_000
 
 
+def test_the_licence_years_default_to_what_the_member_asked_for(db_url, db):
+    expert = make_staff(db, "t.expert", ["expert"], TEHRAN_ID)
+    add_tariff(db, THIS_YEAR, licence_renewal_fee=3_000_000)
+    rid = file_request(db, make_member(db, TEHRAN_ID), "licence_renewal", {"renewal_years": "۲"},
+                       submitted_at=now_tehran() - timedelta(minutes=5)).request_id
+    at = form(db_url, expert, rid)
+    assert at.selectbox(key="fee-lic-count").value == 2
+    assert metric_values(at) == [f"{fees.format_rial(6_000_000)} ریال"]
+
+
 def test_at_other_stages_only_the_history_shows(db_url, db):
     finance = make_staff(db, "t.finance", ["finance"], TEHRAN_ID)
     add_tariff(db, THIS_YEAR)

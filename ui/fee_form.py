@@ -145,7 +145,9 @@ def _licence_form(view: fees.FeeView, actor: Actor) -> None:
     c1, c2 = st.columns(2)
     start = c1.selectbox("از سال", options, index=options.index(start_default) if start_default in options else 5,
                          format_func=fa, key=f"{KEY}-lic-from", disabled=disabled)
-    count = c2.selectbox("تعداد سال", [1, 2, 3, 4, 5], index=min(max(len(chosen), 1), 5) - 1, format_func=fa,
+    # The member's own years by default (seed 002: the expert sets the years, each free or paid).
+    asked = len(chosen) if chosen else (view.requested_years or 1)
+    count = c2.selectbox("تعداد سال", [1, 2, 3, 4, 5], index=min(max(asked, 1), 5) - 1, format_func=fa,
                          key=f"{KEY}-lic-count", disabled=disabled)
     fee = view.licence_renewal_fees.get(this_year)
     if fee is None:
