@@ -76,7 +76,7 @@ class History:
     effect handler reads)."""
     __slots__ = ("rid", "spec", "i", "pid", "proc", "cal", "finance", "visit_head", "state", "assessment", "facts",
                  "visit", "visit_limit", "at", "at_s", "actor", "entered_s", "payment_data", "payment_text",
-                 "reviewer", "problem", "data", "parsed")
+                 "reviewer", "problem", "data", "parsed", "granted")
 
     def __init__(self, rid, spec, i, pid, cal, finance, visit_head) -> None:
         self.rid, self.spec, self.i, self.pid, self.cal, self.finance = rid, spec, i, pid, cal, finance
@@ -92,6 +92,7 @@ class History:
         self.problem = None     # (actor, when) when a document was the problem
         self.data = None        # the request's own data, as JSON text
         self.parsed = None      # and as a dict, once an effect or the submission reads it
+        self.granted = None     # a rank the central review granted by points
 
 
 class Histories:
@@ -160,6 +161,8 @@ class Histories:
                 h.visit_limit = units_text(limit)
         if st.stage_entered_at != h.state.stage_entered_at:
             h.entered_s = text
+        if data is not None and "granted_rank" in data:
+            h.granted = data["granted_rank"]
         h.state = st
         self._out_event.append(
             f"{h.rid}\t{text}\t{NULL if actor_id is None else actor_id}\t{name}\t{from_stage or NULL}\t"
@@ -594,7 +597,7 @@ class Histories:
         self._change(h, o.CARD_ISSUED)
 
     def _record_rank(self, h: History) -> None:
-        rank = o.requested_rank(self._data(h))
+        rank = o.recorded_rank(self._data(h), h.granted)
         self._change(h, o.RANK_RECORDED, rating_kind=rank.kind, rank=rank.rank)
 
     def _issue_work_licence(self, h: History) -> None:

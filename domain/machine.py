@@ -19,7 +19,7 @@ from domain.actor import Actor
 from domain.calendar import BusinessCalendar, Moment, tehran_day
 from domain.clock import due, units_of_days, units_of_us
 from domain.errors import InvalidTransition, PermissionDenied, ValidationError
-from domain.outcomes import check_declared
+from domain.outcomes import check_declared, granted_rank
 from domain.reference import LICENCE_KINDS_FA
 from domain.fees import renewal_window_check
 from domain.processes import (ACTIONS_FA, CLOSED_STATUSES, STAFF_ACTIONS, STAGE_INDEX, Condition, Process, Stage,
@@ -404,9 +404,17 @@ def _approve(state, action, actor, facts, cal, now):
         raise ValidationError("مبلغی برای تأیید تعیین نشده است.")
     if action.refer and proc.referral_after(index) is None:
         raise ValidationError("از این مرحله ارجاعی به مرحلهٔ دیگری ممکن نیست.")
+    granted = action.data.get("granted_rank") if action.data else None
+    if granted is not None:
+        if not stage.grants_by_points:
+            raise ValidationError("در این مرحله رتبه‌ای بر اساس امتیاز اعطا نمی‌شود.")
+        if action.refer:
+            raise ValidationError("درخواست یا به کمیته ارجاع می‌شود یا رتبه بر اساس امتیاز اعطا می‌شود، نه هر دو.")
+        granted = granted_rank(granted)
     note = _cleaned(action.reason, "یادداشت") if action.reason else None
     committee = stage.kind is _COMMITTEE
-    data = {"granted": True} if committee else ({"referred": True} if action.refer else None)
+    data = ({"granted": True} if committee else {"referred": True} if action.refer
+            else {"granted_rank": granted} if granted is not None else None)
     return _advance(state, proc, stage, index, cal, now, actor.id, done_action(stage), facts,
                     "درخواست تأیید شد و به مرحلهٔ بعد رفت.", "درخواست تأیید و تکمیل شد.", reason=note, data=data,
                     referred=True if action.refer else None)

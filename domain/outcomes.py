@@ -108,6 +108,24 @@ def asks_top_rank(data: Mapping | None) -> bool:
     return requested_rank(data).rank in TOP_RANKS
 
 
+def granted_rank(value) -> int:
+    """A rank the central review grants by the points earned instead of a top rank (seed 002, note 2):
+    one of the ranks below the top two."""
+    try:
+        rank = int(to_ascii_digits(str(value)))
+    except ValueError:
+        rank = 0
+    if rank not in RANKS or rank in TOP_RANKS:
+        raise ValidationError("رتبهٔ اعطایی بر اساس امتیاز باید یکی از رتبه‌های ۳ تا ۵ باشد.")
+    return rank
+
+
+def recorded_rank(data: Mapping | None, granted: int | None = None) -> Rank:
+    """The rank a completed rating records: the one granted by points, if any, else the one asked for."""
+    rank = requested_rank(data)
+    return Rank(rank.kind, granted) if granted is not None else rank
+
+
 def requested_rank(data: Mapping | None) -> Rank:
     """The rank a rating request records: the requested one (`rating_kind`, `requested_rank`), or the
     one an existing rating declares (`rank`, kind by default consultant)."""

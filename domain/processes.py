@@ -88,6 +88,8 @@ class Stage:
     # Its time is not the province's: it does not count toward the process total, which waits
     # meanwhile (seed 002: the rating's 14 days exclude the central organisation's review).
     outside_total: bool = False
+    # Its approval may grant a rank by the points earned instead of the one asked for (seed 002, note 2).
+    grants_by_points: bool = False
     on_enter: tuple[str, ...] = ()
     on_done: tuple[str, ...] = ()
     on_reject: tuple[str, ...] = ()
@@ -317,7 +319,7 @@ PROCESSES: dict[str, Process] = {p.code: p for p in (
             # The chart gives it no time, and the province's 14 days do not count it.
             Stage("central_review", "کارشناسی سازمان مرکزی (دو رتبهٔ نهایی)", StageKind.REVIEW,
                   Role.CENTRAL_EXPERT, None, ("شرایط دو رتبهٔ نهایی بر اساس امتیاز کسب‌شده بررسی شد",),
-                  optional=Condition.TOP_RANK, outside_total=True),
+                  optional=Condition.TOP_RANK, outside_total=True, grants_by_points=True),
             # The rating's own committee (seed 002: «کمیته تخصصی استان»), not the licence committee.
             Stage("specialised_committee", "کمیته تخصصی استان (در صورت نیاز)", StageKind.COMMITTEE,
                   Role.RATING_COMMITTEE, None,

@@ -13,7 +13,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from db.models import Member, RecordChange, Request, ValidityChange, WorkLicence
+from db.models import Member, RecordChange, Request, RequestEvent, ValidityChange, WorkLicence
 from domain import outcomes as o
 from domain import processes as p
 from domain.actor import Actor
@@ -162,7 +162,12 @@ def _issue_card(ctx: Context) -> None:
 
 @handler(p.RECORD_RANK)
 def _record_rank(ctx: Context) -> None:
-    rank = o.requested_rank(ctx.request.data)
+    # A rank the central review granted by points (its approval event says so), else the one asked for.
+    granted = ctx.session.scalar(
+        sa.select(RequestEvent.data["granted_rank"].as_integer())
+        .where(RequestEvent.request_id == ctx.request.id, RequestEvent.data.has_key("granted_rank"))
+        .order_by(RequestEvent.id.desc()).limit(1))
+    rank = o.recorded_rank(ctx.request.data, granted)
     _change(ctx, ctx.member(), o.RANK_RECORDED, rating_kind=rank.kind, rank=rank.rank)
 
 

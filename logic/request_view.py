@@ -122,6 +122,7 @@ class Permission:
     may_claim: bool
     claimed_by: str | None          # who holds the request, when someone does
     refer_to: str | None = None     # the stage an approval here may refer the request to (its name)
+    grants_by_points: bool = False  # an approval here may grant a rank by the points earned
 
 
 @dataclass(frozen=True)
@@ -329,7 +330,8 @@ def _permission(actor: Actor, req: Request, stage: Stage, holder: str | None) ->
                           actions, False, holder)
     referral = process(req.type_code).referral_after(stage_of(probe)[2]) if "approve" in actions else None
     return Permission(True, None, actions, req.assignee_id is None, holder,
-                      referral.name_fa if referral is not None and not req.referred else None)
+                      referral.name_fa if referral is not None and not req.referred else None,
+                      stage.grants_by_points and "approve" in actions)
 
 
 # --- timeline -----------------------------------------------------------------------------------
@@ -351,6 +353,8 @@ def _detail(action: str, data: dict) -> str | None:
         return "صلاحیت اعطا شد" if data["granted"] else "صلاحیت اعطا نشد"
     if data.get("referred"):
         return "ارجاع به کمیتهٔ تخصصی"
+    if data.get("granted_rank"):
+        return f"رتبهٔ {to_persian_digits(data['granted_rank'])} بر اساس امتیاز کسب‌شده"
     return None
 
 

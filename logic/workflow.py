@@ -143,9 +143,11 @@ def _act(engine: sa.Engine, actor: Actor | None, request_id: int, version: int |
 
 def approve(engine: sa.Engine, actor: Actor, request_id: int, version: int, *,
             checklist: Sequence[bool] | None = None, refer: bool = False, note: str | None = None,
-            now: datetime | None = None) -> Outcome:
-    """Approve at a review, fee, finance, decision or committee stage: on to the next stage."""
-    action = Action(APPROVE, note, tuple(checklist) if checklist is not None else None, refer)
+            granted_rank: int | None = None, now: datetime | None = None) -> Outcome:
+    """Approve at a review, fee, finance, decision or committee stage: on to the next stage (at the
+    central review of a rating, optionally granting a rank by the points earned)."""
+    action = Action(APPROVE, note, tuple(checklist) if checklist is not None else None, refer,
+                    data={"granted_rank": granted_rank} if granted_rank is not None else None)
     return _act(engine, actor, request_id, version, action, now=now)
 
 

@@ -11,6 +11,7 @@ from domain.errors import DomainError, StaleRequest
 from domain.jalali import now_tehran
 from domain.processes import StageKind
 from domain.text import normalize_digits_only
+from domain.text import to_persian_digits as fa
 from logic import documents as docs
 from logic import workflow as wf
 from logic.documents import VERDICT_LABELS_FA
@@ -24,7 +25,7 @@ from ui.widgets import run_action, show_flash
 ACTION_LABELS = {"approve": "تأیید و ارسال به مرحلهٔ بعد", "reject": "رد درخواست",
                  "return": "بازگشت به عضو برای اصلاح", "complete": "صدور انجام شد"}
 COMMITTEE_LABELS = {"approve": "اعطای صلاحیت", "reject": "عدم اعطای صلاحیت"}
-FORM_KEYS = ("req-reason", "req-confirm", "req-doc-reason", "req-refer")
+FORM_KEYS = ("req-reason", "req-confirm", "req-doc-reason", "req-refer", "req-granted-rank")
 
 actor = require_page(__file__)
 st.title("پروندهٔ درخواست")
@@ -81,7 +82,8 @@ def _act(action: str, request_id: int, version: int, kind: StageKind, checks: in
     if action == "approve" and committee:
         call = (wf.committee_decision, dict(granted=True, reason=reason or None, checklist=ticks))
     elif action == "approve":
-        call = (wf.approve, dict(checklist=ticks, note=reason or None, refer=bool(state.get("req-refer"))))
+        call = (wf.approve, dict(checklist=ticks, note=reason or None, refer=bool(state.get("req-refer")),
+                                 granted_rank=state.get("req-granted-rank")))
     elif action == "reject" and committee:
         call = (wf.committee_decision, dict(granted=False, reason=reason))
     elif action == "reject":
@@ -163,6 +165,10 @@ else:
                  max_chars=2000)
     if perm.refer_to:
         st.checkbox(f"ارجاع به «{perm.refer_to}» همراه با تأیید", key="req-refer")
+    if perm.grants_by_points:  # seed 002, note 2: the top ranks' conditions not met, the rank the points give
+        st.selectbox("رتبهٔ اعطایی", [None, 3, 4, 5], key="req-granted-rank",
+                     format_func=lambda r: "رتبهٔ درخواستی (شرایط دو رتبهٔ نهایی احراز شد)" if r is None
+                     else f"رتبهٔ {fa(r)} بر اساس امتیاز کسب‌شده")
     st.checkbox("تأیید می‌کنم", key="req-confirm")
     labels = {**ACTION_LABELS, **(COMMITTEE_LABELS if view.header.stage_kind is StageKind.COMMITTEE else {})}
     for column, action in zip(st.columns(len(perm.actions)), perm.actions):

@@ -290,3 +290,24 @@ def test_the_central_expert_refers_a_top_rank_rating_to_the_provinces_committee(
 def test_no_referral_is_offered_where_none_follows(db_url, db, world, case):
     at = open_request(db_url, "t.expert", case["code"])
     assert not [c for c in at.checkbox if c.key == "req-refer"]
+
+
+def test_the_central_expert_grants_the_rank_the_points_give(db_url, db, world):
+    from tests.factories import step
+    world = {**world, "finance": make_staff(db, "t.finance", ["finance"], TEHRAN_ID, "مالی"),
+             "central": make_staff(db, "central.expert", ["central_expert"], None, "کارشناس مرکزی")}
+    start = now_tehran() - timedelta(days=3)
+    out = file_request(db, make_member(db, TEHRAN_ID), "rating", {"rating_kind": "consultant", "requested_rank": 2},
+                       submitted_at=start)
+    at_time = start
+    while req(db, out.request_id)["stage_code"] != "central_review":
+        at_time += timedelta(minutes=20)
+        step(db, world, out.request_id, at_time)
+    at = open_request(db_url, "central.expert", out.tracking_code)
+    at.selectbox(key="req-granted-rank").select(3)
+    at = tick_all(at, 1)
+    at.checkbox(key="req-confirm").check()
+    at.button(key="req-approve").click().run()
+    assert not at.exception
+    assert req(db, out.request_id)["stage_code"] == "final_review"
+    assert "رتبهٔ ۳ بر اساس امتیاز کسب‌شده" in list(at.dataframe[-1].value["توضیح"])

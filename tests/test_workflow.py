@@ -408,6 +408,26 @@ def test_the_two_top_ranks_go_to_the_central_expert_who_may_refer_to_the_provinc
     assert [c.details["rank"] for c in record(db, r["member_id"])] == [1]
 
 
+def test_the_central_review_grants_the_rank_the_points_give_and_the_record_takes_it(db, world):
+    member = make_member(db, TEHRAN_ID)
+    data = {"rating_kind": "consultant", "requested_rank": 2}
+    rid = file_request(db, member, "rating", data, submitted_at=SAT_0800).request_id
+    now = SAT_0800
+    while req_row(db, rid)["stage_code"] != "central_review":
+        now += timedelta(minutes=30)
+        step(db, world, rid, now)
+    r = req_row(db, rid)
+    with pytest.raises(ValidationError):  # a top rank cannot be "granted by points"
+        wf.approve(db, world["central"], rid, r["version"], checklist=[True], granted_rank=1, now=now)
+    wf.approve(db, world["central"], rid, r["version"], checklist=[True], granted_rank=4, now=now + timedelta(hours=1))
+    assert events(db, rid)[-1]["data"] == {"granted_rank": 4}
+    while req_row(db, rid)["status"] == "open":
+        now += timedelta(hours=2)
+        step(db, world, rid, now)
+    assert [(c.kind, c.details) for c in record(db, member)] == [("rank_recorded", {"rating_kind": "consultant",
+                                                                                    "rank": 4})]
+
+
 def test_a_province_without_finance_approval_skips_that_stage(db, world):
     with db.begin() as c:
         c.execute(sa.text("UPDATE province_setting SET finance_approval_required = false WHERE province_id = 8"))

@@ -628,3 +628,22 @@ def test_joining_registering_and_renewing_stay_open_to_a_lapsed_member():
 @pytest.mark.parametrize("rank, top", [(1, True), ("۲", True), (3, False), (5, False)])
 def test_ranks_one_and_two_are_the_two_top_ranks(rank, top):
     assert o.asks_top_rank({"rating_kind": "contractor", "requested_rank": rank}) is top
+
+
+def test_the_central_review_may_grant_a_lower_rank_by_points_and_nowhere_else():
+    state, now = walk_to("rating", "central_review")
+    later = now + timedelta(hours=1)
+    t = decide(state, Action(APPROVE, checklist=(True,), data={"granted_rank": "۴"}), CENTRAL, TOP, CAL, later)
+    assert t.event.data == {"granted_rank": 4} and t.state.stage_code == "final_review"
+    for bad in ({"granted_rank": 2}, {"granted_rank": 6}, {"granted_rank": "x"}):
+        with pytest.raises(ValidationError, match="۳ تا ۵"):
+            decide(state, Action(APPROVE, checklist=(True,), data=bad), CENTRAL, TOP, CAL, later)
+    with pytest.raises(ValidationError, match="نه هر دو"):
+        decide(state, Action(APPROVE, checklist=(True,), refer=True, data={"granted_rank": 4}), CENTRAL, TOP, CAL,
+               later)
+    supervisory, at = walk_to("rating", "supervisory_review")
+    with pytest.raises(ValidationError, match="امتیاز"):
+        decide(supervisory, Action(APPROVE, checklist=(True,), data={"granted_rank": 4}), FINAL, TOP, CAL, at)
+    # The record takes the rank granted, in the kind asked for.
+    assert o.recorded_rank({"rating_kind": "contractor", "requested_rank": 1}, 4) == o.Rank("contractor", 4)
+    assert o.recorded_rank({"rating_kind": "contractor", "requested_rank": 1}) == o.Rank("contractor", 1)
