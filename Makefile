@@ -19,8 +19,9 @@ install: $(STAMP)
 migrate: install
 	$(PY) -m db.migrate upgrade
 
+# The demo refuses to load unless APP_MODE=demo: `APP_MODE=production make run` stops here.
 demo: migrate
-	$(PY) -m demo --if-empty
+	APP_MODE=$${APP_MODE:-demo} $(PY) -m demo --if-empty
 
 run: demo
 	APP_MODE=$${APP_MODE:-demo} $(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true

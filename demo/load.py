@@ -442,7 +442,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, help="generator processes (default: by CPU count)")
     args = parser.parse_args(argv)
 
-    from db.engine import database_url, make_engine
+    from db.engine import database_url, make_engine, setting
+
+    if setting("APP_MODE") != "demo":
+        # The demo brings ~200 staff accounts with one published password: never into a real database.
+        print("demo: refused: the demo data and its accounts load only with APP_MODE=demo "
+              "(make run sets it); nothing loaded.", file=sys.stderr)
+        return 2
 
     scale_requests, scale_members = SCALES[args.scale]
     requests = args.requests if args.requests is not None else scale_requests

@@ -780,7 +780,19 @@ def test_demo_accounts_log_in_with_their_roles(loaded):
     assert {p for _, _, p in DEMO_ACCOUNTS if p} == set(range(1, 32))
 
 
-def test_if_empty_adds_nothing_and_a_plain_rerun_refuses(loaded, db_url, capsys):
+def test_the_command_loads_nothing_outside_demo_mode(loaded, db_url, capsys, monkeypatch):
+    engine, _ = loaded
+    tables = ("member", "request", "staff_user", "holiday")
+    before = [scalar(engine, f"SELECT count(*) FROM {t}") for t in tables]
+    monkeypatch.setenv("APP_MODE", "production")
+    # Refused before it reads the database (a loaded one would be refused later, with exit code 1).
+    assert demo.main(["--if-empty", "--requests", "20", "--database-url", db_url]) == 2
+    assert "APP_MODE=demo" in capsys.readouterr().err
+    assert [scalar(engine, f"SELECT count(*) FROM {t}") for t in tables] == before
+
+
+def test_if_empty_adds_nothing_and_a_plain_rerun_refuses(loaded, db_url, capsys, monkeypatch):
+    monkeypatch.setenv("APP_MODE", "demo")
     engine, _ = loaded
     before = [scalar(engine, f"SELECT count(*) FROM {t}") for t in ("member", "request", "staff_user", "holiday")]
     assert demo.main(["--if-empty", "--requests", "50", "--database-url", db_url]) == 0
