@@ -175,6 +175,13 @@ class DumpInfo:
     server_major: int
 
 
+def _private_file(path: Path) -> Path:
+    """An empty file only its owner may read or write (a dump holds every member's personal data)."""
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
+    os.chmod(path, 0o600)  # an existing file keeps its mode through O_CREAT
+    return path
+
+
 def dump(url: str, path: str | Path) -> DumpInfo:
     """Dump the database at `url` to `path` (custom format) with its manifest."""
     path = Path(path).resolve()
@@ -188,12 +195,14 @@ def dump(url: str, path: str | Path) -> DumpInfo:
         with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
             snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
             counts = table_counts(conn)
+            _private_file(tmp)  # pg_dump truncates and fills it, keeping its owner-only mode
             _run([str(pg_dump), "--format=custom", f"--snapshot={snapshot}", f"--file={tmp}",
                   "--no-password"], libpq_env(url), "pg_dump")
         sha = _sha256(tmp)
         os.replace(tmp, path)
         info = DumpInfo(path, path.stat().st_size, sha, counts, str(pg_dump), major)
-        manifest_path(path).write_text(json.dumps({
+        manifest = _private_file(manifest_path(path))
+        manifest.write_text(json.dumps({
             "file": path.name, "sha256": sha, "size_bytes": info.size_bytes, "server_major": major,
             "pg_dump": str(pg_dump), "tables": counts}, indent=2, ensure_ascii=False) + "\n")
         return info

@@ -75,17 +75,17 @@ def confirm_payment(engine: sa.Engine, actor: Actor | None, request_id: int, ban
     with session_scope(engine) as s:
         # Serialise confirmations of the same reference so two arriving at once cannot both pass.
         s.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:r))"), {"r": ref})
+        req = s.scalar(sa.select(Request).where(Request.id == request_id).with_for_update())
+        if req is None:
+            raise NotFound("درخواست پیدا نشد.")
+        if actor is not None:  # before anything about the payment is told: another province's is not ours
+            require_province(actor, req.province_id)
         existing = s.scalar(sa.select(Payment).where(Payment.bank_reference == ref))
         if existing is not None:
             if existing.request_id == request_id and existing.amount == amount:
                 return PaymentResult(existing.id, request_id, True,
                                      "این پرداخت پیش‌تر ثبت شده است؛ تغییری داده نشد.")
             raise Conflict("این شمارهٔ مرجع بانکی پیش‌تر برای پرداخت دیگری ثبت شده است.")
-        req = s.scalar(sa.select(Request).where(Request.id == request_id).with_for_update())
-        if req is None:
-            raise NotFound("درخواست پیدا نشد.")
-        if actor is not None:
-            require_province(actor, req.province_id)
         if paid_at < req.submitted_at:
             raise ValidationError("زمان پرداخت پیش از ثبت درخواست است؛ کد رهگیری یا تاریخ پرداخت را بررسی کنید.")
         assessment = current_assessment(s, req.id)

@@ -120,6 +120,8 @@ def test_the_manifest_describes_the_dump(restored):
     assert manifest["tables"] == {t: n for t, (n, _) in table_fingerprints(src).items()}
     assert manifest["server_major"] >= 15 and Path(manifest["pg_dump"]).name == "pg_dump"
     assert cli("verify", str(path), url="unused").returncode == 0
+    # Every member's personal data is in there: only the owner may read the dump and its manifest.
+    assert path.stat().st_mode & 0o777 == 0o600 and backup.manifest_path(path).stat().st_mode & 0o777 == 0o600
 
 
 def test_a_damaged_dump_is_refused_before_anything_is_restored(restored, pg_server_url, tmp_path):

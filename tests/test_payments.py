@@ -47,6 +47,13 @@ def confirmed_events(db, rid):
     return [e for e in events(db, rid) if e["action"] == "payment_confirmed"]
 
 
+def test_another_provinces_finance_learns_nothing_from_a_replay(db, staff):
+    rid = card_request(db)  # a Tehran request
+    confirm_payment(db, staff["finance"], rid, "REF777777", 1_500_000, now=LATER)
+    with pytest.raises(PermissionDenied):  # not "already recorded": the province check comes first
+        confirm_payment(db, staff["isfahan"], rid, "REF777777", 1_500_000, now=LATER)
+
+
 def test_the_same_confirmation_twice_records_one_payment_and_says_so(db, staff):
     rid = card_request(db)
     first = confirm_payment(db, staff["finance"], rid, "ref-123456", "۱٬۵۰۰٬۰۰۰", now=LATER)
