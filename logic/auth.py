@@ -14,6 +14,7 @@ from logic.audit import record
 
 DEMO_COOKIE_KEY = "demo-cookie-key-not-for-production"
 MIN_COOKIE_KEY_LENGTH = 32
+MIN_COOKIE_KEY_DISTINCT = 10   # a random key, even in hex, has far more different characters
 
 
 class ConfigError(DomainError):
@@ -131,7 +132,8 @@ def cookie_key(mode: str | None, key: str | None) -> str:
     """The secret that signs login cookies. Outside demo mode a real key is required."""
     if (mode or "production") == "demo":
         return key or DEMO_COOKIE_KEY
-    if not key or key == DEMO_COOKIE_KEY or len(key) < MIN_COOKIE_KEY_LENGTH:
+    if (not key or key == DEMO_COOKIE_KEY or len(key) < MIN_COOKIE_KEY_LENGTH
+            or len(set(key)) < MIN_COOKIE_KEY_DISTINCT):  # "a" * 32 is long, not random
         raise ConfigError(
             "کلید امضای کوکی ورود (COOKIE_KEY) تنظیم نشده یا پیش‌فرض است. "
             f"در حالت عملیاتی یک کلید تصادفی دست‌کم {MIN_COOKIE_KEY_LENGTH} نویسه‌ای لازم است."

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 
 from openpyxl import Workbook
@@ -23,7 +24,10 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _is_formula_like(value: object) -> bool:
-    return isinstance(value, str) and value.startswith(_FORMULA_START)
+    """Spreadsheets also read a formula after leading spaces, and in full-width forms («＝», «＋»)."""
+    return isinstance(value, str) and (
+        value.startswith(_FORMULA_START)
+        or unicodedata.normalize("NFKC", value).lstrip(" \u00a0\u3000").startswith(_FORMULA_START))
 
 
 def _csv_cell(value: object) -> object:

@@ -39,7 +39,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from openpyxl import Workbook
@@ -364,9 +364,18 @@ def _clean_title(title: str) -> str:
     return fa(text)  # normalising made the digits ASCII; readers see Persian ones
 
 
+# The earliest day a period may start: 1 Farvardin 1300. Years far outside any record cannot even be
+# written as Jalali dates.
+EARLIEST_PERIOD_DAY = date(1921, 3, 21)
+
+
 def _check_period(first: date | None, last: date | None, today: date) -> None:
     if first is None or last is None:
         raise ValidationError("تاریخ آغاز و پایان دوره را وارد کنید.")
+    if first < EARLIEST_PERIOD_DAY or last < EARLIEST_PERIOD_DAY:
+        raise ValidationError("دوره باید از ۱۳۰۰/۰۱/۰۱ به بعد باشد.")
+    if last > today + timedelta(days=366):  # too far ahead even to be written as a Jalali date
+        raise ValidationError("دوره هنوز نرسیده است؛ آمار دوره‌ای منتشر می‌شود که گذشته باشد.")
     if last < first:
         raise ValidationError(f"پایان دوره ({format_jalali_date(last)}) پیش از آغاز آن "
                               f"({format_jalali_date(first)}) است.")

@@ -18,6 +18,7 @@ from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from domain.roles import ALL_ROLES, Role
 from domain.text import normalize_text
 from logic.audit import record
+from logic.common_passwords import COMMON_PASSWORDS
 
 MIN_PASSWORD_CHARS = 8
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores everything after 72 bytes: refuse rather than truncate silently
@@ -25,9 +26,15 @@ USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
 CENTRAL_ONLY_ROLES = frozenset({Role.CENTRAL_EXPERT})
 
 
-def validate_password(password: str) -> str:
+def validate_password(password: str, username: str | None = None) -> str:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_CHARS:
         raise ValidationError(f"گذرواژه باید دست‌کم {MIN_PASSWORD_CHARS} نویسه باشد.")
+    if password != password.strip():  # the login form would never match it
+        raise ValidationError("گذرواژه نباید با فاصله آغاز شود یا پایان یابد.")
+    if username and username.strip().lower() in password.lower():
+        raise ValidationError("گذرواژه نباید نام کاربری را در خود داشته باشد.")
+    if password.lower() in COMMON_PASSWORDS:
+        raise ValidationError("این گذرواژه در فهرست گذرواژه‌های رایج است؛ گذرواژهٔ دیگری برگزینید.")
     if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
         raise ValidationError(f"گذرواژه بیش از حد بلند است (حداکثر {MAX_PASSWORD_BYTES} بایت).")
     if len(set(password)) < 3:
@@ -35,8 +42,8 @@ def validate_password(password: str) -> str:
     return password
 
 
-def hash_password(password: str) -> str:
-    return bcrypt.hashpw(validate_password(password).encode("utf-8"), bcrypt.gensalt(12)).decode()
+def hash_password(password: str, username: str | None = None) -> str:
+    return bcrypt.hashpw(validate_password(password, username).encode("utf-8"), bcrypt.gensalt(12)).decode()
 
 
 def _clean_username(username: str) -> str:
@@ -85,7 +92,7 @@ def create_staff(engine: sa.Engine, actor: Actor, *, username: str, full_name: s
     if not 2 <= len(full_name) <= 120:
         raise ValidationError("نام و نام خانوادگی را کامل وارد کنید.")
     roles = _clean_roles(actor, roles, province_id)
-    password_hash = hash_password(password)
+    password_hash = hash_password(password, username)
     with session_scope(engine) as s:
         if s.scalar(sa.select(StaffUser.id).where(StaffUser.username == username)):
             raise Conflict("این نام کاربری پیش‌تر ثبت شده است.")
@@ -125,10 +132,11 @@ def set_active(engine: sa.Engine, actor: Actor, user_id: int, active: bool) -> N
 
 
 def reset_password(engine: sa.Engine, actor: Actor, user_id: int, new_password: str) -> None:
-    password_hash = hash_password(new_password)
+    validate_password(new_password)  # a bad password is refused before anything is read
     with session_scope(engine) as s:
         user = _load(s, user_id)
         _require_admin_over(actor, user.province_id)
+        password_hash = hash_password(new_password, user.username)
         user.password_hash, user.sessions_revoked_at = password_hash, _now()
         user.failed_logins, user.locked_until = 0, None
         user.password_changed_at = _now()
@@ -139,7 +147,7 @@ def change_own_password(engine: sa.Engine, actor: Actor, old_password: str, new_
     """Every session of the account ends, this one included: the user signs in again."""
     if old_password == new_password:
         raise ValidationError("گذرواژهٔ تازه باید با گذرواژهٔ فعلی فرق داشته باشد.")
-    password_hash = hash_password(new_password)
+    password_hash = hash_password(new_password, actor.username)
     with session_scope(engine) as s:
         user = _load(s, actor.id)
         if not bcrypt.checkpw((old_password or "").encode("utf-8")[:MAX_PASSWORD_BYTES],

@@ -375,3 +375,6 @@ def test_export_keeps_formula_like_text_as_text():
     sheet = load_workbook(io.BytesIO(export_xlsx(rows, cols))).active
     assert [c.value for c in sheet[2]] == ["=1+1", -2.5, None, "@SUM(A1)"]
     assert sheet["A2"].data_type == "s"
+    # A spreadsheet also reads a formula after spaces, and in full-width forms.
+    for sneaky in (" =1+1", "\u3000=1+1", "＝1+1", "＋1", "＠SUM(A1)"):
+        assert export_csv([{"a": sneaky}], [("a", "A")]).decode("utf-8-sig").splitlines()[1] == f"'{sneaky}"

@@ -294,3 +294,12 @@ def test_the_files_are_csv_with_a_bom_and_a_right_to_left_workbook(db, world):
     assert any("۱۴۰۳/۰۱/۰۱" in line for line in method) and any("<5" in line for line in method)
     sheet = list(wb["پروانه‌های صادرشده"].iter_rows(values_only=True))
     assert sheet[2][0] == "عمران" and sheet[-1] == ("جمع", 6, 5, 9, 20)
+
+
+@pytest.mark.parametrize("first, last", [(date(1, 1, 1), date(2026, 1, 1)), (date(2026, 1, 1), date(9999, 12, 31)),
+                                         (date(1900, 1, 1), date(1910, 1, 1))])
+def test_a_period_no_jalali_date_can_name_is_refused_in_persian(db, world, first, last):
+    with session_scope(db) as s, pytest.raises(ValidationError) as refused:
+        rel.preview(s, world["board1"], title="آزمون", province_id=TEHRAN_ID, period_from=first, period_to=last,
+                    tables=["services"])
+    assert "دوره" in refused.value.message

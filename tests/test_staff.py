@@ -51,9 +51,12 @@ def test_provincial_admin_manages_only_own_province(db, admins):
     assert audit(db) == ["staff_created", "staff_updated"]
 
 
-@pytest.mark.parametrize("bad", ["kootah", "", "a" * 73, "۱" * 40, "aaaaaaaaaa"])
+@pytest.mark.parametrize("bad", ["kootah", "", "a" * 73, "۱" * 40, "aaaaaaaaaa",
+                                 "password", "12345678", "P@ssw0rd",          # on the common list
+                                 "x.user2026!", " Tazeh@1405", "Tazeh@1405 "])  # the username; spaces
 def test_password_rules(db, admins, bad):
-    """At least 8 characters, at most 72 bytes (bcrypt's limit; 40 Persian digits are 80 bytes)."""
+    """At least 8 characters, at most 72 bytes (bcrypt's limit; 40 Persian digits are 80 bytes), not a
+    common password, not containing the username, no surrounding spaces (never matched at login)."""
     with pytest.raises(ValidationError):
         svc.create_staff(db, admins["central"], username="x.user", full_name="کاربر", roles=["expert"],
                          province_id=TEHRAN_ID, password=bad)
