@@ -26,6 +26,7 @@ import io
 import re
 import unicodedata
 import warnings
+import zlib
 from datetime import datetime
 
 import filetype
@@ -45,7 +46,9 @@ from logic import audit
 from logic.events import load_for_update, write_event
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-MAX_IMAGE_PIXELS = 100_000_000  # a 600 dpi A3 scan is about 70 million
+# 40 megapixels: an A4 page at 600 dpi is 35 million. Each view decodes the whole image (a 10,000 ×
+# 10,000 PNG of 285 kB took 4 s and 410 MB), so larger scans are refused.
+MAX_IMAGE_PIXELS = 40_000_000
 MAX_STEM_CHARS = 100            # the stored name stays well inside the 200-character column check
 MAX_TITLE_CHARS = 200
 
@@ -105,6 +108,35 @@ def _check_image(data: bytes, mime: str) -> None:
         raise UploadRefused("فایل تصویر آسیب دیده یا ناقص است و باز نمی‌شود.") from None
 
 
+# PDF names that run something or carry a file: scripts, launch actions, additional actions, XFA
+# forms, rich media, embedded files. A PDF writes a name with #xx escapes at will (/J#61vaScript).
+_ACTIVE_PDF_NAME = re.compile(rb"/(?:JavaScript|JS|Launch|AA|XFA|RichMedia|EmbeddedFiles?)(?![A-Za-z0-9])")
+_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+_STREAM = re.compile(rb"stream\r?\n")
+_MAX_INFLATED = 64 * 1024 * 1024  # a compression bomb is not read past this
+
+
+def _pdf_has_active_content(data: bytes) -> bool:
+    """Whether the PDF names active content, in its objects or inside its compressed object streams."""
+    def active(chunk: bytes) -> bool:
+        return bool(_ACTIVE_PDF_NAME.search(_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), chunk)))
+    if active(data):
+        return True
+    budget = _MAX_INFLATED
+    for match in _STREAM.finditer(data):
+        end = data.find(b"endstream", match.end())
+        if end < 0 or budget <= 0:
+            break
+        try:
+            inflated = zlib.decompressobj().decompress(data[match.end():end], budget)
+        except zlib.error:  # not Flate (an image, a font): nothing readable to look at
+            continue
+        budget -= len(inflated)
+        if active(inflated):
+            return True
+    return False
+
+
 def detect_type(data: bytes) -> str:
     """The MIME type of an allowed file judged by its bytes, or UploadRefused in Persian."""
     if not data:
@@ -118,6 +150,9 @@ def detect_type(data: bytes) -> str:
         raise UploadRefused(f"فقط فایل {_ALLOWED_FA} پذیرفته می‌شود{found}؛ نام یا پسوند فایل ملاک نیست.")
     if mime == "application/pdf" and b"%%EOF" not in data[-2048:]:
         raise UploadRefused("فایل PDF ناقص است (پایان فایل پیدا نشد)؛ آن را دوباره ذخیره و بارگذاری کنید.")
+    if mime == "application/pdf" and _pdf_has_active_content(data):
+        raise UploadRefused("فایل PDF محتوای فعال دارد (جاوااسکریپت، اجرای برنامه، فرم پویا یا فایل پیوست) و پذیرفته "
+                            "نمی‌شود؛ آن را بدون این محتوا دوباره ذخیره کنید (مثلاً با «چاپ به PDF»).")
     # A JPEG ends with its EOI marker (cameras may append data after it, so anywhere past the header).
     if mime == "image/jpeg" and data.find(b"\xff\xd9", 3) < 0:
         raise UploadRefused("فایل تصویر آسیب دیده یا ناقص است و باز نمی‌شود.")

@@ -193,6 +193,26 @@ def _huge_png_header() -> bytes:
             + png_chunk(b"IEND", b""))
 
 
+def _wide_png_header(side: int = 10_000) -> bytes:
+    """A small file that decodes to side × side pixels (100 million at 10,000)."""
+    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b"\x00" * 100))
+            + png_chunk(b"IEND", b""))
+
+
+def _pdf_with(catalog_extra: bytes) -> bytes:
+    """The test PDF with more in its catalog (the cross-reference offsets are not what is checked)."""
+    return tiny_pdf().replace(b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Catalog /Pages 2 0 R " + catalog_extra
+                              + b" >>")
+
+
+def _pdf_with_hidden_script() -> bytes:
+    """JavaScript inside a compressed object stream, where a plain byte search cannot see it."""
+    hidden = zlib.compress(b"7 0 obj << /S /JavaScript /JS (app.alert(1)) >> endobj")
+    return tiny_pdf().replace(b"%%EOF", b"8 0 obj << /Type /ObjStm /Filter /FlateDecode /Length %d >>\nstream\n%s\n"
+                              b"endstream\nendobj\n%%%%EOF" % (len(hidden), hidden))
+
+
 def _bad_crc_png() -> bytes:
     data = bytearray(tiny_png())
     data[30] ^= 0xFF  # inside IHDR/IDAT: the chunk's CRC no longer matches
@@ -214,6 +234,14 @@ REFUSED = {
     "png without its last byte": (tiny_png()[:-1], "x.png", "آسیب"),
     "png with a bad checksum": (_bad_crc_png(), "x.png", "آسیب"),
     "png too many pixels": (_huge_png_header(), "x.png", "ابعاد"),
+    "png of 10,000 × 10,000 pixels": (_wide_png_header(), "x.png", "ابعاد"),
+    "pdf with a script on opening": (_pdf_with(b"/OpenAction << /S /JavaScript /JS (app.alert(1)) >>"), "x.pdf",
+                                     "محتوای فعال"),
+    "pdf with an escaped script name": (_pdf_with(b"/OpenAction << /S /J#61vaScript /J#53 (x) >>"), "x.pdf",
+                                        "محتوای فعال"),
+    "pdf launching a program": (_pdf_with(b"/OpenAction << /S /Launch /F (cmd.exe) >>"), "x.pdf", "محتوای فعال"),
+    "pdf with an embedded file": (_pdf_with(b"/Names << /EmbeddedFiles << /Names [] >> >>"), "x.pdf", "محتوای فعال"),
+    "pdf with a script in an object stream": (_pdf_with_hidden_script(), "x.pdf", "محتوای فعال"),
     "truncated jpeg": (tiny_jpeg()[:-2], "x.jpg", "آسیب"),
     "jpeg magic then garbage": (b"\xff\xd8\xff" + b"garbage" * 30 + b"\xff\xd9", "x.jpg", "آسیب"),
 }
@@ -228,6 +256,13 @@ def test_a_refused_file_gets_a_persian_message_and_nothing_is_stored(db, world, 
                        data=data)
     assert says in err.value.message and any("\u0600" <= ch <= "\u06ff" for ch in err.value.message)
     assert counts(db) == before
+
+
+def test_a_pdf_that_opens_at_its_first_page_is_not_active_content(db, world, request_id):
+    data = _pdf_with(b"/OpenAction [3 0 R /Fit] /PageMode /UseNone")  # what word processors write
+    doc_id = store_document(db, world["expert"], request_id=request_id, doc_type="work_record", file_name="a.pdf",
+                            data=data)
+    assert read(db, world["expert"], doc_id)[1] == data
 
 
 def test_exactly_the_size_limit_is_accepted(db, world, request_id):
