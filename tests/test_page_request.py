@@ -311,3 +311,14 @@ def test_the_central_expert_grants_the_rank_the_points_give(db_url, db, world):
     assert not at.exception
     assert req(db, out.request_id)["stage_code"] == "final_review"
     assert "رتبهٔ ۳ بر اساس امتیاز کسب‌شده" in list(at.dataframe[-1].value["توضیح"])
+
+
+def test_typed_text_is_shown_as_text_not_markdown(db_url, db, world, case):
+    from ui.widgets import plain
+    image = "![t](http://198.51.100.7/pixel.png)"
+    doc = add_document(db, case["id"], tiny_png(), "image/png", "national_card", title=image, file_name="scan.png")
+    at = open_request(db_url, "t.expert", case["code"])
+    at.selectbox(key="req-doc-pick").select(doc).run()
+    shown = [m.value for m in at.markdown]
+    assert any(plain(image) in m for m in shown) and not any(image in m for m in shown)
+    assert plain("**b** :red[x] $x$ <img>") == r"\*\*b\*\* \:red\[x\] \$x\$ \<img\>"

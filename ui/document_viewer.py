@@ -18,6 +18,7 @@ import json
 import streamlit as st
 
 from logic.documents import DocumentInfo
+from ui.widgets import plain
 
 PDF_HEIGHT = 720
 # Above this, sending the file inline makes the page heavy; the download button still works.
@@ -65,9 +66,9 @@ def _show_pdf(doc: DocumentInfo, content: bytes) -> None:
 
 def show_document(doc: DocumentInfo, content: bytes) -> None:
     """The document's bytes (already checked against their sha256 by logic.documents.read_document)."""
-    st.markdown(f"**{doc.type_label}**{' — ' + doc.title if doc.title else ''}")
+    st.markdown(f"**{doc.type_label}**{' — ' + plain(doc.title) if doc.title else ''}")
     # Persian labels between the parts keep a Latin file name from reordering the line (bidi).
-    st.caption(f"نام فایل: {doc.file_name} — قالب: {doc.mime_label} — حجم: {doc.size_label}")
+    st.caption(f"نام فایل: {plain(doc.file_name)} — قالب: {doc.mime_label} — حجم: {doc.size_label}")
     if doc.is_image:
         _show_image(doc, content)
     elif doc.is_pdf:

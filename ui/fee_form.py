@@ -19,7 +19,7 @@ from domain.processes import FeeRule, StageKind
 from domain.text import format_rial, format_toman, normalize_text, parse_amount_rial, to_persian_digits as fa
 from logic import fees
 from ui.session import db_session, engine
-from ui.widgets import run_action, show_flash
+from ui.widgets import plain, run_action, show_flash
 
 KEY = "fee"
 
@@ -182,7 +182,7 @@ def _history(view: fees.FeeView) -> None:
                  f"{a.created_by or 'سامانه (از تعرفه)'} — {format_jalali_datetime(a.created_at)}")
         with st.expander(title, expanded=i == 0):
             if a.reason:
-                st.markdown(f"**دلیل اصلاح:** {a.reason}")
+                st.markdown(f"**دلیل اصلاح:** {plain(a.reason)}")
             st.markdown(f"**وضعیت تأیید مالی:** {fees.FINANCE_STATUS_FA.get(a.finance_status, a.finance_status)}")
             if a.new_valid_until:
                 st.markdown(f"**اعتبار پس از پرداخت:** {format_jalali_date(a.new_valid_until)}")

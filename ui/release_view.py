@@ -11,6 +11,7 @@ from domain.text import format_number
 from domain.text import to_persian_digits as fa
 from logic import releases as rel
 from logic.export import CSV_MIME, XLSX_MIME
+from ui.widgets import plain
 
 FONT = "Vazirmatn, Noto Sans Arabic, Tahoma, sans-serif"
 
@@ -95,9 +96,9 @@ def show_snapshot(snapshot: dict, *, key: str, release_id: int | None = None, do
     """The whole release: header facts (unless the page shows them), methodology, and each table
     with its chart."""
     if heading:
-        st.markdown(f"**{snapshot['title']}**  \n{snapshot['province']}، {snapshot['period']['label']}")
-    if snapshot.get("note"):
-        st.info(f"{rel.note_label(snapshot)}: {snapshot['note']}")
+        st.markdown(f"**{plain(snapshot['title'])}**  \n{snapshot['province']}، {snapshot['period']['label']}")
+    if snapshot.get("note"):  # the note is public: whatever its author typed is shown as text
+        st.info(f"{rel.note_label(snapshot)}: {plain(snapshot['note'])}")
     methodology(snapshot)
     st.caption(f"«{disclosure.SMALL_LABEL_FA}»: تعداد ۱ تا ۴ — «{disclosure.HIDDEN_LABEL_FA}»: پنهان تا عدد کوچکی "
                "از روی جمع‌ها به دست نیاید — «—»: کمتر از ۵ درخواست رسیدگی‌شده، درصد و میانه منتشر نمی‌شود.")

@@ -5,7 +5,7 @@ import streamlit as st
 
 from domain.text import to_persian_digits as fa
 from logic.request_view import MemberCard, RequestView, Sla
-from ui.widgets import sla_badge
+from ui.widgets import plain, sla_badge
 
 
 def _badge(title: str, sla: Sla) -> str:
@@ -27,7 +27,7 @@ def header(view: RequestView) -> None:
 
 def member_card(m: MemberCard) -> None:
     with st.container(border=True):
-        st.markdown(f"**عضو: {m.full_name}**")
+        st.markdown(f"**عضو: {plain(m.full_name)}**")
         c1, c2, c3 = st.columns(3)
         c1.markdown(f"کد ملی: {fa(m.national_id)}  \nشمارهٔ عضویت: {fa(m.membership_no) if m.membership_no else '—'}")
         c2.markdown(f"رشته: {m.field_label}  \nپایه: {m.grade_label}")
@@ -40,7 +40,7 @@ def member_card(m: MemberCard) -> None:
 
 def type_data(view: RequestView) -> None:
     if view.data:
-        st.markdown("**اطلاعات درخواست**  \n" + "  \n".join(f"{label}: {value}" for label, value in view.data))
+        st.markdown("**اطلاعات درخواست**  \n" + "  \n".join(f"{label}: {plain(value)}" for label, value in view.data))
 
 
 def documents_table(view: RequestView) -> None:

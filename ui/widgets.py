@@ -1,6 +1,7 @@
 """Shared widgets: Jalali date input, SLA badge, result messages."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import jdatetime
@@ -9,6 +10,17 @@ import streamlit as st
 from domain.calendar import SLA_LABELS_FA, SlaStatus
 from domain.errors import DomainError, ValidationError
 from domain.jalali import format_jalali_date, parse_jalali_date, to_gregorian
+
+
+# Characters Streamlit's Markdown gives a meaning: emphasis, links and images, code, headings, lists,
+# tables, HTML, LaTeX ($) and its own :colour[...] and :emoji: directives.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def plain(text: object) -> str:
+    """Text someone typed (a title, a reason, a note, a name), escaped so that st.markdown shows it
+    as it was typed: `![x](http://...)` stays text and loads nothing."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
 def jalali_date_input(label: str, key: str, default: date | jdatetime.date | None = None,
