@@ -262,17 +262,23 @@ def test_an_issue_stage_offers_complete(db_url, db, world):
     assert "پایان‌یافته" in all_text(at) and "بسته" in " ".join(texts(at.info))
 
 
-def test_the_central_expert_refers_a_top_rank_rating_to_the_provinces_committee(db_url, db, world):
+def at_central_review(db, world, rank: int):
+    """A rating asking for a top rank, taken (in the past: the page acts at the real clock) to the
+    central organisation's review."""
     from tests.factories import step
     world = {**world, "finance": make_staff(db, "t.finance", ["finance"], TEHRAN_ID, "مالی"),
              "central": make_staff(db, "central.expert", ["central_expert"], None, "کارشناس مرکزی")}
-    start = now_tehran() - timedelta(days=3)
-    out = file_request(db, make_member(db, TEHRAN_ID), "rating", {"rating_kind": "consultant", "requested_rank": 1},
+    at_time = start = now_tehran() - timedelta(days=3)
+    out = file_request(db, make_member(db, TEHRAN_ID), "rating", {"rating_kind": "consultant", "requested_rank": rank},
                        submitted_at=start)
-    at_time = start
     while req(db, out.request_id)["stage_code"] != "central_review":
         at_time += timedelta(minutes=20)
         step(db, world, out.request_id, at_time)
+    return out
+
+
+def test_the_central_expert_refers_a_top_rank_rating_to_the_provinces_committee(db_url, db, world):
+    out = at_central_review(db, world, 1)
     at = open_request(db_url, "central.expert", out.tracking_code)
     assert not at.exception and "کارشناسی سازمان مرکزی (دو رتبهٔ نهایی)" in all_text(at)
     assert "بدون مهلت مصوب" in all_text(at)  # the chart gives the central review no time
@@ -293,16 +299,7 @@ def test_no_referral_is_offered_where_none_follows(db_url, db, world, case):
 
 
 def test_the_central_expert_grants_the_rank_the_points_give(db_url, db, world):
-    from tests.factories import step
-    world = {**world, "finance": make_staff(db, "t.finance", ["finance"], TEHRAN_ID, "مالی"),
-             "central": make_staff(db, "central.expert", ["central_expert"], None, "کارشناس مرکزی")}
-    start = now_tehran() - timedelta(days=3)
-    out = file_request(db, make_member(db, TEHRAN_ID), "rating", {"rating_kind": "consultant", "requested_rank": 2},
-                       submitted_at=start)
-    at_time = start
-    while req(db, out.request_id)["stage_code"] != "central_review":
-        at_time += timedelta(minutes=20)
-        step(db, world, out.request_id, at_time)
+    out = at_central_review(db, world, 2)
     at = open_request(db_url, "central.expert", out.tracking_code)
     at.selectbox(key="req-granted-rank").select(3)
     at = tick_all(at, 1)
