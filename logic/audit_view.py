@@ -23,6 +23,7 @@ AUDIT_ACTIONS_FA = {
     "staff_deactivated": "غیرفعال‌سازی کاربر", "password_reset": "بازنشانی گذرواژه",
     "password_changed": "تغییر گذرواژه", "holiday_added": "افزودن تعطیلی", "holiday_removed": "حذف تعطیلی",
     "official_holidays_loaded": "بارگذاری تعطیلات رسمی", "office_hours_changed": "تغییر ساعات کاری",
+    "members_exported": "خروجی فهرست اعضا", "queue_exported": "خروجی کارتابل",
 }
 from logic.member_changes import AUDIT_ACTIONS_FA as _MEMBER_ACTIONS_FA  # noqa: E402
 

@@ -45,6 +45,7 @@ from domain.reference import (COMPETENCIES_FA, CONTACT_KINDS_FA, DEGREE_LEVELS_F
                              LICENCE_KINDS_FA, MEMBER_STATUSES_FA, PROVINCE_NAMES_FA, RESIDENCE_PROOFS_FA)
 from domain.roles import Role
 from domain.text import normalize_text, search_key, to_persian_digits
+from logic.audit import CountedRows, record_export
 from logic.documents import DocumentInfo, info
 from logic.export import export_csv, export_xlsx
 from logic.scope import province_clause
@@ -353,8 +354,10 @@ def export_file(engine: sa.Engine, actor: Actor, flt: MemberFilter, fmt: str, to
     if fmt not in ("csv", "xlsx"):
         raise ValidationError("قالب خروجی باید CSV یا XLSX باشد.")
     with session_scope(engine) as s:
-        rows = export_rows(s, actor, flt, today)
-        return export_csv(rows, EXPORT_COLUMNS) if fmt == "csv" else export_xlsx(rows, EXPORT_COLUMNS, "اعضا")
+        rows = CountedRows(export_rows(s, actor, flt, today))
+        data = export_csv(rows, EXPORT_COLUMNS) if fmt == "csv" else export_xlsx(rows, EXPORT_COLUMNS, "اعضا")
+        record_export(s, actor, "members_exported", fmt, flt, rows.count)  # names, national IDs, contacts
+        return data
 
 
 # --- profile ------------------------------------------------------------------------------------

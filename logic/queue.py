@@ -33,6 +33,7 @@ from domain.processes import Status, process, stages_for_role
 from domain.roles import Role
 from domain.text import format_number, normalize_text, to_persian_digits
 from logic import workflow as wf
+from logic.audit import CountedRows, record_export
 from logic.calendar import calendar_for
 from logic.events import Outcome
 from logic.export import export_csv, export_xlsx
@@ -490,4 +491,7 @@ def export_file(engine: sa.Engine, actor: Actor, flt: QueueFilter, fmt: str, now
     only when the download button is pressed)."""
     writer = {"csv": export_csv, "xlsx": export_xlsx}[fmt]
     with session_scope(engine) as s:
-        return writer(export_rows(s, actor, flt, now or now_tehran()), EXPORT_COLUMNS)
+        rows = CountedRows(export_rows(s, actor, flt, now or now_tehran()))
+        data = writer(rows, EXPORT_COLUMNS)
+        record_export(s, actor, "queue_exported", fmt, flt, rows.count)  # members' names and national IDs
+        return data

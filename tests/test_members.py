@@ -256,6 +256,12 @@ def test_export_is_the_whole_filtered_set_as_csv_with_bom_and_xlsx(db, staff, pe
     assert sheet.sheet_view.rightToLeft and sheet.max_row == 3
     with pytest.raises(ValidationError):
         mem.export_file(db, staff["expert"], flt, "pdf", TODAY)
+    # Each download is audited: who, how many rows of personal data, the filter and the format.
+    with db.connect() as c:
+        logged = c.execute(sa.text("SELECT actor_id, action, data FROM audit_event WHERE action = 'members_exported' "
+                                   "ORDER BY id")).all()
+    assert [(e.actor_id, e.data["format"], e.data["rows"], e.data["filter"]["search"]) for e in logged] == [
+        (staff["expert"].id, "csv", 2, "کریمی"), (staff["expert"].id, "xlsx", 2, "کریمی")]
 
 
 def test_export_of_another_province_never_leaks(db, staff, people):

@@ -360,6 +360,12 @@ def test_export_streams_the_whole_filtered_set_as_csv_and_xlsx(db, staff):
     assert [v[0] for v in values[1:]] == [r["tracking_code"] for r in rows]
     with session_scope(db) as s:
         assert len(list(q.export_rows(s, staff["expert"], flt, NOW, limit=7))) == 7
+    # A download through the service is audited with its row count and filter.
+    q.export_file(db, staff["expert"], flt, "csv", NOW)
+    with db.connect() as c:
+        logged = c.execute(sa.text("SELECT actor_id, data FROM audit_event WHERE action = 'queue_exported'")).all()
+    assert [(e.actor_id, e.data["rows"], e.data["filter"]["view"], e.data["format"]) for e in logged] == [
+        (staff["expert"].id, 30, "group", "csv")]
 
 
 def tracking_codes(db, request_ids):
