@@ -688,7 +688,7 @@ class KpiDay(Base):
     delta_id: Mapped[int] = _delta_id()
     visit_verdicts: Mapped[int] = _count()
     visit_met: Mapped[int] = _count()
-    requests_closed: Mapped[int] = _count()
+    requests_closed: Mapped[int] = _count()   # closed and judged against a process total (0015)
     requests_met: Mapped[int] = _count()
     payments: Mapped[int] = _count()
     payments_amount: Mapped[int] = mapped_column(sa.BigInteger, server_default="0")

@@ -3,17 +3,10 @@ central council's discount rule. Idempotent: run by the migrations and safe to r
 from __future__ import annotations
 
 import json
-from decimal import Decimal
-
 import sqlalchemy as sa
 
-from domain.processes import PROCESSES
+from domain.processes import PROCESSES, limit_decimal
 from domain.reference import PROVINCES
-
-
-def _days(days) -> Decimal | None:
-    """A limit in working days (a Fraction for half a day) as the numeric column stores it."""
-    return None if days is None else Decimal(days.numerator) / Decimal(days.denominator)
 
 
 def sync_reference_data(conn: sa.Connection) -> None:
@@ -42,7 +35,7 @@ def sync_reference_data(conn: sa.Connection) -> None:
                         "limit_days = excluded.limit_days, clock_runs = excluded.clock_runs, "
                         "optional = excluded.optional, checklist = excluded.checklist"),
                 {"t": proc.code, "c": st.code, "s": seq, "n": st.name_fa, "k": st.kind.value,
-                 "r": st.role.value if st.role else None, "l": _days(st.limit_days), "cr": st.clock_runs,
+                 "r": st.role.value if st.role else None, "l": limit_decimal(st.limit_days), "cr": st.clock_runs,
                  "o": st.optional.value if st.optional else None,
                  "cl": json.dumps(list(st.checklist), ensure_ascii=False)},
             )

@@ -101,6 +101,7 @@ class Rank(NamedTuple):
 
 
 TOP_RANKS = (1, 2)   # «دو رتبه نهایی» (seed 002): rank 1 is the highest
+GRANTABLE_RANKS = tuple(r for r in RANKS if r not in TOP_RANKS)   # what the points may give instead
 
 
 def asks_top_rank(data: Mapping | None) -> bool:
@@ -115,7 +116,7 @@ def granted_rank(value) -> int:
         rank = int(to_ascii_digits(str(value)))
     except ValueError:
         rank = 0
-    if rank not in RANKS or rank in TOP_RANKS:
+    if rank not in GRANTABLE_RANKS:
         raise ValidationError("رتبهٔ اعطایی بر اساس امتیاز باید یکی از رتبه‌های ۳ تا ۵ باشد.")
     return rank
 

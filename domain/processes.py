@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from enum import StrEnum
+from decimal import Decimal
 from fractions import Fraction
 
 from domain.roles import Role
@@ -31,6 +32,11 @@ from domain.text import to_persian_digits
 LESS_THAN_A_DAY = Fraction(1, 2)
 NO_LIMIT_FA = "بدون مهلت مصوب"
 LESS_THAN_A_DAY_FA = "کمتر از ۱ روز"
+
+
+def limit_decimal(days: int | Fraction | None) -> Decimal | None:
+    """A limit in days as the exact decimal SQL stores and compares (0.5 for half a day)."""
+    return None if days is None else Decimal(days.numerator) / Decimal(days.denominator)
 
 
 def limit_fa(days: int | Fraction | None) -> str:
@@ -464,3 +470,12 @@ def done_action(stage: Stage) -> str:
 # (type code, stage code) -> (process, stage, its index): the state machine's look-up.
 STAGE_INDEX: dict[tuple[str, str], tuple[Process, Stage, int]] = {
     (p.code, s.code): (p, s, i) for p in PROCESSES.values() for i, s in enumerate(p.stages)}
+
+# Derived from the definitions above, for the SQL that needs them as lists: staff stages the seed
+# gives no time (open there is «بدون مهلت مصوب», not paused), stages the process total leaves out,
+# and the types whose closed requests are judged against a total.
+NO_LIMIT_STAGES: tuple[tuple[str, str], ...] = tuple(
+    (p.code, s.code) for p in PROCESSES.values() for s in p.stages if s.clock_runs and s.limit_days is None)
+OUTSIDE_TOTAL_STAGES: tuple[tuple[str, str], ...] = tuple(
+    (p.code, s.code) for p in PROCESSES.values() for s in p.stages if s.outside_total)
+JUDGED_TYPES: tuple[str, ...] = tuple(p.code for p in PROCESSES.values() if p.total_limit_days is not None)

@@ -10,18 +10,6 @@ from db.models import AuditEvent
 from domain.actor import Actor
 
 
-class CountedRows:
-    """Rows passed through to a writer, counted on the way (an export streams; the audit needs the count)."""
-
-    def __init__(self, rows) -> None:
-        self.rows, self.count = rows, 0
-
-    def __iter__(self):
-        for row in self.rows:
-            self.count += 1
-            yield row
-
-
 def record_export(s: Session, actor: Actor, action: str, fmt: str, flt: object, rows: int) -> None:
     """A bulk export of personal data: who, the filter, how many rows, which format."""
     shown = {k: str(v) for k, v in vars(flt).items() if v not in (None, "") and k not in ("page", "page_size")}

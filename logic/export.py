@@ -23,6 +23,19 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+class CountedRows:
+    """Rows passed through to a writer, counted on the way (an export streams; its audit event
+    names how many rows left)."""
+
+    def __init__(self, rows: Iterable[Mapping]) -> None:
+        self.rows, self.count = rows, 0
+
+    def __iter__(self):
+        for row in self.rows:
+            self.count += 1
+            yield row
+
+
 def _is_formula_like(value: object) -> bool:
     """Spreadsheets also read a formula after leading spaces, and in full-width forms («＝», «＋»)."""
     return isinstance(value, str) and (

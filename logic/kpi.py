@@ -44,7 +44,7 @@ from domain.clock import US_PER_UNIT, units_of_days
 from domain.errors import PermissionDenied, ValidationError
 from domain.jalali import TEHRAN, format_jalali_date
 from domain.periods import Month, Period, trend_months
-from domain.processes import NO_LIMIT_FA, PROCESSES, limit_fa
+from domain.processes import JUDGED_TYPES, NO_LIMIT_FA, NO_LIMIT_STAGES, PROCESSES, limit_decimal, limit_fa
 from domain.reference import PROVINCE_NAMES_FA, PROVINCES
 from domain.roles import Role
 from logic.calendar import calendars_for
@@ -61,10 +61,6 @@ STAGE_NAMES_FA = {(code, s.code): s.name_fa for code, p in PROCESSES.items() for
 # the seed gives no time (`limit_days` None) has visits but no deadline or verdict.
 RUNNING_STAGES = tuple((code, s.code, s.limit_days) for code, p in PROCESSES.items() for s in p.stages
                        if s.clock_runs and s.limit_days is not None)
-NO_LIMIT_STAGES = frozenset((code, s.code) for code, p in PROCESSES.items() for s in p.stages
-                            if s.clock_runs and s.limit_days is None)
-# Types the seed gives a total: only their closed requests are judged for whole-process compliance.
-JUDGED_TYPES = tuple(code for code, p in PROCESSES.items() if p.total_limit_days is not None)
 TYPE_ORDER = {code: i for i, code in enumerate(PROCESSES)}
 STAGE_ORDER = {(code, s.code): (TYPE_ORDER[code], i) for code, p in PROCESSES.items() for i, s in enumerate(p.stages)}
 
@@ -278,15 +274,10 @@ _THRESHOLDS_SQL = """
 
 def _threshold_params(limits: dict[tuple[int, int], tuple]) -> dict:
     items = list(limits.items())
-    return {"lp": [p for (p, _), _ in items], "ld": [_numeric(d) for (_, d), _ in items], "lh": [v[0] for _, v in items],
+    return {"lp": [p for (p, _), _ in items], "ld": [limit_decimal(d) for (_, d), _ in items], "lh": [v[0] for _, v in items],
             "t1": [v[1][0] for _, v in items], "t3": [v[1][1] for _, v in items], "t7": [v[1][2] for _, v in items],
             "st": [t for t, _, _ in RUNNING_STAGES], "ss": [st for _, st, _ in RUNNING_STAGES],
-            "sd": [_numeric(d) for _, _, d in RUNNING_STAGES]}
-
-
-def _numeric(days) -> Decimal:
-    """A limit in days (a Fraction for half a day) as an exact numeric parameter."""
-    return Decimal(days.numerator) / Decimal(days.denominator)
+            "sd": [limit_decimal(d) for _, _, d in RUNNING_STAGES]}
 
 
 def _day_start(moment: datetime) -> datetime:
@@ -452,30 +443,20 @@ def request_compliance(session: Session, provinces: Sequence[int], period: Perio
 
 
 def compliance_trend(session: Session, provinces: Sequence[int], months: Sequence[Month]) -> list[TrendPoint]:
-    """Stage and whole-request compliance per Jalali month. The requests judged are the closed ones
-    of types with a total (`JUDGED_TYPES`): the per-day rollup counts every closed request, so the
-    closed ones of the other types are taken off from the per-type rollup."""
-    from db.models import KpiDay, KpiRequestDay
+    """Stage and whole-request compliance per Jalali month. The requests are those judged against a
+    process total (`kpi_day.requests_closed` counts only them: types the seed gives no total are not)."""
+    from db.models import KpiDay
     bucket = month_bucket_sql(KpiDay.day, months).label("b")
     rows = {r.b: r for r in session.execute(
         sa.select(bucket, sa.func.sum(KpiDay.visit_verdicts).label("vv"), sa.func.sum(KpiDay.visit_met).label("vm"),
                   sa.func.sum(KpiDay.requests_closed).label("rc"), sa.func.sum(KpiDay.requests_met).label("rm"))
         .where(_in_scope(KpiDay.province_id, provinces), KpiDay.day >= months[0].start, KpiDay.day < months[-1].end)
         .group_by(bucket))}
-    unjudged: dict[int, int] = {}
-    if len(JUDGED_TYPES) < len(PROCESSES):
-        k = KpiRequestDay
-        ubucket = month_bucket_sql(k.day, months).label("b")
-        unjudged = dict(session.execute(
-            sa.select(ubucket, sa.func.sum(k.closed))
-            .where(_in_scope(k.province_id, provinces), k.day >= months[0].start, k.day < months[-1].end,
-                   k.type_code.not_in(JUDGED_TYPES))
-            .group_by(ubucket)).all())
     out = []
     for i, mo in enumerate(months, start=1):
         r = rows.get(i)
-        out.append(TrendPoint(mo, int(r.vv) if r else 0, int(r.vm) if r else 0,
-                              int(r.rc) - int(unjudged.get(i) or 0) if r else 0, int(r.rm) if r else 0))
+        out.append(TrendPoint(mo, int(r.vv) if r else 0, int(r.vm) if r else 0, int(r.rc) if r else 0,
+                              int(r.rm) if r else 0))
     return out
 
 

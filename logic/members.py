@@ -45,9 +45,9 @@ from domain.reference import (COMPETENCIES_FA, CONTACT_KINDS_FA, DEGREE_LEVELS_F
                              LICENCE_KINDS_FA, MEMBER_STATUSES_FA, PROVINCE_NAMES_FA, RESIDENCE_PROOFS_FA)
 from domain.roles import Role
 from domain.text import normalize_text, search_key, to_persian_digits
-from logic.audit import CountedRows, record_export
+from logic.audit import record_export
 from logic.documents import DocumentInfo, info
-from logic.export import export_csv, export_xlsx
+from logic.export import CountedRows, export_csv, export_xlsx
 from logic.scope import province_clause
 
 NOT_FOUND = "عضو پیدا نشد."

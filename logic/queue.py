@@ -33,10 +33,10 @@ from domain.processes import Status, process, stages_for_role
 from domain.roles import Role
 from domain.text import format_number, normalize_text, to_persian_digits
 from logic import workflow as wf
-from logic.audit import CountedRows, record_export
+from logic.audit import record_export
 from logic.calendar import calendar_for
 from logic.events import Outcome
-from logic.export import export_csv, export_xlsx
+from logic.export import CountedRows, export_csv, export_xlsx
 from logic.members import name_condition
 from logic.scope import province_clause
 from logic.sla_sql import stage_status, status_filter

@@ -8,14 +8,7 @@ import sqlalchemy as sa
 
 from db.models import Request, StageVisit
 from domain.calendar import SlaStatus
-from domain.processes import PROCESSES
-
-# Staff stages and processes the seed gives no time limit: open there is «بدون مهلت مصوب», not paused.
-NO_LIMIT_STAGES = tuple((p.code, s.code) for p in PROCESSES.values() for s in p.stages
-                        if s.clock_runs and s.limit_days is None)
-NO_TOTAL_TYPES = tuple(p.code for p in PROCESSES.values() if p.total_limit_days is None)
-# Stages whose time the process total does not count (the rating's central review): it waits there.
-OUTSIDE_TOTAL_STAGES = tuple((p.code, s.code) for p in PROCESSES.values() for s in p.stages if s.outside_total)
+from domain.processes import JUDGED_TYPES, NO_LIMIT_STAGES, OUTSIDE_TOTAL_STAGES
 
 
 def _no_limit_stage(req) -> sa.ColumnElement[bool]:
@@ -44,7 +37,7 @@ def request_status(now: datetime, req=Request) -> sa.ColumnElement[str]:
     """The whole request's status against its process limit."""
     return sa.case(
         (req.status.in_(("completed", "rejected")), _closed_verdict(req)),
-        (req.type_code.in_(NO_TOTAL_TYPES), SlaStatus.NO_LIMIT.value),
+        (req.type_code.not_in(JUDGED_TYPES), SlaStatus.NO_LIMIT.value),
         (sa.and_(req.status == "open", sa.tuple_(req.type_code, req.stage_code).in_(OUTSIDE_TOTAL_STAGES)),
          SlaStatus.NO_LIMIT.value),
         (req.due_at.is_(None), SlaStatus.PAUSED.value),

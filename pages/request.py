@@ -9,6 +9,7 @@ import streamlit as st
 
 from domain.errors import DomainError, StaleRequest
 from domain.jalali import now_tehran
+from domain.outcomes import GRANTABLE_RANKS
 from domain.processes import StageKind
 from domain.text import normalize_digits_only
 from domain.text import to_persian_digits as fa
@@ -166,7 +167,7 @@ else:
     if perm.refer_to:
         st.checkbox(f"ارجاع به «{perm.refer_to}» همراه با تأیید", key="req-refer")
     if perm.grants_by_points:  # seed 002, note 2: the top ranks' conditions not met, the rank the points give
-        st.selectbox("رتبهٔ اعطایی", [None, 3, 4, 5], key="req-granted-rank",
+        st.selectbox("رتبهٔ اعطایی", [None, *GRANTABLE_RANKS], key="req-granted-rank",
                      format_func=lambda r: "رتبهٔ درخواستی (شرایط دو رتبهٔ نهایی احراز شد)" if r is None
                      else f"رتبهٔ {fa(r)} بر اساس امتیاز کسب‌شده")
     st.checkbox("تأیید می‌کنم", key="req-confirm")

@@ -38,9 +38,12 @@ KINDS = "('licence_issued', 'licence_renewed')"
 
 
 def request_statements(src: str, mode: str) -> list[str]:
-    """0007's request rollups without the licence counts (closed requests, transfers out and in)."""
+    """0007's request rollups without the licence counts (closed requests, transfers out and in).
+    `kpi_day.requests_closed` now counts the closed requests judged against a process total (those
+    with a verdict, since 0014 a type without a total has none), the denominator of the trend."""
     completed = "status = 'completed' AND type_code = "
-    per_day = (f"(SELECT province_id, {_day('closed_at')} AS day, sign AS closed, "
+    per_day = (f"(SELECT province_id, {_day('closed_at')} AS day, "
+               f"CASE WHEN met_sla IS NOT NULL THEN sign ELSE 0 END AS closed, "
                f"CASE WHEN met_sla THEN sign ELSE 0 END AS met, "
                f"CASE WHEN {completed}'transfer' THEN sign ELSE 0 END AS t_out, 0 AS t_in FROM ({src}) s "
                f"UNION ALL "
