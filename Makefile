@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: run test screenshots migrate demo bench install browser clean-data
+.PHONY: run serve test screenshots migrate demo bench install browser clean-data
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -25,6 +25,12 @@ demo: migrate
 
 run: demo
 	APP_MODE=$${APP_MODE:-demo} $(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
+
+# Production (deploy/serve.py): migrations, no demo data, WORKERS app processes behind nginx with TLS.
+# It refuses demo mode, a weak COOKIE_KEY, accounts with the demo password, a database without an
+# administrator (make one with `python -m deploy.admin`) and missing TLS_CERT/TLS_KEY.
+serve: install
+	APP_MODE=$${APP_MODE:-production} $(PY) -m deploy.serve
 
 # The slowest 15 tests are printed at the end, so that the suite stays fast.
 test: install

@@ -584,6 +584,14 @@ def published_releases(s: Session, province: int | str | None = None) -> list[Re
     return _summaries(s, where)
 
 
+def published_summary(s: Session, release_id: int) -> ReleaseSummary:
+    """One published release's summary (drafts are never shown to the public)."""
+    found = _summaries(s, sa.and_(StatRelease.status == "published", StatRelease.id == release_id))
+    if not found:
+        raise NotFound("این انتشار پیدا نشد.")
+    return found[0]
+
+
 def published_provinces(s: Session) -> list[int | None]:
     """Provinces (None: all provinces) that have published releases, for the public filter."""
     rows = s.scalars(sa.select(StatRelease.province_id).where(StatRelease.status == "published").distinct()).all()

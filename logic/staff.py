@@ -178,3 +178,26 @@ def list_staff(session: Session, actor: Actor) -> list[StaffRow]:
     if actor.province_id is not None:
         stmt = stmt.where(StaffUser.province_id == actor.province_id)
     return [StaffRow(*r) for r in session.execute(stmt)]
+
+
+def create_first_admin(engine: sa.Engine, *, username: str, full_name: str, password: str) -> int:
+    """The organisation's first central administrator, made from the operator's console (deploy.admin)
+    on a production database that has none; every later account is made by an administrator."""
+    username = _clean_username(username)
+    full_name = normalize_text(full_name)
+    if not 2 <= len(full_name) <= 120:
+        raise ValidationError("نام و نام خانوادگی را کامل وارد کنید.")
+    password_hash = hash_password(password, username)
+    with session_scope(engine) as s:
+        # One at a time: two consoles racing must not both find "no administrator" and both create one.
+        s.execute(sa.text("LOCK TABLE staff_user IN SHARE ROW EXCLUSIVE MODE"))
+        if s.scalar(sa.select(StaffUser.id).where(StaffUser.roles.any(Role.ADMIN.value))):
+            raise Conflict("سامانه مدیر دارد؛ حساب‌های تازه را مدیر سامانه از صفحهٔ «کاربران» می‌سازد.")
+        if s.scalar(sa.select(StaffUser.id).where(StaffUser.username == username)):
+            raise Conflict("این نام کاربری پیش‌تر ثبت شده است.")
+        user = StaffUser(username=username, full_name=full_name, roles=[Role.ADMIN.value], province_id=None,
+                         password_hash=password_hash)
+        s.add(user)
+        s.flush()
+        record(s, None, "first_admin_created", "staff_user", user.id, data={"username": username})
+        return user.id

