@@ -4,7 +4,8 @@ write bench/results.json.
     python -m bench.run [--sizes 50000,1000000] [--database-url URL] [--no-load] [--existing URL ...]
 
 After the sizes, the load run (bench/load_bench.py: 32 workers, 2,000 concurrent decisions) reports
-decisions_per_s. `--sizes ""` measures the load run alone.
+decisions_per_s, and the proxy run (bench/proxy_bench.py) decisions per second made in Chromium
+through nginx with one app process and with two. `--sizes ""` measures the load run alone.
 
 The server is BENCH_DATABASE_URL / --database-url (its database is only used to create and drop the
 throwaway ones), else the embedded PostgreSQL under .data/pg-bench.
@@ -150,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="50000,1000000", help="comma-separated request counts")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     parser.add_argument("--no-load", action="store_true", help="skip the concurrent decisions run")
+    parser.add_argument("--no-proxy", action="store_true",
+                        help="skip decisions through nginx with one and two app processes (bench/proxy_bench.py)")
     parser.add_argument("--existing", action="append", default=[], metavar="URL",
                         help="also measure this already-loaded database (repeatable; nothing is loaded or dropped)")
     args = parser.parse_args(argv)
@@ -172,9 +175,16 @@ def main(argv: list[str] | None = None) -> int:
         width = max(map(len, load))
         for k in ("decisions_per_s", *(k for k in load if k != "decisions_per_s")):
             print(f"{k:<{width}}  {str(load[k]):>12}")
+    proxy = None
+    if not args.no_proxy:
+        from bench.proxy_bench import measure as measure_proxy
+        print("measuring decisions through nginx, one app process and two (6 browsers, 45 s each) ...", flush=True)
+        proxy = measure_proxy(server)
+        for k, v in proxy.items():
+            print(f"{k:<40}  {v!s:>12}")
     RESULTS.write_text(json.dumps({
         "measured_at": now.isoformat(), "machine": f"{platform.machine()} {os.cpu_count()} cores",
-        "sizes": rows, "load": load}, ensure_ascii=False, indent=2))
+        "sizes": rows, "load": load, "proxy": proxy}, ensure_ascii=False, indent=2))
     print(f"written to {RESULTS.relative_to(ROOT)}")
     return 0
 
