@@ -24,6 +24,7 @@ AUDIT_ACTIONS_FA = {
     "password_changed": "تغییر گذرواژه", "holiday_added": "افزودن تعطیلی", "holiday_removed": "حذف تعطیلی",
     "official_holidays_loaded": "بارگذاری تعطیلات رسمی", "office_hours_changed": "تغییر ساعات کاری",
     "members_exported": "خروجی فهرست اعضا", "queue_exported": "خروجی کارتابل",
+    "member_viewed": "مشاهدهٔ پروندهٔ عضو", "document_viewed": "مشاهده یا دریافت مدرک",
 }
 from logic.member_changes import AUDIT_ACTIONS_FA as _MEMBER_ACTIONS_FA  # noqa: E402
 

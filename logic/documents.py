@@ -23,6 +23,7 @@ from domain.machine import APPROVE, check_can_act, stage_of
 from domain.reference import DOCUMENT_TYPES_FA
 from domain.roles import WORKING_ROLES, Role
 from domain.text import clean_reason, normalize_text, to_persian_digits
+from logic.audit import record
 from logic.events import Outcome, load_for_update, write_event
 from logic.workflow import state_of
 
@@ -111,8 +112,10 @@ def require_viewer(actor: Actor) -> None:
         raise PermissionDenied("دیدن مدارک درخواست‌ها برای نقش شما ممکن نیست.")
 
 
-def read_document(session: Session, actor: Actor, document_id: int) -> tuple[DocumentInfo, bytes]:
-    """The document and its bytes, after checking the province and the content's sha256."""
+def read_document(session: Session, actor: Actor, document_id: int, *, audit: bool = True) -> tuple[DocumentInfo, bytes]:
+    """The document and its bytes, after checking the province and the content's sha256. With
+    `audit`, the read is an audit event in the same transaction (a screen passes False when it only
+    shows again what this session has already opened)."""
     require_viewer(actor)
     # A request document belongs to the request's province; an archive document to its member's.
     row = session.execute(
@@ -128,6 +131,9 @@ def read_document(session: Session, actor: Actor, document_id: int) -> tuple[Doc
     content = session.scalar(sa.select(Blob.content).where(Blob.sha256 == doc.sha256))
     if content is None or hashlib.sha256(content).hexdigest() != doc.sha256:
         raise CorruptDocument(document_id=doc.id)
+    if audit:
+        record(session, actor, "document_viewed", "document", doc.id, province_id=row[1],
+               data={"member_id": doc.member_id, "request_id": doc.request_id})
     return info(doc), bytes(content)
 
 

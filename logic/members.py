@@ -45,6 +45,7 @@ from domain.reference import (COMPETENCIES_FA, CONTACT_KINDS_FA, DEGREE_LEVELS_F
                              LICENCE_KINDS_FA, MEMBER_STATUSES_FA, PROVINCE_NAMES_FA, RESIDENCE_PROOFS_FA)
 from domain.roles import Role
 from domain.text import normalize_text, search_key, to_persian_digits
+from logic.audit import record as audit_record
 from logic.audit import record_export
 from logic.documents import DocumentInfo, info
 from logic.export import CountedRows, export_csv, export_xlsx
@@ -637,11 +638,16 @@ def find_member_id(session: Session, actor: Actor, key: str | int) -> int:
     return mid
 
 
-def load_profile(session: Session, actor: Actor, key: str | int, today: date | None = None) -> MemberProfile:
-    """Everything the profile shows about one member, read in one session."""
+def load_profile(session: Session, actor: Actor, key: str | int, today: date | None = None, *,
+                 audit: bool = True) -> MemberProfile:
+    """Everything the profile shows about one member, read in one session. With `audit`, the view
+    is an audit event in the same transaction (a screen passes False when it only shows again what
+    this session has already opened)."""
     today = today or today_tehran()
     mid = find_member_id(session, actor, key)
     m = session.get(Member, mid)
+    if audit:
+        audit_record(session, actor, "member_viewed", "member", mid, province_id=m.province_id)
     main = MainInfo(m.id, m.national_id, m.membership_no, m.first_name, m.last_name, m.father_name, m.gender,
                     m.birth_date, m.birth_province_id, m.province_id, m.field, m.grade, m.status, m.joined_on,
                     m.valid_until, m.residence_proof)

@@ -18,7 +18,7 @@ from logic import documents as docs
 from logic import member_changes as changes
 from logic import members as mem
 from ui.document_viewer import show_document
-from ui.session import db_session, engine, require_page
+from ui.session import db_session, engine, first_view, require_page, viewed
 from ui.widgets import jalali_date_input, run_action, show_flash
 
 actor = require_page(__file__)
@@ -52,7 +52,8 @@ if not key:
 
 try:
     with db_session() as session:
-        profile = mem.load_profile(session, actor, key)
+        profile = mem.load_profile(session, actor, key, audit=first_view("member", key))
+    viewed("member", key)
 except DomainError as exc:  # unknown, or another province's: the same message either way
     st.error(exc.message)
     st.stop()
@@ -91,7 +92,9 @@ def _view(document_id: int) -> None:
     """A document through the same sha256-checked reader and viewer as the request screen."""
     try:
         with db_session() as session:
-            meta, content = docs.read_document(session, actor, document_id)
+            meta, content = docs.read_document(session, actor, document_id,
+                                                  audit=first_view("document", document_id))
+        viewed("document", document_id)
         show_document(meta, content)
     except DomainError as exc:
         st.error(exc.message)

@@ -20,7 +20,7 @@ from logic.request_view import load_request
 from ui import request_widgets as widgets
 from ui.document_viewer import show_document
 from ui.fee_form import render_fee_form
-from ui.session import db_session, engine, require_page
+from ui.session import db_session, engine, first_view, require_page, viewed
 from ui.widgets import run_action, show_flash
 
 ACTION_LABELS = {"approve": "تأیید و ارسال به مرحلهٔ بعد", "reject": "رد درخواست",
@@ -133,7 +133,8 @@ if view.documents:
                         format_func=lambda i: f"{by_id[i].type_label} — {by_id[i].file_name}")
     try:
         with db_session() as session:
-            meta, content = docs.read_document(session, actor, pick)
+            meta, content = docs.read_document(session, actor, pick, audit=first_view("document", pick))
+        viewed("document", pick)
         show_document(meta, content)
     except DomainError as exc:
         st.error(exc.message)

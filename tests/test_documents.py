@@ -13,7 +13,8 @@ from logic import workflow as wf
 from logic.documents import CorruptDocument, read_document, set_verdict
 from sqlalchemy.orm import Session
 from tests.factories import DOCS_SAT_0800 as SAT_0800, file_request
-from tests.factories import add_document, corrupt_blob, make_member, make_staff, tiny_pdf, tiny_png
+from db.engine import session_scope
+from tests.factories import add_document, audit_rows, corrupt_blob, make_member, make_staff, tiny_pdf, tiny_png
 
 SAT_0900 = datetime(2026, 11, 14, 9, 0, tzinfo=TEHRAN)
 
@@ -160,3 +161,15 @@ def test_a_closed_request_takes_no_more_verdicts(db, world, request_id):
     wf.reject(db, world["expert"], request_id, 1, "مدارک ناقص", now=SAT_0900)
     with pytest.raises(InvalidTransition, match="بسته"):
         set_verdict(db, world["expert"], doc, "accepted", None, now=SAT_0900)
+
+
+def test_a_read_is_audited_in_its_own_transaction_and_a_refused_one_is_not(db, world, request_id):
+    doc = add_document(db, request_id, tiny_png(), "image/png", "national_card")
+    with session_scope(db) as s:
+        read_document(s, world["expert"], doc)
+        read_document(s, world["expert"], doc, audit=False)  # the same screen shown again
+    with pytest.raises(NotFound), session_scope(db) as s:
+        read_document(s, world["isfahan"], doc)
+    rows = audit_rows(db, "document_viewed")
+    assert [(r["actor_id"], r["entity_id"], r["province_id"], r["data"]["request_id"]) for r in rows] == \
+        [(world["expert"].id, str(doc), TEHRAN_ID, request_id)]

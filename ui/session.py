@@ -63,3 +63,14 @@ def require_page(page_file: str) -> Actor:
         st.stop()
     st.session_state["actor"] = actor
     return actor
+
+
+def first_view(kind: str, key: object) -> bool:
+    """True until this browser session has shown this record once: the read is audited then, and
+    not again on every rerun of the same screen (a click, a zoom, a tab)."""
+    return (kind, key) not in st.session_state.get("audited-views", set())
+
+
+def viewed(kind: str, key: object) -> None:
+    """The record was shown (and its read audited)."""
+    st.session_state.setdefault("audited-views", set()).add((kind, key))
