@@ -280,6 +280,21 @@ class Blob(Base):
     )
 
 
+class BlobPreview(Base):
+    """A large image's scaled-down copy for the screen (logic/previews.py); the original stays in `blob`."""
+    __tablename__ = "blob_preview"
+    sha256: Mapped[str] = mapped_column(sa.String(64), sa.ForeignKey("blob.sha256", ondelete="CASCADE"),
+                                        primary_key=True)
+    mime: Mapped[str] = mapped_column(sa.String(40))
+    width: Mapped[int] = mapped_column(sa.Integer)
+    height: Mapped[int] = mapped_column(sa.Integer)
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    __table_args__ = (
+        sa.CheckConstraint("mime IN ('image/jpeg', 'image/png')", name="mime"),
+        sa.CheckConstraint("width > 0 AND height > 0", name="size"),
+    )
+
+
 class Document(Base):
     __tablename__ = "document"
     id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)

@@ -23,6 +23,7 @@ from domain.machine import APPROVE, check_can_act, stage_of
 from domain.reference import DOCUMENT_TYPES_FA
 from domain.roles import WORKING_ROLES, Role
 from domain.text import clean_reason, normalize_text, to_persian_digits
+from logic import previews
 from logic.audit import record
 from logic.events import Outcome, load_for_update, write_event
 from logic.workflow import state_of
@@ -115,7 +116,7 @@ def require_viewer(actor: Actor) -> None:
 def read_document(session: Session, actor: Actor, document_id: int, *, audit: bool = True) -> tuple[DocumentInfo, bytes]:
     """The document and its bytes, after checking the province and the content's sha256. With
     `audit`, the read is an audit event in the same transaction (a screen passes False when it only
-    shows again what this session has already opened)."""
+    shows again what this session has already opened). The screen shows `screen_copy` of them."""
     require_viewer(actor)
     # A request document belongs to the request's province; an archive document to its member's.
     row = session.execute(
@@ -135,6 +136,12 @@ def read_document(session: Session, actor: Actor, document_id: int, *, audit: bo
         record(session, actor, "document_viewed", "document", doc.id, province_id=row[1],
                data={"member_id": doc.member_id, "request_id": doc.request_id})
     return info(doc), bytes(content)
+
+
+def screen_copy(session: Session, doc: DocumentInfo, content: bytes) -> bytes:
+    """The bytes to show on screen for a document read by `read_document`: a large image's scaled
+    copy (made once and kept), otherwise the content itself."""
+    return previews.screen_copy(session, doc.sha256, content, doc.mime)
 
 
 def set_verdict(engine: sa.Engine, actor: Actor, document_id: int, verdict: str, reason: str | None = None, *,

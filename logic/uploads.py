@@ -44,6 +44,7 @@ from domain.roles import Role
 from domain.text import normalize_text, to_persian_digits
 from logic import audit
 from logic.events import load_for_update, write_event
+from logic.previews import store_preview
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 # 40 megapixels: an A4 page at 600 dpi is 35 million. Each view decodes the whole image (a 10,000 ×
@@ -249,6 +250,8 @@ def store_document(engine: sa.Engine, actor: Actor, *, request_id: int | None = 
                 raise NotFound(_NOT_FOUND_MEMBER)
             owner = member.id
         blob = _store_blob(s, sha, data)
+        if mime.startswith("image/"):
+            store_preview(s, sha, data, mime)
         doc = Document(member_id=owner, request_id=request_id, doc_type=doc_type, title=title, file_name=name,
                        mime=mime, size_bytes=len(data), sha256=sha, required=False, uploaded_at=now)
         s.add(doc)

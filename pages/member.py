@@ -94,8 +94,9 @@ def _view(document_id: int) -> None:
         with db_session() as session:
             meta, content = docs.read_document(session, actor, document_id,
                                                   audit=first_view("document", document_id))
+            shown = docs.screen_copy(session, meta, content)
         viewed("document", document_id)
-        show_document(meta, content)
+        show_document(meta, content, shown)
     except DomainError as exc:
         st.error(exc.message)
 

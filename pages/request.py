@@ -134,8 +134,9 @@ if view.documents:
     try:
         with db_session() as session:
             meta, content = docs.read_document(session, actor, pick, audit=first_view("document", pick))
+            shown = docs.screen_copy(session, meta, content)
         viewed("document", pick)
-        show_document(meta, content)
+        show_document(meta, content, shown)
     except DomainError as exc:
         st.error(exc.message)
     if perm.may_act:

@@ -19,7 +19,7 @@ from db.migrate import upgrade
 # Tables the tests fill; reference tables (province, settings, process definitions) stay.
 DATA_TABLES = (
     "payment", "fee_assessment", "validity_change", "record_change", "stage_visit", "request_event", "document",
-    "education", "contact", "address", "family_member", "work_licence", "request", "blob",
+    "education", "contact", "address", "family_member", "work_licence", "request", "blob_preview", "blob",
     "member", "audit_event", "stat_release", "fee_tariff", "holiday", "staff_user",
 )
 

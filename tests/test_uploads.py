@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from db.engine import session_scope
 from domain.errors import DomainError, InvalidTransition, NotFound, PermissionDenied, StaleRequest, ValidationError
 from domain.jalali import TEHRAN
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
@@ -417,3 +418,57 @@ def test_the_upload_box_is_only_for_reviewers(db, db_url, world):
     at.query_params["code"] = out.tracking_code
     at.run()
     assert not at.exception and len(at.file_uploader) == 0
+
+
+# --- screen copies of large scans ---------------------------------------------------------------------
+
+def _scan(size: tuple[int, int], fmt: str) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (240, 240, 235)).save(out, fmt)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("fmt, mime", [("PNG", "image/png"), ("JPEG", "image/jpeg")])
+def test_a_large_scan_is_shown_from_a_scaled_copy_made_at_upload(db, world, request_id, fmt, mime):
+    from PIL import Image
+    from logic.documents import screen_copy
+
+    data = _scan((4000, 3000), fmt)
+    doc_id = store_document(db, world["expert"], request_id=request_id, doc_type="degree", file_name=f"x.{fmt}",
+                            data=data, now=SAT_0900)
+    with Session(db) as s:
+        meta, content = read_document(s, world["expert"], doc_id, audit=False)
+        shown = screen_copy(s, meta, content)
+    assert content == data  # the download is the original
+    with Image.open(io.BytesIO(shown)) as im:
+        assert (im.format, im.size) == (fmt, (1600, 1200))
+    with db.connect() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM blob_preview")).scalar_one() == 1
+
+
+def test_a_small_image_is_shown_as_it_is_and_gets_no_copy(db, world, request_id):
+    from logic.documents import screen_copy
+
+    data = _scan((800, 600), "PNG")
+    doc_id = store_document(db, world["expert"], request_id=request_id, doc_type="degree", file_name="x.png",
+                            data=data, now=SAT_0900)
+    with Session(db) as s:
+        meta, content = read_document(s, world["expert"], doc_id, audit=False)
+        assert screen_copy(s, meta, content) == data
+    with db.connect() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM blob_preview")).scalar_one() == 0
+
+
+def test_a_large_scan_stored_before_copies_existed_gets_one_on_its_first_view(db, world, request_id):
+    from logic.documents import screen_copy
+    from tests.factories import add_document
+
+    doc_id = add_document(db, request_id, _scan((3200, 1600), "JPEG"), "image/jpeg", "degree")  # plain SQL, no copy
+    for _ in range(2):
+        with session_scope(db) as s:
+            meta, content = read_document(s, world["expert"], doc_id, audit=False)
+            assert len(screen_copy(s, meta, content)) < len(content)
+    with db.connect() as c:
+        assert c.execute(sa.text("SELECT width, height FROM blob_preview")).one() == (1600, 800)

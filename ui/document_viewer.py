@@ -64,13 +64,15 @@ def _show_pdf(doc: DocumentInfo, content: bytes) -> None:
         st.info("این فایل برای نمایش در صفحه بزرگ است؛ آن را دریافت کنید.")
 
 
-def show_document(doc: DocumentInfo, content: bytes) -> None:
-    """The document's bytes (already checked against their sha256 by logic.documents.read_document)."""
+def show_document(doc: DocumentInfo, content: bytes, shown: bytes | None = None) -> None:
+    """The document's bytes (already checked against their sha256 by logic.documents.read_document);
+    `shown`, a large image's screen copy (logic.documents.screen_copy), is displayed in their place
+    while the download sends the original."""
     st.markdown(f"**{doc.type_label}**{' — ' + plain(doc.title) if doc.title else ''}")
     # Persian labels between the parts keep a Latin file name from reordering the line (bidi).
     st.caption(f"نام فایل: {plain(doc.file_name)} — قالب: {doc.mime_label} — حجم: {doc.size_label}")
     if doc.is_image:
-        _show_image(doc, content)
+        _show_image(doc, shown or content)
     elif doc.is_pdf:
         _show_pdf(doc, content)
     # Downloading needs no rerun: "ignore" keeps the page (and its ticked checklist) as it is.
