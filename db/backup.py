@@ -3,6 +3,9 @@
     python -m db.backup dump FILE     [--database-url URL]
     python -m db.backup restore FILE  [--database-url URL] [--create] [--clean]
     python -m db.backup verify FILE
+    python -m db.backup basebackup  [--dir DIR] [--database-url URL]      (point-in-time recovery:
+    python -m db.backup basebackups [--dir DIR]                            see db/pitr.py)
+    python -m db.backup restore-to --moment "1405-09-11 10:30" --target NEW_DATA_DIR [--dir DIR] [--wal-archive DIR]
 
 The database is DATABASE_URL (environment, then .streamlit/secrets.toml), else the embedded server
 under .data/pg, exactly as the app finds it; --database-url overrides.
@@ -313,7 +316,20 @@ def main(argv: list[str] | None = None) -> int:
     p_restore.add_argument("--clean", action="store_true", help="drop the target's objects first (destructive)")
     p_verify = sub.add_parser("verify", help="check a dump against its manifest without restoring it")
     p_verify.add_argument("file")
+    p_base = sub.add_parser("basebackup", help="a base backup (pg_basebackup) for point-in-time recovery")
+    p_base.add_argument("--dir", help="default: BASE_BACKUP_DIR, else .data/backup/base")
+    p_base.add_argument("--database-url", help="default: DATABASE_URL, else the embedded server")
+    p_list = sub.add_parser("basebackups", help="list the base backups and the moments they cover from")
+    p_list.add_argument("--dir", help="default: BASE_BACKUP_DIR, else .data/backup/base")
+    p_to = sub.add_parser("restore-to", help="restore the database as it was at a moment into a new data directory")
+    p_to.add_argument("--moment", required=True,
+                      help='ISO time ("2026-12-02T10:30:00+03:30"; no offset: Tehran) or Jalali in Tehran ("1405-09-11 10:30")')
+    p_to.add_argument("--target", required=True, help="a new (or empty) directory for the restored data")
+    p_to.add_argument("--dir", help="the base backups; default: BASE_BACKUP_DIR, else .data/backup/base")
+    p_to.add_argument("--wal-archive", help="default: WAL_ARCHIVE_DIR, else .data/backup/wal")
     args = parser.parse_args(argv)
+    if args.command in ("basebackup", "basebackups", "restore-to"):
+        return _pitr(args)
     try:
         if args.command == "dump":
             info = dump(args.database_url or database_url(), args.file)
@@ -330,6 +346,36 @@ def main(argv: list[str] | None = None) -> int:
             manifest = verify(args.file)
             print(f"{args.file}: sha256 matches the manifest; {len(manifest['tables'])} tables, "
                   f"{sum(manifest['tables'].values()):,} rows")
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _pitr(args) -> int:
+    from db import pitr
+
+    try:
+        if args.command == "basebackup":
+            b = pitr.basebackup(args.database_url or database_url(), args.dir)
+            m = b.manifest
+            print(f"base backup {b.path}\n{m['size_bytes']:,} bytes; WAL {m['start_lsn']} to {m['end_lsn']} "
+                  f"(timeline {m['timeline']}, from {m['start_wal_file']})\nrestores any moment from "
+                  f"{pitr.describe(b.consistent_at)} on, with the WAL archive\nwith {m['pg_basebackup']}")
+        elif args.command == "basebackups":
+            backups = pitr.base_backups(args.dir)
+            for b in backups:
+                print(f"{b.path.name}  from {pitr.describe(b.consistent_at)}  {b.manifest['size_bytes']:,} bytes  "
+                      f"WAL from {b.manifest['start_wal_file']}")
+            if not backups:
+                print("no base backups")
+        else:
+            moment = pitr.parse_moment(args.moment)
+            r = pitr.restore_to(moment, args.target, root=args.dir, archive=args.wal_archive)
+            last = pitr.describe(r.last_replayed) if r.last_replayed else "none after the backup"
+            print(f"restored to {pitr.describe(r.moment)} in {r.target}\nfrom base backup {r.backup.path.name}; "
+                  f"last transaction replayed at {last}\n{r.stopped_before or ''}\n"
+                  f"promoted to timeline {r.timeline}, WAL archiving off, server stopped; {r.seconds:.1f} s")
     except BackupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
