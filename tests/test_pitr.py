@@ -9,10 +9,13 @@ module needs no TEST_DATABASE_URL and never touches .data/."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import jdatetime
 import pytest
@@ -75,11 +78,19 @@ def approve(engine, actor, rid):
 
 
 @pytest.fixture(scope="module")
-def production(tmp_path_factory):
+def workdir():
+    """The servers' own temporary directory. Not pytest's: the server runs as another user when the
+    tests run as root, and every pytest session makes /tmp/pytest-of-<user> private again."""
+    path = Path(tempfile.mkdtemp(prefix="nezam-pitr-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def production(workdir):
     """An embedded server started the way `make serve` starts it (APP_MODE=production), with its
     archive and base backups in a temporary directory; migrated, three requests submitted."""
-    base = tmp_path_factory.mktemp("pitr")
-    pgdata, archive, backups = base / "pg", base / "wal", base / "base"
+    pgdata, archive, backups = workdir / "pg", workdir / "wal", workdir / "base"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("APP_MODE", "production")
         mp.setenv("WAL_ARCHIVE_DIR", str(archive))
@@ -99,7 +110,7 @@ def production(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def drill(production, tmp_path_factory):
+def drill(production, workdir):
     """Base backup, decisions, the moment, more decisions, WAL switched; restore-to the moment and
     start the copy on its own port."""
     p, e = production, production["engine"]
@@ -131,13 +142,14 @@ def drill(production, tmp_path_factory):
         wait_for("the segment to be archived", lambda: c.execute(sa.text(
             "SELECT last_archived_wal >= :s FROM pg_stat_archiver"), {"s": segment}).scalar())
         took["archive_wait"] = time.monotonic() - t
-    target = tmp_path_factory.mktemp("restored") / "pg"
+    target = workdir / "restored"
     t = time.monotonic()
     done = cli("restore-to", "--moment", moment.isoformat(), "--target", str(target), "--dir", str(p["backups"]),
                "--wal-archive", str(p["archive"]))
     took["restore_to"] = time.monotonic() - t
     assert done.returncode == 0, done.stderr
-    sockets = tmp_path_factory.mktemp("sock")
+    sockets = workdir / "sock"
+    sockets.mkdir()
     os.chmod(sockets, 0o777)  # the server's own user writes its lock file there
     t = time.monotonic()
     pg_ctl(target, "-l", str(target / "log"), "-o", f"-h 127.0.0.1 -p {RESTORED_PORT} -k {sockets}", "start")
@@ -256,3 +268,23 @@ def test_moments_are_read_in_jalali_or_iso_and_tehran_by_default(text, expected)
 def test_an_unreadable_moment_is_refused_with_the_forms_to_use(text):
     with pytest.raises(BackupError, match="cannot read the moment"):
         pitr.parse_moment(text)
+
+
+def test_the_restored_copy_made_production_archives_its_new_timeline(production, drill):
+    """Adopted as production (APP_MODE=production), the copy archives its timeline's history first:
+    a later recovery through this restore needs it to leave the abandoned WAL of the old timeline."""
+    drill["restored"].dispose()
+    pg_ctl(drill["target"], "-m", "fast", "stop")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("APP_MODE", "production")
+        mp.setenv("WAL_ARCHIVE_DIR", str(production["archive"]))
+        url = db_engine.embedded_url(drill["target"])
+    e = make_engine(url)
+    try:
+        with e.connect() as c:
+            assert c.execute(sa.text("SHOW archive_mode")).scalar() == "on"
+            timeline = c.execute(sa.text("SELECT timeline_id FROM pg_control_checkpoint()")).scalar()
+        assert timeline == 2
+        wait_for("the history file in the archive", lambda: (production["archive"] / "00000002.history").is_file())
+    finally:
+        e.dispose()
