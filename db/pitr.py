@@ -4,6 +4,7 @@ them rolled forward through the archive to a given moment, into a new data direc
     python -m db.backup basebackup   [--dir DIR] [--database-url URL]
     python -m db.backup basebackups  [--dir DIR]
     python -m db.backup restore-to --moment "1405-09-11 10:30" --target DIR [--dir DIR] [--wal-archive DIR]
+    python -m db.backup prune-basebackups --keep N [--dir DIR] [--wal-archive DIR]
 
 Base backups live under DIR (setting BASE_BACKUP_DIR, default .data/backup/base), one folder each,
 named by the UTC time it was taken: base.tar.gz and pg_wal.tar.gz (pg_basebackup -Ft -z -X stream:
@@ -23,7 +24,6 @@ anything is written.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -39,8 +39,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from db.backup import BackupError, _private_file, find_tool, libpq_env
 from db.engine import DATA_DIR, ROOT, make_engine, setting, wal_archive_dir
+from db.pgtools import BackupError, find_tool, libpq_env, private_file, sha256_file
 from domain.errors import ValidationError
 from domain.jalali import TEHRAN, format_jalali_datetime, parse_jalali_date
 from domain.text import to_ascii_digits
@@ -148,14 +148,6 @@ def _give_to_server(path: Path) -> None:
         p.chmod(0o700 if p.is_dir() else 0o600)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 # --- base backup -------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -207,14 +199,14 @@ def basebackup(url: str, root: Path | None = None) -> BaseBackup:
             files = {}
             for f in sorted(tmp.iterdir()):
                 f.chmod(0o600)
-                files[f.name] = _sha256(f)
+                files[f.name] = sha256_file(f)
             manifest = {
                 "label": label, "started_at": started_at.isoformat(), "consistent_at": consistent_at.isoformat(),
                 "timeline": wal["Timeline"], "start_lsn": wal["Start-LSN"], "end_lsn": wal["End-LSN"],
                 "start_wal_file": start_file, "system_identifier": system_id, "server_major": major,
                 "pg_basebackup": str(pg_basebackup), "files": files,
                 "size_bytes": sum((tmp / n).stat().st_size for n in files)}
-            _private_file(tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+            private_file(tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
             os.rename(tmp, dest)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -234,9 +226,34 @@ def base_backups(root: Path | None = None) -> list[BaseBackup]:
 def check_files(backup: BaseBackup) -> None:
     for name, sha in backup.manifest["files"].items():
         path = backup.path / name
-        if not path.is_file() or _sha256(path) != sha:
+        if not path.is_file() or sha256_file(path) != sha:
             raise BackupError(f"{path} is missing or does not match its manifest (sha256): the base backup is "
                               "damaged. Nothing was restored; pick a moment covered by another base backup.")
+
+
+def prune(keep: int, root: Path | None = None, archive: Path | None = None) -> tuple[list[str], int]:
+    """Delete all but the `keep` newest base backups, and the archived WAL older than the oldest one
+    kept (no moment before it can be restored any more). Returns the backups deleted and how many
+    WAL files went."""
+    if keep < 1:
+        raise BackupError("keep at least one base backup (--keep 1 or more).")
+    archive = Path(archive or wal_archive_dir())
+    backups = base_backups(root)
+    if len(backups) <= keep:
+        return [], 0
+    gone, oldest = backups[:-keep], backups[-keep]
+    for b in gone:
+        shutil.rmtree(b.path)
+    before = {p.name for p in archive.iterdir()} if archive.is_dir() else set()
+    if before:
+        # pg_archivecleanup keeps the named segment and everything after it, on any timeline, and
+        # every timeline history file.
+        tool = server_bin_dir(oldest.manifest["server_major"]) / "pg_archivecleanup"
+        proc = subprocess.run([str(tool), str(archive), oldest.manifest["start_wal_file"]], capture_output=True,
+                              text=True)
+        if proc.returncode != 0:
+            raise BackupError(f"pg_archivecleanup failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
+    return [b.path.name for b in gone], len(before - {p.name for p in archive.iterdir()}) if before else 0
 
 
 # --- restore to a moment ------------------------------------------------------------------------------------

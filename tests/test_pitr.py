@@ -288,3 +288,20 @@ def test_the_restored_copy_made_production_archives_its_new_timeline(production,
         wait_for("the history file in the archive", lambda: (production["archive"] / "00000002.history").is_file())
     finally:
         e.dispose()
+
+
+def test_pruning_keeps_the_newest_backups_and_the_wal_they_need(production, drill):
+    p = production
+    with p["engine"].connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.execute(sa.text("SELECT pg_switch_wal()"))  # a segment that only the first backup needs
+    done = cli("basebackup", "--dir", str(p["backups"]), "--database-url", p["url"])
+    assert done.returncode == 0, done.stderr
+    first, second = pitr.base_backups(p["backups"])
+    needed = second.manifest["start_wal_file"]
+    assert any(f.name < needed for f in p["archive"].iterdir() if f.name.startswith("00000001"))
+    done = cli("prune-basebackups", "--keep", "1", "--dir", str(p["backups"]), "--wal-archive", str(p["archive"]))
+    assert done.returncode == 0, done.stderr
+    assert [b.path.name for b in pitr.base_backups(p["backups"])] == [second.path.name]
+    left = sorted(f.name for f in p["archive"].iterdir())
+    assert not [n for n in left if len(n) == 24 and n[8:] < needed[8:]]
+    assert needed in left and "00000002.history" in left
