@@ -5,6 +5,7 @@
     python -m db.backup verify FILE
     python -m db.backup basebackup  [--dir DIR] [--database-url URL]      (point-in-time recovery:
     python -m db.backup basebackups [--dir DIR]                            see db/pitr.py)
+    python -m db.backup switch-wal  [--database-url URL]
     python -m db.backup restore-to --moment "1405-09-11 10:30" --target NEW_DATA_DIR [--dir DIR] [--wal-archive DIR]
     python -m db.backup prune-basebackups --keep N [--dir DIR] [--wal-archive DIR]
 
@@ -229,13 +230,15 @@ def main(argv: list[str] | None = None) -> int:
     p_to.add_argument("--target", required=True, help="a new (or empty) directory for the restored data")
     p_to.add_argument("--dir", help="the base backups; default: BASE_BACKUP_DIR, else .data/backup/base")
     p_to.add_argument("--wal-archive", help="default: WAL_ARCHIVE_DIR, else .data/backup/wal")
+    p_switch = sub.add_parser("switch-wal", help="close the current WAL segment and wait until it is archived")
+    p_switch.add_argument("--database-url", help="default: DATABASE_URL, else the embedded server")
     p_prune = sub.add_parser("prune-basebackups",
                              help="keep the N newest base backups and the archived WAL from the oldest of them on")
     p_prune.add_argument("--keep", type=int, required=True)
     p_prune.add_argument("--dir", help="default: BASE_BACKUP_DIR, else .data/backup/base")
     p_prune.add_argument("--wal-archive", help="default: WAL_ARCHIVE_DIR, else .data/backup/wal")
     args = parser.parse_args(argv)
-    if args.command in ("basebackup", "basebackups", "restore-to", "prune-basebackups"):
+    if args.command in ("basebackup", "basebackups", "switch-wal", "restore-to", "prune-basebackups"):
         return _pitr(args)
     try:
         if args.command == "dump":
@@ -276,6 +279,9 @@ def _pitr(args) -> int:
                       f"WAL from {b.manifest['start_wal_file']}")
             if not backups:
                 print("no base backups")
+        elif args.command == "switch-wal":
+            segment = pitr.switch_wal(args.database_url or database_url())
+            print(f"{segment} is in the WAL archive: everything committed until now can be restored")
         elif args.command == "prune-basebackups":
             gone, wal = pitr.prune(args.keep, args.dir, args.wal_archive)
             print(f"deleted {len(gone)} base backup(s){': ' + ', '.join(gone) if gone else ''} and {wal} archived "

@@ -3,6 +3,7 @@ them rolled forward through the archive to a given moment, into a new data direc
 
     python -m db.backup basebackup   [--dir DIR] [--database-url URL]
     python -m db.backup basebackups  [--dir DIR]
+    python -m db.backup switch-wal   [--database-url URL]
     python -m db.backup restore-to --moment "1405-09-11 10:30" --target DIR [--dir DIR] [--wal-archive DIR]
     python -m db.backup prune-basebackups --keep N [--dir DIR] [--wal-archive DIR]
 
@@ -211,6 +212,31 @@ def basebackup(url: str, root: Path | None = None) -> BaseBackup:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return BaseBackup(dest, manifest)
+    finally:
+        engine.dispose()
+
+
+def switch_wal(url: str, timeout: float = 60) -> str:
+    """Close the current WAL segment and wait until the archive has it: every transaction committed
+    before this call can then be restored. Returns the segment's name."""
+    engine = make_engine(url, pool_size=1, max_overflow=0)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            if c.execute(sa.text("SHOW archive_mode")).scalar() == "off":
+                raise BackupError("the server does not archive its WAL (archive_mode=off); see APP_MODE=production.")
+            segment = c.execute(sa.text("SELECT pg_walfile_name(pg_switch_wal())")).scalar()
+            deadline = time.monotonic() + timeout
+            while True:
+                done, failed = c.execute(sa.text(
+                    "SELECT coalesce(last_archived_wal >= :s, false), last_failed_wal FROM pg_stat_archiver"),
+                    {"s": segment}).one()
+                if done:
+                    return segment
+                if time.monotonic() > deadline:
+                    raise BackupError(f"{segment} did not reach the WAL archive in {timeout:.0f} s (last failure: "
+                                      f"{failed or 'none'}); check the server's log, and the archive folder's "
+                                      "owner and free space.")
+                time.sleep(0.1)
     finally:
         engine.dispose()
 
