@@ -303,3 +303,17 @@ def test_pruning_keeps_the_newest_backups_and_the_wal_they_need(production, dril
     left = sorted(f.name for f in p["archive"].iterdir())
     assert not [n for n in left if len(n) == 24 and n[8:] < needed[8:]]
     assert needed in left and "00000002.history" in left
+
+
+def test_a_damaged_base_backup_is_refused_before_the_target_is_made(production, drill, tmp_path):
+    newest = pitr.base_backups(production["backups"])[-1]
+    copy = tmp_path / "base" / newest.path.name
+    shutil.copytree(newest.path, copy)
+    wal = copy / "pg_wal.tar.gz"
+    data = bytearray(wal.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    wal.write_bytes(bytes(data))
+    with pytest.raises(BackupError, match="damaged"):
+        pitr.restore_to(datetime.now(TEHRAN), tmp_path / "target", root=tmp_path / "base",
+                        archive=production["archive"])
+    assert not (tmp_path / "target").exists()
