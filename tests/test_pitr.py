@@ -36,6 +36,8 @@ from tests.factories import file_request, make_member, make_staff, req_row
 
 RESTORED_PORT = 55421
 
+pytestmark = pytest.mark.infra  # its own servers: once per CI run, whatever TEST_DATABASE_URL says
+
 
 def wait_for(what: str, check, timeout: float = 30.0):
     deadline = time.monotonic() + timeout
