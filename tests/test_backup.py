@@ -174,3 +174,44 @@ def test_connection_settings_reach_libpq_without_the_command_line():
         ("db.example", "6543", "ops", "s3cret", "nezam", "require")
     env = backup.libpq_env("postgresql+psycopg://postgres:@/postgres?host=/srv/pg")
     assert env["PGHOST"] == "/srv/pg" and "PGPASSWORD" not in env and "PGPORT" not in env
+
+
+def _copy_with_manifest(path: Path, tmp_path: Path, manifest: dict) -> Path:
+    copy = tmp_path / "copy.dump"
+    copy.write_bytes(path.read_bytes())
+    backup.manifest_path(copy).write_text(json.dumps(manifest))
+    return copy
+
+
+def test_a_signed_manifest_proves_its_origin_and_an_altered_one_is_refused(restored, tmp_path, monkeypatch):
+    _, _, path = restored
+    manifest = json.loads(backup.manifest_path(path).read_text())
+    manifest["hmac"] = backup.manifest_hmac(manifest, b"k" * 8 + b"0123456789abcdef")
+    monkeypatch.setenv("BACKUP_KEY", "kkkkkkkk0123456789abcdef")
+    assert backup.verify(_copy_with_manifest(path, tmp_path, manifest))["hmac"] == manifest["hmac"]
+    # Whoever can write the backup folder can rewrite the sha256 and the counts, but not the HMAC.
+    forged = {**manifest, "tables": {**manifest["tables"], "public.audit_event": 0}}
+    with pytest.raises(backup.BackupError, match="HMAC"):
+        backup.verify(_copy_with_manifest(path, tmp_path, forged))
+    monkeypatch.setenv("BACKUP_KEY", "another-key-0123456789")
+    with pytest.raises(backup.BackupError, match="HMAC"):
+        backup.verify(_copy_with_manifest(path, tmp_path, manifest))
+    monkeypatch.delenv("BACKUP_KEY")
+    with pytest.raises(backup.BackupError, match="BACKUP_KEY is not set"):
+        backup.verify(_copy_with_manifest(path, tmp_path, manifest))
+
+
+def test_with_a_key_set_an_unsigned_backup_is_refused(restored, monkeypatch):
+    _, _, path = restored  # dumped without BACKUP_KEY
+    monkeypatch.setenv("BACKUP_KEY", "kkkkkkkk0123456789abcdef")
+    with pytest.raises(backup.BackupError, match="not signed"):
+        backup.verify(path)
+
+
+def test_a_dump_made_with_a_key_is_signed(databases, tmp_path, monkeypatch):
+    src_url, _, _ = databases
+    monkeypatch.setenv("BACKUP_KEY", "kkkkkkkk0123456789abcdef")
+    info = backup.dump(src_url, tmp_path / "signed.dump")
+    manifest = json.loads(backup.manifest_path(info.path).read_text())
+    assert manifest["hmac"] == backup.manifest_hmac(manifest, b"kkkkkkkk0123456789abcdef")
+    assert backup.verify(info.path)["sha256"] == info.sha256
