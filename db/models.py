@@ -147,6 +147,9 @@ class Member(Base):
                  postgresql_where=sa.text("status = 'active'")),  # licence holders by field and grade (0007)
         # Name search by word prefix; 'simple' keeps Persian words as they are written (0012).
         sa.Index("ix_member_name_fts", sa.text(member_name_words()), postgresql_using="gin"),
+        sa.Index("ix_member_national_id_prefix", "national_id", postgresql_ops={"national_id": "text_pattern_ops"}),
+        sa.Index("ix_member_national_id_suffix", sa.func.reverse(sa.literal_column("national_id")).label("nid_reversed"),
+                 postgresql_ops={"nid_reversed": "text_pattern_ops"}),
     )
 
 
@@ -405,6 +408,11 @@ class Request(Base):
         sa.Index("ix_request_queue", "province_id", "type_code", "stage_code", "stage_due_at",
                  postgresql_where=sa.text("status = 'open'")),
         sa.Index("ix_request_open_due", "province_id", "stage_due_at", postgresql_where=sa.text("status = 'open'")),
+        # Partial codes in the queue's search (0019): the first digits, and the last through reverse().
+        sa.Index("ix_request_open_code_prefix", "tracking_code", postgresql_ops={"tracking_code": "text_pattern_ops"},
+                 postgresql_where=sa.text("status = 'open'")),
+        sa.Index("ix_request_open_code_suffix", sa.func.reverse(sa.literal_column("tracking_code")).label("code_reversed"),
+                 postgresql_ops={"code_reversed": "text_pattern_ops"}, postgresql_where=sa.text("status = 'open'")),
         # The group view and "next task" (migration 0008): unclaimed work in due order, filtered on
         # the included columns without visiting the heap.
         sa.Index("ix_request_unclaimed", "province_id", "stage_due_at", "id",

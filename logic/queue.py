@@ -49,7 +49,9 @@ VIEWS_FA: dict[str, str] = {
     "at_risk": "در آستانهٔ تأخیر",
     "all": "همهٔ درخواست‌های باز",
 }
-SORTS_FA: dict[str, str] = {"due": "نزدیک‌ترین مهلت", "submitted": "تاریخ ثبت", "type": "نوع درخواست"}
+SORTS_FA: dict[str, str] = {"due": "مهلت مرحله", "submitted": "تاریخ ثبت", "type": "نوع درخواست",
+                            "stage": "مرحله", "code": "کد رهگیری", "member": "نام عضو", "assignee": "کارشناس",
+                            "province": "استان"}
 SLA_FILTERS = (SlaStatus.ON_TIME.value, SlaStatus.AT_RISK.value, SlaStatus.BREACHED.value, SlaStatus.PAUSED.value,
                SlaStatus.NO_LIMIT.value)
 DEFAULT_PAGE_SIZE = 25
@@ -85,7 +87,9 @@ class QueueFilter:
     submitted_from: date | None = None  # Gregorian, inclusive (the page converts the Jalali input)
     submitted_to: date | None = None
     search: str = ""
+    province_id: int | None = None  # central staff narrow to one province
     sort: str = "due"
+    descending: bool = False
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
 
@@ -221,6 +225,17 @@ def _member_is(cond: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
     return Request.member_id == sa.any_(sa.cast(ids, ARRAY(sa.BigInteger)))
 
 
+# A partial code needs four digits (fewer would match a good part of the province); a tracking code
+# has twelve (domain.identifiers), a national ID ten.
+MIN_PARTIAL_DIGITS = 4
+TRACKING_CODE_DIGITS = 12
+
+
+def _starts_or_ends(column, digits: str) -> sa.ColumnElement[bool]:
+    """Index-backed (0019): LIKE 'x%' on the value and on its reverse; the digits carry no wildcard."""
+    return sa.or_(column.like(f"{digits}%"), sa.func.reverse(column).like(f"{digits[::-1]}%"))
+
+
 def _search_condition(text: str) -> sa.ColumnElement[bool] | None:
     """National ID, tracking code and membership number by equality (index lookups); else the name,
     as the member directory matches it: every word typed begins a word of the name (full-text prefix
@@ -231,6 +246,11 @@ def _search_condition(text: str) -> sa.ColumnElement[bool] | None:
     if _IDENTIFIER.fullmatch(q):
         digits = re.sub(r"[^0-9]", "", q)
         numbers = sorted({digits, q.replace(" ", "")})
+        if MIN_PARTIAL_DIGITS <= len(digits) < TRACKING_CODE_DIGITS:
+            # Part of a code or a national ID: its first or its last digits (what people read out).
+            return sa.or_(_starts_or_ends(Request.tracking_code, digits),
+                          _member_is(sa.or_(_starts_or_ends(Member.national_id, digits),
+                                            Member.membership_no.in_(numbers))))
         return sa.or_(Request.tracking_code == digits,
                       _member_is(sa.or_(Member.national_id == digits, Member.membership_no.in_(numbers))))
     return _member_is(sa.or_(name_condition(q), Member.membership_no == q))
@@ -245,6 +265,8 @@ def _validate(actor: Actor, flt: QueueFilter) -> None:
         raise ValidationError("ترتیب انتخاب‌شده شناخته‌شده نیست.")
     if flt.sla is not None and flt.sla not in SLA_FILTERS:
         raise ValidationError("وضعیت مهلت انتخاب‌شده شناخته‌شده نیست.")
+    if flt.province_id is not None and not actor.can_see_province(flt.province_id):
+        raise PermissionDenied("درخواست‌های استان دیگر در کارتابل شما نیست.")
     if flt.submitted_from and flt.submitted_to and flt.submitted_from > flt.submitted_to:
         raise ValidationError("تاریخ پایان بازهٔ ثبت نمی‌تواند پیش از تاریخ شروع آن باشد.")
 
@@ -255,6 +277,8 @@ def _where(actor: Actor, flt: QueueFilter, now: datetime,
     _validate(actor, flt)
     view = _view_conditions(actor, now)[flt.view] if view_part is None else view_part
     conds = [province_clause(actor, Request.province_id), _is_open(), view]
+    if flt.province_id is not None:
+        conds.append(Request.province_id == flt.province_id)
     if flt.type_code:
         conds.append(Request.type_code == flt.type_code)
     if flt.stage_code:
@@ -272,13 +296,24 @@ def _where(actor: Actor, flt: QueueFilter, now: datetime,
     return conds
 
 
-def _order(sort: str) -> list:
-    due = (Request.stage_due_at.asc().nulls_last(), Request.id)
-    if sort == "submitted":
-        return [Request.submitted_at, Request.id]
-    if sort == "type":
-        return [RequestType.sort_order, RequestStage.seq, *due]
-    return list(due)
+def _order(sort: str, descending: bool = False) -> list:
+    """Each sort by its column, then the most urgent first; `descending` turns the column around
+    (requests without a deadline stay last either way)."""
+    def way(col):
+        return col.desc() if descending else col.asc()
+
+    due = [Request.stage_due_at.asc().nulls_last(), Request.id]
+    keys = {
+        "due": [way(Request.stage_due_at).nulls_last(), way(Request.id)],
+        "submitted": [way(Request.submitted_at), way(Request.id)],
+        "type": [way(RequestType.sort_order), way(RequestStage.seq), *due],
+        "stage": [way(RequestStage.name_fa), *due],
+        "code": [way(Request.tracking_code)],
+        "member": [way(Member.last_name), way(Member.first_name), *due],
+        "assignee": [way(StaffUser.full_name).nulls_last(), *due],
+        "province": [way(Request.province_id), *due],
+    }
+    return keys[sort]
 
 
 def _rows_select(actor: Actor, flt: QueueFilter, now: datetime) -> sa.Select:
@@ -297,7 +332,7 @@ def _rows_select(actor: Actor, flt: QueueFilter, now: datetime) -> sa.Select:
                                     RequestStage.code == Request.stage_code))
         .outerjoin(StaffUser, StaffUser.id == Request.assignee_id)
         .where(*_where(actor, flt, now))
-        .order_by(*_order(flt.sort))
+        .order_by(*_order(flt.sort, flt.descending))
     )
 
 

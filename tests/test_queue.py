@@ -384,3 +384,41 @@ def test_export_keeps_formula_like_text_as_text():
     # A spreadsheet also reads a formula after spaces, and in full-width forms.
     for sneaky in (" =1+1", "\u3000=1+1", "＝1+1", "＋1", "＠SUM(A1)"):
         assert export_csv([{"a": sneaky}], [("a", "A")]).decode("utf-8-sig").splitlines()[1] == f"'{sneaky}"
+
+
+def test_the_first_or_last_digits_of_a_code_or_a_national_id_find_the_request(db, staff, world):
+    m = staff["manager"]
+    b = world["B"]
+    assert ids(page(db, m, view="all", search=to_persian_digits(b.tracking_code[-4:]))) == [b.request_id]
+    assert b.request_id in ids(page(db, m, view="all", search=b.tracking_code[:8]))
+    nid = member_of(db, world["C"].request_id)["national_id"]
+    assert world["C"].request_id in ids(page(db, m, view="all", search=nid[-5:]))
+    assert world["C"].request_id in ids(page(db, m, view="all", search=nid[:6]))
+    # Three digits are too few to mean anything: no partial match.
+    assert page(db, m, view="all", search=b.tracking_code[-3:]).total == 0
+    # Another province's request stays out of reach, even by its last digits.
+    assert page(db, m, view="all", search=world["F"].tracking_code[-6:]).total == 0
+
+
+def test_every_sort_runs_both_ways(db, staff, world):
+    m = staff["manager"]
+    for sort in q.SORTS_FA:
+        up = ids(page(db, m, view="all", sort=sort))
+        down = ids(page(db, m, view="all", sort=sort, descending=True))
+        assert sorted(up) == sorted(down) == sorted(rids(world, "A", "B", "C", "D", "E", "G")), sort
+    assert ids(page(db, m, view="all", sort="submitted", descending=True)) == rids(world, "D", "B", "C", "E", "G", "A")
+    assert ids(page(db, m, view="all", sort="code", descending=True)) == \
+        sorted(rids(world, "A", "B", "C", "D", "E", "G"), reverse=True)
+
+
+def test_central_staff_narrow_the_queue_to_one_province_and_others_cannot(db, staff, world):
+    central = staff["central"]
+    with db.begin() as c:
+        c.execute(sa.text("UPDATE staff_user SET roles = '{central_expert,manager}' WHERE id = :i"), {"i": central.id})
+    central = type(central)(central.id, central.username, central.full_name,
+                            frozenset({"central_expert", "manager"}), None)
+    everywhere = ids(page(db, central, view="all"))
+    isfahan = ids(page(db, central, view="all", province_id=ISFAHAN_ID))
+    assert isfahan == rids(world, "F") and set(isfahan) < set(everywhere)
+    with pytest.raises(PermissionDenied):
+        page(db, staff["manager"], view="all", province_id=ISFAHAN_ID)
