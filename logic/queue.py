@@ -417,6 +417,24 @@ def next_task(engine: sa.Engine, actor: Actor, now: datetime | None = None) -> O
                        f"کار {to_persian_digits(req.tracking_code)} برداشته شد.")
 
 
+def next_after(engine: sa.Engine, actor: Actor, *, done: int | None = None,
+               now: datetime | None = None) -> Outcome | None:
+    """The task to open after a decision («ثبت و کار بعدی»): the most urgent request I already hold
+    (other than `done`, the one just decided), else the most urgent of my group, claimed for me as
+    "next task" does. None when there is no work left."""
+    with session_scope(engine) as s:
+        row = s.execute(
+            sa.select(Request.id, Request.tracking_code, Request.version, Request.status, Request.stage_code)
+            .where(province_clause(actor, Request.province_id), _is_open(), Request.assignee_id == actor.id,
+                   Request.id != (done or 0))
+            .order_by(*_order("due")).limit(1)
+        ).first()
+    if row is not None:
+        return Outcome(row.id, row.tracking_code, row.version, row.status, row.stage_code,
+                       f"کار بعدی: {to_persian_digits(row.tracking_code)}")
+    return next_task(engine, actor, now)
+
+
 def _bulk(fn, engine: sa.Engine, actor: Actor, picks: Sequence[tuple[int, int]], verb: str,
           now: datetime | None) -> BulkOutcome:
     """Apply a one-request service to each (id, version) picked. Each is its own transaction, so a

@@ -422,3 +422,15 @@ def test_central_staff_narrow_the_queue_to_one_province_and_others_cannot(db, st
     assert isfahan == rids(world, "F") and set(isfahan) < set(everywhere)
     with pytest.raises(PermissionDenied):
         page(db, staff["manager"], view="all", province_id=ISFAHAN_ID)
+
+
+def test_after_a_decision_the_next_task_is_my_most_urgent_held_one_then_my_groups(db, staff, world):
+    expert = staff["expert"]
+    d = world["D"].request_id  # held by the expert
+    assert q.next_after(db, expert, now=NOW).request_id == d
+    # Having just decided D, the next is the group's most urgent, claimed for the expert: A (overdue).
+    nxt = q.next_after(db, expert, done=d, now=NOW)
+    assert nxt.request_id == world["A"].request_id
+    with db.connect() as c:
+        assert c.execute(sa.text("SELECT assignee_id FROM request WHERE id = :i"), {"i": nxt.request_id}).scalar() \
+            == expert.id
