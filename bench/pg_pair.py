@@ -32,10 +32,14 @@ def bin_path() -> Path:
 
 
 class PgPair:
-    def __init__(self, port: int, *, durable: bool = True, settings: dict[str, str] | None = None) -> None:
+    def __init__(self, port: int, *, durable: bool = True, settings: dict[str, str] | None = None,
+                 cpus: tuple[set[int], set[int]] | None = None) -> None:
         """`port` for the primary, `port + 1` for the standby. `durable=False` turns fsync off (tests:
-        nothing here has to survive a power cut). `settings` go into both servers' configuration."""
+        nothing here has to survive a power cut). `settings` go into both servers' configuration.
+        `cpus`: the CPUs the primary's and the standby's processes may run on (two machines' worth of
+        separation on one, for the benchmark)."""
         self.port, self.durable, self.settings = port, durable, settings or {}
+        self.cpus = cpus
         self.bin = bin_path()
         self.user = None
         if os.geteuid() == 0:
@@ -67,9 +71,10 @@ class PgPair:
 
     # --- processes ---
 
-    def _run(self, tool: str, *args: str) -> str:
+    def _run(self, tool: str, *args: str, cpus: set[int] | None = None) -> str:
+        pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None  # the postmaster's children inherit it
         done = subprocess.run([str(self.bin / tool), *args], user=self.user, capture_output=True, text=True,
-                              cwd=self.root, timeout=120)
+                              cwd=self.root, timeout=120, preexec_fn=pin)
         if done.returncode:
             raise RuntimeError(f"{tool} {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
         return done.stdout
@@ -86,7 +91,8 @@ class PgPair:
             fh.write("\n# bench.pg_pair\n" + "".join(f"{k} = {v}\n" for k, v in lines.items()))
 
     def _pg_ctl(self, data: Path, *args: str) -> None:
-        self._run("pg_ctl", "-D", str(data), "-l", str(data / "server.log"), "-w", "-t", "60", *args)
+        cpus = self.cpus[data == self.standby_dir] if self.cpus else None
+        self._run("pg_ctl", "-D", str(data), "-l", str(data / "server.log"), "-w", "-t", "60", *args, cpus=cpus)
 
     def start(self) -> PgPair:
         self.sockets.mkdir()

@@ -21,10 +21,13 @@ from domain.jalali import TEHRAN, now_tehran
 from domain.processes import PROCESSES
 from domain.reference import TEHRAN_ID
 from domain.text import format_number
+from logic import analytics as an
 from logic import kpi
+from logic import releases as rel
 from logic import workflow as wf
 from logic.auth import load_actor
 from tests.apptest import app, texts
+from tests.factories import compose
 
 pytestmark = pytest.mark.standby
 
@@ -80,6 +83,8 @@ def test_the_kpi_service_reads_the_standby(standby_env):
         assert on_standby and not on_primary
         assert report.backlog == expected.backlog and report.stages == expected.stages
         assert sum(b.total for b in report.backlog) > 0
+        with session_scope(engine) as s:
+            assert an.analytics_report(s, who, periods.current_month(now), now) is not None
 
 
 def _approve_one(engine, expert) -> tuple[str, str]:
@@ -221,6 +226,20 @@ def open_kpi(pair, monkeypatch, username="tehran.manager"):
     at.switch_page("pages/kpi.py").run()
     assert not at.exception, at.exception
     return at
+
+
+def test_the_public_page_shows_a_release_from_the_standby_with_its_freshness(standby_env, monkeypatch):
+    pair = standby_env
+    out = compose(pair.engine, actor(pair.engine, "tehran.board"), title="آمار آزمون نسخهٔ فقط‌خواندنی")
+    rel.approve_and_publish(pair.engine, actor(pair.engine, "tehran.board2"), out.release_id)
+    pair.wait_for_replay()
+    monkeypatch.setenv("DATABASE_URL", pair.primary_url)
+    at = app(pair.primary_url)
+    at.run()
+    at.switch_page("pages/public_stats.py").run()
+    assert not at.exception, at.exception
+    assert any("به‌روز تا ۱۴" in c for c in texts(at.caption)) and not at.warning
+    assert "آمار آزمون نسخهٔ فقط‌خواندنی" in texts(at.header)
 
 
 def test_the_kpi_page_says_how_current_and_falls_back_when_the_standby_stops(standby_env, monkeypatch):
