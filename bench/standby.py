@@ -9,6 +9,11 @@ KPI page calls; median of 5 warm runs) on the standby and on the primary while i
 WORKERS workers (bench.load_bench's, in a separate process) make decisions on the primary. The goal
 (issue [6/6]): the standby keeps the KPI page within 1.5x its idle time while the primary is under
 that load. Figures are printed and written to bench/results.json under "standby".
+
+Two machines' worth of separation on one: the primary and its workers run on one half of the CPUs,
+the standby and the measurements on the other (`--shared-cpus` to let them mix). Other work on the
+machine still competes for both halves, so each figure has its CPU time beside the wall time: the
+standby backend's CPU ms per report (and this process's) is the work itself, whatever the waiting.
 """
 from __future__ import annotations
 
@@ -17,19 +22,35 @@ import json
 import multiprocessing as mp
 import os
 import statistics
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+
+from pathlib import Path
 
 import sqlalchemy as sa
 
 RUNS = 5
 GOAL_X = 1.5
+WARM_DECISIONS = 100
 
 
-def kpi_ms(engine: sa.Engine, primary: sa.Engine, runs: int = RUNS) -> float:
-    """Median ms of `runs` KPI reports for Tehran's manager on `engine`, after one warm-up. What a
-    read on the standby leaves to the primary (compaction) runs afterwards, untimed, as the page
-    runs it after the report."""
+def _sched_ms(path: str) -> tuple[float, float] | None:
+    """(ms on a CPU, ms waiting for one) a local process or thread (`/proc/PID` or
+    `/proc/self/task/TID`) has had so far, or None if it cannot be read (a remote server, another OS)."""
+    try:
+        on_cpu, waiting = Path(path, "schedstat").read_text().split()[:2]
+    except (OSError, ValueError):
+        return None
+    return int(on_cpu) / 1e6, int(waiting) / 1e6
+
+
+def kpi_ms(engine: sa.Engine, primary: sa.Engine, runs: int = RUNS) -> dict[str, float | None]:
+    """Medians of `runs` KPI reports for Tehran's manager on `engine`, after one warm-up: wall ms;
+    the server backend's and this thread's ms on a CPU and ms waiting for one. The CPU times are
+    the work itself; the waits are what the machine's other work costs it. What a read on the standby
+    leaves to the primary (compaction) runs afterwards, untimed, as the page runs it after the report."""
     from bench.kpi_bench import MANAGER
     from db import read_replica as rr
     from db.engine import session_scope
@@ -37,23 +58,39 @@ def kpi_ms(engine: sa.Engine, primary: sa.Engine, runs: int = RUNS) -> float:
     from domain.jalali import now_tehran
     from logic import kpi
 
-    def once() -> float:
+    def once() -> dict[str, float | None]:
         now = now_tehran()
-        start = time.perf_counter()
         with session_scope(engine) as s:
+            pid = s.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+            me = f"/proc/self/task/{threading.get_native_id()}"
+            server, client, start = _sched_ms(f"/proc/{pid}"), _sched_ms(me), time.perf_counter()
             kpi.kpi_report(s, MANAGER, periods.current_month(now), now)
+            wall = (time.perf_counter() - start) * 1000
+            server_after, client_after = _sched_ms(f"/proc/{pid}"), _sched_ms(me)
             upkeep = rr.left_for_primary(s)
-        elapsed = (time.perf_counter() - start) * 1000
         for job in upkeep:
             job(primary)
-        return elapsed
+        figures = {"ms": wall}
+        for who, before, after in (("server", server, server_after), ("client", client, client_after)):
+            figures[f"{who}_cpu_ms"] = after[0] - before[0] if before and after else None
+            figures[f"{who}_wait_ms"] = after[1] - before[1] if before and after else None
+        return figures
 
     once()
-    return round(statistics.median(once() for _ in range(runs)), 1)
+    times = [once() for _ in range(runs)]
+    return {k: None if any(t[k] is None for t in times) else round(statistics.median(t[k] for t in times), 1)
+            for k in times[0]}
+
+
+def _put(figures: dict, name: str, measured: dict) -> None:
+    figures.update({f"kpi_{name}_{k}": v for k, v in measured.items()})
 
 
 def _decide(url: str, workers: int, cpus: set[int] | None, ready, stop, out) -> None:
     """(child process) bench.load_bench's workers on the primary until `stop` is set."""
+    # A session of its own: with the kernel's autogroup scheduling, CPU is shared out per session,
+    # and the measuring process must not share its session's slice with 32 busy threads.
+    os.setsid()
     if cpus:
         os.sched_setaffinity(0, cpus)
     from bench import load_bench as lb
@@ -69,13 +106,14 @@ def _decide(url: str, workers: int, cpus: set[int] | None, ready, stop, out) -> 
     run.deadline = time.monotonic() + 900
 
     def watch() -> None:
+        # "Under load" once the workers have their pace: WARM_DECISIONS made.
+        while sum(a.result == "ok" for a in list(run.attempts)) < WARM_DECISIONS and not stop.wait(0.05):
+            pass
+        ready.set()
         stop.wait()
         run.deadline = time.monotonic()  # the workers finish the attempt in hand and stop
 
-    import threading
     threading.Thread(target=watch, daemon=True).start()
-    from concurrent.futures import ThreadPoolExecutor
-    ready.set()
     start = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(run.worker, range(workers)))
@@ -113,10 +151,13 @@ def measure(requests: int, workers: int, port: int, split: bool) -> dict:
 
         if halves:
             os.sched_setaffinity(0, halves[1])  # this process measures beside the standby
-        figures = {"requests": requests, "workers": workers, "cpus_primary_standby": (
+        figures = {"requests": requests, "workers": workers,
+                   # Other work on the machine shows in every figure: its load when measuring started.
+                   "machine_load_1m": round(os.getloadavg()[0], 1), "cpus_primary_standby": (
                        "/".join(",".join(map(str, sorted(h))) for h in halves) if halves else "shared"),
-                   "load_and_replay_s": load_s,
-                   "kpi_standby_idle_ms": kpi_ms(standby, primary), "kpi_primary_idle_ms": kpi_ms(primary, primary)}
+                   "load_and_replay_s": load_s}
+        _put(figures, "standby_idle", kpi_ms(standby, primary))
+        _put(figures, "primary_idle", kpi_ms(primary, primary))
         ctx = mp.get_context("spawn")
         ready, stop, out = ctx.Event(), ctx.Event(), ctx.Queue()
         child = ctx.Process(target=_decide, args=(pair.primary_url, workers, halves and halves[0], ready, stop, out))
@@ -124,11 +165,10 @@ def measure(requests: int, workers: int, port: int, split: bool) -> dict:
         try:
             if not ready.wait(300):
                 raise RuntimeError("the deciding workers did not start")
-            time.sleep(2)  # let the workers reach their pace before measuring (a benchmark, not a test)
-            figures["kpi_standby_loaded_ms"] = kpi_ms(standby, primary)
+            _put(figures, "standby_loaded", kpi_ms(standby, primary))
             with standby.connect() as c:
                 lag = rr.standby_freshness(c, rr.DEFAULT_MAX_LAG_SECONDS)
-            figures["kpi_primary_loaded_ms"] = kpi_ms(primary, primary)
+            _put(figures, "primary_loaded", kpi_ms(primary, primary))
         finally:
             stop.set()
             done = out.get(timeout=120)
@@ -140,6 +180,12 @@ def measure(requests: int, workers: int, port: int, split: bool) -> dict:
         figures["standby_loaded_x_idle"] = round(figures["kpi_standby_loaded_ms"] / figures["kpi_standby_idle_ms"], 2)
         figures["primary_loaded_x_idle"] = round(figures["kpi_primary_loaded_ms"] / figures["kpi_primary_idle_ms"], 2)
         figures["standby_within_goal"] = figures["standby_loaded_x_idle"] <= GOAL_X
+        if figures["kpi_standby_idle_server_cpu_ms"]:
+            figures["standby_server_cpu_loaded_x_idle"] = round(
+                figures["kpi_standby_loaded_server_cpu_ms"] / figures["kpi_standby_idle_server_cpu_ms"], 2)
+        with standby.connect() as c:  # the separation the figures rely on, as the kernel has it
+            pid = c.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        figures["standby_backend_cpus"] = ",".join(map(str, sorted(os.sched_getaffinity(pid))))
         primary.dispose()
         standby.dispose()
     figures["total_s"] = round(time.perf_counter() - t0, 1)
