@@ -26,7 +26,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-
 from pathlib import Path
 
 import sqlalchemy as sa

@@ -28,6 +28,7 @@ from logic import workflow as wf
 from logic.auth import load_actor
 from tests.apptest import app, texts
 from tests.factories import compose
+from ui import freshness
 
 pytestmark = pytest.mark.standby
 
@@ -141,6 +142,7 @@ def test_freshness_against_the_lag_limit():
     assert rr.standby_freshness(behind, 120).on_standby
     late = rr.standby_freshness(behind, 60)
     assert late.fallback == rr.LAGGING and late.lag_seconds == 90 and not late.on_standby
+    assert "۹۰ ثانیه" in freshness.text(late) and "۶۰ ثانیهٔ مجاز" in freshness.text(late)
     # Caught up with what it has, but the primary is not streaming to it: measured by replay time.
     cut_off = _status(replayed_at=noon - timedelta(seconds=90), caught_up=True, streaming=False)
     assert rr.standby_freshness(cut_off, 60).fallback == rr.LAGGING

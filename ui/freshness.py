@@ -29,11 +29,11 @@ def text(fresh: rr.Freshness) -> str | None:
         return None
     if fresh.on_standby:
         return f"خوانده‌شده از نسخهٔ فقط‌خواندنی پایگاه داده؛ به‌روز تا {moment_fa(fresh.as_of)}."
-    if fresh.fallback == rr.LAGGING:
-        behind = ("هنوز چیزی را همگام نکرده است" if fresh.lag_seconds is None
-                  else f"{format_number(round(fresh.lag_seconds))} ثانیه عقب است")
-        reason = (f"نسخهٔ فقط‌خواندنی پایگاه داده {behind} (بیش از "
-                  f"{format_number(round(fresh.max_lag_seconds))} ثانیهٔ مجاز)")
+    if fresh.fallback == rr.LAGGING and fresh.lag_seconds is None:
+        reason = "نسخهٔ فقط‌خواندنی پایگاه داده هنوز همگام نشده است"
+    elif fresh.fallback == rr.LAGGING:
+        reason = (f"نسخهٔ فقط‌خواندنی پایگاه داده {format_number(round(fresh.lag_seconds))} ثانیه از پایگاه "
+                  f"دادهٔ اصلی عقب است (بیش از {format_number(round(fresh.max_lag_seconds))} ثانیهٔ مجاز)")
     else:
         reason = _REASONS_FA.get(fresh.fallback, _REASONS_FA[rr.DOWN])
     return f"{reason}؛ این اعداد از پایگاه دادهٔ اصلی خوانده شد و کاملاً به‌روز است."
