@@ -1,10 +1,12 @@
 """`make bench`: load the demo at each size into a throwaway database, measure, print a table and
 write bench/results.json.
 
-    python -m bench.run [--sizes 50000,1000000] [--database-url URL] [--no-load] [--existing URL ...]
+    python -m bench.run [--sizes 50000,1000000] [--database-url URL] [--no-load] [--no-standby]
+                        [--existing URL ...]
 
 After the sizes, the load run (bench/load_bench.py: 32 workers, 2,000 concurrent decisions) reports
-decisions_per_s. `--sizes ""` measures the load run alone.
+decisions_per_s, and the standby run (bench/standby.py, its own primary and standby) the KPI
+service's time on a read standby while 32 workers decide. `--sizes ""` measures the runs alone.
 
 The server is BENCH_DATABASE_URL / --database-url (its database is only used to create and drop the
 throwaway ones), else the embedded PostgreSQL under .data/pg-bench.
@@ -150,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="50000,1000000", help="comma-separated request counts")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     parser.add_argument("--no-load", action="store_true", help="skip the concurrent decisions run")
+    parser.add_argument("--no-standby", action="store_true",
+                        help="skip the read standby run (bench/standby.py, about a minute and a half)")
     parser.add_argument("--existing", action="append", default=[], metavar="URL",
                         help="also measure this already-loaded database (repeatable; nothing is loaded or dropped)")
     args = parser.parse_args(argv)
@@ -172,11 +176,18 @@ def main(argv: list[str] | None = None) -> int:
         width = max(map(len, load))
         for k in ("decisions_per_s", *(k for k in load if k != "decisions_per_s")):
             print(f"{k:<{width}}  {str(load[k]):>12}")
-    # `python -m bench.standby` writes its own entry; a `make bench` run keeps it.
-    kept = {k: v for k, v in (json.loads(RESULTS.read_text()) if RESULTS.exists() else {}).items() if k == "standby"}
+    standby = None
+    if not args.no_standby:
+        from bench import standby as sb
+        print(f"measuring the KPI service on a read standby while {sb.WORKERS} workers decide "
+              f"({sb.REQUESTS:,} requests) ...", flush=True)
+        standby = {"measured_at": now_tehran().isoformat(), **sb.measure(sb.REQUESTS, sb.WORKERS, sb.PORT, True)}
+        sb.print_figures(standby)
+    elif RESULTS.exists():  # keep the last standby figures (`python -m bench.standby` writes only those)
+        standby = json.loads(RESULTS.read_text()).get("standby")
     RESULTS.write_text(json.dumps({
         "measured_at": now.isoformat(), "machine": f"{platform.machine()} {os.cpu_count()} cores",
-        "sizes": rows, "load": load, **kept}, ensure_ascii=False, indent=2))
+        "sizes": rows, "load": load, "standby": standby}, ensure_ascii=False, indent=2))
     print(f"written to {RESULTS.relative_to(ROOT)}")
     return 0
 

@@ -33,6 +33,8 @@ import sqlalchemy as sa
 RUNS = 5
 GOAL_X = 1.5
 WARM_DECISIONS = 100
+REQUESTS, WORKERS = 20_000, 32
+PORT = int(os.environ.get("BENCH_STANDBY_PORT", 55412))  # the primary's; the standby's is the next
 
 
 def _sched_ms(path: str) -> tuple[float, float] | None:
@@ -104,12 +106,19 @@ def _decide(url: str, workers: int, cpus: set[int] | None, ready, stop, out) -> 
     run = lb._Run(engine, actors, 10**9, submitter, seed=1405)
     run.deadline = time.monotonic() + 900
 
+    def made() -> int:
+        return sum(a.result == "ok" and a.actor_id is not None for a in list(run.attempts))
+
+    window: dict[str, float] = {}
+
     def watch() -> None:
         # "Under load" once the workers have their pace: WARM_DECISIONS made.
-        while sum(a.result == "ok" for a in list(run.attempts)) < WARM_DECISIONS and not stop.wait(0.05):
+        while made() < WARM_DECISIONS and not stop.wait(0.05):
             pass
+        window.update(decisions=made(), start=time.perf_counter())
         ready.set()
         stop.wait()
+        window.update(decisions=made() - window["decisions"], seconds=time.perf_counter() - window["start"])
         run.deadline = time.monotonic()  # the workers finish the attempt in hand and stop
 
     threading.Thread(target=watch, daemon=True).start()
@@ -117,14 +126,22 @@ def _decide(url: str, workers: int, cpus: set[int] | None, ready, stop, out) -> 
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(run.worker, range(workers)))
     seconds = time.perf_counter() - start
-    made = sum(1 for a in run.attempts if a.result == "ok" and a.actor_id is not None)
-    out.put({"decisions": made, "seconds": round(seconds, 1), "errors": sum(a.result == "error" for a in run.attempts)})
+    out.put({"decisions": made(), "seconds": round(seconds, 1), "errors": sum(a.result == "error" for a in run.attempts),
+             "window_decisions": window.get("decisions", 0), "window_s": window.get("seconds", 0.0)})
     engine.dispose()
 
 
 def measure(requests: int, workers: int, port: int, split: bool) -> dict:
     """With `split`, the primary and its deciding workers run on one half of the CPUs and the standby
     and the KPI measurements on the other, as if they were two machines (this one has no second)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    try:
+        return _measure(requests, workers, port, cpus, split)
+    finally:
+        os.sched_setaffinity(0, cpus)  # measuring pinned this process to the standby's half
+
+
+def _measure(requests: int, workers: int, port: int, cpus: list[int], split: bool) -> dict:
     from bench.pg_pair import PgPair
     from db import read_replica as rr
     from db.engine import make_engine
@@ -133,7 +150,6 @@ def measure(requests: int, workers: int, port: int, split: bool) -> dict:
     from logic.kpi import rebuild_rollups
 
     t0 = time.perf_counter()
-    cpus = sorted(os.sched_getaffinity(0))
     halves = ({*cpus[:len(cpus) // 2]}, {*cpus[len(cpus) // 2:]}) if split and len(cpus) > 1 else None
     with PgPair(port, cpus=halves) as pair:
         primary = make_engine(pair.primary_url)
@@ -172,8 +188,12 @@ def measure(requests: int, workers: int, port: int, split: bool) -> dict:
             stop.set()
             done = out.get(timeout=120)
             child.join(60)
-        figures["decisions_during"] = done["decisions"]
+        figures["decisions_total"] = done["decisions"]
         figures["decisions_per_s"] = round(done["decisions"] / done["seconds"], 1) if done["seconds"] else 0
+        # While the loaded figures were measured (after WARM_DECISIONS).
+        figures["decisions_while_measuring"] = done["window_decisions"]
+        figures["decisions_per_s_while_measuring"] = (
+            round(done["window_decisions"] / done["window_s"], 1) if done["window_s"] else 0)
         figures["decision_errors"] = done["errors"]
         figures["standby_lag_s_under_load"] = round(lag.lag_seconds or 0.0, 2)
         figures["standby_loaded_x_idle"] = round(figures["kpi_standby_loaded_ms"] / figures["kpi_standby_idle_ms"], 2)
@@ -191,22 +211,26 @@ def measure(requests: int, workers: int, port: int, split: bool) -> dict:
     return figures
 
 
+def print_figures(figures: dict) -> None:
+    width = max(map(len, figures))
+    for k, v in figures.items():
+        print(f"  {k:<{width}}  {str(v):>26}")
+
+
 def main(argv: list[str] | None = None) -> int:
     from bench.run import RESULTS
     from domain.jalali import now_tehran
 
     parser = argparse.ArgumentParser(prog="python -m bench.standby", description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=20_000)
-    parser.add_argument("--workers", type=int, default=32)
+    parser.add_argument("--requests", type=int, default=REQUESTS)
+    parser.add_argument("--workers", type=int, default=WORKERS)
     parser.add_argument("--shared-cpus", action="store_true",
                         help="let both servers use every CPU (default: split them, as two machines would be)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_STANDBY_PORT", 55412)),
+    parser.add_argument("--port", type=int, default=PORT,
                         help="the primary's port; the standby gets the next one")
     args = parser.parse_args(argv)
     figures = {"measured_at": now_tehran().isoformat(), **measure(args.requests, args.workers, args.port, not args.shared_cpus)}
-    width = max(map(len, figures))
-    for k, v in figures.items():
-        print(f"  {k:<{width}}  {str(v):>26}")
+    print_figures(figures)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results["standby"] = figures
     RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=2))
