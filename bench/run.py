@@ -1,11 +1,14 @@
 """`make bench`: load the demo at each size into a throwaway database, measure, print a table and
 write bench/results.json.
 
-    python -m bench.run [--sizes 50000,1000000] [--database-url URL] [--no-load] [--existing URL ...]
+    python -m bench.run [--sizes 50000,1000000] [--database-url URL] [--no-load] [--no-standby] [--no-proxy]
+                        [--existing URL ...]
 
 After the sizes, the load run (bench/load_bench.py: 32 workers, 2,000 concurrent decisions) reports
-decisions_per_s, and the proxy run (bench/proxy_bench.py) decisions per second made in Chromium
-through nginx with one app process and with two. `--sizes ""` measures the load run alone.
+decisions_per_s; the standby run (bench/standby.py, its own primary and standby) the KPI service's
+time on a read standby while 32 workers decide; and the proxy run (bench/proxy_bench.py) decisions
+per second made in Chromium through nginx with one app process and with two. `--sizes ""` measures
+the runs alone.
 
 The server is BENCH_DATABASE_URL / --database-url (its database is only used to create and drop the
 throwaway ones), else the embedded PostgreSQL under .data/pg-bench.
@@ -153,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-load", action="store_true", help="skip the concurrent decisions run")
     parser.add_argument("--no-proxy", action="store_true",
                         help="skip decisions through nginx with one and two app processes (bench/proxy_bench.py)")
+    parser.add_argument("--no-standby", action="store_true",
+                        help="skip the read standby run (bench/standby.py, about a minute and a half)")
     parser.add_argument("--existing", action="append", default=[], metavar="URL",
                         help="also measure this already-loaded database (repeatable; nothing is loaded or dropped)")
     args = parser.parse_args(argv)
@@ -175,6 +180,15 @@ def main(argv: list[str] | None = None) -> int:
         width = max(map(len, load))
         for k in ("decisions_per_s", *(k for k in load if k != "decisions_per_s")):
             print(f"{k:<{width}}  {str(load[k]):>12}")
+    standby = None
+    if not args.no_standby:
+        from bench import standby as sb
+        print(f"measuring the KPI service on a read standby while {sb.WORKERS} workers decide "
+              f"({sb.REQUESTS:,} requests) ...", flush=True)
+        standby = {"measured_at": now_tehran().isoformat(), **sb.measure(sb.REQUESTS, sb.WORKERS, sb.PORT, True)}
+        sb.print_figures(standby)
+    elif RESULTS.exists():  # keep the last standby figures (`python -m bench.standby` writes only those)
+        standby = json.loads(RESULTS.read_text()).get("standby")
     proxy = None
     if not args.no_proxy:
         from bench.proxy_bench import measure as measure_proxy
@@ -182,9 +196,11 @@ def main(argv: list[str] | None = None) -> int:
         proxy = measure_proxy(server)
         for k, v in proxy.items():
             print(f"{k:<40}  {v!s:>12}")
+    elif RESULTS.exists():
+        proxy = json.loads(RESULTS.read_text()).get("proxy")
     RESULTS.write_text(json.dumps({
         "measured_at": now.isoformat(), "machine": f"{platform.machine()} {os.cpu_count()} cores",
-        "sizes": rows, "load": load, "proxy": proxy}, ensure_ascii=False, indent=2))
+        "sizes": rows, "load": load, "standby": standby, "proxy": proxy}, ensure_ascii=False, indent=2))
     print(f"written to {RESULTS.relative_to(ROOT)}")
     return 0
 

@@ -38,6 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from db.read_replica import NeedsPrimary, after_read_on_primary
 from domain.actor import Actor
 from domain.calendar import US_PER_HOUR, BusinessCalendar
 from domain.clock import US_PER_UNIT, units_of_days
@@ -117,8 +118,16 @@ COMPACT_AFTER = 5000  # delta rows added by the triggers since the last compacti
 def ensure_rollups(session: Session) -> bool:
     """Rebuild the rollups if a bulk load or TRUNCATE left them stale (True when it did), and fold
     the triggers' delta rows into the base rows once enough have piled up (readers sum both, so
-    this only keeps the reads short)."""
-    state = session.execute(sa.text("SELECT dirty, compacted_upto FROM kpi_state WHERE id = 1")).one()
+    this only keeps the reads short). On a read standby, which cannot write, stale rollups send the
+    read to the primary (`NeedsPrimary`) and the compaction is left to the primary after the read."""
+    state = session.execute(sa.text(
+        "SELECT dirty, pg_is_in_recovery() AS standby FROM kpi_state WHERE id = 1")).one()
+    if state.standby:
+        if state.dirty:
+            raise NeedsPrimary("the KPI rollups are stale until the primary rebuilds them")
+        if _compaction_due(session):
+            after_read_on_primary(session, compact_if_due)
+        return False
     if state.dirty:
         # One rebuild at a time; the others wait for it and then find the flag cleared.
         session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('kpi_rebuild'))"))
@@ -126,11 +135,27 @@ def ensure_rollups(session: Session) -> bool:
             session.execute(sa.text("SELECT kpi_rebuild()"))
             return True
         return False
-    added = session.execute(sa.text("SELECT last_value FROM kpi_delta_seq")).scalar() - state.compacted_upto
-    if added > COMPACT_AFTER and session.execute(
-            sa.text("SELECT pg_try_advisory_xact_lock(hashtext('kpi_compact'))")).scalar():
-        session.execute(sa.text("SELECT kpi_compact()"))
+    _compact_if_due(session)
     return False
+
+
+def _compaction_due(conn: Session | sa.Connection) -> bool:
+    return conn.execute(sa.text(
+        "SELECT (SELECT last_value FROM kpi_delta_seq) - compacted_upto > :n FROM kpi_state WHERE id = 1"),
+        {"n": COMPACT_AFTER}).scalar()
+
+
+def _compact_if_due(conn: Session | sa.Connection) -> None:
+    if _compaction_due(conn) and conn.execute(
+            sa.text("SELECT pg_try_advisory_xact_lock(hashtext('kpi_compact'))")).scalar():
+        conn.execute(sa.text("SELECT kpi_compact()"))
+
+
+def compact_if_due(engine: sa.Engine) -> None:
+    """Compact on `engine` (the primary) if the deltas have piled up and nobody else is at it: what
+    a KPI read on the standby leaves to the primary."""
+    with engine.begin() as conn:
+        _compact_if_due(conn)
 
 
 def rebuild_rollups(engine: sa.Engine) -> None:

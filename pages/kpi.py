@@ -15,7 +15,7 @@ report = charts.period_report("kpi", actor, kpi.kpi_report)
 
 scope = ("همهٔ استان‌ها" if report.is_national else PROVINCE_NAMES_FA[report.provinces[0]])
 st.caption(f"{scope} — {report.period.label}؛ کارهای باز و تأخیرها در لحظهٔ "
-           f"{format_jalali_datetime(report.now)}. هر اقدام بلافاصله در این اعداد است "
+           f"{format_jalali_datetime(report.now)}. هر اقدام ثبت‌شده در این اعداد است "
            f"(صفحه تا {charts.fa_number(charts.REPORT_CACHE_SECONDS)} ثانیه نتیجه را نگه می‌دارد).")
 stamp = str(to_jalali(report.now)).replace("-", "")
 fa = charts.fa_number

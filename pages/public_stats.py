@@ -9,9 +9,10 @@ from domain.jalali import format_jalali_date
 from domain.reference import PROVINCE_NAMES_FA
 from domain.text import to_persian_digits as fa
 from logic import releases as rel
+from ui import freshness
 from ui.boot import leave_legacy_pages_mode
 from ui.release_view import show_snapshot
-from ui.session import db_session
+from ui.session import read
 
 leave_legacy_pages_mode()
 
@@ -20,14 +21,13 @@ st.caption("آماری که هیأت مدیرهٔ سازمان استان (یا 
            "هیأت مدیره منتشر کرده است. عددهای هر انتشار پس از انتشار تغییر نمی‌کنند؛ اصلاح هر انتشار، انتشار "
            "تازه‌ای است و هر دو در این فهرست می‌مانند. برای حفظ محرمانگی، تعدادهای ۱ تا ۴ نشان داده نمی‌شوند.")
 
-with db_session() as session:
-    provinces = rel.published_provinces(session)
+provinces, fresh = read(rel.published_provinces)
+freshness.caption(fresh)
 options = ["all"] + [rel.NATIONAL if p is None else p for p in provinces]
 labels = {"all": "همه", rel.NATIONAL: rel.NATIONAL_FA + " (سراسری)", **PROVINCE_NAMES_FA}
 scope = st.selectbox("استان", options, format_func=labels.get, key="public-province")
 
-with db_session() as session:
-    releases = rel.published_releases(session, None if scope == "all" else scope)
+releases, fresh = read(lambda session: rel.published_releases(session, None if scope == "all" else scope), fresh)
 if not releases:
     st.info("هنوز آماری منتشر نشده است.")
     st.stop()
@@ -61,6 +61,5 @@ if release.superseded_by_id is not None:
 if release.supersedes_id is not None:
     st.info(f"این انتشار اصلاحیهٔ انتشار شمارهٔ {fa(release.supersedes_id)} («{release.supersedes_title}») است.")
 
-with db_session() as session:
-    snapshot = rel.published_snapshot(session, release.id)
+snapshot, _ = read(lambda session: rel.published_snapshot(session, release.id), fresh)
 show_snapshot(snapshot, key=f"public-{release.id}", release_id=release.id, heading=False)

@@ -212,10 +212,13 @@ REPORT_CACHE_SECONDS = 30
 def period_report(key: str, actor, compute, ttl_seconds: float = REPORT_CACHE_SECONDS):
     """The KPI and analytics pages' common head: a bordered box with the period and province pickers
     and a refresh button, then `compute(session, actor, period, now, province_id)` cached for
-    `ttl_seconds` (see `cached`). Stops the page when no period is chosen or the service refuses."""
+    `ttl_seconds` (see `cached`), read from the standby when there is one (`ui.session.read`) with
+    the caption saying how current it is. Stops the page when no period is chosen or the service
+    refuses."""
     from domain.errors import DomainError
     from domain.jalali import now_tehran
-    from ui.session import db_session
+    from ui import freshness
+    from ui.session import read
 
     with st.container(border=True):
         period = period_picker(key, now_tehran())
@@ -227,11 +230,12 @@ def period_report(key: str, actor, compute, ttl_seconds: float = REPORT_CACHE_SE
         st.session_state.pop("report-cache", None)
 
     def build():
-        with db_session() as session:
-            return compute(session, actor, period, now_tehran(), province_id)
+        return read(lambda session: compute(session, actor, period, now_tehran(), province_id))
 
     try:
-        return cached((key, actor.id, period.start, period.end, province_id), ttl_seconds, build)
+        report, fresh = cached((key, actor.id, period.start, period.end, province_id), ttl_seconds, build)
     except DomainError as exc:
         st.error(exc.message)
         st.stop()
+    freshness.caption(fresh)
+    return report

@@ -1,15 +1,21 @@
 """Per-process engine, per-action sessions, and the signed-in actor for pages."""
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterator, TypeVar
 
 import sqlalchemy as sa
 import streamlit as st
 from sqlalchemy.orm import Session
 
+from db import read_replica
 from db.engine import database_url, make_engine, session_scope
 from domain.actor import Actor
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner=False)
@@ -34,6 +40,42 @@ def db_session() -> Iterator[Session]:
     except ServiceUnavailable as exc:
         st.error(exc.message)
         st.stop()
+
+
+def read(work: Callable[[Session], T], same_as: read_replica.Freshness | None = None
+         ) -> tuple[T, read_replica.Freshness]:
+    """`work(session)` for a page that accepts seconds of lag (KPIs, analytics, public statistics):
+    on the read standby (READ_DATABASE_URL) when it is up and current enough, else on the primary,
+    with where and how current (show it with `ui.freshness.caption`). A read the standby fails (a
+    recovery conflict, a lost connection, rollups only the primary can rebuild) is read again on
+    the primary. `same_as`: the freshness of an earlier read of this page run, to read where it
+    read without checking again (so a page never reads a row on the primary, then misses it on a
+    lagging standby). Actions never come here."""
+    from domain.errors import Conflict, ServiceUnavailable
+
+    primary = engine()
+    if same_as is None:
+        target, fresh = read_replica.route_reads(primary)
+    else:
+        target, fresh = (read_replica.read_engine() or primary) if same_as.on_standby else primary, same_as
+    if target is not primary:
+        try:
+            with session_scope(target) as session:
+                result = work(session)
+                upkeep = read_replica.left_for_primary(session)
+        except (ServiceUnavailable, Conflict, read_replica.NeedsPrimary) as exc:
+            log.warning("read on the standby failed, reading the primary: %r", exc)
+            fresh = fresh.fell_back(read_replica.NEEDS_PRIMARY if isinstance(exc, read_replica.NeedsPrimary)
+                                    else read_replica.FAILED)
+        else:
+            for job in upkeep:  # maintenance only; the page has its numbers either way
+                try:
+                    job(primary)
+                except Exception:  # noqa: BLE001
+                    log.exception("maintenance on the primary after a standby read failed")
+            return result, fresh
+    with db_session() as session:
+        return work(session), fresh
 
 
 def require_page(page_file: str) -> Actor:
