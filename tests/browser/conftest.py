@@ -37,7 +37,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def app_url(db_url):
-    port = _free_port()
+    # APP_TEST_PORT pins the server's port (a machine that hands out port ranges); else any free one.
+    port = int(os.environ.get("APP_TEST_PORT") or 0) or _free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "APP_MODE": "demo"}
     env.pop("APPTEST", None)  # a real server, not AppTest
     proc = subprocess.Popen(

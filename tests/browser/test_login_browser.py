@@ -57,3 +57,16 @@ def test_a_link_opened_before_login_leads_to_its_page_after_login(db, page, app_
     page.get_by_label("گذرواژه").fill(PASSWORD)
     page.get_by_role("button", name="ورود").click()
     expect(page.get_by_role("heading", name="فرایندها و مهلت‌ها")).to_be_visible()
+
+
+def test_a_cookie_issued_after_a_logout_signs_a_new_visit_in(db, page, app_url):
+    # The old bug: after the first logout every later cookie was refused too, because its issue time
+    # was read in a rerun where it was always missing and fell back to 1970.
+    make_staff(db, "tehran.expert", ["expert"], TEHRAN_ID)
+    login_and_keep_cookie(page, app_url, "tehran.expert", PASSWORD)
+    page.get_by_role("button", name="خروج").click()
+    expect(page.get_by_label("گذرواژه")).to_be_visible()
+    page.context.clear_cookies()
+    login_and_keep_cookie(page, app_url, "tehran.expert", PASSWORD)
+    page.goto(f"{app_url}/processes")
+    expect(page.get_by_role("heading", name="فرایندها و مهلت‌ها")).to_be_visible()
