@@ -32,12 +32,6 @@ def account_usable(user: StaffUser, now: datetime) -> bool:
     return user.is_active and not (user.locked_until is not None and user.locked_until > now)
 
 
-def load_actor(session: Session, username: str, *, now: datetime) -> Actor | None:
-    """The active, unlocked staff member with this username, or None."""
-    user = session.scalar(sa.select(StaffUser).where(StaffUser.username == username))
-    return actor_from_row(user) if user is not None and account_usable(user, now) else None
-
-
 def login_credentials(session: Session) -> dict:
     """The credentials mapping streamlit-authenticator expects, built from the staff table, without
     password hashes: the widget keeps its form, state keys and logout button, and its own password

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from db.engine import make_engine, session_scope
+from db.engine import make_engine
 from domain.login_policy import LOGIN_REFUSED, MAX_FAILED_LOGINS, SESSION_ENDED_FA
 from domain.reference import TEHRAN_ID
 from logic import login as lg

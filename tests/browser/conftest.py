@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from logic.sessions import SESSION_COOKIE
 from tests.conftest import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
@@ -115,7 +116,7 @@ def login_and_keep_cookie(page, app_url: str, username: str, password: str) -> N
     login(page, app_url, username, password)
     page.get_by_role("button", name="خروج").wait_for()
     for _ in range(100):
-        if any(c["name"] == "nezam_backoffice_auth" for c in page.context.cookies()):
+        if any(c["name"] == SESSION_COOKIE for c in page.context.cookies()):
             return
         page.wait_for_timeout(100)
     raise AssertionError("the login cookie was never set")
