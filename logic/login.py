@@ -155,6 +155,11 @@ def _count_failure(s, user_scope: str, now: datetime) -> None:
             window_started_at = CASE WHEN t.window_started_at > :since THEN t.window_started_at ELSE :now END,
             last_failed_at = :now
         RETURNING failures"""), {"scope": GLOBAL_SCOPE, "now": now, "since": now - GLOBAL_WINDOW}).scalar_one()
-    if failures == 1:  # a new minute: forget usernames whose failures no longer count (at most once a minute)
-        s.execute(sa.delete(LoginThrottle).where(LoginThrottle.scope != GLOBAL_SCOPE,
-                                                 LoginThrottle.last_failed_at <= now - USER_FAILURE_MEMORY))
+    if failures == 1:
+        # A new minute: forget usernames whose failures no longer count (at most once a minute). Rows
+        # another login holds are skipped, not waited for: that login may be waiting for this one's
+        # lock on the global row.
+        s.execute(sa.text("""
+            DELETE FROM login_throttle WHERE scope IN (
+                SELECT scope FROM login_throttle WHERE scope <> :all AND last_failed_at <= :old
+                FOR UPDATE SKIP LOCKED)"""), {"all": GLOBAL_SCOPE, "old": now - USER_FAILURE_MEMORY})

@@ -261,3 +261,13 @@ def test_an_idle_session_shows_the_login_form_with_the_reason(db_url, db, monkey
     assert texts(at.warning) == [SESSION_ENDED_FA["idle"]]
     assert [t.label for t in at.text_input] == ["نام کاربری", "گذرواژه"]
 
+
+
+def test_usernames_whose_failures_no_longer_count_are_forgotten(db):
+    for i in range(3):
+        attempt(db, f"t.typo{i}", "wrong-guess", T0)
+    attempt(db, "t.recent", "wrong-guess", T0 + timedelta(minutes=14))
+    attempt(db, "t.later", "wrong-guess", T0 + timedelta(minutes=16))  # a new minute sweeps the table
+    with db.connect() as c:
+        scopes = set(c.scalars(sa.text("SELECT scope FROM login_throttle")))
+    assert scopes == {"all", "user:t.recent", "user:t.later"}
