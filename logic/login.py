@@ -23,7 +23,7 @@ from domain.login_policy import (GLOBAL_FAILURES_PER_MINUTE, GLOBAL_WINDOW, LOCK
                                  MAX_FAILED_LOGINS, USER_FAILURE_MEMORY, global_wait, throttle_message,
                                  user_wait)
 from logic.audit import record
-from logic.auth import NO_PASSWORD_HASH
+from logic.auth import NO_PASSWORD_HASH, actor_from_row
 from logic.sessions import start_session
 
 BCRYPT_MAX_BYTES = 72
@@ -69,17 +69,8 @@ def attempt_login(engine: sa.Engine, username: str | None, password: str | None,
     user_scope = f"user:{name}"
     cap = global_cap() if cap is None else cap
 
-    with session_scope(engine) as s:
-        rows = {r.scope: r for r in s.scalars(sa.select(LoginThrottle)
-                                              .where(LoginThrottle.scope.in_([user_scope, GLOBAL_SCOPE])))}
-        mine, everyone = rows.get(user_scope), rows.get(GLOBAL_SCOPE)
-        waits = {"user": mine and user_wait(now, mine.failures, mine.last_failed_at),
-                 "all": everyone and global_wait(now, everyone.failures, everyone.window_started_at, cap)}
-        scope, wait = max(((k, w) for k, w in waits.items() if w), key=lambda kw: kw[1], default=(None, None))
-        if wait:
-            record(s, None, "login_throttled", "login", None, at=now,
-                   data={"username": name[:64], "scope": scope, "wait_seconds": round(wait.total_seconds(), 1)})
-            return LoginResult(message=throttle_message(wait))
+    if refusal := _throttled(engine, name, user_scope, now, cap):
+        return refusal
 
     with session_scope(engine) as s:
         row = s.execute(_COUNT_ATTEMPT, {"max": MAX_FAILED_LOGINS, "until": now + LOCK_TIME, "now": now,
@@ -120,6 +111,22 @@ def attempt_login(engine: sa.Engine, username: str | None, password: str | None,
     return LoginResult(message=LOGIN_REFUSED)
 
 
+def _throttled(engine: sa.Engine, name: str, user_scope: str, now: datetime, cap: int) -> LoginResult | None:
+    """The refusal of an attempt that must wait (audited), or None."""
+    with session_scope(engine) as s:
+        rows = {r.scope: r for r in s.scalars(sa.select(LoginThrottle)
+                                              .where(LoginThrottle.scope.in_([user_scope, GLOBAL_SCOPE])))}
+        mine, everyone = rows.get(user_scope), rows.get(GLOBAL_SCOPE)
+        waits = {"user": mine and user_wait(now, mine.failures, mine.last_failed_at),
+                 "all": everyone and global_wait(now, everyone.failures, everyone.window_started_at, cap)}
+        scope, wait = max(((k, w) for k, w in waits.items() if w), key=lambda kw: kw[1], default=(None, None))
+        if not wait:
+            return None
+        record(s, None, "login_throttled", "login", None, at=now,
+               data={"username": name[:64], "scope": scope, "wait_seconds": round(wait.total_seconds(), 1)})
+        return LoginResult(message=throttle_message(wait))
+
+
 def _audit(s, actor: Actor, action: str, now: datetime, **data) -> None:
     record(s, actor, action, "staff_user", actor.id, province_id=actor.province_id, at=now, data=data)
 
@@ -130,7 +137,7 @@ def _audit_not_counted(s, name: str, now: datetime) -> None:
     if user is None:
         record(s, None, "login_refused_unknown", "login", None, at=now, data={"username": name[:64]})
         return
-    actor = Actor(user.id, user.username, user.full_name, frozenset(user.roles), user.province_id)
+    actor = actor_from_row(user)
     if not user.is_active:
         _audit(s, actor, "login_refused_disabled", now)
     else:
