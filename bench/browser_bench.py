@@ -74,16 +74,17 @@ def _sidebar(page, link: str, heading: str) -> None:
 def _cases(url: str, runs: int) -> dict:
     """Requests an expert of Tehran can approve at the initial review, a member, the largest release."""
     from db.engine import make_engine
+    from domain.reference import TEHRAN_ID
 
     engine = make_engine(url)
     try:
         with engine.connect() as c:
             codes = c.execute(sa.text(
-                "SELECT tracking_code FROM request WHERE province_id = 1 AND status = 'open' "
-                "AND type_code = 'new_membership' AND stage_code = 'initial_review' AND assignee_id IS NULL "
-                "ORDER BY stage_due_at NULLS LAST LIMIT :n"), {"n": runs * 2}).scalars().all()
-            member = c.execute(sa.text("SELECT id FROM member WHERE province_id = 1 AND status = 'active' "
-                                       "ORDER BY id LIMIT 1")).scalar()
+                "SELECT tracking_code FROM request WHERE province_id = :p AND status = 'open' "
+                "AND stage_code = 'initial_review' AND assignee_id IS NULL "
+                "ORDER BY stage_due_at NULLS LAST LIMIT :n"), {"n": runs * 2, "p": TEHRAN_ID}).scalars().all()
+            member = c.execute(sa.text("SELECT id FROM member WHERE province_id = :p AND status = 'active' "
+                                       "ORDER BY id LIMIT 1"), {"p": TEHRAN_ID}).scalar()
             release = c.execute(sa.text("SELECT id FROM stat_release WHERE status = 'published' "
                                         "ORDER BY octet_length(snapshot::text) DESC LIMIT 1")).scalar()
     finally:

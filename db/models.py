@@ -90,8 +90,6 @@ class StaffUser(Base):
     is_active: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
     failed_logins: Mapped[int] = mapped_column(sa.Integer, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(TZ)
-    # Set on logout, password change and deactivation: login cookies issued before it are void.
-    sessions_revoked_at: Mapped[datetime | None] = mapped_column(TZ)
     password_changed_at: Mapped[datetime] = mapped_column(TZ, server_default=sa.func.now())
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=sa.func.now())
     __table_args__ = (
@@ -101,6 +99,33 @@ class StaffUser(Base):
         sa.CheckConstraint("password_hash LIKE '$2%'", name="bcrypt_hash"),
         sa.CheckConstraint("username = lower(username) AND length(username) BETWEEN 3 AND 64", name="username"),
     )
+
+
+class StaffSession(Base):
+    """A signed-in browser session. The login cookie carries a random 256-bit token; `id` is its
+    HMAC-SHA256 under COOKIE_KEY, so a copy of this table opens no session (migration 0017)."""
+    __tablename__ = "staff_session"
+    id: Mapped[bytes] = mapped_column(sa.LargeBinary, primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_user.id"))
+    issued_at: Mapped[datetime] = mapped_column(TZ)
+    last_seen_at: Mapped[datetime] = mapped_column(TZ)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZ)
+    __table_args__ = (
+        sa.CheckConstraint("octet_length(id) = 32", name="id_length"),
+        # Revoking all of a user's sessions (password change, deactivation) reads the live ones.
+        sa.Index("ix_staff_session_user_id", "user_id", postgresql_where=sa.text("revoked_at IS NULL")),
+    )
+
+
+class LoginThrottle(Base):
+    """Recent failed logins, shared by every app process: one row per typed username
+    (`user:<name>`) and one for all of them (`all`)."""
+    __tablename__ = "login_throttle"
+    scope: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    failures: Mapped[int] = mapped_column(sa.Integer)
+    window_started_at: Mapped[datetime] = mapped_column(TZ)
+    last_failed_at: Mapped[datetime] = mapped_column(TZ)
+    __table_args__ = (sa.CheckConstraint("failures >= 1", name="failures"),)
 
 
 # --- members ------------------------------------------------------------------------------------

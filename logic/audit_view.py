@@ -18,7 +18,9 @@ from domain.text import to_ascii_digits
 
 AUDIT_ACTIONS_FA = {
     "login": "ورود", "login_failed": "ورود نادرست", "account_locked": "قفل شدن حساب",
-    "login_refused_locked": "تلاش ورود به حساب قفل", "logout": "خروج",
+    "login_refused_locked": "تلاش ورود به حساب قفل", "login_refused_disabled": "تلاش ورود به حساب غیرفعال",
+    "login_refused_unknown": "تلاش ورود با نام کاربری ناشناخته", "login_throttled": "ورود محدودشده (تلاش زیاد)",
+    "session_expired": "پایان نشست (بی‌کاری یا سقف زمان)", "logout": "خروج",
     "staff_created": "ایجاد کاربر", "staff_updated": "ویرایش کاربر", "staff_activated": "فعال‌سازی کاربر",
     "staff_deactivated": "غیرفعال‌سازی کاربر", "password_reset": "بازنشانی گذرواژه",
     "password_changed": "تغییر گذرواژه", "holiday_added": "افزودن تعطیلی", "holiday_removed": "حذف تعطیلی",

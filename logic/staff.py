@@ -19,6 +19,7 @@ from domain.roles import ALL_ROLES, Role
 from domain.text import normalize_text
 from logic.audit import record
 from logic.common_passwords import COMMON_PASSWORDS
+from logic.sessions import revoke_sessions
 
 MIN_PASSWORD_CHARS = 8
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores everything after 72 bytes: refuse rather than truncate silently
@@ -126,7 +127,7 @@ def set_active(engine: sa.Engine, actor: Actor, user_id: int, active: bool) -> N
             raise ValidationError("حساب خودتان را نمی‌توانید غیرفعال کنید.")
         user.is_active = active
         if not active:
-            user.sessions_revoked_at = _now()
+            revoke_sessions(s, user.id, _now())
         record(s, actor, "staff_activated" if active else "staff_deactivated", "staff_user", user.id,
                province_id=user.province_id)
 
@@ -137,7 +138,8 @@ def reset_password(engine: sa.Engine, actor: Actor, user_id: int, new_password: 
         user = _load(s, user_id)
         _require_admin_over(actor, user.province_id)
         password_hash = hash_password(new_password, user.username)
-        user.password_hash, user.sessions_revoked_at = password_hash, _now()
+        user.password_hash = password_hash
+        revoke_sessions(s, user.id, _now())
         user.failed_logins, user.locked_until = 0, None
         user.password_changed_at = _now()
         record(s, actor, "password_reset", "staff_user", user.id, province_id=user.province_id)
@@ -153,7 +155,8 @@ def change_own_password(engine: sa.Engine, actor: Actor, old_password: str, new_
         if not bcrypt.checkpw((old_password or "").encode("utf-8")[:MAX_PASSWORD_BYTES],
                               user.password_hash.encode()):
             raise ValidationError("گذرواژهٔ فعلی درست نیست.")
-        user.password_hash, user.sessions_revoked_at = password_hash, _now()
+        user.password_hash = password_hash
+        revoke_sessions(s, user.id, _now())
         user.password_changed_at = _now()
         record(s, actor, "password_changed", "staff_user", user.id, province_id=user.province_id)
 

@@ -1,8 +1,10 @@
 """Helpers to drive the real app script with Streamlit's AppTest."""
 from __future__ import annotations
 
+import functools
 import os
 
+import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
@@ -15,13 +17,33 @@ def app(db_url: str, *, page: str = "app.py") -> AppTest:
     return AppTest.from_file(str(ROOT / page), default_timeout=60)
 
 
-def signed_in(db_url: str, username: str) -> AppTest:
-    """An app session that has already passed the login form (the form itself is tested apart)."""
-    at = app(db_url)
+@functools.cache
+def _engine(db_url: str) -> sa.Engine:
+    from db.engine import make_engine
+    return make_engine(db_url)
+
+
+def sign_in(at: AppTest, db_url: str, username: str) -> AppTest:
+    """Give an app session a live server-side session for this user, as a passed login form would."""
+    from datetime import datetime, timezone
+
+    from db.engine import session_scope, setting
+    from logic.auth import cookie_key
+    from logic.sessions import start_session
+
+    with session_scope(_engine(db_url)) as s:
+        user_id = s.scalar(sa.text("SELECT id FROM staff_user WHERE username = :u"), {"u": username})
+        token = start_session(s, user_id, cookie_key("demo", setting("COOKIE_KEY")), datetime.now(timezone.utc))
+    at.session_state["staff-session"] = token
     at.session_state["authentication_status"] = True
     at.session_state["username"] = username
     at.session_state["name"] = username
-    return at.run()
+    return at
+
+
+def signed_in(db_url: str, username: str) -> AppTest:
+    """An app session that has already passed the login form (the form itself is tested apart)."""
+    return sign_in(app(db_url), db_url, username).run()
 
 
 def texts(elements) -> list[str]:

@@ -20,7 +20,7 @@ from db.migrate import upgrade
 DATA_TABLES = (
     "payment", "fee_assessment", "validity_change", "record_change", "stage_visit", "request_event", "document",
     "education", "contact", "address", "family_member", "work_licence", "request", "blob_preview", "blob",
-    "member", "audit_event", "stat_release", "fee_tariff", "holiday", "staff_user",
+    "member", "audit_event", "stat_release", "fee_tariff", "holiday", "staff_session", "login_throttle", "staff_user",
 )
 
 

@@ -86,8 +86,7 @@ def refused_in_persian(exc: DomainError) -> None:
 
 _STATE = {
     "request": "concat_ws(':', id, version, status, stage_code, assignee_id, stage_due_at, due_at, referred)",
-    "staff_user": "concat_ws(':', id, username, password_hash, roles::text, is_active, failed_logins, locked_until, "
-                  "sessions_revoked_at)",
+    "staff_user": "concat_ws(':', id, username, password_hash, roles::text, is_active, failed_logins, locked_until)",
     "fee_tariff": "concat_ws(':', id, annual_fee, entrance_fee, card_fee, updated_at)",
     "document": "concat_ws(':', id, verdict, verdict_reason)",
     "holiday": "concat_ws(':', id, day, name_fa)",

@@ -19,7 +19,7 @@ from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from domain.text import to_persian_digits
 from logic import analytics as an
 from logic.export import CSV_MIME, XLSX_MIME
-from tests.apptest import app, signed_in, texts
+from tests.apptest import app, sign_in, signed_in, texts
 from tests.factories import Simulation, add_licences, make_staff
 
 TABLE_KEYS = {"renewals": "analytics-renewals", "members": "analytics-members",
@@ -127,7 +127,6 @@ def test_other_roles_cannot_open_it(db_url, db, role):
     with pytest.raises(ValueError):
         at.switch_page("pages/analytics.py")
     direct = app(db_url, page="pages/analytics.py")
-    direct.session_state["authentication_status"] = True
-    direct.session_state["username"] = f"t.{role}"
+    sign_in(direct, db_url, f"t.{role}")
     direct.run()
     assert "شما به این صفحه دسترسی ندارید." in texts(direct.error) and not direct.dataframe

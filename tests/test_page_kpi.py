@@ -19,7 +19,7 @@ from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from domain.text import format_number
 from logic import kpi
 from logic.export import CSV_MIME, XLSX_MIME
-from tests.apptest import app, signed_in, texts
+from tests.apptest import app, sign_in, signed_in, texts
 from tests.factories import Simulation, make_staff
 
 
@@ -158,8 +158,7 @@ def test_staff_who_are_not_managers_cannot_open_it(db_url, db, role):
     with pytest.raises(ValueError):
         at.switch_page("pages/kpi.py")
     direct = app(db_url, page="pages/kpi.py")
-    direct.session_state["authentication_status"] = True
-    direct.session_state["username"] = f"t.{role}"
+    sign_in(direct, db_url, f"t.{role}")
     direct.run()
     assert "شما به این صفحه دسترسی ندارید." in texts(direct.error)
     assert "شاخص‌های عملکرد" not in texts(direct.title) and not direct.metric

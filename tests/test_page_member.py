@@ -11,7 +11,7 @@ from domain.jalali import TEHRAN
 from domain.national_id import make_national_id, national_id_in_province
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from domain.text import to_persian_digits
-from tests.apptest import app, signed_in, texts
+from tests.apptest import app, sign_in, signed_in, texts
 from tests.factories import (audit_rows, file_request, make_full_member, make_staff, national_id_of, req_row,
                              step)
 
@@ -272,8 +272,7 @@ def test_setting_the_legal_address_and_switching_a_contact_off(db_url, db, world
 def test_roles_without_the_directory_cannot_open_a_profile(db_url, db, world):
     make_staff(db, "t.board", ["board"], TEHRAN_ID)
     direct = app(db_url, page="pages/member.py")
-    direct.session_state["authentication_status"] = True
-    direct.session_state["username"] = "t.board"
+    sign_in(direct, db_url, "t.board")
     direct.query_params["id"] = str(world["id"])
     direct.run()
     assert "شما به این صفحه دسترسی ندارید." in texts(direct.error) and not direct.subheader

@@ -14,7 +14,7 @@ from domain.jalali import now_tehran
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from domain.text import to_persian_digits
 from logic.export import CSV_MIME, XLSX_MIME
-from tests.apptest import app, signed_in, texts
+from tests.apptest import app, sign_in, signed_in, texts
 from tests.factories import insert, make_member, make_staff, national_id_of
 
 
@@ -200,7 +200,6 @@ def test_finance_may_read_the_directory_but_the_board_may_not(db_url, db, world)
     assert shown(open_members(db_url, "t.finance"))
     make_staff(db, "t.board", ["board"], TEHRAN_ID)
     direct = app(db_url, page="pages/members.py")
-    direct.session_state["authentication_status"] = True
-    direct.session_state["username"] = "t.board"
+    sign_in(direct, db_url, "t.board")
     direct.run()
     assert "شما به این صفحه دسترسی ندارید." in texts(direct.error) and not direct.dataframe

@@ -15,7 +15,7 @@ from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from domain.text import to_persian_digits
 from logic import workflow as wf
 from logic.export import CSV_MIME, XLSX_MIME
-from tests.apptest import app, signed_in, texts
+from tests.apptest import app, sign_in, signed_in, texts
 from tests.factories import file_request, make_member, make_staff
 
 
@@ -188,8 +188,7 @@ def test_roles_without_a_queue_cannot_open_it(db_url, db, world, role):
         at.switch_page("pages/queue.py")
     # Run directly by its URL, the page still refuses.
     direct = app(db_url, page="pages/queue.py")
-    direct.session_state["authentication_status"] = True
-    direct.session_state["username"] = f"t.{role}"
+    sign_in(direct, db_url, f"t.{role}")
     direct.run()
     assert "شما به این صفحه دسترسی ندارید." in texts(direct.error)
     assert "کارتابل" not in texts(direct.title) and not direct.dataframe

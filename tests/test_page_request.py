@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from domain.jalali import now_tehran
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import workflow as wf
-from tests.apptest import app, signed_in, texts
+from tests.apptest import app, sign_in, signed_in, texts
 from tests.factories import add_document, file_request, make_member, make_staff, tiny_pdf, tiny_png
 
 CHECKS = 4  # the new-membership initial review checklist
@@ -229,8 +229,7 @@ def test_roles_that_do_not_work_on_requests_cannot_open_the_page(db_url, db, wor
     with pytest.raises(ValueError):  # not registered in their navigation
         at.switch_page("pages/request.py")
     direct = app(db_url, page="pages/request.py")  # and refused when run directly by URL
-    direct.session_state["authentication_status"] = True
-    direct.session_state["username"] = username
+    sign_in(direct, db_url, username)
     direct.query_params["code"] = case["code"]
     direct.run()
     assert "شما به این صفحه دسترسی ندارید." in texts(direct.error)

@@ -2,7 +2,7 @@
 existing sessions."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +12,6 @@ from db.engine import session_scope
 from domain.errors import Conflict, PermissionDenied, ValidationError
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import staff as svc
-from logic.auth import load_actor
 from tests.apptest import signed_in, texts
 from tests.factories import PASSWORD, make_staff
 
@@ -75,15 +74,20 @@ def test_any_password_is_either_refused_in_persian_or_fits_bcrypt(password):
 
 
 def test_deactivation_and_password_reset_end_existing_sessions(db, admins):
+    from logic.sessions import check_session, start_session
+
+    def new_session():
+        with session_scope(db) as s:
+            return start_session(s, target.id, "k" * 32, datetime.now(timezone.utc))
+
     target = make_staff(db, "t.target", ["expert"], TEHRAN_ID)
-    before = datetime.now(timezone.utc) - timedelta(seconds=1)
+    before = new_session()
     svc.reset_password(db, admins["tehran"], target.id, "Tazeh@1405")
-    with session_scope(db) as s:
-        assert load_actor(s, "t.target", signed_in_at=before) is None
-        assert load_actor(s, "t.target", signed_in_at=datetime.now(timezone.utc)) is not None
+    assert check_session(db, before, "k" * 32).actor is None
+    after = new_session()
+    assert check_session(db, after, "k" * 32).actor == target
     svc.set_active(db, admins["tehran"], target.id, False)
-    with session_scope(db) as s:
-        assert load_actor(s, "t.target", signed_in_at=datetime.now(timezone.utc)) is None
+    assert check_session(db, after, "k" * 32).actor is None
     assert audit(db) == ["password_reset", "staff_deactivated"]
 
 

@@ -1,4 +1,4 @@
-"""Per-process engine, per-action sessions, and the signed-in actor for pages."""
+"""Per-process engine, per-action sessions, and the signed-in actor of a page run."""
 from __future__ import annotations
 
 import logging
@@ -11,11 +11,16 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from db import read_replica
-from db.engine import database_url, make_engine, session_scope
+from db.engine import database_url, make_engine, session_scope, setting
 from domain.actor import Actor
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+TOKEN = "staff-session"            # this browser session's login token (server memory only)
+COOKIE_PENDING = "session-cookie-pending"
+COOKIE_READ = "session-cookie-read"
+REFUSAL = "login-refusal"
+ENDED = "session-ended"
 
 
 @st.cache_resource(show_spinner=False)
@@ -78,25 +83,75 @@ def read(work: Callable[[Session], T], same_as: read_replica.Freshness | None = 
         return work(session), fresh
 
 
+def signing_key() -> str:
+    """COOKIE_KEY (ConfigError outside demo mode when it is missing or weak)."""
+    from logic.auth import cookie_key
+
+    return cookie_key(setting("APP_MODE"), setting("COOKIE_KEY"))
+
+
+def request_cookie(name: str) -> str | None:
+    """A cookie the browser sent when this session's connection opened (AppTest has no browser and
+    gives no strings here)."""
+    value = st.context.cookies.get(name)
+    return value if isinstance(value, str) else None
+
+
+def forget_session() -> None:
+    for k in (TOKEN, COOKIE_PENDING, "actor"):
+        st.session_state.pop(k, None)
+
+
+def signed_in_actor(key: str) -> Actor | None:
+    """The actor of this run from its server-side session (this browser session's, else the cookie's,
+    read once per browser session), checked in the database on every run; None when there is none, it
+    was revoked, it timed out (a message for the login screen is left) or the account is locked or
+    deactivated."""
+    from domain.errors import ServiceUnavailable
+    from logic.sessions import SESSION_COOKIE, check_session
+
+    token = st.session_state.get(TOKEN)
+    if not token and not st.session_state.get(COOKIE_READ):
+        st.session_state[COOKIE_READ] = True
+        token = request_cookie(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        result = check_session(engine(), token, key)
+    except ServiceUnavailable as exc:
+        st.error(exc.message)
+        st.stop()
+    if result.actor is None:
+        forget_session()
+        if result.ended:
+            from domain.login_policy import SESSION_ENDED_FA
+            st.session_state[ENDED] = SESSION_ENDED_FA[result.ended]
+        return None
+    st.session_state[TOKEN] = token
+    st.session_state.update(authentication_status=True, username=result.actor.username,
+                            name=result.actor.full_name)
+    return result.actor
+
+
 def require_page(page_file: str) -> Actor:
-    """The signed-in actor, re-read from the database, if their roles allow this page; else stop.
+    """The signed-in actor, re-checked against the database, if their roles allow this page; else stop.
 
     app.py registers only allowed pages, but Streamlit can also run a file under pages/ directly by
     its URL, so each page checks again against the same registry."""
-    from logic.auth import load_actor
-    from domain.jalali import now_tehran
+    from logic.auth import ConfigError
     from ui.boot import leave_legacy_pages_mode
     from ui.navigation import spec_for_file
 
     leave_legacy_pages_mode()
 
-    username = st.session_state.get("username") if st.session_state.get("authentication_status") else None
-    actor = None
-    if username:
-        with db_session() as session:
-            actor = load_actor(session, username, now=now_tehran(),
-                               signed_in_at=st.session_state.get("signed-in-at"))
+    try:
+        actor = signed_in_actor(signing_key())
+    except ConfigError as exc:
+        st.error(exc.message)
+        st.stop()
     if actor is None:
+        if ended := st.session_state.pop(ENDED, None):
+            st.warning(ended)
         st.error("برای دیدن این صفحه باید وارد شوید.")
         st.stop()
     spec = spec_for_file(page_file)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from logic.sessions import SESSION_COOKIE
 from tests.conftest import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
@@ -37,7 +38,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def app_url(db_url):
-    port = _free_port()
+    # APP_TEST_PORT pins the server's port (a machine that hands out port ranges); else any free one.
+    port = int(os.environ.get("APP_TEST_PORT") or 0) or _free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "APP_MODE": "demo"}
     env.pop("APPTEST", None)  # a real server, not AppTest
     proc = subprocess.Popen(
@@ -114,7 +116,7 @@ def login_and_keep_cookie(page, app_url: str, username: str, password: str) -> N
     login(page, app_url, username, password)
     page.get_by_role("button", name="خروج").wait_for()
     for _ in range(100):
-        if any(c["name"] == "nezam_backoffice_auth" for c in page.context.cookies()):
+        if any(c["name"] == SESSION_COOKIE for c in page.context.cookies()):
             return
         page.wait_for_timeout(100)
     raise AssertionError("the login cookie was never set")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from domain.login_policy import LOGIN_REFUSED
 from domain.reference import TEHRAN_ID
 from tests.browser.conftest import login, login_and_keep_cookie, screenshot_path
 from tests.factories import PASSWORD, make_staff
@@ -26,7 +27,7 @@ def test_expert_logs_in_and_sees_the_persian_home(db, page, app_url):
 def test_wrong_password_and_direct_urls_reveal_nothing(db, page, app_url):
     make_staff(db, "tehran.expert", ["expert"], TEHRAN_ID)
     login(page, app_url, "tehran.expert", "wrong-password")
-    expect(page.get_by_text("نام کاربری یا گذرواژه نادرست است.")).to_be_visible()
+    expect(page.get_by_text(LOGIN_REFUSED)).to_be_visible()
     page.goto(f"{app_url}/kpi")
     expect(page.get_by_label("گذرواژه")).to_be_visible()
     expect(page.get_by_role("heading", name="شاخص‌های عملکرد")).to_have_count(0)
@@ -56,4 +57,17 @@ def test_a_link_opened_before_login_leads_to_its_page_after_login(db, page, app_
     page.get_by_label("نام کاربری").fill("tehran.expert")
     page.get_by_label("گذرواژه").fill(PASSWORD)
     page.get_by_role("button", name="ورود").click()
+    expect(page.get_by_role("heading", name="فرایندها و مهلت‌ها")).to_be_visible()
+
+
+def test_a_cookie_issued_after_a_logout_signs_a_new_visit_in(db, page, app_url):
+    # The old bug: after the first logout every later cookie was refused too, because its issue time
+    # was read in a rerun where it was always missing and fell back to 1970.
+    make_staff(db, "tehran.expert", ["expert"], TEHRAN_ID)
+    login_and_keep_cookie(page, app_url, "tehran.expert", PASSWORD)
+    page.get_by_role("button", name="خروج").click()
+    expect(page.get_by_label("گذرواژه")).to_be_visible()
+    page.context.clear_cookies()
+    login_and_keep_cookie(page, app_url, "tehran.expert", PASSWORD)
+    page.goto(f"{app_url}/processes")
     expect(page.get_by_role("heading", name="فرایندها و مهلت‌ها")).to_be_visible()

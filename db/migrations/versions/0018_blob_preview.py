@@ -2,13 +2,13 @@
 instead of the original, which is only downloaded: a 40-megapixel scan is not decoded on every view.
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0015"
+down_revision = "0017"
 
 
 def upgrade() -> None:
