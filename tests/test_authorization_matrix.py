@@ -45,7 +45,7 @@ from logic import (analytics, audit_view, auth, dashboard, documents, fees, holi
 from logic import workflow as wf
 from tests.conftest import ROOT, wipe
 from tests.factories import (ALL_TABLES, FIRST, LAST, PASSWORD, SAT_0800, add_document, file_request,
-                             insert, make_member, make_staff, step, tiny_png, validity_for)
+                             add_member_document, insert, make_member, make_staff, step, tiny_png, validity_for)
 
 ROLES = [r.value for r in Role]
 PROVINCES = {TEHRAN_ID: "own", ISFAHAN_ID: "other"}  # provincial columns are Tehran staff
@@ -147,6 +147,8 @@ class World:
         self.doc = {pid: add_document(engine, self.req[(pid, "transfer", "initial_review")], tiny_png(), "image/png")
                     for pid in PROVINCES}
         self.member = {pid: self._member(pid) for pid in PROVINCES}
+        self.archive = {pid: add_member_document(engine, self.member[pid]["id"], tiny_png(), "image/png", "degree")
+                        for pid in PROVINCES}
         self.staff = {pid: make_staff(engine, f"target.{pid}", ["expert"], pid).id for pid in PROVINCES}
         self.closure = {pid: self.sql("INSERT INTO holiday (day, province_id, name_fa) VALUES (:d, :p, 'تعطیلی استان') "
                                       "RETURNING id", d=date(2026, 12, 30) + timedelta(days=pid), p=pid)
@@ -380,6 +382,8 @@ WALKS: dict[str, Walk] = {
         w, lambda s: dashboard.summary(s, a, now_tehran())).mine == 1))),
     "documents.read_document": Walk(lambda w, a, pid: read(
         w, lambda s: documents.read_document(s, a, w.target("document", w.doc[pid])))),
+    "documents.read_document (member archive)": Walk(lambda w, a, pid: read(
+        w, lambda s: documents.read_document(s, a, w.target("document", w.archive[pid])))),
     "documents.set_verdict (initial_review)": Walk(lambda w, a, pid: documents.set_verdict(
         w.engine, a, w.target("document", w.doc[pid]), "accepted")),
     "fees.determine_licence_renewal_fee": Walk(lambda w, a, pid: fees.determine_licence_renewal_fee(
@@ -486,6 +490,9 @@ WALKS: dict[str, Walk] = {
         w.engine, a, w.target("discount_rule", w.rule), False, REASON), neutral=True),
     "uploads.store_document": Walk(lambda w, a, pid: uploads.store_document(
         w.engine, a, request_id=w.request(pid), doc_type=next(iter(DOCUMENT_TYPES_FA)), file_name="scan.png",
+        data=tiny_png())),
+    "uploads.store_document (member archive)": Walk(lambda w, a, pid: uploads.store_document(
+        w.engine, a, member_id=w.target("member", w.member[pid]["id"]), doc_type="degree", file_name="scan.png",
         data=tiny_png())),
     "workflow.approve (initial_review)": Walk(approve_at("transfer", "initial_review")),
     "workflow.approve (final_review)": Walk(approve_at("transfer", "final_review")),
