@@ -93,6 +93,8 @@ def audit_page(session: Session, actor: Actor, flt: AuditFilter, *, everything: 
 
 
 def audit_people(session: Session, actor: Actor) -> list[tuple[int, str]]:
+    if not actor.has(Role.ADMIN, Role.MANAGER):
+        raise PermissionDenied("گزارش رویدادها برای مدیر و مدیر سامانه است.")
     stmt = sa.select(StaffUser.id, StaffUser.full_name).order_by(StaffUser.full_name)
     if actor.province_id is not None:
         stmt = stmt.where(StaffUser.province_id == actor.province_id)

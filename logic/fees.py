@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 
 from db.models import FeeAssessment, Member, Request, StaffUser, WorkLicence
 from domain.actor import Actor
-from domain.errors import DomainError, InvalidTransition, NotFound, ValidationError
+from domain.errors import DomainError, InvalidTransition, NotFound, PermissionDenied, ValidationError
 from domain.fees import DiscountRule, check_licence_years, licence_renewal_lines, renewal_quote
 from domain.jalali import to_gregorian, to_jalali
 from domain.machine import APPROVE, check_can_act, check_scope, check_open, stage_of
 from domain.outcomes import requested_years
 from domain.processes import FeeRule, StageKind
+from domain.roles import REQUEST_VIEWERS
 from domain.text import format_rial, normalize_text, parse_amount_rial
 from domain.text import to_persian_digits as fa
 from logic.assessments import discount_rules, finance_status, province_tariffs, save_assessment
@@ -162,6 +163,9 @@ class FeeView:
 
 
 def fee_view(session: Session, actor: Actor, request_id: int) -> FeeView:
+    # The fee form is part of the request screen: the same roles open it.
+    if not actor.has(*REQUEST_VIEWERS):
+        raise PermissionDenied("دیدن مبلغ‌های درخواست برای نقش شما ممکن نیست.")
     req = session.get(Request, request_id)
     if req is None:
         raise NotFound("درخواست پیدا نشد.")

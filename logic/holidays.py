@@ -20,6 +20,7 @@ from domain.roles import Role
 from domain.text import clean_reason
 from logic.audit import record
 from logic.calendar import calendar_for
+from logic.scope import province_clause
 from logic.workflow import recompute_due_times
 
 
@@ -160,9 +161,9 @@ class HolidayRow:
 def list_holidays(session: Session, actor: Actor, jalali_year: int) -> list[HolidayRow]:
     start = to_gregorian(jdatetime.date(jalali_year, 1, 1))
     end = to_gregorian(jdatetime.date(jalali_year + 1, 1, 1))
-    scope = Holiday.province_id.is_(None)
-    if actor.province_id is not None:
-        scope = sa.or_(scope, Holiday.province_id == actor.province_id)
+    # National days, and the closures of the provinces the actor may see: the central administrator
+    # adds a province's closure, so they must also see it to remove it.
+    scope = sa.or_(Holiday.province_id.is_(None), province_clause(actor, Holiday.province_id))
     rows = session.execute(sa.select(Holiday.id, Holiday.day, Holiday.name_fa, Holiday.province_id, Holiday.source)
                            .where(scope, Holiday.day >= start, Holiday.day < end).order_by(Holiday.day)).all()
     return [HolidayRow(*r) for r in rows]

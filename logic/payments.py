@@ -56,6 +56,12 @@ def _require_finance(actor: Actor | None) -> None:
         raise PermissionDenied("ثبت پرداخت فقط برای امور مالی ممکن است.")
 
 
+def _require_finance_reader(actor: Actor) -> None:
+    # The payment screen's lists name members, amounts and bank references: finance's only.
+    if not actor.has(Role.FINANCE):
+        raise PermissionDenied("فهرست‌های پرداخت فقط برای امور مالی است.")
+
+
 def confirm_payment(engine: sa.Engine, actor: Actor | None, request_id: int, bank_reference: str,
                     amount: int | str, *, paid_at: datetime | None = None, source: str = "manual",
                     now: datetime | None = None) -> PaymentResult:
@@ -136,6 +142,7 @@ def _clean_tracking_code(code: str) -> str:
 
 def request_for_code(s: Session, actor: Actor, tracking_code: str) -> Request:
     """The request with this tracking code in the actor's provinces (another province's is 'not found')."""
+    _require_finance_reader(actor)
     code = _clean_tracking_code(tracking_code)
     req = s.scalar(sa.select(Request).where(Request.tracking_code == code,
                                             province_clause(actor, Request.province_id)))
@@ -285,6 +292,7 @@ class PendingApproval:
 
 def pending_finance_approvals(s: Session, actor: Actor, limit: int = 200) -> list[PendingApproval]:
     """Open requests at a finance-approval stage whose current assessment waits for finance."""
+    _require_finance_reader(actor)
     finance_stages = [(p.code, st.code) for p in PROCESSES.values() for st in p.stages
                       if st.kind is StageKind.FINANCE]
     stage_match = sa.or_(*[sa.and_(Request.type_code == t, Request.stage_code == c) for t, c in finance_stages])
@@ -317,6 +325,7 @@ class AwaitingPayment:
 
 def awaiting_payment(s: Session, actor: Actor, limit: int = 200) -> list[AwaitingPayment]:
     """Open requests at a payment stage, oldest first, with the amount to pay (None: not assessed yet)."""
+    _require_finance_reader(actor)
     pay_stages = [(p.code, st.code) for p in PROCESSES.values() for st in p.stages if st.kind is StageKind.PAYMENT]
     stage_match = sa.or_(*[sa.and_(Request.type_code == t, Request.stage_code == c) for t, c in pay_stages])
     total = (sa.select(FeeAssessment.total).where(FeeAssessment.request_id == Request.id)
@@ -348,6 +357,7 @@ SOURCE_FA = {"manual": "ثبت دستی", "gateway_csv": "فایل درگاه", 
 
 def recent_payments(s: Session, actor: Actor, limit: int = 50) -> list[PaymentRow]:
     """The latest payments by payment time (walks ix_payment_paid_at backwards)."""
+    _require_finance_reader(actor)
     rows = s.execute(
         sa.select(Payment, Request.tracking_code, Member.first_name, Member.last_name, StaffUser.full_name)
         .join(Request, Request.id == Payment.request_id).join(Member, Member.id == Request.member_id)

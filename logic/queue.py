@@ -30,7 +30,7 @@ from domain.calendar import SLA_LABELS_FA, SlaStatus
 from domain.errors import DomainError, PermissionDenied, ValidationError
 from domain.jalali import TEHRAN, format_jalali_datetime, now_tehran
 from domain.processes import Status, process, stages_for_role
-from domain.roles import Role
+from domain.roles import REQUEST_VIEWERS, Role
 from domain.text import format_number, normalize_text, to_persian_digits
 from logic import workflow as wf
 from logic.audit import record_export
@@ -256,7 +256,13 @@ def _search_condition(text: str) -> sa.ColumnElement[bool] | None:
     return _member_is(sa.or_(name_condition(q), Member.membership_no == q))
 
 
+def _require_queue(actor: Actor) -> None:
+    if not actor.has(*REQUEST_VIEWERS):
+        raise PermissionDenied("کارتابل برای نقش شما نیست.")
+
+
 def _validate(actor: Actor, flt: QueueFilter) -> None:
+    _require_queue(actor)
     if flt.view not in VIEWS_FA:
         raise ValidationError("نمای کارتابل شناخته‌شده نیست.")
     if flt.view == "all" and not is_manager(actor):
@@ -368,6 +374,7 @@ def _sum_capped(counts: Sequence[sa.ScalarSelect]) -> sa.ColumnElement[int]:
 
 def view_counts(session: Session, actor: Actor, now: datetime) -> dict[str, int]:
     """The count of each view available to the actor (capped, see COUNT_CAP), in one statement."""
+    _require_queue(actor)
     scope = [province_clause(actor, Request.province_id), _is_open()]
     parts = _view_parts(actor, now)
     row = session.execute(sa.select(*(_sum_capped([_capped_count([*scope, c]) for c in conds]).label(v)
@@ -401,6 +408,8 @@ def next_task(engine: sa.Engine, actor: Actor, now: datetime | None = None) -> O
 
     SKIP LOCKED: experts pressing at the same moment each lock a different row instead of queueing
     on the same one; a row claimed meanwhile fails the re-check of the WHERE clause and is passed over."""
+    if not takes_work(actor):
+        raise PermissionDenied("«کار بعدی» برای نقش‌هایی است که در مرحله‌ای از درخواست‌ها کار می‌کنند.")
     now = now or now_tehran()
     with session_scope(engine) as s:
         req = s.scalar(
@@ -468,7 +477,9 @@ def unclaim_selected(engine: sa.Engine, actor: Actor, picks: Sequence[tuple[int,
 def assignable_staff(session: Session, actor: Actor, request_ids: Sequence[int]) -> list[StaffChoice]:
     """Active staff who may take all these requests: the stages' roles, the province (or central
     staff), and not the initial reviewer of a four-eyes stage. The manager's reassign picker."""
-    if not request_ids or not is_manager(actor):
+    if not is_manager(actor):
+        raise PermissionDenied("ارجاع کار فقط برای مدیر ممکن است.")
+    if not request_ids:
         return []
     reqs = session.execute(
         sa.select(Request.province_id, Request.type_code, Request.stage_code, Request.initial_reviewer_id)
