@@ -104,7 +104,7 @@ async def _expert(browser, url: str, username: str, codes: list[str], until: flo
     except Exception:
         await page.screenshot(path=f"/tmp/proxy-bench-{username}.png")
         raise
-    while not any(c["name"] == "nezam_backoffice_auth" for c in await context.cookies()):
+    while not any(c["name"] == "nezam_backoffice_session" for c in await context.cookies()):
         await page.wait_for_timeout(100)
     done = 0
     for code in codes:

@@ -431,6 +431,8 @@ def next_after(engine: sa.Engine, actor: Actor, *, done: int | None = None,
     """The task to open after a decision («ثبت و کار بعدی»): the most urgent request I already hold
     (other than `done`, the one just decided), else the most urgent of my group, claimed for me as
     "next task" does. None when there is no work left."""
+    if not takes_work(actor):
+        raise PermissionDenied("«کار بعدی» برای نقش‌هایی است که در مرحله‌ای از درخواست‌ها کار می‌کنند.")
     with session_scope(engine) as s:
         row = s.execute(
             sa.select(Request.id, Request.tracking_code, Request.version, Request.status, Request.stage_code)

@@ -41,7 +41,7 @@ from domain.processes import PROCESSES
 from domain.reference import DOCUMENT_TYPES_FA, ISFAHAN_ID, TEHRAN_ID
 from domain.roles import Role
 from logic import (analytics, audit_view, auth, dashboard, documents, fees, holidays, kpi, member_changes, members,
-                   payments, queue, releases, request_view, staff, tariffs, uploads)
+                   payments, queue, releases, request_view, sessions, staff, tariffs, uploads)
 from logic import workflow as wf
 from tests.conftest import ROOT, wipe
 from tests.factories import (ALL_TABLES, FIRST, LAST, PASSWORD, SAT_0800, add_document, file_request,
@@ -341,13 +341,13 @@ def confirm(by_code: bool):
     return walk
 
 
-def next_task(w, a, pid):
+def next_task(w, a, pid, service=None):
     stage = next((QUEUE_TARGET[r] for r in ROLES if r in a.roles and r in QUEUE_TARGET), TARGETS[0])
     rid = w.request(pid, *stage)
     # The most urgent, so "next task" takes it if the actor may take it at all.
     w.sql("UPDATE request SET stage_risk_at = '2000-01-01', stage_due_at = '2000-01-02' WHERE id = :r RETURNING id",
           r=rid)
-    taken = queue.next_task(w.engine, a)
+    taken = (service or queue.next_task)(w.engine, a)
     seen(taken is not None and taken.request_id == rid)
 
 
@@ -377,7 +377,7 @@ WALKS: dict[str, Walk] = {
         s, a, audit_view.AuditFilter(tracking_code=w.code(w.request(pid))))[0]))),
     "audit_view.audit_people": Walk(lambda w, a, pid: seen(w.drivers[pid]["expert"].id in dict(read(
         w, lambda s: audit_view.audit_people(s, a))))),
-    "auth.logout": Walk(lambda w, a, pid: auth.logout(w.engine, a), neutral=True),
+    "sessions.end_session": Walk(lambda w, a, pid: sessions.end_session(w.engine, a, None, "k" * 32), neutral=True),
     "dashboard.summary": Walk(lambda w, a, pid: (hold(w, w.request(pid), a), seen(read(
         w, lambda s: dashboard.summary(s, a, now_tehran())).mine == 1))),
     "documents.read_document": Walk(lambda w, a, pid: read(
@@ -449,6 +449,7 @@ WALKS: dict[str, Walk] = {
     "queue.export_rows": Walk(lambda w, a, pid: seen(read(
         w, lambda s: list(queue.export_rows(s, a, mine(w, a, pid)[1], now_tehran()))))),
     "queue.next_task": Walk(next_task),
+    "queue.next_after": Walk(lambda w, a, pid: next_task(w, a, pid, queue.next_after)),
     "queue.queue_page": Walk(lambda w, a, pid: seen(read(
         w, lambda s: queue.queue_page(s, a, mine(w, a, pid)[1], now_tehran())).rows)),
     "queue.unclaim_selected": Walk(lambda w, a, pid: queue.unclaim_selected(
@@ -540,10 +541,11 @@ NOT_SERVICES = {
 # Functions of logic/ without an actor that screens, the app or the console call: each is open to
 # whoever reaches it on purpose.
 NO_ACTOR = {
-    "auth.load_actor": "the login itself: who the actor is",
+    "login.attempt_login": "the login itself",
+    "sessions.check_session": "the login itself: which session the cookie names",
+    "documents.screen_copy": "the screen copy of a document the caller has just read with read_document "
+                             "(province checked, the read audited)",
     "auth.login_credentials": "the login form's credentials, built in memory",
-    "auth.record_login_failure": "the login itself",
-    "auth.record_login_success": "the login itself",
     "production.database_problems": "the operator's console (deploy.serve)",
     "releases.published_provinces": "published statistics are public",
     "releases.published_releases": "published statistics are public",

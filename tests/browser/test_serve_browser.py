@@ -183,7 +183,7 @@ def test_a_killed_app_process_costs_a_sign_in_and_nothing_else(served, browser, 
         page.get_by_label("گذرواژه").fill(PASSWORD)
         page.get_by_role("button", name="ورود").click()
         page.get_by_role("button", name="خروج").wait_for()
-        _wait(lambda: any(c["name"] == "nezam_backoffice_auth" for c in context.cookies()), "the login cookie")
+        _wait(lambda: any(c["name"] == "nezam_backoffice_session" for c in context.cookies()), "the login cookie")
         _approve(page, url, first.tracking_code)
         assert _decided(engine, first.request_id) == "final_review"
 
