@@ -4,8 +4,9 @@
     python -m db.backup restore FILE  [--database-url URL] [--create] [--clean]
     python -m db.backup verify FILE
 
-The database is DATABASE_URL (environment, then .streamlit/secrets.toml), else the embedded server
-under .data/pg, exactly as the app finds it; --database-url overrides.
+The database is the owner's: MIGRATION_DATABASE_URL, else DATABASE_URL (environment, then
+.streamlit/secrets.toml), else the embedded server under .data/pg as its superuser; --database-url
+overrides.
 
 dump: pg_dump runs inside a snapshot this module exports, and the row count of every table is
 taken in that same snapshot; the counts and the file's sha256 go to FILE.manifest.json next to the
@@ -14,7 +15,8 @@ backup.
 
 restore: the file is checked against its manifest (sha256) before anything is touched, the target
 must be empty (or --clean drops what is there first), pg_restore runs as one transaction (all or
-nothing; ownership and grants are not restored, so any role with CREATE rights can restore), then
+nothing; ownership and grants are not restored, so any role with CREATE rights can restore: the
+restoring role owns what it restored), the app role's grants are made again (`db.roles.apply`), then
 every table's row count is compared with the manifest and the tables are analysed.
 
 pg_dump cannot dump a server newer than itself, so the tools are chosen by the server's major
@@ -39,7 +41,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from db.engine import database_url, make_engine, normalize_url
+from db import roles
+from db.engine import make_engine, migration_database_url, normalize_url
 
 MANIFEST_SUFFIX = ".manifest.json"
 
@@ -283,6 +286,8 @@ def restore(path: str | Path, url: str, *, clean: bool = False, create: bool = F
         if clean:
             cmd += ["--clean", "--if-exists"]
         _run(cmd + [str(path)], libpq_env(url), "pg_restore")
+        with engine.begin() as c:
+            roles.apply(c)
         with engine.connect() as c:
             counts = table_counts(c)
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
@@ -305,10 +310,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p_dump = sub.add_parser("dump", help="write a custom-format dump and its manifest")
     p_dump.add_argument("file")
-    p_dump.add_argument("--database-url", help="default: DATABASE_URL, else the embedded server")
+    p_dump.add_argument("--database-url", help="default: MIGRATION_DATABASE_URL, else DATABASE_URL, else the embedded server")
     p_restore = sub.add_parser("restore", help="restore a dump into an empty database and check every table")
     p_restore.add_argument("file")
-    p_restore.add_argument("--database-url", help="default: DATABASE_URL, else the embedded server")
+    p_restore.add_argument("--database-url", help="default: MIGRATION_DATABASE_URL, else DATABASE_URL, else the embedded server")
     p_restore.add_argument("--create", action="store_true", help="create the target database if it is missing")
     p_restore.add_argument("--clean", action="store_true", help="drop the target's objects first (destructive)")
     p_verify = sub.add_parser("verify", help="check a dump against its manifest without restoring it")
@@ -316,12 +321,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "dump":
-            info = dump(args.database_url or database_url(), args.file)
+            info = dump(args.database_url or migration_database_url(), args.file)
             rows = sum(info.tables.values())
             print(f"dumped {len(info.tables)} tables, {rows:,} rows, {info.size_bytes:,} bytes to {info.path}\n"
                   f"sha256 {info.sha256}\nmanifest {manifest_path(info.path)}\nwith {info.pg_dump}")
         elif args.command == "restore":
-            info = restore(args.file, args.database_url or database_url(), clean=args.clean, create=args.create)
+            info = restore(args.file, args.database_url or migration_database_url(), clean=args.clean, create=args.create)
             rows = sum(info.tables.values())
             checked = "every table's row count matches the dump" if info.checked_against_manifest else \
                 "no manifest: row counts not checked"
