@@ -41,13 +41,14 @@ DEFAULT_GRANT = FULL  # a table not listed above (see the module docstring)
 
 # Functions that write what the app may not: they run with the owner's rights, with a fixed search_path.
 # The app calls kpi_rebuild() and kpi_compact() (they TRUNCATE and DELETE rollups); the rest are triggers.
-DEFINER_FUNCTIONS = "proname LIKE 'kpi\\_%' OR proname = 'audit_event_chain'"
+DEFINER_FUNCTIONS = "proname LIKE 'kpi\\_%' OR proname LIKE 'audit\\_event\\_chain%'"
 APP_CALLS = ("kpi_rebuild", "kpi_compact")
 
 # Triggers that guard data: ENABLE ALWAYS, so `session_replication_role = replica` does not skip them.
 GUARD_TRIGGERS: dict[str, tuple[str, ...]] = {
     "request_event": ("request_event_append_only", "request_event_no_truncate"),
-    "audit_event": ("audit_event_append_only", "audit_event_no_truncate", "audit_event_chain"),
+    "audit_event": ("audit_event_append_only", "audit_event_no_truncate", "audit_event_chain",
+                    "audit_event_chain_head"),
     "record_change": ("record_change_append_only", "record_change_no_truncate"),
     "fee_assessment": ("fee_assessment_immutable",),
     "stat_release": ("stat_release_frozen",),

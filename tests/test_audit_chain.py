@@ -95,6 +95,16 @@ def test_concurrent_writers_make_one_chain(db):
     assert ids(db) == list(range(1, 61))  # ids are taken in chain order, one each
 
 
+def test_many_rows_in_one_statement_and_statements_in_one_transaction_chain_in_order(db):
+    with db.begin() as c:
+        c.execute(sa.text("INSERT INTO audit_event (action, entity, data) "
+                          "SELECT 'bulk', 'x', jsonb_build_object('i', g) FROM generate_series(1, 50) g"))
+        c.execute(sa.text("INSERT INTO audit_event (action, entity) VALUES ('single', 'x')"))
+    with db.begin() as c:
+        c.execute(sa.text("INSERT INTO audit_event (action, entity) VALUES ('next', 'x'), ('next', 'y')"))
+    assert str(audit_chain.verify(db, batch=7)) == "ok, 53 rows"
+
+
 def test_the_command_prints_ok_or_the_broken_id_and_exits_accordingly(logged, owner_engine, db_url, capsys):
     assert audit_chain.main(["verify", "--database-url", db_url]) == 0
     assert capsys.readouterr().out == "audit chain: ok, 5 rows\n"

@@ -23,16 +23,26 @@ depends_on = None
 
 CHAIN_TRIGGER = f"""
 CREATE FUNCTION audit_event_chain() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE prev bytea;
+DECLARE head audit_chain_head; prev bytea;
 BEGIN
     -- One chain: the head row's lock orders concurrent writers (held until they commit), and the id
-    -- is taken under it, so id order is chain order whatever order the transactions started in.
-    SELECT last_hash INTO STRICT prev FROM audit_chain_head FOR UPDATE;
+    -- is taken under it, so id order is chain order whatever order the transactions started in. In
+    -- REPEATABLE READ a head moved since the snapshot is a serialization failure, never a stale link.
+    SELECT * INTO STRICT head FROM audit_chain_head FOR UPDATE;
+    -- Rows this statement already added come after the head (it moves once per statement, below:
+    -- moving it per row would leave one row version per insert for the next lock to walk).
+    SELECT row_hash INTO prev FROM audit_event WHERE id > head.last_id ORDER BY id DESC LIMIT 1;
     NEW.id := nextval('audit_event_id_seq');
-    NEW.prev_hash := prev;
+    NEW.prev_hash := coalesce(prev, head.last_hash);
     NEW.row_hash := {ROW_HASH.format(p='NEW.')};
-    UPDATE audit_chain_head SET last_id = NEW.id, last_hash = NEW.row_hash;
     RETURN NEW;
+END $$"""
+HEAD_TRIGGER = """
+CREATE FUNCTION audit_event_chain_head() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE audit_chain_head h SET last_id = a.id, last_hash = a.row_hash
+      FROM (SELECT id, row_hash FROM audit_chain_added ORDER BY id DESC LIMIT 1) a;
+    RETURN NULL;
 END $$"""
 
 
@@ -68,6 +78,9 @@ def upgrade() -> None:
     op.execute(CHAIN_TRIGGER)
     op.execute("CREATE TRIGGER audit_event_chain BEFORE INSERT ON audit_event FOR EACH ROW "
                "EXECUTE FUNCTION audit_event_chain()")
+    op.execute(HEAD_TRIGGER)
+    op.execute("CREATE TRIGGER audit_event_chain_head AFTER INSERT ON audit_event REFERENCING NEW TABLE AS "
+               "audit_chain_added FOR EACH STATEMENT EXECUTE FUNCTION audit_event_chain_head()")
     roles.apply(op.get_bind())
 
 
@@ -87,8 +100,10 @@ def downgrade() -> None:
         op.execute(f"GRANT EXECUTE ON FUNCTION {fn} TO PUBLIC")
     for table, names in roles.GUARD_TRIGGERS.items():
         for name in names:
-            if name != "audit_event_chain":
+            if not name.startswith("audit_event_chain"):
                 op.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER "{name}"')
+    op.execute("DROP TRIGGER audit_event_chain_head ON audit_event")
+    op.execute("DROP FUNCTION audit_event_chain_head()")
     op.execute("DROP TRIGGER audit_event_chain ON audit_event")
     op.execute("DROP FUNCTION audit_event_chain()")
     op.execute("ALTER TABLE audit_event ALTER COLUMN id SET DEFAULT nextval('audit_event_id_seq')")
