@@ -25,8 +25,8 @@ FULL = ("SELECT", "INSERT", "UPDATE", "DELETE")
 # are written by their triggers and kpi_rebuild()/kpi_compact(), which run as the owner (DEFINER).
 APP_GRANTS: dict[str, tuple[str, ...]] = {
     "alembic_version": READ,
-    "province": READ, "request_type": READ, "request_stage": READ, "discount_rule": READ,
-    "province_setting": WRITE, "holiday": FULL, "staff_user": WRITE,
+    "province": READ, "request_type": READ, "request_stage": READ,
+    "province_setting": WRITE, "discount_rule": WRITE, "holiday": FULL, "staff_user": WRITE,
     "member": WRITE, "education": WRITE, "contact": WRITE, "address": WRITE, "family_member": WRITE,
     "work_licence": WRITE, "blob": WRITE, "document": WRITE,
     "request": WRITE, "stage_visit": WRITE,
