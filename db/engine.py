@@ -108,6 +108,10 @@ def _tune_embedded(server) -> None:
     server.ensure_postgres_running()
 
 
+# The app role's name (its rights are in db.roles).
+APP_ROLE = "nezam_app"
+
+
 def role_url(url: str, role: str) -> str:
     """`url` with another user name and no password (the embedded server trusts its local socket)."""
     return make_url(normalize_url(url)).set(username=role, password=None).render_as_string(hide_password=False)
@@ -115,8 +119,6 @@ def role_url(url: str, role: str) -> str:
 
 def database_url() -> str:
     """The app's connection: DATABASE_URL, else the embedded server as the app role."""
-    from db.roles import APP_ROLE
-
     url = setting("DATABASE_URL")
     return normalize_url(url) if url else role_url(embedded_url(), APP_ROLE)
 

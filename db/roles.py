@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-APP_ROLE = "nezam_app"
+from db.engine import APP_ROLE
+
+__all__ = ["APP_ROLE", "APP_GRANTS", "GUARD_TRIGGERS", "apply", "truncate", "truncate_sql"]
 
 READ = ("SELECT",)
 APPEND = ("SELECT", "INSERT")
