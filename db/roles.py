@@ -28,7 +28,9 @@ FULL = ("SELECT", "INSERT", "UPDATE", "DELETE")
 APP_GRANTS: dict[str, tuple[str, ...]] = {
     "alembic_version": READ,
     "province": READ, "request_type": READ, "request_stage": READ,
-    "province_setting": WRITE, "discount_rule": WRITE, "holiday": FULL, "staff_user": WRITE,
+    "province_setting": ("SELECT", "UPDATE"), "discount_rule": WRITE, "holiday": FULL, "staff_user": WRITE,
+    # Members and their details arrive with the national portal's submissions, through the app's
+    # connection (bench/load_bench.py plays the portal); the app's screens then correct them.
     "member": WRITE, "education": WRITE, "contact": WRITE, "address": WRITE, "family_member": WRITE,
     "work_licence": WRITE, "blob": WRITE, "document": WRITE,
     "request": WRITE, "stage_visit": WRITE,
