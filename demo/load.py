@@ -29,6 +29,7 @@ from datetime import date, datetime, timedelta
 import bcrypt
 import sqlalchemy as sa
 
+from db.roles import truncate_sql
 from demo.chunk import ChunkBuilder
 from demo.context import FIRST_JALALI_YEAR, JALALI, TARIFF_YEARS, Context, tariff_for
 from demo.files import DemoFile, demo_files
@@ -371,8 +372,10 @@ def load_demo(engine: sa.Engine, requests: int = DEFAULT_REQUESTS, members: int 
             # The tables are empty (no members, so nothing that hangs off one). Emptied in this
             # transaction, they get new files that need no WAL on a wal_level=minimal server (the
             # embedded one): the COPYs and index builds below write none, and commit syncs the files.
-            # The replica role keeps the append-only tables' TRUNCATE guard from firing.
-            cur.execute("TRUNCATE " + ", ".join(BULK_TABLES))
+            # The append-only tables' TRUNCATE guards are ENABLE ALWAYS: the owner turns them off for
+            # this statement only (db.roles.truncate_sql).
+            for statement in truncate_sql(BULK_TABLES, options=""):
+                cur.execute(statement)
         say(f"reference rows ready in {time.perf_counter() - t0:.1f}s; {requests:,} requests and {members:,} "
             f"members in {ctx.n_chunks} chunk(s)")
         workers = _pick_workers(ctx.n_chunks, workers)
@@ -438,11 +441,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members", type=int, help="number of members (default: about requests / 2)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (same seed, same data)")
     parser.add_argument("--if-empty", action="store_true", help="do nothing when members already exist")
-    parser.add_argument("--database-url", help="default: DATABASE_URL, else the embedded server")
+    parser.add_argument("--database-url", help="default: MIGRATION_DATABASE_URL (the owner role: the load drops and "
+                                               "rebuilds indexes), else DATABASE_URL, else the embedded server")
     parser.add_argument("--workers", type=int, help="generator processes (default: by CPU count)")
     args = parser.parse_args(argv)
 
-    from db.engine import database_url, make_engine, setting
+    from db.engine import make_engine, migration_database_url, setting
 
     if setting("APP_MODE") != "demo":
         # The demo brings ~200 staff accounts with one published password: never into a real database.
@@ -456,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
         scale_members if args.requests is None else None)
     if members is not None:
         members = min(members, MAX_MEMBERS)
-    engine = make_engine(args.database_url or database_url())
+    engine = make_engine(args.database_url or migration_database_url())
     keep_freed_memory()  # a short-lived process: what it keeps is returned when it exits
     try:
         result = load_demo(engine, requests=requests, members=members, seed=args.seed, if_empty=args.if_empty,

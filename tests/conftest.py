@@ -1,7 +1,9 @@
 """Test database: a fresh PostgreSQL database per test run, migrated to head.
 
 `TEST_DATABASE_URL` names a server (its database is used only to create and drop the test
-database); with none, the embedded server under `.data/pg-test` is used.
+database); with none, the embedded server under `.data/pg-test` is used. The server's superuser
+creates and migrates the database (`owner_url`, `owner_engine`: the owner role, which also wipes it);
+the services under test connect as the app role (`db_url`, `engine`), so its grants are exercised.
 """
 from __future__ import annotations
 
@@ -13,15 +15,16 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from db.engine import DATA_DIR, embedded_url, make_engine, normalize_url
+from db.engine import DATA_DIR, embedded_url, make_engine, normalize_url, role_url
 from db.migrate import upgrade
+from db.roles import APP_ROLE, truncate
 
 # Tables the tests fill; reference tables (province, settings, process definitions) stay.
 DATA_TABLES = (
     "payment", "fee_assessment", "validity_change", "record_change", "stage_visit", "request_event", "document",
     "education", "contact", "address", "family_member", "work_licence", "request", "blob_preview", "blob",
     "member", "audit_event", "stat_release", "fee_tariff", "holiday", "staff_session", "login_throttle", "staff_user",
-)
+)  # emptying audit_event restarts its hash chain (db.roles.truncate_sql)
 
 
 def server_url() -> str:
@@ -50,7 +53,8 @@ def pg_server_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def db_url(pg_server_url):
+def owner_url(pg_server_url):
+    """The test database as its owner (the server's superuser), which created and migrated it."""
     name = f"test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     url = create_database(pg_server_url, name)
     engine = make_engine(url)
@@ -61,25 +65,37 @@ def db_url(pg_server_url):
 
 
 @pytest.fixture(scope="session")
+def db_url(owner_url):
+    """The test database as the app role: what the services and pages connect as."""
+    return role_url(owner_url, APP_ROLE)
+
+
+@pytest.fixture(scope="session")
+def owner_engine(owner_url):
+    eng = make_engine(owner_url, pool_size=2, max_overflow=4)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
 def engine(db_url):
     eng = make_engine(db_url, pool_size=40, max_overflow=10)
     yield eng
     eng.dispose()
 
 
-def wipe(engine: sa.Engine) -> None:
-    with engine.begin() as conn:
-        # replica mode skips the append-only triggers, which would refuse TRUNCATE.
-        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
-        conn.execute(sa.text(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE"))
+def wipe(owner_engine: sa.Engine) -> None:
+    """Empty the data tables; only the owner can (TRUNCATE, with the append-only guards off for it)."""
+    with owner_engine.begin() as conn:
+        truncate(conn, DATA_TABLES)
         conn.execute(sa.text("UPDATE province_setting SET workdays = '{5,6,0,1,2}', opens = '07:30', "
                              "closes = '14:30', renewal_window_days = 60, finance_approval_required = true"))
 
 
 @pytest.fixture
-def db(engine):
-    """A clean database (reference data only) for one test."""
-    wipe(engine)
+def db(engine, owner_engine):
+    """A clean database (reference data only) for one test, as the app role."""
+    wipe(owner_engine)
     yield engine
 
 

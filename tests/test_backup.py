@@ -114,6 +114,27 @@ def test_the_append_only_triggers_survive_the_restore(restored):
                 c.execute(sa.text(stmt))
 
 
+def test_the_app_roles_grants_and_the_audit_chain_survive_the_restore(restored):
+    """pg_restore leaves grants out (--no-privileges); the restore makes the app role's again."""
+    from db.audit_chain import verify
+    from db.engine import role_url
+    from db.roles import APP_ROLE
+
+    _, dst, _ = restored
+    app = make_engine(role_url(dst.url.render_as_string(hide_password=False), APP_ROLE))
+    try:
+        with pytest.raises(sa.exc.DBAPIError, match="permission denied"), app.begin() as c:
+            c.execute(sa.text("UPDATE audit_event SET action = 'x'"))
+        assert verify(app).broken is None
+        with app.begin() as c:
+            c.execute(sa.text("INSERT INTO audit_event (action, entity) VALUES ('after_restore', 'x')"))
+            assert c.execute(sa.text("SELECT count(*) FROM request")).scalar() == 300
+        result = verify(app)
+        assert result.broken is None and result.rows >= 2
+    finally:
+        app.dispose()
+
+
 def test_the_manifest_describes_the_dump(restored):
     src, _, path = restored
     manifest = json.loads(backup.manifest_path(path).read_text())

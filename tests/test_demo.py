@@ -75,13 +75,14 @@ HISTORY_TIMES = {
 
 
 @pytest.fixture(scope="module")
-def loaded(engine):
-    wipe(engine)
+def loaded(engine, owner_engine):
+    """The demo loaded as the owner (it drops and rebuilds indexes), read as the app role."""
+    wipe(owner_engine)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(demo_load, "CHUNK_REQUESTS", CHUNK)
-        result = load_demo(engine, requests=REQUESTS, members=MEMBERS, seed=SEED, now=NOW, workers=1)
+        result = load_demo(owner_engine, requests=REQUESTS, members=MEMBERS, seed=SEED, now=NOW, workers=1)
     yield engine, result
-    wipe(engine)
+    wipe(owner_engine)
 
 
 def rows(engine, sql, **params):

@@ -20,13 +20,13 @@ NOTES = tuple(sorted(NOTE_ACTIONS))
 
 
 @pytest.fixture(scope="module")
-def loaded(engine):
+def loaded(engine, owner_engine):
     from tests.conftest import wipe
-    wipe(engine)
+    wipe(owner_engine)
     result = run_load(engine, workers=WORKERS, decisions=DECISIONS, requests=REQUESTS, time_limit_s=TIME_LIMIT_S)
     print(f"\nload: {result.summary()}\n{result.counts()}")
     yield engine, result
-    wipe(engine)
+    wipe(owner_engine)
 
 
 def rows(engine, sql, **params):

@@ -54,14 +54,19 @@ def test_models_and_migrations_agree(engine):
     assert expression_indexes <= have
 
 
-def test_event_and_audit_tables_refuse_updates_and_deletes(db):
+def test_event_and_audit_tables_refuse_updates_and_deletes_even_to_their_owner(db, owner_engine):
+    """The app role has no such privilege (tests/test_db_roles.py); the triggers stop the owner too,
+    also in replica mode (they are ENABLE ALWAYS)."""
     import pytest
     with db.begin() as c:
         c.execute(sa.text("INSERT INTO audit_event (action, entity) VALUES ('x', 'y')"))
     for stmt in ("UPDATE audit_event SET action = 'z'", "DELETE FROM audit_event", "TRUNCATE audit_event"):
-        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-            with db.begin() as c:
-                c.execute(sa.text(stmt))
+        for replica in (False, True):
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+                with owner_engine.begin() as c:
+                    if replica:
+                        c.execute(sa.text("SET LOCAL session_replication_role = replica"))
+                    c.execute(sa.text(stmt))
 
 
 # Values near every edge of the pattern CHECKs: lengths around their bounds, letters, Persian and

@@ -1,7 +1,8 @@
-"""Alembic environment: the URL comes from db.engine, or a connection passed by db.migrate."""
+"""Alembic environment: the owner's URL comes from db.engine (MIGRATION_DATABASE_URL), or a connection
+passed by db.migrate."""
 from alembic import context
 
-from db.engine import database_url, make_engine
+from db.engine import make_engine, migration_database_url
 from db.models import Base
 
 target_metadata = Base.metadata
@@ -14,7 +15,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = make_engine(database_url())
+    engine = make_engine(migration_database_url())
     with engine.connect() as conn:
         context.configure(connection=conn, target_metadata=target_metadata)
         with context.begin_transaction():

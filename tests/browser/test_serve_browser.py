@@ -60,12 +60,12 @@ def _wait(check, what: str, timeout: float = 90):
 
 
 @pytest.fixture(scope="module")
-def served(engine, db_url, tmp_path_factory):
+def served(engine, owner_engine, db_url, owner_url, tmp_path_factory):
     if shutil.which("nginx") is None and not os.path.exists("/usr/sbin/nginx"):
         if os.environ.get("CI"):
             pytest.fail("nginx is not installed (apt-get install nginx); the proxy tests are required in CI")
         pytest.skip("nginx is not installed")
-    wipe(engine)
+    wipe(owner_engine)
     make_staff(engine, "chief", ["admin"], None, "مدیر سامانه", password=PASSWORD)
     make_staff(engine, "tehran.expert", ["expert"], TEHRAN_ID, "زهرا محمدی", password=PASSWORD)
     now = now_tehran()
@@ -80,7 +80,7 @@ def served(engine, db_url, tmp_path_factory):
     # temporary folders are private to the user.
     run_dir = tempfile.mkdtemp(prefix="nezam-serve-")
     os.chmod(run_dir, 0o755)
-    env = {**os.environ, "DATABASE_URL": db_url, "APP_MODE": "production", "COOKIE_KEY": secrets.token_hex(32),
+    env = {**os.environ, "DATABASE_URL": db_url, "MIGRATION_DATABASE_URL": owner_url, "APP_MODE": "production", "COOKIE_KEY": secrets.token_hex(32),
            "WORKERS": "2", "APP_PORT": str(_free_port_pair()), "HTTPS_PORT": str(_free_port()),
            "HTTP_PORT": str(_free_port()), "BIND": "127.0.0.1", "RUN_DIR": run_dir}
     cert = subprocess.run([sys.executable, "-m", "deploy.serve", "selfsigned", str(tmp / "tls")], cwd=ROOT,

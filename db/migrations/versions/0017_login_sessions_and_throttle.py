@@ -7,13 +7,15 @@ every app process behind the load balancer throttles the same way. Sessions cann
 (an old cookie holds no session token): after this migration everyone signs in again.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 """
 import sqlalchemy as sa
 from alembic import op
 
+from db import roles
+
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
@@ -44,6 +46,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("scope", name=op.f("pk_login_throttle")),
     )
     op.drop_column("staff_user", "sessions_revoked_at")
+    roles.apply(op.get_bind())  # the app role's rights on the new tables (db/roles.py)
 
 
 def downgrade() -> None:

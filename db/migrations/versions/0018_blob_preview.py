@@ -7,6 +7,8 @@ Revises: 0017
 import sqlalchemy as sa
 from alembic import op
 
+from db import roles
+
 revision = "0018"
 down_revision = "0017"
 
@@ -22,6 +24,7 @@ def upgrade() -> None:
         sa.CheckConstraint("mime IN ('image/jpeg', 'image/png')", name=op.f("ck_blob_preview_mime")),
         sa.CheckConstraint("width > 0 AND height > 0", name=op.f("ck_blob_preview_size")),
     )
+    roles.apply(op.get_bind())  # the app role's rights on the new tables (db/roles.py)
 
 
 def downgrade() -> None:
