@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
 import time
 
 import numpy as np
@@ -152,6 +153,8 @@ def main() -> None:
         if bad:
             bad_tables += 1
             print("NARROWED", cells, bad)
+        if (k + 1) % 1000 == 0:
+            print(f"... {k + 1} tables, {bad_tables} narrowed", file=sys.stderr, flush=True)
     print(f"tables: {args.tables} (seed {args.seed}), entries: {entries}, hidden: {hidden} "
           f"({100 * hidden / max(entries, 1):.1f}%)")
     print(f"tables with a hidden entry narrowed beyond the rule: {bad_tables}")

@@ -189,7 +189,7 @@ def _cheapest_path(net: _Network, hidden: set[Cell], entry: Cell, start: int, en
         node, added = state
         for nxt, c in steps[node]:
             fresh = c not in hidden
-            nstate = (nxt, added or fresh)
+            nstate = (nxt, must_add and (added or fresh))
             nd = d + (net.cost[c] if fresh else 0)
             if nd < dist.get(nstate, nd + 1):
                 dist[nstate] = nd

@@ -8,7 +8,6 @@ entry may be pinned to one value."""
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,8 +21,8 @@ from domain.disclosure_ranges import table_equations, unprotected
 count = st.one_of(st.integers(0, 6), st.integers(0, 60), st.sampled_from([0, 0, 1, 4, 5]))
 
 
-def check_table(cells):
-    sup = suppress_table(cells)
+def check_table(cells, *, guard=True):
+    sup = suppress_table(cells, guard=guard)
     truth = extended(cells)
     grid = publish(cells, sup)
     # Every count 1–4, totals included, is hidden; what is shown is exact.
@@ -94,25 +93,25 @@ def test_the_check_catches_what_hiding_only_the_small_cells_gives_away():
     assert unprotected(values, {(0, 0), (0, 1), (1, 0), (1, 1)}, eqs) == {}
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The reader is the exact check here, so the suppression's own (the same question, asked of the
+# same solver) is left out to keep these fast; test_the_guard_* covers it.
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tables())
 def test_no_hidden_entry_of_a_random_table_can_be_narrowed(cells):
-    check_table(cells)
+    check_table(cells, guard=False)
 
 
 def test_seeded_tables_survive_the_exact_reader():
-    """The seeded generator of bench/disclosure_attack.py (which runs 10,000); here 300 of them."""
+    """The seeded generator of `python -m bench.disclosure_attack` (10,000 tables); here 25."""
     rng = random.Random(20261202)
-    started = time.perf_counter()
-    for _ in range(300):
-        check_table(random_table(rng))
-    assert time.perf_counter() - started < 60
+    for _ in range(25):
+        check_table(random_table(rng), guard=False)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(count, min_size=2, max_size=10))
 def test_no_hidden_category_can_be_narrowed_from_the_total(values):
-    sup = suppress_vector(values)
+    sup = suppress_vector(values, guard=False)
     k = len(values)
     truth = [[v] for v in values] + [[sum(values)]]
     grid = [[MARK if (i, 0) in sup.hidden else row[0]] for i, row in enumerate(truth)]
