@@ -58,6 +58,9 @@ def test_the_tehran_row_now_hides_its_total():
     assert grid[0][3] == MARK                         # a total of 1 is a count 1–4 too
     lo, hi = reader_ranges(grid)[0, 1]
     assert lo == 0 and (hi is None or hi >= 5)
+    # Shown, as that release did, the total caps the hidden 1 at 1 whatever else is hidden.
+    shown_total = [[MARK, MARK, 0, 1], [MARK, MARK, 12, 28], [20, 30, 6, 56], [27, 40, 18, 85]]
+    assert reader_ranges(shown_total)[0, 1] == (0, 1)
 
 
 def test_a_lone_small_cell_takes_the_cheapest_rectangle_of_large_enough_cells():
