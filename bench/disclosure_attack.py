@@ -158,7 +158,8 @@ def main() -> None:
     print(f"tables: {args.tables} (seed {args.seed}), entries: {entries}, hidden: {hidden} "
           f"({100 * hidden / max(entries, 1):.1f}%)")
     print(f"tables with a hidden entry narrowed beyond the rule: {bad_tables}")
-    print(f"suppression ({'with' if args.guard else 'without'} its milp guard): {suppress_s:.1f} s, {1000 * suppress_s / args.tables:.1f} ms/table; "
+    guard = "with" if args.guard else "without"
+    print(f"suppression ({guard} its milp guard): {suppress_s:.1f} s, {1000 * suppress_s / args.tables:.1f} ms/table; "
           f"independent exact reader: {attack_s:.1f} s")
 
 

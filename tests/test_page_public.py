@@ -68,7 +68,8 @@ def test_an_anonymous_visitor_reads_a_published_release(db_url, published):
     architecture = issued[issued["رشته"] == "معماری"].iloc[0]
     assert architecture["پایه ۳"] == "×" and architecture["جمع"] == "×"
     assert not any("کمتر از ۵" in str(v) for df in at.table for v in df.value.to_numpy().ravel())
-    assert any(c.startswith("«×»: پنهان برای محرمانگی؛ ممکن است صفر، ۱ تا ۴ یا ۵ و بیشتر باشد") for c in texts(at.caption))
+    legend = "«×»: پنهان برای محرمانگی؛ ممکن است صفر، ۱ تا ۴ یا ۵ و بیشتر باشد"
+    assert any(c.startswith(legend) for c in texts(at.caption))
     labels = [b.proto.label for b in at.get("download_button")]
     assert "دانلود همهٔ جدول‌ها (CSV)" in labels and "دانلود همهٔ جدول‌ها (XLSX)" in labels
     assert labels.count("دانلود این جدول (CSV)") == len(rel.TABLES)

@@ -1,10 +1,10 @@
 """Small-cell suppression against a reader who solves the published table exactly.
 
-The oracle (bench/disclosure_attack.py, which runs it on 10,000 seeded tables) is written from what a reader sees: the published grid (body, row totals in the last
-column, column totals and the grand total in the last row; hidden entries all "×"). It asks SciPy's
-`milp` for the least and greatest whole value of every hidden entry, knowing only that lines add up
-and counts are not negative. Every count from 1 to 4 must range from 0 to at least 5, and no hidden
-entry may be pinned to one value."""
+The oracle (bench/disclosure_attack.py, which runs it on 10,000 seeded tables) is written from what
+a reader sees: the published grid (body, row totals in the last column, column totals and the grand
+total in the last row; hidden entries all "×"). It asks SciPy's `milp` for the least and greatest
+whole value of every hidden entry, knowing only that lines add up and counts are not negative. Every
+count from 1 to 4 must range from 0 to at least 5, and no hidden entry may be pinned to one value."""
 from __future__ import annotations
 
 import random
