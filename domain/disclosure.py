@@ -2,69 +2,74 @@
 
 The rule the board publishes with every release:
 
-* a count from 1 to 4 (`is_small`) is never shown; it reads "<5" (*primary* suppression);
-* where the table's totals are published, enough further cells are hidden (*complementary*
-  suppression, shown as "×") that no hidden cell can be worked out exactly from the cells that
-  are shown and the totals;
-* zeros are shown: a zero says nobody is in the cell, which tells nothing about a person (and a
-  published total already says when a whole row is empty). Zeros may still be hidden as
-  complements, but only when no non-zero cell can do the job.
+* a count from 1 to 4 is never shown, in the body or among the totals (*primary* suppression);
+* every hidden entry carries the same mark, «×», so the mark does not say which hidden entries are
+  small (a mark of their own would let the totals solve them: «<5» is 1–4, «×» is then 0 or ≥ 5);
+* further entries are hidden (*complementary* suppression: cells first, zeros and totals only when
+  nothing else does) until the protection rule of `domain.disclosure_ranges` holds: from the shown
+  entries, the equations of the table and non-negativity, a reader can narrow no hidden count of
+  1–4 to a range that leaves out 0 or leaves out 5, and no hidden entry at all to a single value;
+* zeros are shown when they need not be hidden: a zero says nobody is in the cell.
 
-**Two-way tables** (`suppress_table`): an m×n table (m, n ≥ 2) whose row totals, column totals
-and grand total are all published. Write the hidden cells as edges of a bipartite graph between
-rows and columns. Knowing the shown cells and the totals is knowing, for every row and every
-column, the sum of its hidden cells; the hidden values solving those equations differ from the
-true ones exactly by the graph's *circulations* (alternating +t/−t around even cycles). So a
-hidden cell is determined exactly by the totals if and only if its edge lies on no cycle, that is
-if it is a *bridge* of the graph. (A hidden cell alone in its row or column is the simplest bridge;
-the condition also catches the subtler linear combinations.) The algorithm: hide the small cells;
-while some hidden cell is a bridge, hide the cheapest path of further cells that closes a cycle
-through it (Dijkstra over the complete bipartite graph, hidden cells free, a non-zero cell costing
-1 + its value so few and small cells are preferred, a zero cell costing far more). Each round
-puts at least one more hidden cell on a cycle and adding cells never takes one off, so it ends,
-and when it ends no hidden cell can be solved.
-
-**One-way tables** (`suppress_vector`): categories with only the grand total published: a hidden
-cell can be solved exactly if and only if it is the only hidden one, so a lone small cell gets one
-partner (the smallest non-zero other cell).
-
-`determined_cells` is the independent check (exact Gaussian elimination over the rationals): a
-hidden cell is determined iff its unit vector lies in the row space of the published-sum
-equations restricted to the hidden cells. The suppression functions run it before returning.
+How the complements are chosen. A table with its totals is a flow network: a source S feeds each
+row node by the row total, row i sends cell (i, j) to column j, each column sends its total to a
+sink K, and K returns the grand total to S (k categories: S sends each category to K, K returns the
+total). Tables a reader cannot tell from the true one are exactly the circulations that keep every
+shown entry and every entry non-negative. So lowering a hidden entry u→w by d is possible iff d
+units can go from u to w through the other hidden entries, each of which may carry any amount more
+than it does (forward) or give back up to its value (backward); raising it by d is the same from w
+to u. The greedy loop asks these questions with SciPy's maximum flow (capacities clipped at 5, which
+keeps every answer the rule needs exact). For the first unmet requirement it hides the cheapest
+path of entries that meets it (Dijkstra: hidden entries free, a cell 1 + its value, a zero much
+more, a total far more); hiding more never narrows a range, so a requirement once met stays met and
+the loop ends. Last, `disclosure_ranges.unprotected` solves the published table exactly with
+`milp`, and nothing is returned that it can narrow.
 """
 from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 
-SMALL_MIN, SMALL_MAX = 1, 4
-SMALL_MARK = "<5"        # a count from 1 to 4
-HIDDEN_MARK = "×"        # a cell hidden so that the totals cannot reveal a small one
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import maximum_flow
 
-Cell = tuple[int, int]
+from domain.disclosure_ranges import (SAFE_MIN, SMALL_MAX, SMALL_MIN, Cell, Equation, is_small, table_equations,
+                                      unprotected, vector_equations)
 
-# Cost of hiding a zero as a complement: only when no path of non-zero cells exists.
-_ZERO_COST = 10**12
+__all__ = ["SMALL_MIN", "SMALL_MAX", "SAFE_MIN", "MARK", "LEGACY_SMALL_MARK", "MARK_LABEL_FA", "RULE_FA", "Cell",
+           "is_small", "is_mark", "Suppression", "UnprotectedTable", "suppress_table", "suppress_vector"]
 
-SMALL_LABEL_FA = "کمتر از ۵"  # how a small count reads on screen ("<" would mirror in right-to-left text)
-HIDDEN_LABEL_FA = "×"
+MARK = "×"               # every hidden entry, small or not
+LEGACY_SMALL_MARK = "<5"  # written by releases published before the one-mark rule; read as MARK
+MARK_LABEL_FA = "×"
 
-RULE_FA = ("هر تعداد از ۱ تا ۴ نشان داده نمی‌شود و به جای آن «کمتر از ۵» (در فایل‌ها «<5») می‌آید. در جدول‌هایی "
-           "که جمع سطرها و ستون‌ها منتشر می‌شود، خانه‌های دیگری هم با نشان «×» پنهان می‌شوند تا هیچ عدد پنهانی "
-           "را نتوان از روی خانه‌های پیدا و جمع‌ها به دست آورد. صفر نشان داده می‌شود، چون دربارهٔ هیچ کسی "
-           "چیزی نمی‌گوید. جمع‌ها همان جمع واقعی‌اند. هیچ دادهٔ شخصی منتشر نمی‌شود.")
+RULE_FA = ("هیچ تعداد ۱ تا ۴، چه در خانه‌های جدول و چه در جمع‌ها، نشان داده نمی‌شود. همهٔ خانه‌های پنهان یک "
+           "نشان دارند، «×»، که ممکن است صفر، ۱ تا ۴ یا ۵ و بیشتر باشد. خانه‌ها و در صورت نیاز جمع‌های دیگری هم "
+           "پنهان می‌شوند تا از روی خانه‌های پیدا و جمع‌ها نتوان هیچ عدد پنهانی را دقیق به دست آورد و نتوان دربارهٔ "
+           "هیچ تعداد ۱ تا ۴ نتیجه گرفت که صفر نیست یا کمتر از ۵ است. صفرها تا جای ممکن نشان داده می‌شوند. هیچ "
+           "دادهٔ شخصی منتشر نمی‌شود.")
+
+# Costs of hiding a shown entry as a complement: a cell 1 + its value; zeros and totals only when
+# no path of non-zero cells does the job (a total is what readers use most).
+_ZERO_COST = 10**4
+_TOTAL_COST = 10**6
+_GRAND_COST = 10**8
 
 
-def is_small(value: int) -> bool:
-    return SMALL_MIN <= value <= SMALL_MAX
+def is_mark(value) -> bool:
+    return value == MARK or value == LEGACY_SMALL_MARK
+
+
+class UnprotectedTable(RuntimeError):
+    """The exact check could narrow a hidden entry: the table must not be published."""
 
 
 @dataclass(frozen=True)
 class Suppression:
-    """Which cells to hide: `primary` are the small counts, `complementary` the cells hidden to
-    protect them. Vectors use (i, 0)."""
+    """Which entries to hide, in extended coordinates (totals in row m / column n; a vector's total
+    at (k, 0)): `primary` the counts 1–4, `complementary` the entries hidden to protect them."""
 
     primary: frozenset[Cell]
     complementary: frozenset[Cell]
@@ -73,12 +78,17 @@ class Suppression:
     def hidden(self) -> frozenset[Cell]:
         return self.primary | self.complementary
 
-    def mark(self, cell: Cell) -> str | None:
-        if cell in self.primary:
-            return SMALL_MARK
-        if cell in self.complementary:
-            return HIDDEN_MARK
-        return None
+    def shown(self, cell: Cell, value: int) -> int | str:
+        return MARK if cell in self.hidden else value
+
+
+@dataclass(frozen=True)
+class _Network:
+    values: dict[Cell, int]
+    arcs: dict[Cell, tuple[int, int]]   # entry -> (tail, head)
+    nodes: int
+    cost: dict[Cell, int]
+    equations: list[Equation]
 
 
 def _check_counts(values: Iterable[int]) -> None:
@@ -87,179 +97,170 @@ def _check_counts(values: Iterable[int]) -> None:
             raise ValueError(f"counts must be non-negative ints, got {v!r}")
 
 
-def _cost(value: int) -> int:
+def _cell_cost(value: int) -> int:
     return _ZERO_COST if value == 0 else 1 + value
 
 
-# --- two-way tables -----------------------------------------------------------------------------
-
-def _bridges(hidden: set[Cell], m: int, n: int) -> list[Cell]:
-    """Hidden cells lying on no cycle of the rows–columns graph (Tarjan's bridge finding)."""
-    adj: dict[int, list[tuple[int, Cell]]] = {v: [] for v in range(m + n)}
-    for (i, j) in hidden:
-        adj[i].append((m + j, (i, j)))
-        adj[m + j].append((i, (i, j)))
-    order: dict[int, int] = {}
-    low: dict[int, int] = {}
-    found: list[Cell] = []
-    counter = 0
-    for root in range(m + n):
-        if root in order:
-            continue
-        order[root] = low[root] = counter
-        counter += 1
-        stack = [(root, None, iter(adj[root]))]
-        while stack:
-            v, via, it = stack[-1]
-            advanced = False
-            for w, edge in it:
-                if edge == via:
-                    continue
-                if w in order:
-                    low[v] = min(low[v], order[w])
-                else:
-                    order[w] = low[w] = counter
-                    counter += 1
-                    stack.append((w, edge, iter(adj[w])))
-                    advanced = True
-                    break
-            if not advanced:
-                stack.pop()
-                if stack:
-                    parent = stack[-1][0]
-                    low[parent] = min(low[parent], low[v])
-                    if low[v] > order[parent]:
-                        found.append(via)
-    return sorted(found)
-
-
-def _cheapest_cycle_path(cells: Sequence[Sequence[int]], hidden: set[Cell], bridge: Cell) -> list[Cell]:
-    """The cheapest set of cells joining the bridge's row to its column without the bridge itself."""
+def _table_network(cells: Sequence[Sequence[int]]) -> _Network:
     m, n = len(cells), len(cells[0])
-    source, target = bridge[0], m + bridge[1]
-    dist = {source: 0}
-    back: dict[int, tuple[int, Cell]] = {}
-    heap = [(0, source)]
-    while heap:
-        d, v = heapq.heappop(heap)
-        if v == target:
-            break
-        if d > dist.get(v, d):
+    source, sink = 0, 1 + m + n
+    row, col = (lambda i: 1 + i), (lambda j: 1 + m + j)
+    values, arcs, cost = {}, {}, {}
+    for i in range(m):
+        for j in range(n):
+            values[i, j], arcs[i, j], cost[i, j] = cells[i][j], (row(i), col(j)), _cell_cost(cells[i][j])
+        values[i, n], arcs[i, n], cost[i, n] = sum(cells[i]), (source, row(i)), _TOTAL_COST
+    for j in range(n):
+        values[m, j], arcs[m, j], cost[m, j] = sum(r[j] for r in cells), (col(j), sink), _TOTAL_COST
+    values[m, n], arcs[m, n], cost[m, n] = sum(map(sum, cells)), (sink, source), _GRAND_COST
+    return _Network(values, arcs, m + n + 2, cost, table_equations(m, n))
+
+
+def _vector_network(counts: Sequence[int]) -> _Network:
+    k = len(counts)
+    values = {(i, 0): v for i, v in enumerate(counts)} | {(k, 0): sum(counts)}
+    arcs = {(i, 0): (0, 1) for i in range(k)} | {(k, 0): (1, 0)}
+    cost = {(i, 0): _cell_cost(v) for i, v in enumerate(counts)} | {(k, 0): _GRAND_COST}
+    return _Network(values, arcs, 2, cost, vector_equations(k))
+
+
+def _can_move(net: _Network, hidden: set[Cell], entry: Cell, start: int, end: int, need: int) -> bool:
+    """Can `need` units go from `start` to `end` through the hidden entries other than `entry`?"""
+    if need <= 0:
+        return True
+    if start == end:
+        return True
+    tails, heads, caps = [], [], []
+    for c in hidden:
+        if c == entry:
             continue
-        if v < m:  # a row: step to any column
-            steps = [(m + j, (v, j)) for j in range(n)]
-        else:      # a column: step to any row
-            steps = [(i, (i, v - m)) for i in range(m)]
-        for w, cell in steps:
-            if cell == bridge:
+        t, h = net.arcs[c]
+        tails += [t, h]
+        heads += [h, t]
+        # Forward: any amount more; backward: at most the value. Clipping at SAFE_MIN keeps every
+        # answer for need ≤ SAFE_MIN exact (a cut of clipped capacities falls short of `need` only
+        # if every arc in it already did) and the sums far from int32 limits.
+        caps += [SAFE_MIN, min(net.values[c], SAFE_MIN)]
+    if not tails:
+        return False
+    graph = csr_matrix((np.array(caps, dtype=np.int32), (tails, heads)), shape=(net.nodes, net.nodes))
+    return maximum_flow(graph, start, end).flow_value >= need
+
+
+def _requirements(net: _Network, entry: Cell, primary: frozenset[Cell]) -> list[list[tuple[int, int, int]]]:
+    """What the rule asks of a hidden entry, as alternatives of moves (start, end, units) that must
+    all be possible: a small count must be able to fall to 0 and rise to 5; any other must be able
+    to move at all (rise by one, or fall by one)."""
+    t, h = net.arcs[entry]
+    v = net.values[entry]
+    if entry in primary:
+        return [[(t, h, v), (h, t, SAFE_MIN - v)]]
+    return [[(h, t, 1)], [(t, h, 1)]] if v else [[(h, t, 1)]]
+
+
+def _met(net: _Network, hidden: set[Cell], entry: Cell, primary: frozenset[Cell]) -> bool:
+    return any(all(_can_move(net, hidden, entry, s, e, d) for s, e, d in moves)
+               for moves in _requirements(net, entry, primary))
+
+
+def _cheapest_path(net: _Network, hidden: set[Cell], entry: Cell, start: int, end: int, need: int,
+                   *, must_add: bool = False) -> list[Cell] | None:
+    """The cheapest set of shown entries whose hiding opens a route of `need` units from start to
+    end (each backward step through an entry holding at least `need`). With `must_add`, the route
+    must use at least one shown entry (the hidden ones already give what they can)."""
+    steps: dict[int, list[tuple[int, Cell]]] = {v: [] for v in range(net.nodes)}
+    for c, (t, h) in net.arcs.items():
+        if c == entry:
+            continue
+        steps[t].append((h, c))
+        if net.values[c] >= need:
+            steps[h].append((t, c))
+    goal = (end, must_add)
+    first = (start, False)
+    dist = {first: 0}
+    back: dict[tuple[int, bool], tuple[tuple[int, bool], Cell]] = {}
+    heap = [(0, first)]
+    while heap:
+        d, state = heapq.heappop(heap)
+        if state == goal:
+            break
+        if d > dist[state]:
+            continue
+        node, added = state
+        for nxt, c in steps[node]:
+            fresh = c not in hidden
+            nstate = (nxt, must_add and (added or fresh))
+            nd = d + (net.cost[c] if fresh else 0)
+            if nd < dist.get(nstate, nd + 1):
+                dist[nstate] = nd
+                back[nstate] = (state, c)
+                heapq.heappush(heap, (nd, nstate))
+    if goal not in dist:
+        return None
+    path, state = [], goal
+    while state != first:
+        state, c = back[state]
+        path.append(c)
+    return [c for c in path if c not in hidden]
+
+
+def _fix(net: _Network, hidden: set[Cell], entry: Cell, primary: frozenset[Cell]) -> set[Cell]:
+    """Shown entries to hide so that the entry's first unmet move becomes possible."""
+    options = []
+    for moves in _requirements(net, entry, primary):
+        added: set[Cell] = set()
+        for s, e, d in moves:
+            if _can_move(net, hidden | added, entry, s, e, d):
                 continue
-            nd = d + (0 if cell in hidden else _cost(cells[cell[0]][cell[1]]))
-            if nd < dist.get(w, nd + 1):
-                dist[w] = nd
-                back[w] = (v, cell)
-                heapq.heappush(heap, (nd, w))
-    path = []
-    v = target
-    while v != source:
-        v, cell = back[v]
-        path.append(cell)
-    return path
+            path = _cheapest_path(net, hidden | added, entry, s, e, d)
+            if path is None:  # no single route carries it all: open one more route and ask again
+                path = _cheapest_path(net, hidden | added, entry, s, e, 1, must_add=True)
+            if path is None:
+                added = set(net.values) - hidden
+                break
+            added |= set(path)
+            break  # one step at a time: the loop asks again
+        options.append(added)
+    return min(options, key=lambda a: (sum(net.cost[c] for c in a), sorted(a)))
 
 
-def suppress_table(cells: Sequence[Sequence[int]]) -> Suppression:
-    """Cells to hide in an m×n table (m, n ≥ 2) of non-negative counts whose row, column and grand
-    totals are published: every small count, and complements so that none is solvable."""
+def _suppress(net: _Network, *, guard: bool = True) -> Suppression:
+    primary = frozenset(c for c, v in net.values.items() if is_small(v))
+    hidden = set(primary)
+    met: set[Cell] = set()
+    while True:
+        order = sorted(hidden - met, key=lambda c: (c not in primary, c))
+        pending = next((c for c in order if not _met(net, hidden, c, primary)), None)
+        met |= set(order[:order.index(pending)] if pending is not None else order)
+        if pending is None:
+            break
+        added = _fix(net, hidden, pending, primary)
+        if not added:  # cannot happen: an unmet move always has a route through shown entries
+            raise UnprotectedTable(f"no complement found for {pending}")
+        hidden |= added
+    result = Suppression(primary, frozenset(hidden - primary))
+    # The guard: solve the published table exactly and refuse anything it can narrow.
+    if guard and (failures := unprotected(net.values, result.hidden, net.equations)):
+        raise UnprotectedTable(f"suppression left entries a reader can narrow: {failures}")
+    return result
+
+
+def suppress_table(cells: Sequence[Sequence[int]], *, guard: bool = True) -> Suppression:
+    """Entries to hide in an m×n table (m, n ≥ 2) of non-negative counts published with its row,
+    column and grand totals: every count 1–4 and enough complements that the rule holds. Without
+    `guard` the exact check is left to the caller (the attack bench runs its own)."""
     m = len(cells)
     n = len(cells[0]) if m else 0
     if m < 2 or n < 2 or any(len(row) != n for row in cells):
         raise ValueError("a two-way table needs at least 2 rows and 2 columns of equal length "
                          "(a single row's column totals would be its cells)")
     _check_counts(v for row in cells for v in row)
-    primary = {(i, j) for i in range(m) for j in range(n) if is_small(cells[i][j])}
-    hidden = set(primary)
-    while bridges := _bridges(hidden, m, n):
-        # Primary cells first, then complements left as bridges by earlier rounds (none, in fact:
-        # every path closes a cycle through all its cells).
-        bridge = min(bridges, key=lambda c: (c not in primary, c))
-        hidden.update(_cheapest_cycle_path(cells, hidden, bridge))
-    return _checked(Suppression(frozenset(primary), frozenset(hidden - primary)), table_sums(m, n))
+    return _suppress(_table_network(cells), guard=guard)
 
 
-# --- one-way tables -----------------------------------------------------------------------------
-
-def suppress_vector(values: Sequence[int]) -> Suppression:
-    """Cells (i, 0) to hide among categories whose grand total is published."""
+def suppress_vector(values: Sequence[int], *, guard: bool = True) -> Suppression:
+    """Entries (i, 0) to hide among k categories published with their total (k, 0)."""
     if len(values) < 2:
         raise ValueError("a one-way table needs at least 2 categories (the total would be its only cell)")
     _check_counts(values)
-    primary = {(i, 0) for i, v in enumerate(values) if is_small(v)}
-    complementary: set[Cell] = set()
-    if len(primary) == 1:
-        (only,) = primary
-        partner = min((i for i in range(len(values)) if (i, 0) != only),
-                      key=lambda i: (_cost(values[i]), i))
-        complementary.add((partner, 0))
-    return _checked(Suppression(frozenset(primary), frozenset(complementary)), vector_sums(len(values)))
-
-
-# --- the check ----------------------------------------------------------------------------------
-
-def _checked(result: Suppression, sums: Sequence[frozenset[Cell]]) -> Suppression:
-    """Never publish a pattern the independent check can solve (kept even under python -O)."""
-    if determined_cells(sums, result.hidden):
-        raise RuntimeError("small-cell suppression left a cell that the totals determine")
-    return result
-
-
-def table_sums(m: int, n: int) -> list[frozenset[Cell]]:
-    """The published sums of a two-way table: each row, each column, and the grand total."""
-    rows = [frozenset((i, j) for j in range(n)) for i in range(m)]
-    cols = [frozenset((i, j) for i in range(m)) for j in range(n)]
-    return rows + cols + [frozenset((i, j) for i in range(m) for j in range(n))]
-
-
-def vector_sums(k: int) -> list[frozenset[Cell]]:
-    """The one published sum of a one-way table: its grand total."""
-    return [frozenset((i, 0) for i in range(k))]
-
-
-def determined_cells(sums: Sequence[frozenset[Cell]], hidden: Iterable[Cell]) -> set[Cell]:
-    """Hidden cells whose value follows exactly from the published sums and the shown cells.
-
-    Each published sum, minus the shown cells in it, is a linear equation over the hidden cells.
-    A hidden cell is determined iff its unit vector is in the row space of those equations: reduce
-    the equations to echelon form (exact fractions) and reduce each unit vector against them."""
-    cols = sorted(set(hidden))
-    index = {c: k for k, c in enumerate(cols)}
-    rows = []
-    for s in sums:
-        row = [Fraction(0)] * len(cols)
-        for c in s:
-            if c in index:
-                row[index[c]] = Fraction(1)
-        if any(row):
-            rows.append(row)
-    basis: list[tuple[int, list[Fraction]]] = []  # (pivot column, row with 1 at the pivot)
-    for row in rows:
-        row = _reduce(row, basis)
-        pivot = next((k for k, x in enumerate(row) if x), None)
-        if pivot is None:
-            continue
-        row = [x / row[pivot] for x in row]
-        basis.append((pivot, row))
-    solved = set()
-    for c, k in index.items():
-        unit = [Fraction(0)] * len(cols)
-        unit[k] = Fraction(1)
-        if not any(_reduce(unit, basis)):
-            solved.add(c)
-    return solved
-
-
-def _reduce(row: list[Fraction], basis: list[tuple[int, list[Fraction]]]) -> list[Fraction]:
-    row = list(row)
-    for pivot, b in basis:
-        if row[pivot]:
-            factor = row[pivot]
-            row = [x - factor * y for x, y in zip(row, b)]
-    return row
+    return _suppress(_vector_network(values), guard=guard)

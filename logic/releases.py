@@ -15,7 +15,7 @@ The life of a release (`stat_release`):
    visible; "superseded by …" is computed from the newer row, since the old row cannot change.
 
 Every write is audited in its own transaction. The snapshot holds aggregates only: labels, shown
-counts, suppression marks, totals; never a name, an ID, or the value of a hidden cell.
+counts, the suppression mark, totals; never a name, an ID, or the value of a hidden cell.
 
 What is counted (also stored, in Persian, in each snapshot's methodology note):
 
@@ -252,42 +252,54 @@ def raw_services(s: Session, p: ReleaseScope) -> list[ServiceFigures]:
 
 # --- from figures to publishable tables ---------------------------------------------------------
 
-def _published_cell(value: int, mark: str | None) -> int | str:
-    return mark if mark else value
+def _unprotected(spec: TableSpec) -> ValidationError:
+    return ValidationError(f"بررسی محرمانگی نشان داد که از جدول «{spec.title_fa}» می‌توان عددی پنهان را به دست "
+                           "آورد؛ انتشار تهیه نشد. این جدول را کنار بگذارید و موضوع را به پشتیبانی سامانه خبر دهید.")
 
 
 def publish_cross(spec: TableSpec, row_labels: Sequence[str], col_labels: Sequence[str],
                   cells: Sequence[Sequence[int]], row_header: str) -> dict:
-    """A two-way table with its totals, small cells and their complements replaced by marks."""
-    sup = disclosure.suppress_table(cells)
-    shown = [[_published_cell(v, sup.mark((i, j))) for j, v in enumerate(row)] for i, row in enumerate(cells)]
+    """A two-way table with its totals; small counts (totals too) and their complements replaced by
+    the one mark."""
+    try:
+        sup = disclosure.suppress_table(cells)
+    except disclosure.UnprotectedTable as exc:
+        raise _unprotected(spec) from exc
+    m, n = len(cells), len(col_labels)
+    row_totals = [sum(row) for row in cells]
+    column_totals = [sum(row[j] for row in cells) for j in range(n)]
     return {"key": spec.key, "kind": "cross", "title": spec.title_fa, "counted": spec.counted_fa,
-            "row_header": row_header, "rows": list(row_labels), "columns": list(col_labels), "cells": shown,
-            "row_totals": [sum(row) for row in cells],
-            "column_totals": [sum(row[j] for row in cells) for j in range(len(col_labels))],
-            "total": sum(map(sum, cells)),
-            "hidden": {"small": len(sup.primary), "complementary": len(sup.complementary)}}
+            "row_header": row_header, "rows": list(row_labels), "columns": list(col_labels),
+            "cells": [[sup.shown((i, j), v) for j, v in enumerate(row)] for i, row in enumerate(cells)],
+            "row_totals": [sup.shown((i, n), v) for i, v in enumerate(row_totals)],
+            "column_totals": [sup.shown((m, j), v) for j, v in enumerate(column_totals)],
+            "total": sup.shown((m, n), sum(row_totals)),
+            # how many entries carry the mark; never how many of them are small
+            "hidden": len(sup.hidden)}
 
 
 def publish_vector(spec: TableSpec, row_labels: Sequence[str], values: Sequence[int], row_header: str,
                    column: str = "تعداد") -> dict:
-    sup = disclosure.suppress_vector(values)
+    try:
+        sup = disclosure.suppress_vector(values)
+    except disclosure.UnprotectedTable as exc:
+        raise _unprotected(spec) from exc
     return {"key": spec.key, "kind": "vector", "title": spec.title_fa, "counted": spec.counted_fa,
             "row_header": row_header, "rows": list(row_labels), "columns": [column],
-            "cells": [[_published_cell(v, sup.mark((i, 0)))] for i, v in enumerate(values)],
-            "total": sum(values),
-            "hidden": {"small": len(sup.primary), "complementary": len(sup.complementary)}}
+            "cells": [[sup.shown((i, 0), v)] for i, v in enumerate(values)],
+            "total": sup.shown((len(values), 0), sum(values)),
+            "hidden": len(sup.hidden)}
 
 
 def publish_services(spec: TableSpec, figures: Sequence[ServiceFigures]) -> dict:
-    """No totals are published across services, so hiding the small counts is enough; rates of
-    fewer than MIN_FINISHED_FOR_RATES finished requests are left out."""
-    rows, cells, small = [], [], 0
+    """No totals are published across services, so nothing can be solved and hiding the small
+    counts is enough; rates of fewer than MIN_FINISHED_FOR_RATES finished requests are left out."""
+    rows, cells, hidden = [], [], 0
     for f in figures:
         rates = f.finished >= MIN_FINISHED_FOR_RATES
-        received = disclosure.SMALL_MARK if disclosure.is_small(f.received) else f.received
-        finished = disclosure.SMALL_MARK if disclosure.is_small(f.finished) else f.finished
-        small += disclosure.is_small(f.received) + disclosure.is_small(f.finished)
+        received = disclosure.MARK if disclosure.is_small(f.received) else f.received
+        finished = disclosure.MARK if disclosure.is_small(f.finished) else f.finished
+        hidden += disclosure.is_small(f.received) + disclosure.is_small(f.finished)
         rows.append(PROCESSES[f.type_code].name_fa)
         cells.append([received, finished,
                       # a service the seed gives no total time is not judged against one
@@ -296,7 +308,7 @@ def publish_services(spec: TableSpec, figures: Sequence[ServiceFigures]) -> dict
                       round(f.median_days, 1) if rates and f.median_days is not None else None])
     return {"key": spec.key, "kind": "services", "title": spec.title_fa, "counted": spec.counted_fa,
             "row_header": "خدمت", "rows": rows, "columns": list(SERVICE_COLUMNS), "cells": cells,
-            "hidden": {"small": small, "complementary": 0}}
+            "hidden": hidden}
 
 
 FIELD_LABELS = [FIELDS_FA[f] for f in FIELD_KEYS]
@@ -627,24 +639,25 @@ def board_snapshot(s: Session, actor: Actor, release_id: int) -> dict:
 # --- files --------------------------------------------------------------------------------------
 
 def table_rows(table: dict) -> tuple[list[tuple[str, str]], list[dict]]:
-    """A published table as (columns, rows) for `logic.export`: counts stay numbers, hidden cells
-    their marks, with a total row and column where the table publishes them."""
+    """A published table as (columns, rows) for `logic.export`: counts stay numbers, hidden entries
+    the one mark (also the «<5» that releases published before it stored), with a total row and
+    column where the table publishes them."""
     headers = [table["row_header"], *table["columns"]]
     cross = table["kind"] == "cross"
     if cross:
         headers.append("جمع")
     columns = [(f"c{k}", h) for k, h in enumerate(headers)]
     rows = []
+
+    def add(values):
+        rows.append({f"c{k}": disclosure.MARK if disclosure.is_mark(v) else v for k, v in enumerate(values)})
+
     for i, label in enumerate(table["rows"]):
-        values = [label, *table["cells"][i]]
-        if cross:
-            values.append(table["row_totals"][i])
-        rows.append({f"c{k}": v for k, v in enumerate(values)})
+        add([label, *table["cells"][i], *([table["row_totals"][i]] if cross else [])])
     if cross:
-        values = ["جمع", *table["column_totals"], table["total"]]
-        rows.append({f"c{k}": v for k, v in enumerate(values)})
+        add(["جمع", *table["column_totals"], table["total"]])
     elif table["kind"] == "vector":
-        rows.append({"c0": "جمع", "c1": table["total"]})
+        add(["جمع", table["total"]])
     return columns, rows
 
 
@@ -678,6 +691,9 @@ def methodology_lines(snapshot: dict) -> list[str]:
         lines.append(f"{note_label(snapshot)}: {snapshot['note']}")
     lines += snapshot["methodology"]
     lines.append(f"قاعدهٔ محرمانگی: {snapshot['rule']}")
+    if snapshot["rule"] != disclosure.RULE_FA:  # published under an earlier rule, shown with today's mark
+        lines.append(f"نشان همهٔ خانه‌های پنهان اکنون «{disclosure.MARK_LABEL_FA}» است؛ در این انتشار هم "
+                     "خانه‌هایی که پیش‌تر «کمتر از ۵» خوانده می‌شدند با همین نشان آمده‌اند.")
     lines += [f"{t['title']}: {t['counted']}" for t in snapshot["tables"]]
     return lines
 

@@ -4,6 +4,7 @@ but it and the login form."""
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from domain.reference import TEHRAN_ID
 from logic import releases as rel
@@ -55,14 +56,20 @@ def test_an_anonymous_visitor_reads_a_published_release(db_url, published):
     assert list(listing["دوره"]) == ["از ۱۴۰۳/۰۱/۰۱ تا ۱۴۰۳/۰۲/۳۱"] and list(listing["وضعیت"]) == ["جاری"]
     assert at.selectbox(key="public-release").value == release_id
     assert set(texts(at.subheader)) == {t.title_fa for t in rel.TABLES.values()}
-    # One chart a table, two for services, none for new members: all their counts are hidden.
-    assert len(at.get("plotly_chart")) == len(rel.TABLES)
-    assert "همهٔ عددهای این جدول صفر یا پنهان است؛ نموداری ندارد." in texts(at.caption)
+    # One chart a table, two for services; none for renewed licences and new members: all their
+    # counts and line totals are zero or hidden.
+    assert len(at.get("plotly_chart")) == len(rel.TABLES) - 1
+    assert texts(at.caption).count("همهٔ عددهای این جدول صفر یا پنهان است؛ نموداری ندارد.") == 2
     assert any("قاعدهٔ محرمانگی" in m for m in texts(at.markdown))  # the methodology note
     issued = next(df.value for df in at.table if "پایه ۱" in df.value.columns)
-    civil = issued[issued["رشته"] == "عمران"].iloc[0]
-    assert civil["جمع"] == "۱۳" and civil["پایه ۲"] == "۰"
-    assert issued[issued["رشته"] == "معماری"].iloc[0]["پایه ۳"] == "کمتر از ۵"
+    mechanical = issued[issued["رشته"] == "تأسیسات مکانیکی"].iloc[0]
+    assert mechanical["جمع"] == "۵" and mechanical["پایه ۲"] == "۵" and mechanical["پایه ۱"] == "۰"
+    # One mark for every hidden entry: the 2 in architecture, grade 3, and the row's total 2 alike.
+    architecture = issued[issued["رشته"] == "معماری"].iloc[0]
+    assert architecture["پایه ۳"] == "×" and architecture["جمع"] == "×"
+    assert not any("کمتر از ۵" in str(v) for df in at.table for v in df.value.to_numpy().ravel())
+    legend = "«×»: پنهان برای محرمانگی؛ ممکن است صفر، ۱ تا ۴ یا ۵ و بیشتر باشد"
+    assert any(c.startswith(legend) for c in texts(at.caption))
     labels = [b.proto.label for b in at.get("download_button")]
     assert "دانلود همهٔ جدول‌ها (CSV)" in labels and "دانلود همهٔ جدول‌ها (XLSX)" in labels
     assert labels.count("دانلود این جدول (CSV)") == len(rel.TABLES)
@@ -142,3 +149,30 @@ def test_the_list_filters_by_province(db_url, published, db):
     at.selectbox(key="public-province").select(rel.NATIONAL).run()
     assert list(at.table[0].value["استان"]) == ["همهٔ استان‌ها"]
     assert at.selectbox(key="public-release").value == national.release_id
+
+
+def test_a_release_stored_with_the_old_small_mark_shows_the_one_mark(db_url, db, monkeypatch):
+    """Published releases are frozen; one stored before the one-mark rule (with «<5») is shown with
+    «×» for every hidden entry, and its methodology says so."""
+    from domain import disclosure
+    world = build_world(db)
+    publish_cross = rel.publish_cross
+
+    def two_marks(spec, *args):
+        table = publish_cross(spec, *args)
+        if spec.key == "licences_issued":
+            table["cells"][1][2] = disclosure.LEGACY_SMALL_MARK  # architecture, grade 3: the 2
+        return table
+
+    with monkeypatch.context() as m:
+        m.setattr(rel, "publish_cross", two_marks)
+        m.setattr(disclosure, "RULE_FA", "قاعدهٔ پیشین: «کمتر از ۵» برای ۱ تا ۴.")
+        out = compose(db, world["board1"], tables=["licences_issued"])
+    rel.approve_and_publish(db, world["board2"], out.release_id)
+    with db.connect() as c:  # what is stored stays as it was
+        stored = c.execute(sa.text("SELECT snapshot FROM stat_release WHERE id = :i"), {"i": out.release_id}).scalar()
+    assert stored["tables"][0]["cells"][1][2] == "<5"
+    at = open_public(db_url)
+    issued = next(df.value for df in at.table if "پایه ۱" in df.value.columns)
+    assert issued[issued["رشته"] == "معماری"].iloc[0]["پایه ۳"] == "×"
+    assert any("اکنون «×» است" in m for m in texts(at.markdown))

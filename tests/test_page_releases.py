@@ -42,10 +42,10 @@ def test_a_board_member_composes_with_a_preview_and_cannot_approve_their_own(db_
     subheaders = texts(at.subheader)
     assert "پیش‌نمایش (همان که منتشر می‌شود)" in subheaders
     assert rel.TABLES["licences_issued"].title_fa in subheaders and rel.TABLES["services"].title_fa in subheaders
-    assert len(at.get("plotly_chart")) >= len(rel.TABLES)
+    assert len(at.get("plotly_chart")) >= len(rel.TABLES) - 1
     issued = next(df.value for df in at.table if "پایه ۱" in df.value.columns)
     architecture = issued[issued["رشته"] == "معماری"].iloc[0]
-    assert architecture["پایه ۳"] == "کمتر از ۵" and architecture["جمع"] == "۲"
+    assert architecture["پایه ۳"] == "×" and architecture["جمع"] == "×"  # the 2 and its row total 2
     assert releases_in_db(db) == []  # a preview writes nothing
 
     at.button(key="rel-compose").click().run()

@@ -12,7 +12,10 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from db.engine import session_scope
-from domain.disclosure import HIDDEN_MARK, SMALL_MARK, determined_cells, table_sums
+from bench.disclosure_attack import extended, narrowed
+from domain import disclosure
+from domain.disclosure import MARK
+from domain.periods import range_period
 from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from logic import releases as rel
@@ -41,35 +44,45 @@ def tables_by_key(snapshot):
     return {t["key"]: t for t in snapshot["tables"]}
 
 
-def test_the_figures_come_from_the_data_and_small_cells_are_hidden(db, world):
+def published_grid(table):
+    """A cross table as a reader has it: the body with the row totals, then the column totals."""
+    return ([[*row, total] for row, total in zip(table["cells"], table["row_totals"])]
+            + [[*table["column_totals"], table["total"]]])
+
+
+def test_the_figures_come_from_the_data_and_small_counts_are_hidden(db, world):
     out = compose(db, world["board1"])
     t = tables_by_key(draft_snapshot(db, world["board1"], out.release_id))
     assert list(t) == ALL_TABLES
+    with session_scope(db) as s:
+        scope = rel.ReleaseScope(TEHRAN_ID, range_period(FIRST, LAST))
+        raw = {"licences_issued": rel.raw_licences_issued(s, scope),
+               "licences_renewed": rel.raw_licences_renewed(s, scope),
+               "members_licence": rel.raw_members_licence(s, scope)}
 
     issued = t["licences_issued"]
     assert issued["columns"] == ["پایه ۱", "پایه ۲", "پایه ۳"] and issued["rows"][CIVIL] == "عمران"
-    assert issued["row_totals"][CIVIL] == 13 and issued["row_totals"][ARCH] == 2 and issued["row_totals"][MECH] == 5
+    assert raw["licences_issued"][CIVIL] == [6, 0, 7] and raw["licences_issued"][ARCH] == [0, 0, 2]
     assert issued["column_totals"] == [6, 5, 9] and issued["total"] == 20
-    assert issued["cells"][ARCH][2] == SMALL_MARK
-    assert issued["cells"][MECH][1] == 5 and issued["cells"][CIVIL][1] == 0
-    # Complements hide enough that the totals cannot give the 2 away.
-    hidden = {(i, j) for i, row in enumerate(issued["cells"]) for j, v in enumerate(row) if isinstance(v, str)}
-    assert issued["hidden"] == {"small": 1, "complementary": len(hidden) - 1} and len(hidden) >= 4
-    assert determined_cells(table_sums(7, 3), hidden) == set()
-    assert all(issued["cells"][i][j] == HIDDEN_MARK for i, j in hidden - {(ARCH, 2)})
+    assert issued["cells"][MECH] == [0, 5, 0] and issued["row_totals"][MECH] == 5
+    # The 2 in architecture and that row's total (2, a count 1–4 as well) carry the one mark.
+    assert issued["cells"][ARCH][2] == MARK and issued["row_totals"][ARCH] == MARK
 
     renewed = t["licences_renewed"]
-    assert renewed["row_totals"][CIVIL] == 5 and renewed["row_totals"][MECH] == 1 and renewed["total"] == 6
-    assert renewed["cells"][MECH][1] == SMALL_MARK
+    assert renewed["total"] == 6 and renewed["cells"][MECH][1] == MARK and renewed["row_totals"][MECH] == MARK
 
     members = t["members_licence"]
-    assert members["row_totals"][CIVIL] == 14 and members["row_totals"][ELEC] == 6
     assert members["column_totals"] == [20, 7] and members["total"] == 27
-    assert members["cells"][CIVIL][1] == SMALL_MARK and members["cells"][ARCH][0] == SMALL_MARK
-    assert members["cells"][ELEC] == [0, 6] or HIDDEN_MARK in members["cells"][ELEC]
+    assert members["cells"][CIVIL][1] == MARK and members["cells"][ARCH][0] == MARK
+
+    # Solved exactly from what is published, no hidden count 1–4 leaves out 0 or 5, nothing is pinned.
+    for key in raw:
+        grid = published_grid(t[key])
+        assert t[key]["hidden"] == sum(v == MARK for row in grid for v in row) > 0
+        assert narrowed(extended(raw[key]), grid) == {}, key
 
     new = t["new_members"]
-    assert new["total"] == 7 and new["cells"][ARCH] == [SMALL_MARK] and new["cells"][ELEC] == [HIDDEN_MARK]
+    assert new["total"] == 7 and new["cells"][ARCH] == [MARK] and new["cells"][ELEC] == [MARK]
     assert t["membership_renewals"]["cells"][CIVIL] == [8] and t["membership_renewals"]["total"] == 8
 
     services = dict(zip(t["services"]["rows"], t["services"]["cells"]))
@@ -96,7 +109,9 @@ def test_a_national_release_counts_every_province_and_only_the_central_board_mak
         compose(db, world["board1"], province_id=None)
     out = compose(db, world["central"], province_id=None, tables=["licences_issued", "membership_renewals"])
     t = tables_by_key(draft_snapshot(db, world["central"], out.release_id))
-    assert t["licences_issued"]["row_totals"][CIVIL] == 16 and t["licences_issued"]["total"] == 23
+    assert t["licences_issued"]["total"] == 23
+    with session_scope(db) as s:  # (civil's row total is hidden: other provinces add small counts)
+        assert sum(rel.raw_licences_issued(s, rel.ReleaseScope(None, range_period(FIRST, LAST)))[CIVIL]) == 16
     assert t["membership_renewals"]["total"] == 11
     assert list(t) == ["licences_issued", "membership_renewals"]
 
@@ -244,9 +259,9 @@ def test_no_personal_data_and_no_hidden_value_is_ever_stored_or_shown(db, world)
                 assert value not in text, value
     files = rel.release_csv(snap).decode("utf-8-sig") + rel.table_csv(snap["tables"][0]).decode("utf-8-sig")
     assert "عمرانی" not in files and "tehran.board" not in files
-    # Hidden cells carry their mark only: the architecture count (2) is nowhere in that row.
+    # Hidden entries carry the mark only: the architecture count (2) is nowhere in that row.
     issued = tables_by_key(snap)["licences_issued"]
-    assert issued["cells"][ARCH][2] == SMALL_MARK and 2 not in issued["cells"][ARCH]
+    assert issued["cells"][ARCH][2] == MARK and 2 not in [*issued["cells"][ARCH], issued["row_totals"][ARCH]]
 
 
 def test_drafts_are_not_public(db, world):
@@ -279,8 +294,8 @@ def test_the_files_are_csv_with_a_bom_and_a_right_to_left_workbook(db, world):
     lines = data.decode("utf-8-sig").splitlines()
     assert lines[0] == "جدول,سطر,ستون,مقدار"
     issued_title = rel.TABLES["licences_issued"].title_fa
-    assert f"{issued_title},عمران,جمع,13" in lines
-    assert f"{issued_title},معماری,پایه ۳,<5" in lines
+    assert f"{issued_title},تأسیسات مکانیکی,جمع,5" in lines
+    assert f"{issued_title},معماری,پایه ۳,×" in lines and f"{issued_title},معماری,جمع,×" in lines
     assert f"{issued_title},جمع,جمع,20" in lines
 
     table = rel.table_csv(tables_by_key(snap)["members_licence"]).decode("utf-8-sig").splitlines()
@@ -291,7 +306,7 @@ def test_the_files_are_csv_with_a_bom_and_a_right_to_left_workbook(db, world):
     assert wb.sheetnames[0] == "روش‌شناسی" and len(wb.sheetnames) == 1 + len(ALL_TABLES)
     assert all(ws.sheet_view.rightToLeft for ws in wb.worksheets)
     method = [r[0] for r in wb["روش‌شناسی"].iter_rows(values_only=True)]
-    assert any("۱۴۰۳/۰۱/۰۱" in line for line in method) and any("<5" in line for line in method)
+    assert any("۱۴۰۳/۰۱/۰۱" in line for line in method) and any("«×»" in line for line in method)
     sheet = list(wb["پروانه‌های صادرشده"].iter_rows(values_only=True))
     assert sheet[2][0] == "عمران" and sheet[-1] == ("جمع", 6, 5, 9, 20)
 
@@ -303,3 +318,29 @@ def test_a_period_no_jalali_date_can_name_is_refused_in_persian(db, world, first
         rel.preview(s, world["board1"], title="آزمون", province_id=TEHRAN_ID, period_from=first, period_to=last,
                     tables=["services"])
     assert "دوره" in refused.value.message
+
+
+def test_a_release_published_with_two_marks_reads_with_the_one_mark():
+    """Releases are frozen: one published before the one-mark rule keeps its stored «<5», but the
+    page and the files show it as «×» like every other hidden entry, and the methodology says so."""
+    old_rule = "هر تعداد از ۱ تا ۴ نشان داده نمی‌شود و به جای آن «کمتر از ۵» (در فایل‌ها «<5») می‌آید."
+    table = {"key": "licences_issued", "kind": "cross", "title": "پروانه‌ها", "counted": "", "row_header": "رشته",
+             "rows": ["عمران", "معماری"], "columns": ["پایه ۱", "پایه ۲"], "cells": [["×", "<5"], [7, 9]],
+             "row_totals": [6, 16], "column_totals": [12, 10], "total": 22,
+             "hidden": {"small": 1, "complementary": 1}}
+    snap = {"title": "قدیمی", "period": {"label": "دوره"}, "province": "تهران", "computed_at_fa": "۱۴۰۳",
+            "methodology": [], "rule": old_rule, "tables": [table]}
+    _, rows = rel.table_rows(table)
+    assert [rows[0]["c1"], rows[0]["c2"]] == [MARK, MARK]
+    assert "<5" not in rel.release_csv(snap).decode("utf-8-sig")
+    assert any("«×»" in line and "کمتر از ۵" in line for line in rel.methodology_lines(snap))
+
+
+def test_a_table_the_check_can_narrow_is_not_composed(db, world, monkeypatch):
+    def refuse(cells, **kw):
+        raise disclosure.UnprotectedTable("narrowed")
+    monkeypatch.setattr(disclosure, "suppress_table", refuse)
+    with pytest.raises(ValidationError, match="بررسی محرمانگی"):
+        compose(db, world["board1"])
+    with session_scope(db) as s:
+        assert rel.board_releases(s, world["board1"]) == []

@@ -1,4 +1,4 @@
-"""Showing a release snapshot: methodology note, tables (Persian digits, suppression marks), plotly
+"""Showing a release snapshot: methodology note, tables (Persian digits, the suppression mark), plotly
 charts and downloads. Used by the board's releases page and the public statistics page."""
 from __future__ import annotations
 
@@ -17,13 +17,12 @@ FONT = "Vazirmatn, Noto Sans Arabic, Tahoma, sans-serif"
 
 
 def cell_text(value) -> str:
-    """A published cell for the screen: counts with Persian digits, marks in words."""
+    """A published cell for the screen: counts with Persian digits, every hidden entry the one mark
+    (older releases stored a second one for counts 1–4; it is not shown apart)."""
     if value is None:
         return "—"
-    if value == disclosure.SMALL_MARK:
-        return disclosure.SMALL_LABEL_FA
-    if value == disclosure.HIDDEN_MARK:
-        return disclosure.HIDDEN_LABEL_FA
+    if disclosure.is_mark(value):
+        return disclosure.MARK_LABEL_FA
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
@@ -59,9 +58,13 @@ def _number(value):
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def _has_hidden(table: dict) -> bool:
+    return any(disclosure.is_mark(v) for row in table["cells"] for v in row)
+
+
 def table_chart(table: dict) -> go.Figure | None:
-    """Hidden cells never reach a chart: a two-way table with hidden cells is drawn by its
-    (published) row totals, otherwise by its shown cells. None when there is nothing to draw."""
+    """Hidden entries never reach a chart: a two-way table with hidden cells is drawn by its
+    shown row totals, otherwise by its shown cells. None when there is nothing to draw."""
     rows = table["rows"]
     if table["kind"] != "cross" and not any(_number(v) for row in table["cells"] for v in row[:2]):
         return None
@@ -70,8 +73,11 @@ def table_chart(table: dict) -> go.Figure | None:
                          go.Bar(name=table["columns"][1], x=rows, y=[_number(r[1]) for r in table["cells"]])])
         fig.update_layout(barmode="group")
         return _layout(fig, "درخواست‌های رسیده و رسیدگی‌شده")
-    if table["kind"] == "cross" and table["hidden"]["small"] + table["hidden"]["complementary"]:
-        fig = go.Figure([go.Bar(name="جمع", x=rows, y=table["row_totals"])])
+    if table["kind"] == "cross" and _has_hidden(table):
+        totals = [_number(v) for v in table["row_totals"]]
+        if not any(totals):
+            return None
+        fig = go.Figure([go.Bar(name="جمع", x=rows, y=totals)])
         return _layout(fig, f"جمع به تفکیک {table['row_header']}")
     fig = go.Figure([go.Bar(name=col, x=rows, y=[_number(r[j]) for r in table["cells"]])
                      for j, col in enumerate(table["columns"])])
@@ -100,8 +106,9 @@ def show_snapshot(snapshot: dict, *, key: str, release_id: int | None = None, do
     if snapshot.get("note"):  # the note is public: whatever its author typed is shown as text
         st.info(f"{rel.note_label(snapshot)}: {plain(snapshot['note'])}")
     methodology(snapshot)
-    st.caption(f"«{disclosure.SMALL_LABEL_FA}»: تعداد ۱ تا ۴ — «{disclosure.HIDDEN_LABEL_FA}»: پنهان تا عدد کوچکی "
-               "از روی جمع‌ها به دست نیاید — «—»: کمتر از ۵ درخواست رسیدگی‌شده، درصد و میانه منتشر نمی‌شود.")
+    st.caption(f"«{disclosure.MARK_LABEL_FA}»: پنهان برای محرمانگی؛ ممکن است صفر، ۱ تا ۴ یا ۵ و بیشتر باشد "
+               "(در جدول خدمات که جمعی ندارد، فقط تعدادهای ۱ تا ۴ پنهان می‌شوند) — «—»: کمتر از ۵ درخواست "
+               "رسیدگی‌شده، درصد و میانه منتشر نمی‌شود.")
     name = f"release-{release_id}" if release_id is not None else "release-preview"
     if downloads:
         c1, c2 = st.columns(2)
