@@ -30,12 +30,13 @@ from domain.jalali import TEHRAN
 from domain.processes import PROCESSES
 from domain.reference import TEHRAN_ID
 from logic import workflow as wf
-from logic.auth import record_login_success
+from logic.login import attempt_login
 from tests.conftest import ROOT
-from tests.factories import file_request, make_member, make_staff, req_row
+from tests.factories import PASSWORD, file_request, make_member, make_staff, req_row
 
 RESTORED_PORT = 55421
 
+KEY = "pitr-test-cookie-key-0123456789abcdef"
 pytestmark = pytest.mark.infra  # its own servers: once per CI run, whatever TEST_DATABASE_URL says
 
 
@@ -124,7 +125,7 @@ def drill(production, workdir):
     took["basebackup"] = time.monotonic() - t
     assert done.returncode == 0, done.stderr
     # Before the moment: a login (audited) and two approvals.
-    record_login_success(e, expert.username)
+    assert attempt_login(e, expert.username, PASSWORD, key=KEY).ok
     approve(e, expert, r1)
     approve(e, expert, r2)
     with e.connect() as c:
@@ -134,7 +135,7 @@ def drill(production, workdir):
         wait_for("the clock to pass the moment",
                  lambda: c.execute(sa.text("SELECT clock_timestamp() > :m"), {"m": moment}).scalar())
     # After it: another login, an approval, and a rejection at the final review.
-    record_login_success(e, final.username)
+    assert attempt_login(e, final.username, PASSWORD, key=KEY).ok
     approve(e, expert, r3)
     wf.reject(e, final, r1, req_row(e, r1)["version"], "مدارک ناقص است")
     after = history(e)
