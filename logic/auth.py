@@ -10,6 +10,7 @@ from db.engine import session_scope
 from db.models import StaffUser
 from domain.actor import Actor
 from domain.errors import DomainError
+from domain.text import to_persian_digits
 from logic.audit import record
 
 DEMO_COOKIE_KEY = "demo-cookie-key-not-for-production"
@@ -110,7 +111,7 @@ def record_login_failure(engine: sa.Engine, username: str, *, now: datetime | No
             user.failed_logins = 0
             record(s, actor, "account_locked", "staff_user", user.id, province_id=user.province_id, at=now,
                    data={"until": user.locked_until.isoformat()})
-            return (f"پس از {MAX_FAILED_LOGINS} ورود نادرست پیاپی، این حساب تا "
+            return (f"پس از {to_persian_digits(MAX_FAILED_LOGINS)} ورود نادرست پیاپی، این حساب تا "
                     f"{format_jalali_datetime(user.locked_until)} قفل شد.")
         record(s, actor, "login_failed", "staff_user", user.id, province_id=user.province_id, at=now,
                data={"consecutive": user.failed_logins})
@@ -136,6 +137,6 @@ def cookie_key(mode: str | None, key: str | None) -> str:
             or len(set(key)) < MIN_COOKIE_KEY_DISTINCT):  # "a" * 32 is long, not random
         raise ConfigError(
             "کلید امضای کوکی ورود (COOKIE_KEY) تنظیم نشده یا پیش‌فرض است. "
-            f"در حالت عملیاتی یک کلید تصادفی دست‌کم {MIN_COOKIE_KEY_LENGTH} نویسه‌ای لازم است."
+            f"در حالت عملیاتی یک کلید تصادفی دست‌کم {to_persian_digits(MIN_COOKIE_KEY_LENGTH)} نویسه‌ای لازم است."
         )
     return key

@@ -25,7 +25,7 @@ from domain.jalali import TEHRAN, now_tehran, parse_jalali_date, to_gregorian
 from domain.machine import PAYMENT_CONFIRMED, Action, Transition, decide
 from domain.processes import EXTEND_VALIDITY, PROCESSES, StageKind, Status, process
 from domain.roles import Role
-from domain.text import normalize_digits_only, normalize_text, parse_amount_rial
+from domain.text import normalize_digits_only, normalize_text, parse_amount_rial, to_persian_digits
 from logic.assessments import assess_from_tariff, current_assessment
 from logic.calendar import calendar_for
 from logic.scope import province_clause, require_province
@@ -244,7 +244,7 @@ def import_gateway_csv(engine: sa.Engine, actor: Actor, data: bytes | str, *,
     index = {c: names.index(c) for c in CSV_COLUMNS}
     rows = [(n, r) for n, r in enumerate(body, start=2) if any(cell.strip() for cell in r)]
     if len(rows) > MAX_IMPORT_ROWS:
-        raise ValidationError(f"هر فایل حداکثر {MAX_IMPORT_ROWS} سطر دارد؛ فایل را چند بخش کنید.")
+        raise ValidationError(f"هر فایل حداکثر {to_persian_digits(MAX_IMPORT_ROWS)} سطر دارد؛ فایل را چند بخش کنید.")
     results = []
     for line, row in rows:
         cell = {c: (row[i].strip() if i < len(row) else "") for c, i in index.items()}

@@ -19,7 +19,7 @@ from logic import member_changes as changes
 from logic import members as mem
 from ui.document_viewer import show_document
 from ui.session import db_session, engine, require_page
-from ui.widgets import jalali_date_input, run_action, show_flash
+from ui.widgets import jalali_date_input, long_text, run_action, show_flash
 
 actor = require_page(__file__)
 st.title("پروندهٔ عضو")
@@ -128,7 +128,7 @@ with tabs[1]:
     if scanned:
         by_id = {e.document_id: e for e in scanned}
         pick = st.selectbox("تصویر مدرک تحصیلی", list(by_id), key="mem-degree-pick",
-                            format_func=lambda i: f"{by_id[i].level_label} — {by_id[i].field}")
+                            format_func=lambda i: f"{by_id[i].level_label} — {by_id[i].field}", placeholder="یکی را برگزینید")
         _view(pick)
 
 # --- contacts and addresses ---------------------------------------------------------------------
@@ -159,7 +159,7 @@ with tabs[3]:
         st.caption("تصویر مدارک تحصیلی در بخش «اطلاعات تحصیلی» نمایش داده می‌شود.")
     if viewable:
         pick = st.selectbox("مدرک برای نمایش", list(viewable), key="mem-doc-pick",
-                            format_func=lambda i: f"{viewable[i].info.type_label} — {viewable[i].info.file_name}")
+                            format_func=lambda i: f"{viewable[i].info.type_label} — {viewable[i].info.file_name}", placeholder="یکی را برگزینید")
         _view(pick)
 
 # --- family -------------------------------------------------------------------------------------
@@ -288,7 +288,7 @@ if may_correct:
             b1, b2, b3 = st.columns(3)
             b1.text_input("کد ملی", value=main.national_id, key=f"mem-fix-nid-{mid}", max_chars=10)
             b2.selectbox("جنسیت", list(mem.GENDERS_FA), index=list(mem.GENDERS_FA).index(main.gender),
-                         key=f"mem-fix-gender-{mid}", format_func=mem.GENDERS_FA.get)
+                         key=f"mem-fix-gender-{mid}", format_func=mem.GENDERS_FA.get, placeholder="یکی را برگزینید")
             with b3:
                 jalali_date_input("تاریخ تولد", key=f"mem-fix-birth-{mid}", default=main.birth_date)
             d1, d2 = st.columns(2)
@@ -300,12 +300,12 @@ if may_correct:
             else:
                 provinces = list(PROVINCE_NAMES_FA)
                 d1.selectbox("استان محل تولد", provinces, index=provinces.index(main.birth_province_id),
-                             key=f"mem-fix-bprov-{mid}", format_func=PROVINCE_NAMES_FA.get)
+                             key=f"mem-fix-bprov-{mid}", format_func=PROVINCE_NAMES_FA.get, placeholder="یکی را برگزینید")
             proofs = [None, *RESIDENCE_PROOFS_FA]
             d2.selectbox("مدرک سکونت (برای متولدان استان دیگر)", proofs, index=proofs.index(main.residence_proof)
                          if main.residence_proof in proofs else 0, key=f"mem-fix-proof-{mid}",
-                         format_func=lambda p: "—" if p is None else RESIDENCE_PROOFS_FA[p])
-            st.text_area("دلیل اصلاح", key="mem-fix-main-reason", max_chars=2000)
+                         format_func=lambda p: "—" if p is None else RESIDENCE_PROOFS_FA[p], placeholder="یکی را برگزینید")
+            long_text("دلیل اصلاح", "mem-fix-main-reason")
             st.button("ثبت اصلاح اطلاعات اصلی", key="mem-fix-main", on_click=_fix_main, args=(mid, seen))
 
         with st.expander("اطلاعات تحصیلی", expanded=bool(profile.educations)):
@@ -314,7 +314,7 @@ if may_correct:
             else:
                 edus = {e.id: e for e in profile.educations}
                 eid = st.selectbox("مدرک", list(edus), key="mem-fix-edu-pick",
-                                   format_func=lambda i: f"{edus[i].level_label} — {edus[i].field}")
+                                   format_func=lambda i: f"{edus[i].level_label} — {edus[i].field}", placeholder="یکی را برگزینید")
                 e = edus[eid]
                 seen_edu = {"level": e.level, "field": e.field, "specialisation": e.specialisation,
                             "university": e.university, "graduated_on": e.graduated_on,
@@ -322,7 +322,7 @@ if may_correct:
                 levels = list(DEGREE_LEVELS_FA)
                 f1, f2, f3 = st.columns(3)
                 f1.selectbox("مقطع", levels, index=levels.index(e.level), key=f"mem-fix-edu-level-{eid}",
-                             format_func=DEGREE_LEVELS_FA.get)
+                             format_func=DEGREE_LEVELS_FA.get, placeholder="یکی را برگزینید")
                 f2.text_input("رشته", value=e.field, key=f"mem-fix-edu-field-{eid}")
                 f3.text_input("گرایش", value=e.specialisation or "", key=f"mem-fix-edu-spec-{eid}")
                 g1, g2, g3 = st.columns(3)
@@ -330,7 +330,7 @@ if may_correct:
                 with g2:
                     jalali_date_input("تاریخ دانش‌آموختگی", key=f"mem-fix-edu-grad-{eid}", default=e.graduated_on)
                 g3.text_input("کد استعلام / تأییدیه", value=e.verification_code or "", key=f"mem-fix-edu-code-{eid}")
-                st.text_area("دلیل اصلاح", key="mem-fix-edu-reason", max_chars=2000)
+                long_text("دلیل اصلاح", "mem-fix-edu-reason")
                 st.button("ثبت اصلاح مدرک", key="mem-fix-edu", on_click=_fix_education, args=(eid, seen_edu))
 
         with st.expander("اقامتگاه قانونی"):
@@ -339,8 +339,8 @@ if may_correct:
                 st.info("نشانی دیگری برای تعیین به‌عنوان اقامتگاه قانونی نیست.")
             else:
                 aid = st.selectbox("نشانی تازهٔ اقامتگاه قانونی", list(others), key="mem-fix-addr-pick",
-                                   format_func=lambda i: others[i].label)
-                st.text_area("دلیل تغییر", key="mem-fix-addr-reason", max_chars=2000)
+                                   format_func=lambda i: others[i].label, placeholder="یکی را برگزینید")
+                long_text("دلیل تغییر", "mem-fix-addr-reason")
                 st.button("تعیین به‌عنوان اقامتگاه قانونی", key="mem-fix-addr", on_click=_fix_address, args=(aid,))
 
         with st.expander("فعال یا غیرفعال کردن اطلاعات تماس"):
@@ -350,8 +350,8 @@ if may_correct:
                 cons = {c.id: c for c in profile.contacts}
                 cid = st.selectbox("اطلاعات تماس", list(cons), key="mem-fix-contact-pick",
                                    format_func=lambda i: f"{CONTACT_KINDS_FA.get(cons[i].kind)}: {cons[i].value} "
-                                                         f"({'فعال' if cons[i].is_active else 'غیرفعال'})")
-                st.text_area("دلیل تغییر", key="mem-fix-contact-reason", max_chars=2000)
+                                                         f"({'فعال' if cons[i].is_active else 'غیرفعال'})", placeholder="یکی را برگزینید")
+                long_text("دلیل تغییر", "mem-fix-contact-reason")
                 active = cons[cid].is_active
                 st.button("غیرفعال کردن" if active else "فعال کردن", key="mem-fix-contact", on_click=_fix_contact,
                           args=(cid, not active))

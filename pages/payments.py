@@ -13,7 +13,7 @@ from logic import payments as pay
 from logic import workflow as wf
 from logic.fees import FINANCE_STATUS_FA
 from ui.session import db_session, engine, require_page
-from ui.widgets import jalali_date_input, run_action, show_flash
+from ui.widgets import jalali_date_input, long_text, run_action, show_flash
 
 actor = require_page(__file__)
 st.title("پرداخت‌ها")
@@ -50,7 +50,7 @@ with tab_approve:
                      hide_index=True, width="stretch")
         pick = st.selectbox("درخواست", range(len(pending)), key="pay-pending",
                             format_func=lambda i: f"{fa(pending[i].tracking_code)} — {pending[i].member_name} — "
-                                                  f"{format_rial(pending[i].total)} ریال")
+                                                  f"{format_rial(pending[i].total)} ریال", placeholder="یکی را برگزینید")
         choice = pending[pick or 0]
         with st.container(border=True):
             st.markdown(f"**{choice.member_name}** — نسخهٔ {fa(choice.assessment_version)} از مبلغ تعیین‌شده")
@@ -77,7 +77,7 @@ with tab_approve:
                            success=f"مبلغ درخواست {fa(p.tracking_code)} رد شد و درخواست بسته شد.")
 
             st.button("تأیید مبلغ", key="pay-approve", type="primary", on_click=approve)
-            st.text_input("دلیل رد (الزامی)", key="pay-reject-reason", max_chars=2000)
+            long_text("دلیل رد (الزامی)", "pay-reject-reason", area=False)
             st.button("رد مبلغ", key="pay-reject", on_click=reject)
 
 # --- recording a confirmed payment ---------------------------------------------------------------

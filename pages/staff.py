@@ -28,9 +28,9 @@ st.dataframe([{"نام کاربری": r.username, "نام": r.full_name, "نقش
 with st.expander("کاربر تازه", expanded=False):
     username = st.text_input("نام کاربری (لاتین)", key="staff-new-username")
     full_name = st.text_input("نام و نام خانوادگی", key="staff-new-name")
-    roles = st.multiselect("نقش‌ها", list(ALL_ROLES), key="staff-new-roles", format_func=role_label)
+    roles = st.multiselect("نقش‌ها", list(ALL_ROLES), key="staff-new-roles", format_func=role_label, placeholder="برگزینید")
     if actor.province_id is None:
-        province = st.selectbox("استان", [None, *PROVINCE_NAMES_FA], key="staff-new-province", format_func=province_name)
+        province = st.selectbox("استان", [None, *PROVINCE_NAMES_FA], key="staff-new-province", format_func=province_name, placeholder="یکی را برگزینید")
     else:
         province = actor.province_id
     password = st.text_input("گذرواژهٔ اولیه", type="password", key="staff-new-password")
@@ -40,9 +40,9 @@ with st.expander("کاربر تازه", expanded=False):
 
 if rows:
     st.subheader("ویرایش کاربر")
-    picked = st.selectbox("کاربر", rows, key="staff-pick", format_func=lambda r: f"{r.full_name} ({r.username})")
+    picked = st.selectbox("کاربر", rows, key="staff-pick", format_func=lambda r: f"{r.full_name} ({r.username})", placeholder="یکی را برگزینید")
     new_roles = st.multiselect("نقش‌ها", list(ALL_ROLES), default=picked.roles, key=f"staff-roles-{picked.id}",
-                               format_func=role_label)
+                               format_func=role_label, placeholder="برگزینید")
     c1, c2 = st.columns(2)
     c1.button("ذخیرهٔ نقش‌ها", key="staff-save-roles", on_click=lambda: run_action(
         svc.update_staff, engine(), actor, picked.id, roles=new_roles, full_name=picked.full_name,

@@ -162,15 +162,15 @@ def period_picker(key: str, now) -> Period | None:
         except Exception as exc:  # ValidationError: the end is before the start
             st.error(getattr(exc, "message", str(exc)))
             return None
-    year = c1.selectbox("سال", years, key=f"{key}-year", format_func=to_persian_digits)
+    year = c1.selectbox("سال", years, key=f"{key}-year", format_func=to_persian_digits, placeholder="یکی را برگزینید")
     if kind == "year":
         return periods.year_period(year)
     if kind == "season":
         season = c2.selectbox("فصل", [1, 2, 3, 4], index=(today.month - 1) // 3, key=f"{key}-season",
-                              format_func=lambda s: periods.SEASONS_FA[s - 1])
+                              format_func=lambda s: periods.SEASONS_FA[s - 1], placeholder="یکی را برگزینید")
         return periods.season_period(year, season)
     month = c2.selectbox("ماه", list(range(1, 13)), index=today.month - 1, key=f"{key}-month",
-                         format_func=lambda m: JALALI_MONTHS_FA[m - 1])
+                         format_func=lambda m: JALALI_MONTHS_FA[m - 1], placeholder="یکی را برگزینید")
     return periods.month_period(year, month)
 
 
@@ -188,7 +188,7 @@ def province_picker(key: str, actor) -> int | None:
     names = {pid: name for pid, _, name in PROVINCES}
     index = options.index(asked_id) if asked_id in options else 0
     return st.selectbox("استان", options, index=index, key=f"{key}-province",
-                        format_func=lambda p: "همهٔ استان‌ها (مقایسه)" if p is None else names[p])
+                        format_func=lambda p: "همهٔ استان‌ها (مقایسه)" if p is None else names[p], placeholder="یکی را برگزینید")
 
 
 def cached(key: str, ttl_seconds: float, build):
