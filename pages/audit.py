@@ -3,7 +3,7 @@ import streamlit as st
 
 from domain.processes import ACTIONS_FA
 from domain.text import format_number
-from logic.audit_view import AUDIT_ACTIONS_FA, COLUMNS, PAGE_SIZE, AuditFilter, audit_page, audit_people
+from logic.audit_view import AUDIT_ACTIONS_FA, COLUMNS, PAGE_SIZE, for_screen, AuditFilter, audit_page, audit_people
 from logic.export import export_csv
 from ui.session import db_session, require_page
 from ui.widgets import int_box, jalali_date_input
@@ -28,7 +28,7 @@ with db_session() as session:
 st.caption(f"{format_number(total)} رویداد")
 with d3:
     int_box("صفحه", "audit-page", 1, max(1, -(-total // PAGE_SIZE)))
-st.dataframe(rows, hide_index=True, width="stretch")
+st.dataframe(for_screen(rows), hide_index=True, width="stretch")
 
 
 def export_all() -> bytes:

@@ -6,6 +6,7 @@ import pandas as pd
 from domain.errors import DomainError
 from domain.jalali import format_jalali_date, to_jalali
 from domain.reference import FIELDS_FA, GRADES_FA, MEMBER_STATUSES_FA, PROVINCE_NAMES_FA
+from domain.text import fa_code
 from domain.text import format_number
 from domain.text import to_persian_digits as fa
 from logic import members as mem
@@ -90,11 +91,16 @@ else:
         columns["استان"] = [PROVINCE_NAMES_FA.get(r.province_id, "") for r in rows]
     columns.update({
         "نام": [r.full_name for r in rows],
-        "کد ملی": [fa(r.national_id) for r in rows],
-        "شمارهٔ عضویت": [fa(r.membership_no) if r.membership_no else "—" for r in rows],
+        "کد ملی": [fa_code(r.national_id) for r in rows],
+        "شمارهٔ عضویت": [fa_code(r.membership_no) if r.membership_no else "—" for r in rows],
     })
     st.dataframe(pd.DataFrame(columns), key="mem-table", hide_index=True, width="stretch",
-                 column_config={"پرونده": st.column_config.LinkColumn("پرونده", display_text="باز کردن", width=65)})
+                 column_config={"پرونده": st.column_config.LinkColumn("پرونده", display_text="باز کردن", width=65),
+                                # The key columns are the rightmost, the first cut off when the grid is
+                                # wider than the page: fixed widths that fit their codes keep them whole.
+                                "شمارهٔ عضویت": st.column_config.TextColumn("شمارهٔ عضویت", width=135),
+                                "کد ملی": st.column_config.TextColumn("کد ملی", width=105),
+                                "نام": st.column_config.TextColumn("نام", width=130)})
 
 st.caption(f"{format_number(result.total)} عضو — صفحهٔ {fa(result.page)} از {fa(result.pages)}")
 st.session_state["mem-page"] = result.page  # the service may have clamped it

@@ -9,6 +9,7 @@ from domain.calendar import SLA_LABELS_FA, SlaStatus
 from domain.errors import DomainError
 from domain.jalali import format_jalali_date, now_tehran, to_jalali
 from domain.processes import PROCESSES
+from domain.text import fa_code
 from domain.text import to_persian_digits as fa
 from logic import queue as q
 from logic import workflow as wf
@@ -36,7 +37,7 @@ with db_session() as session:
 ALL_LABEL = "همه"
 # Pixel widths that fit the table in the main area of a laptop screen without scrolling sideways.
 COLUMN_WIDTHS = {"کارشناس": 95, "زمان باقی‌مانده": 120, "تاریخ ثبت": 85, "مرحله": 155, "نوع درخواست": 125,
-                 "عضو": 110, "کد رهگیری": 105}
+                 "عضو": 110, "کد رهگیری": 120}
 STAGE_NAMES = {s.code: s.name_fa for p in reversed(PROCESSES.values()) for s in p.stages}
 
 views = q.available_views(actor)
@@ -113,7 +114,7 @@ else:
         "مرحله": [r.stage_name for r in rows],
         "نوع درخواست": [r.type_name for r in rows],
         "عضو": [r.member_name for r in rows],
-        "کد رهگیری": [fa(r.tracking_code) for r in rows],
+        "کد رهگیری": [fa_code(r.tracking_code) for r in rows],
     })
     breached = [r.sla == SlaStatus.BREACHED.value for r in rows]
     styled = table.style.apply(lambda col: ["color: #c62828; font-weight: bold" if b else "" for b in breached],

@@ -6,6 +6,7 @@ import streamlit as st
 from domain.errors import DomainError
 from domain.jalali import format_jalali_date, format_jalali_datetime, now_tehran, to_jalali
 from domain.reference import PROVINCE_NAMES_FA
+from domain.text import ltr
 from domain.text import to_persian_digits as fa
 from logic import releases as rel
 from ui.release_view import show_snapshot
@@ -128,5 +129,5 @@ with published_tab:
         with db_session() as session:
             snapshot = rel.board_snapshot(session, actor, chosen)
         show_snapshot(snapshot, key=f"published-{chosen}", release_id=chosen)
-        st.caption(f"نشانی عمومی: /public?release={chosen} — منتشرشده در "
+        st.caption(f"نشانی عمومی: {ltr(f'/public?release={chosen}')} — منتشرشده در "
                    f"{format_jalali_date(shown.published_at)}")

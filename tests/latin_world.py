@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from domain.jalali import TEHRAN, now_tehran, to_jalali
 from domain.reference import TEHRAN_ID
 from domain.roles import Role
+from domain.text import to_persian_digits as fa
 from logic import holidays, releases
 from logic import workflow as wf
 from tests.factories import (ALL_TABLES, add_document, file_request, make_full_member, make_member, make_staff,
@@ -28,7 +29,7 @@ def build(engine) -> dict:
         for y in (year - 1, year, year + 1):
             c.execute(sa.text(TARIFF), {"p": TEHRAN_ID, "y": y})
     users = {r.value: f"walk.{r.value}" for r in Role}
-    actors = {r: make_staff(engine, users[r], [r], None if r == "central_expert" else TEHRAN_ID, f"کاربر {i}")
+    actors = {r: make_staff(engine, users[r], [r], None if r == "central_expert" else TEHRAN_ID, f"کاربر {fa(i)}")
               for i, r in enumerate(users, start=1)}
     drivers = {"expert": actors["expert"], "final": actors["final_reviewer"], "head": actors["head"],
                "finance": actors["finance"], "committee": actors["committee"], "rating": actors["rating_committee"],

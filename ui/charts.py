@@ -44,7 +44,8 @@ def nice_ticks(top: float, count: int = 5) -> list[float]:
     return [round(i * step, 10) for i in range(int(math.ceil(top / step)) + 1)]
 
 
-def _value_axis(values: Sequence[float], suffix: str = "") -> dict:
+def value_axis(values: Sequence[float], suffix: str = "") -> dict:
+    """A value axis whose tick labels are Persian numbers (Plotly itself prints Latin digits)."""
     top = max([v for v in values if v is not None] or [0])
     ticks = nice_ticks(top)
     digits = 0 if all(float(t).is_integer() for t in ticks) else 1
@@ -58,7 +59,7 @@ def _layout(fig: go.Figure, title: str, y_title: str, values: Sequence[float], *
         title={"text": title, "x": 1, "xanchor": "right"}, font={"family": FONT},
         legend={"orientation": "h", "x": 1, "xanchor": "right", "y": -0.25}, barmode=barmode,
         margin={"l": 10, "r": 10, "t": 50, "b": 10}, hoverlabel={"font": {"family": FONT}},
-        yaxis={"title": {"text": y_title}, "side": "right", **_value_axis(values, suffix)},
+        yaxis={"title": {"text": y_title}, "side": "right", **value_axis(values, suffix)},
         xaxis={"type": "category", "automargin": True},
     )
     return fig
