@@ -8,8 +8,7 @@ from domain.fees import ITEM_LABELS_FA
 from domain.jalali import (TEHRAN, format_jalali_date, format_jalali_datetime, now_tehran, parse_jalali_date,
                           to_gregorian)
 from domain.processes import PROCESSES
-from domain.text import fa_code
-from domain.text import format_rial, format_toman, normalize_text, parse_amount_rial, to_persian_digits as fa
+from domain.text import fa_code, format_rial, format_toman, normalize_text, parse_amount_rial, to_persian_digits as fa
 from logic import payments as pay
 from logic import workflow as wf
 from logic.fees import FINANCE_STATUS_FA

@@ -7,11 +7,10 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from domain.text import fa_code
 from domain.jalali import TEHRAN
 from domain.national_id import make_national_id, national_id_in_province
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
-from domain.text import to_persian_digits
+from domain.text import fa_code, to_persian_digits
 from tests.apptest import app, signed_in, texts
 from tests.factories import (audit_rows, file_request, make_full_member, make_staff, national_id_of, req_row,
                              step)

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from domain.text import fa_code
 from domain.jalali import format_jalali_date, last_day_of_jalali_year, now_tehran, to_gregorian, to_jalali
 from domain.reference import TEHRAN_ID
+from domain.text import fa_code
 from logic import fees
 from logic import workflow as wf
 from tests.apptest import signed_in, texts

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from streamlit.delta_generator import DeltaGenerator
 from openpyxl import load_workbook
 
-from domain.text import fa_code as code_fa
 from domain.jalali import now_tehran
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
+from domain.text import fa_code as code_fa
 from domain.text import to_persian_digits
 from logic import workflow as wf
 from logic.export import CSV_MIME, XLSX_MIME
