@@ -28,7 +28,13 @@ with db_session() as session:
 st.caption(f"{format_number(total)} رویداد")
 with d3:
     int_box("صفحه", "audit-page", 1, max(1, -(-total // PAGE_SIZE)))
-st.dataframe(for_screen(rows), hide_index=True, width="stretch")
+# The grid lays columns out left to right: listed in reverse, the time is the rightmost, read first,
+# and the long description gets the room left over on the left instead of pushing the time out of view.
+shown = [dict(reversed(list(r.items()))) for r in for_screen(rows)]
+st.dataframe(shown, hide_index=True, width="stretch",
+             column_config={"زمان": st.column_config.TextColumn("زمان", width=130),
+                            "درخواست": st.column_config.TextColumn("درخواست", width=120),
+                            "شرح": st.column_config.TextColumn("شرح", width="large")})
 
 
 def export_all() -> bytes:

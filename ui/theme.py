@@ -48,6 +48,8 @@ h1, h2, h3, h4, h5, [data-testid="stHeading"], [data-testid="stCaptionContainer"
   content: "این فایل پذیرفته نشد: حجم آن بیش از ۵ مگابایت یا نوع آن جز نوع‌های گفته‌شده است."; font-size: .875rem; }
 [data-testid="stFileUploaderFileData"] small { display: none; }
 [data-testid="InputInstructions"] { display: none; }
+/* Plotly's tool bar has only English tooltips; each chart's data has its own downloads under it. */
+[data-testid="stPlotlyChart"] .modebar-container { display: none !important; }
 /* Inline code (a file's column names) is a left-to-right run of its own inside Persian text. */
 [data-testid="stMarkdownContainer"] code { direction: ltr; unicode-bidi: isolate; }
 </style>
