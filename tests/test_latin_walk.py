@@ -113,6 +113,13 @@ def visible_texts(at) -> list[str]:
             found += [v for col in frame.columns for v in frame[col].tolist() if offending(v)]
         if isinstance(proto, Message):
             found += [f"{name}: {text}" for name, text in proto_strings(proto) if offending(text)]
+        # Streamlit's own English that the proto does not carry: the frontend's «Choose an option»
+        # when no placeholder is given, and the «…/2000» counter of `max_chars`.
+        if proto is not None and proto.DESCRIPTOR.name in ("Selectbox", "MultiSelect") and not proto.placeholder.strip():
+            found.append(f"{proto.label!r} without a Persian placeholder")
+        if proto is not None and proto.DESCRIPTOR.name in ("TextArea", "TextInput") and (
+                proto.max_chars >= 1000 or (proto.DESCRIPTOR.name == "TextArea" and proto.max_chars)):
+            found.append(f"{proto.label!r} with max_chars (the browser drops a longer paste; use ui.widgets.long_text)")
     return found
 
 
