@@ -192,3 +192,44 @@ def search_key(s: str) -> str:
 def format_number(n: int) -> str:
     """A count for people: Persian digits with thousands separators."""
     return format_rial(n)
+
+
+# Left-to-right isolate (LRI ... PDI). A code, a time or a number with separators set inside
+# Persian text is reordered by the bidi algorithm: "۰۸-۲-۰۰۰۸۸۵" after a Persian word reads
+# "۰۰۰۸۸۵-۲-۰۸", because a hyphen does not join Arabic-context digits. Inside an isolate the run
+# keeps its own left-to-right order and does not disturb the words around it. normalize_text removes
+# these marks again, so a code copied from the screen into a search box still matches.
+LRI, PDI = "\u2066", "\u2069"
+
+
+def ltr(text: object) -> str:
+    """`text` as one left-to-right run inside right-to-left text (a file name, a username, an e-mail)."""
+    value = _as_text(text)
+    return f"{LRI}{value}{PDI}" if value else value
+
+
+def fa_code(text: object) -> str:
+    """A code for people: Persian digits, kept in its own order (a tracking code, a membership or
+    licence number, a bank reference, a time such as ۰۲:۲۳)."""
+    return ltr(to_persian_digits(text))
+
+
+_ISOLATED = re.compile(f"({LRI}[^{PDI}]*{PDI})")
+
+
+def fa_message(text: object) -> str:
+    """A message for people: ASCII digits become Persian, except inside isolated runs (a username, a
+    file name), which are shown as they are."""
+    parts = _ISOLATED.split(_as_text(text))
+    return "".join(p if p.startswith(LRI) else to_persian_digits(p) for p in parts)
+
+
+_NAME_SEPARATORS = re.compile(r"\s*[;؛]\s*")
+
+
+def tidy_title(text: object) -> str:
+    """A name from a data source made readable: normalised letters, Persian digits, and the
+    «a; b» / «a؛b» lists joined with the Persian semicolon and a space («قیام ۱۵ خرداد»,
+    «جشن نوروز؛ عید سعید فطر»)."""
+    parts = [p for p in _NAME_SEPARATORS.split(normalize_text(text)) if p]
+    return to_persian_digits("؛ ".join(parts))

@@ -3,6 +3,8 @@ filtered in SQL and paged; managers see their province, administrators their sco
 from __future__ import annotations
 
 from dataclasses import dataclass
+import json
+import re
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -11,10 +13,10 @@ from sqlalchemy.orm import Session
 from db.models import AuditEvent, Request, RequestEvent, StaffUser
 from domain.actor import Actor
 from domain.errors import PermissionDenied
-from domain.jalali import TEHRAN, format_jalali_datetime
+from domain.jalali import TEHRAN, format_jalali_date, format_jalali_datetime
 from domain.processes import ACTIONS_FA
 from domain.roles import Role
-from domain.text import to_ascii_digits
+from domain.text import fa_code, ltr, to_ascii_digits, to_persian_digits
 
 AUDIT_ACTIONS_FA = {
     "login": "ورود", "login_failed": "ورود نادرست", "account_locked": "قفل شدن حساب",
@@ -27,6 +29,9 @@ AUDIT_ACTIONS_FA = {
     "official_holidays_loaded": "بارگذاری تعطیلات رسمی", "office_hours_changed": "تغییر ساعات کاری",
     "members_exported": "خروجی فهرست اعضا", "queue_exported": "خروجی کارتابل",
     "member_viewed": "مشاهدهٔ پروندهٔ عضو", "document_viewed": "مشاهده یا دریافت مدرک",
+    "release_composed": "تهیهٔ انتشار آمار", "release_published": "انتشار آمار", "release_discarded": "کنار گذاشتن انتشار",
+    "tariff_created": "ثبت تعرفه", "tariff_changed": "تغییر تعرفه", "discount_rule_added": "افزودن قاعدهٔ تخفیف",
+    "discount_rule_activated": "تغییر وضعیت قاعدهٔ تخفیف", "document_uploaded": "بارگذاری مدرک",
 }
 from logic.member_changes import AUDIT_ACTIONS_FA as _MEMBER_ACTIONS_FA  # noqa: E402
 
@@ -54,6 +59,73 @@ def _events(actor: Actor) -> sa.Select:
     others = sa.select(AuditEvent.at, AuditEvent.actor_id, AuditEvent.action, sa.null(),
                        AuditEvent.entity, sa.cast(AuditEvent.data, sa.Text)).where(scope_audit)
     return sa.union_all(requests, others).subquery("e")
+
+
+# The audited facts' names as people read them; a fact without a label here is shown by its value.
+DATA_LABELS_FA = {
+    "day": "روز", "name": "عنوان", "recomputed": "مهلت‌های دوباره محاسبه‌شده", "years": "سال‌ها", "added": "افزوده",
+    "before": "پیش از تغییر", "after": "پس از تغییر", "workdays": "روزهای کاری", "opens": "آغاز", "closes": "پایان",
+    "title": "عنوان", "period_from": "از", "period_to": "تا", "tables": "جدول‌ها", "supersedes_id": "اصلاحیهٔ انتشار",
+    "composed_by": "تهیه‌کننده", "reason": "دلیل", "year": "سال", "roles": "نقش‌ها", "member_id": "عضو",
+    "verdict": "نظر", "username": "نام کاربری", "used": "به کار رفته", "until": "تا", "total": "جمع",
+    "to": "به", "from": "از", "through_year": "تا پایان سال", "source": "منبع", "rows": "ردیف‌ها",
+    "percent": "درصد", "national_id": "کد ملی", "granted_rank": "رتبهٔ اعطایی", "full_name": "نام",
+    "free_years": "سال‌های رایگان", "format": "قالب", "filter": "فیلتر", "document_id": "مدرک",
+    "doc_type": "نوع مدرک", "consecutive": "پیاپی", "changes": "تغییرها", "assessment_version": "نسخهٔ مبلغ",
+    "assessment_id": "مبلغ", "province_id": "استان", "is_active": "فعال", "active": "فعال", "amount": "مبلغ",
+    "reference": "مرجع", "field": "رشته", "fields": "فیلدها", "count": "تعداد",
+}
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIME = re.compile(r"(\d{2}:\d{2})(:\d{2})?")
+
+
+def _value_fa(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "بله" if value else "خیر"
+    if isinstance(value, (int, float)):
+        return to_persian_digits(value)
+    if isinstance(value, list):
+        return "، ".join(_value_fa(v) for v in value) or "—"
+    if isinstance(value, dict):
+        return "(" + describe_data(value) + ")"
+    text = str(value)
+    if _ISO_DATE.fullmatch(text):
+        return fa_code(format_jalali_date(date.fromisoformat(text)))
+    if m := _TIME.fullmatch(text):
+        return fa_code(m.group(1))
+    if re.search("[A-Za-z]", text):  # a code (a username, a format, a table key)
+        return ltr(text)
+    return to_persian_digits(text)
+
+
+def describe_data(data: dict) -> str:
+    """An audited event's facts in Persian: «روز: ۱۴۰۵/۰۹/۱۱؛ عنوان: …» (the raw JSON stays in the export)."""
+    parts = []
+    for key, value in data.items():
+        label = DATA_LABELS_FA.get(key)
+        parts.append(f"{label}: {_value_fa(value)}" if label else _value_fa(value))
+    return "؛ ".join(parts)
+
+
+def _detail_fa(detail: str | None) -> str:
+    if not detail:
+        return ""
+    if detail.startswith("{"):
+        try:
+            data = json.loads(detail)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            return describe_data(data)[:300]
+    return to_persian_digits(detail[:300])
+
+
+def for_screen(rows: list[dict]) -> list[dict]:
+    """The page's rows for people: the code in Persian digits kept in its order, the facts in Persian."""
+    return [{**r, "درخواست": fa_code(r["درخواست"]) if r["درخواست"] else "", "شرح": _detail_fa(r["شرح"])}
+            for r in rows]
 
 
 EXPORT_LIMIT = 100_000

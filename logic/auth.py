@@ -53,6 +53,6 @@ def cookie_key(mode: str | None, key: str | None) -> str:
             or len(set(key)) < MIN_COOKIE_KEY_DISTINCT):  # "a" * 32 is long, not random
         raise ConfigError(
             "کلید امضای کوکی ورود (COOKIE_KEY) تنظیم نشده یا پیش‌فرض است. "
-            f"در حالت عملیاتی یک کلید تصادفی دست‌کم {MIN_COOKIE_KEY_LENGTH} نویسه‌ای لازم است."
+            f"در حالت عملیاتی یک کلید تصادفی دست‌کم {to_persian_digits(MIN_COOKIE_KEY_LENGTH)} نویسه‌ای لازم است."
         )
     return key

@@ -17,7 +17,8 @@ from domain.actor import Actor
 from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from domain.jalali import TEHRAN, parse_jalali_date, to_gregorian
 from domain.roles import Role
-from domain.text import clean_reason
+from domain.text import clean_reason, tidy_title
+from domain.text import to_persian_digits as fa
 from logic.audit import record
 from logic.calendar import calendar_for
 from logic.scope import province_clause
@@ -25,9 +26,10 @@ from logic.workflow import recompute_due_times
 
 
 def official_holidays(gregorian_years: Iterable[int]) -> list[tuple[date, str]]:
-    """Iran's official holidays, with Persian names, from the `holidays` package."""
+    """Iran's official holidays, with Persian names, from the `holidays` package. Its names carry Latin
+    digits («قیام 15 خرداد») and join two occasions with «; », so they are tidied as they come in."""
     days = holidays_lib.country_holidays("IR", years=list(gregorian_years), language="fa_IR")
-    return sorted(days.items())
+    return sorted((day, tidy_title(name)) for day, name in days.items())
 
 
 def _require_admin(actor: Actor, province_id: int | None) -> None:
@@ -93,7 +95,7 @@ def add_closure(engine: sa.Engine, actor: Actor, day: date | str, name: str, *,
         n = _recompute(s, _affected_provinces(s, province_id), _day_start(day))
         record(s, actor, "holiday_added", "holiday", h.id, province_id=province_id,
                data={"day": day.isoformat(), "name": name, "recomputed": n})
-    return CalendarChange(1, n, f"تعطیلی ثبت شد و مهلت {n} درخواست باز دوباره محاسبه شد.")
+    return CalendarChange(1, n, f"تعطیلی ثبت شد و مهلت {fa(n)} درخواست باز دوباره محاسبه شد.")
 
 
 def remove_closure(engine: sa.Engine, actor: Actor, holiday_id: int) -> CalendarChange:
@@ -108,7 +110,7 @@ def remove_closure(engine: sa.Engine, actor: Actor, holiday_id: int) -> Calendar
         n = _recompute(s, _affected_provinces(s, pid), _day_start(day))
         record(s, actor, "holiday_removed", "holiday", holiday_id, province_id=pid,
                data={"day": day.isoformat(), "name": name, "recomputed": n})
-    return CalendarChange(1, n, f"تعطیلی حذف شد و مهلت {n} درخواست باز دوباره محاسبه شد.")
+    return CalendarChange(1, n, f"تعطیلی حذف شد و مهلت {fa(n)} درخواست باز دوباره محاسبه شد.")
 
 
 def load_official_holidays(engine: sa.Engine, actor: Actor | None, gregorian_years: Iterable[int]) -> CalendarChange:
@@ -124,7 +126,7 @@ def load_official_holidays(engine: sa.Engine, actor: Actor | None, gregorian_yea
         n = _recompute(s, _affected_provinces(s, None), _day_start(new[0][0])) if new else 0
         record(s, actor, "official_holidays_loaded", "holiday", None,
                data={"years": years, "added": len(new), "recomputed": n})
-    return CalendarChange(len(new), n, f"{len(new)} تعطیلی رسمی افزوده شد.")
+    return CalendarChange(len(new), n, f"{fa(len(new))} تعطیلی رسمی افزوده شد.")
 
 
 def update_office_hours(engine: sa.Engine, actor: Actor, province_id: int, *, workdays: Iterable[int],
@@ -146,7 +148,7 @@ def update_office_hours(engine: sa.Engine, actor: Actor, province_id: int, *, wo
         record(s, actor, "office_hours_changed", "province_setting", province_id, province_id=province_id,
                data={"before": before, "after": {"workdays": workdays, "opens": str(opens), "closes": str(closes)},
                      "recomputed": n})
-    return CalendarChange(0, n, f"روزها و ساعات کاری به‌روز شد و مهلت {n} درخواست باز دوباره محاسبه شد.")
+    return CalendarChange(0, n, f"روزها و ساعات کاری به‌روز شد و مهلت {fa(n)} درخواست باز دوباره محاسبه شد.")
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,7 @@ def list_holidays(session: Session, actor: Actor, jalali_year: int) -> list[Holi
     scope = sa.or_(Holiday.province_id.is_(None), province_clause(actor, Holiday.province_id))
     rows = session.execute(sa.select(Holiday.id, Holiday.day, Holiday.name_fa, Holiday.province_id, Holiday.source)
                            .where(scope, Holiday.day >= start, Holiday.day < end).order_by(Holiday.day)).all()
-    return [HolidayRow(*r) for r in rows]
+    # Rows loaded before names were tidied at import are shown tidied too.
+    return [HolidayRow(r.id, r.day, tidy_title(r.name_fa), r.province_id, r.source) for r in rows]
 
 

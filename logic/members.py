@@ -44,7 +44,7 @@ from domain.processes import STATUS_LABELS_FA, Status, process
 from domain.reference import (COMPETENCIES_FA, CONTACT_KINDS_FA, DEGREE_LEVELS_FA, FIELDS_FA, GRADES_FA,
                              LICENCE_KINDS_FA, MEMBER_STATUSES_FA, PROVINCE_NAMES_FA, RESIDENCE_PROOFS_FA)
 from domain.roles import Role
-from domain.text import normalize_text, search_key, to_persian_digits
+from domain.text import fa_code, normalize_text, search_key, to_persian_digits
 from logic.audit import record as audit_record
 from logic.audit import record_export
 from logic.documents import DocumentInfo, info
@@ -395,7 +395,7 @@ class MainInfo:
         fa = to_persian_digits
         return [
             ("نام", self.first_name), ("نام خانوادگی", self.last_name), ("نام پدر", self.father_name or "—"),
-            ("کد ملی", fa(self.national_id)), ("شمارهٔ عضویت", fa(self.membership_no) if self.membership_no else "—"),
+            ("کد ملی", fa(self.national_id)), ("شمارهٔ عضویت", fa_code(self.membership_no) if self.membership_no else "—"),
             ("جنسیت", GENDERS_FA.get(self.gender, self.gender)), ("تاریخ تولد", format_jalali_date(self.birth_date)),
             ("استان محل تولد", PROVINCE_NAMES_FA.get(self.birth_province_id, "—")),
             ("استان عضویت", PROVINCE_NAMES_FA.get(self.province_id, "—")),

@@ -25,7 +25,7 @@ from domain.jalali import TEHRAN, now_tehran, parse_jalali_date, to_gregorian
 from domain.machine import PAYMENT_CONFIRMED, Action, Transition, decide
 from domain.processes import EXTEND_VALIDITY, PROCESSES, StageKind, Status, process
 from domain.roles import Role
-from domain.text import normalize_digits_only, normalize_text, parse_amount_rial
+from domain.text import normalize_digits_only, normalize_text, parse_amount_rial, to_persian_digits
 from logic.assessments import assess_from_tariff, current_assessment
 from logic.calendar import calendar_for
 from logic.scope import province_clause, require_province
@@ -166,12 +166,12 @@ def confirm_by_tracking_code(engine: sa.Engine, actor: Actor, tracking_code: str
 
 CSV_COLUMNS = ("tracking_code", "bank_reference", "amount", "paid_at")
 CSV_HELP_FA = (
-    "فایل CSV با کدگذاری UTF-8 و جداکنندهٔ ویرگول، با سطر عنوان دقیقاً این ستون‌ها: "
+    "فایل CSV با کدگذاری `UTF-8` و جداکنندهٔ ویرگول، با سطر عنوان دقیقاً این ستون‌ها: "
     "`tracking_code,bank_reference,amount,paid_at`.\n\n"
     "- `tracking_code`: کد رهگیری درخواست (۱۰ تا ۱۴ رقم)\n"
     "- `bank_reference`: شمارهٔ مرجع بانکی (۶ تا ۴۰ حرف لاتین، رقم یا خط تیره)؛ هر مرجع فقط یک بار پرداخت می‌کند\n"
     "- `amount`: مبلغ به ریال، عدد صحیح (رقم فارسی یا لاتین؛ اگر جداکنندهٔ هزارگان دارد، مقدار را در گیومه بگذارید)\n"
-    "- `paid_at`: زمان پرداخت، شمسی مانند `1404/07/15 10:30` (ساعت اختیاری، به وقت تهران) یا ISO 8601 میلادی "
+    "- `paid_at`: زمان پرداخت، شمسی مانند `1404/07/15 10:30` (ساعت اختیاری، به وقت تهران) یا `ISO 8601` میلادی "
     "مانند `2025-10-07T10:30:00+03:30` (بدون منطقهٔ زمانی یعنی وقت تهران)\n\n"
     "هر سطر جداگانه ثبت می‌شود؛ بارگذاری دوبارهٔ همان فایل چیزی را تغییر نمی‌دهد."
 )
@@ -251,7 +251,7 @@ def import_gateway_csv(engine: sa.Engine, actor: Actor, data: bytes | str, *,
     index = {c: names.index(c) for c in CSV_COLUMNS}
     rows = [(n, r) for n, r in enumerate(body, start=2) if any(cell.strip() for cell in r)]
     if len(rows) > MAX_IMPORT_ROWS:
-        raise ValidationError(f"هر فایل حداکثر {MAX_IMPORT_ROWS} سطر دارد؛ فایل را چند بخش کنید.")
+        raise ValidationError(f"هر فایل حداکثر {to_persian_digits(MAX_IMPORT_ROWS)} سطر دارد؛ فایل را چند بخش کنید.")
     results = []
     for line, row in rows:
         cell = {c: (row[i].strip() if i < len(row) else "") for c, i in index.items()}

@@ -16,7 +16,7 @@ from db.models import StaffUser
 from domain.actor import Actor
 from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from domain.roles import ALL_ROLES, Role
-from domain.text import normalize_text
+from domain.text import normalize_text, to_persian_digits
 from logic.audit import record
 from logic.common_passwords import COMMON_PASSWORDS
 from logic.sessions import revoke_sessions
@@ -29,7 +29,7 @@ CENTRAL_ONLY_ROLES = frozenset({Role.CENTRAL_EXPERT})
 
 def validate_password(password: str, username: str | None = None) -> str:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_CHARS:
-        raise ValidationError(f"گذرواژه باید دست‌کم {MIN_PASSWORD_CHARS} نویسه باشد.")
+        raise ValidationError(f"گذرواژه باید دست‌کم {to_persian_digits(MIN_PASSWORD_CHARS)} نویسه باشد.")
     if password != password.strip():  # the login form would never match it
         raise ValidationError("گذرواژه نباید با فاصله آغاز شود یا پایان یابد.")
     if username and username.strip().lower() in password.lower():
@@ -37,7 +37,7 @@ def validate_password(password: str, username: str | None = None) -> str:
     if password.lower() in COMMON_PASSWORDS:
         raise ValidationError("این گذرواژه در فهرست گذرواژه‌های رایج است؛ گذرواژهٔ دیگری برگزینید.")
     if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
-        raise ValidationError(f"گذرواژه بیش از حد بلند است (حداکثر {MAX_PASSWORD_BYTES} بایت).")
+        raise ValidationError(f"گذرواژه بیش از حد بلند است (حداکثر {to_persian_digits(MAX_PASSWORD_BYTES)} بایت).")
     if len(set(password)) < 3:
         raise ValidationError("گذرواژه بیش از حد ساده است.")
     return password

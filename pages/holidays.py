@@ -18,7 +18,7 @@ st.caption("هر تغییر، مهلت درخواست‌های باز را دو�
 show_flash()
 
 this_year = to_jalali(now_tehran()).year
-year = st.selectbox("سال", [this_year - 1, this_year, this_year + 1], index=1, format_func=fa, key="hol-year")
+year = st.selectbox("سال", [this_year - 1, this_year, this_year + 1], index=1, format_func=fa, key="hol-year", placeholder="یکی را برگزینید")
 with db_session() as session:
     rows = hol.list_holidays(session, actor, year)
 
@@ -36,7 +36,7 @@ removable = [r for r in rows if actor.province_id is None or r.province_id == ac
 if removable:
     with st.container(border=True):
         choice = st.selectbox("حذف تعطیلی", removable, key="hol-remove-choice",
-                              format_func=lambda r: f"{format_jalali_date(r.day)} — {r.name_fa}")
+                              format_func=lambda r: f"{format_jalali_date(r.day)} — {r.name_fa}", placeholder="یکی را برگزینید")
         st.button("حذف", key="hol-remove", on_click=lambda: run_action(hol.remove_closure, engine(), actor, choice.id))
 
 with st.container(border=True):
@@ -45,7 +45,7 @@ with st.container(border=True):
     name = st.text_input("عنوان", key="hol-name", max_chars=200)
     if actor.province_id is None:
         scope = st.selectbox("دامنه", [None, *PROVINCE_NAMES_FA], key="hol-scope",
-                             format_func=lambda p: "سراسری" if p is None else PROVINCE_NAMES_FA[p])
+                             format_func=lambda p: "سراسری" if p is None else PROVINCE_NAMES_FA[p], placeholder="یکی را برگزینید")
     else:
         scope = actor.province_id
         st.caption(f"دامنه: استان {PROVINCE_NAMES_FA[scope]}")
@@ -59,12 +59,12 @@ if actor.province_id is None:
 
 st.subheader("روزها و ساعات کاری")
 province = actor.province_id or st.selectbox("استان", list(PROVINCE_NAMES_FA), key="hours-province",
-                                             format_func=PROVINCE_NAMES_FA.get)
+                                             format_func=PROVINCE_NAMES_FA.get, placeholder="یکی را برگزینید")
 with db_session() as session:
     current = office_hours(session, province)
 with st.container(border=True):
     days = st.multiselect("روزهای کاری", list(WEEKDAYS_FA), default=current.workdays, key="hours-days",
-                          format_func=WEEKDAYS_FA.get)
+                          format_func=WEEKDAYS_FA.get, placeholder="برگزینید")
     c1, c2 = st.columns(2)
     opens = c1.time_input("آغاز ساعت اداری", current.opens, key="hours-opens", step=900)
     closes = c2.time_input("پایان ساعت اداری", current.closes, key="hours-closes", step=900)

@@ -12,6 +12,7 @@ from domain.jalali import format_jalali_date, format_jalali_datetime, parse_jala
 from domain.national_id import birth_province
 from domain.reference import (CONTACT_KINDS_FA, DEGREE_LEVELS_FA, FIELDS_FA, GRADES_FA, MEMBER_STATUSES_FA,
                              PROVINCE_NAMES_FA, RESIDENCE_PROOFS_FA)
+from domain.text import fa_code
 from domain.text import to_ascii_digits
 from domain.text import to_persian_digits as fa
 from logic import documents as docs
@@ -19,7 +20,7 @@ from logic import member_changes as changes
 from logic import members as mem
 from ui.document_viewer import show_document
 from ui.session import db_session, engine, first_view, require_page, viewed
-from ui.widgets import jalali_date_input, run_action, show_flash
+from ui.widgets import jalali_date_input, long_text, run_action, show_flash
 
 actor = require_page(__file__)
 st.title("پروندهٔ عضو")
@@ -66,9 +67,9 @@ if typed.strip():
     state["mem-url-id"] = str(mid)
 
 show_flash()
-st.subheader(f"{main.full_name} — کد ملی {fa(main.national_id)}")
+st.subheader(f"{main.full_name} — کد ملی {fa_code(main.national_id)}")
 c1, c2, c3, c4 = st.columns(4)
-c1.markdown(f"**شمارهٔ عضویت**  \n{fa(main.membership_no) if main.membership_no else '—'}")
+c1.markdown(f"**شمارهٔ عضویت**  \n{fa_code(main.membership_no) if main.membership_no else '—'}")
 c2.markdown(f"**رشته و پایه**  \n{FIELDS_FA.get(main.field, main.field)}، "
             f"{GRADES_FA.get(main.grade, '—') if main.grade else 'بدون پایه'}")
 c3.markdown(f"**وضعیت**  \n{MEMBER_STATUSES_FA.get(main.status, main.status)}")
@@ -124,7 +125,7 @@ degree_docs = {e.document_id for e in profile.educations if e.document_id}
 with tabs[1]:
     _table([{"مقطع": e.level_label, "رشته": e.field, "گرایش": e.specialisation or "—",
              "دانشگاه": e.university or "—", "دانش‌آموختگی": format_jalali_date(e.graduated_on),
-             "کد استعلام": fa(e.verification_code) if e.verification_code else "—",
+             "کد استعلام": fa_code(e.verification_code) if e.verification_code else "—",
              "تصویر مدرک": "دارد" if e.document_id else "ندارد", "شرط عضویت": e.condition_label}
             for e in profile.educations], "mem-edu-table", "مدرک تحصیلی‌ای ثبت نشده است.")
     st.caption("اعضا مدارک تحصیلی خود را تغییر نمی‌دهند؛ مغایرت‌ها را کارشناسان استان با ذکر دلیل اصلاح می‌کنند.")
@@ -132,7 +133,7 @@ with tabs[1]:
     if scanned:
         by_id = {e.document_id: e for e in scanned}
         pick = st.selectbox("تصویر مدرک تحصیلی", list(by_id), key="mem-degree-pick",
-                            format_func=lambda i: f"{by_id[i].level_label} — {by_id[i].field}")
+                            format_func=lambda i: f"{by_id[i].level_label} — {by_id[i].field}", placeholder="یکی را برگزینید")
         _view(pick)
 
 # --- contacts and addresses ---------------------------------------------------------------------
@@ -144,7 +145,7 @@ with tabs[2]:
     st.markdown("**نشانی‌ها**")
     _table([{"اقامتگاه قانونی": "✔ اقامتگاه قانونی" if a.is_legal else "",
              "استان": PROVINCE_NAMES_FA.get(a.province_id, ""),
-             "شهر": a.city, "نشانی": a.line, "کد پستی": fa(a.postal_code) if a.postal_code else "—"}
+             "شهر": a.city, "نشانی": a.line, "کد پستی": fa_code(a.postal_code) if a.postal_code else "—"}
             for a in profile.addresses], "mem-addresses-table", "نشانی‌ای ثبت نشده است.")
     legal = next((a for a in profile.addresses if a.is_legal), None)
     if legal:
@@ -155,7 +156,7 @@ with tabs[3]:
     _table([{"شناسه": fa(d.info.id), "نوع مدرک": d.info.type_label, "عنوان": d.info.title or "",
              "توضیح": d.description or "", "نام فایل": d.info.file_name, "قالب": d.info.mime_label,
              "حجم": d.info.size_label, "بارگذاری": d.info.uploaded_at_fa,
-             "درخواست": fa(d.tracking_code) if d.tracking_code else "آرشیو عضو"}
+             "درخواست": fa_code(d.tracking_code) if d.tracking_code else "آرشیو عضو"}
             for d in profile.documents], "mem-docs-table", "مدرکی در آرشیو عضو نیست.")
     # Degree scans are shown under education (one viewer per file on the page).
     viewable = {d.info.id: d for d in profile.documents if d.info.id not in degree_docs}
@@ -163,7 +164,7 @@ with tabs[3]:
         st.caption("تصویر مدارک تحصیلی در بخش «اطلاعات تحصیلی» نمایش داده می‌شود.")
     if viewable:
         pick = st.selectbox("مدرک برای نمایش", list(viewable), key="mem-doc-pick",
-                            format_func=lambda i: f"{viewable[i].info.type_label} — {viewable[i].info.file_name}")
+                            format_func=lambda i: f"{viewable[i].info.type_label} — {viewable[i].info.file_name}", placeholder="یکی را برگزینید")
         _view(pick)
 
 # --- family -------------------------------------------------------------------------------------
@@ -172,7 +173,7 @@ with tabs[4]:
                                ("فرزندان", profile.children, "mem-children-table")):
         st.markdown(f"**{title}**")
         _table([{"نسبت": f.relation_label, "نام": f.first_name, "نام خانوادگی": f.last_name,
-                 "کد ملی": fa(f.national_id) if f.national_id else "—",
+                 "کد ملی": fa_code(f.national_id) if f.national_id else "—",
                  "تاریخ تولد": format_jalali_date(f.birth_date)} for f in people], key, f"{title} ثبت نشده است.")
 
 # --- licences -----------------------------------------------------------------------------------
@@ -180,11 +181,11 @@ with tabs[5]:
     for title, items, key in (("پروانهٔ اشتغال به کار", profile.work_licences, "mem-work-licences"),
                               ("پروانهٔ کارشناسان مادهٔ ۳۲", profile.article32_licences, "mem-article32")):
         st.markdown(f"**{title}**")
-        _table([{"شماره": fa(x.licence_no), "رشته": FIELDS_FA.get(x.field, x.field),
+        _table([{"شماره": fa_code(x.licence_no), "رشته": FIELDS_FA.get(x.field, x.field),
                  "پایه": GRADES_FA.get(x.grade, fa(x.grade)), "صلاحیت‌ها": x.competencies_label,
                  "صدور": format_jalali_date(x.issued_on), "اعتبار تا": format_jalali_date(x.expires_on),
                  "وضعیت": "معتبر" if x.valid else "منقضی",
-                 "درخواست صدور": fa(x.tracking_code) if x.tracking_code else "—", "پرونده": x.link}
+                 "درخواست صدور": fa_code(x.tracking_code) if x.tracking_code else "—", "پرونده": x.link}
                 for x in items], key, f"{title} ندارد.", column_config={"پرونده": REQUEST_LINK})
     article32 = next((r for r in profile.rules if r.code == "article32" and not r.ok), None)
     if article32:
@@ -195,7 +196,7 @@ with tabs[6]:
     st.markdown(f"اعتبار عضویت کنونی تا **{format_jalali_date(main.valid_until)}**")
     _table([{"زمان تغییر": format_jalali_datetime(v.changed_at), "اعتبار پیشین": format_jalali_date(v.old_valid_until),
              "اعتبار تازه": format_jalali_date(v.new_valid_until),
-             "درخواست": fa(v.tracking_code) if v.tracking_code else "—"} for v in profile.validity],
+             "درخواست": fa_code(v.tracking_code) if v.tracking_code else "—"} for v in profile.validity],
            "mem-validity-table", "تغییری در اعتبار عضویت ثبت نشده است.")
 
 # --- the record's history: what each request changed ---------------------------------------------
@@ -205,13 +206,13 @@ with tabs[8]:
         st.markdown("**رتبهٔ کنونی:** " + "؛ ".join(f"{r.summary} (ثبت {format_jalali_date(r.at)})"
                                                   for r in ranks.values()))
     _table([{"زمان": format_jalali_datetime(c.at), "تغییر": c.label, "شرح": c.summary,
-             "درخواست": fa(c.tracking_code) if c.tracking_code else "—", "پرونده": c.link} for c in profile.record],
+             "درخواست": fa_code(c.tracking_code) if c.tracking_code else "—", "پرونده": c.link} for c in profile.record],
            "mem-record-table", "درخواستی هنوز چیزی در پروندهٔ این عضو تغییر نداده است.",
            column_config={"پرونده": REQUEST_LINK})
 
 # --- requests -----------------------------------------------------------------------------------
 with tabs[7]:
-    _table([{"کد رهگیری": fa(r.tracking_code), "نوع درخواست": r.type_name, "مرحله": r.stage_name,
+    _table([{"کد رهگیری": fa_code(r.tracking_code), "نوع درخواست": r.type_name, "مرحله": r.stage_name,
              "وضعیت": r.status_label, "تاریخ ثبت": format_jalali_date(r.submitted_at),
              "تاریخ پایان": format_jalali_date(r.closed_at), "پرونده": r.link} for r in profile.requests],
            "mem-requests-table", "درخواستی از این عضو ثبت نشده است.",
@@ -292,7 +293,7 @@ if may_correct:
             b1, b2, b3 = st.columns(3)
             b1.text_input("کد ملی", value=main.national_id, key=f"mem-fix-nid-{mid}", max_chars=10)
             b2.selectbox("جنسیت", list(mem.GENDERS_FA), index=list(mem.GENDERS_FA).index(main.gender),
-                         key=f"mem-fix-gender-{mid}", format_func=mem.GENDERS_FA.get)
+                         key=f"mem-fix-gender-{mid}", format_func=mem.GENDERS_FA.get, placeholder="یکی را برگزینید")
             with b3:
                 jalali_date_input("تاریخ تولد", key=f"mem-fix-birth-{mid}", default=main.birth_date)
             d1, d2 = st.columns(2)
@@ -304,12 +305,12 @@ if may_correct:
             else:
                 provinces = list(PROVINCE_NAMES_FA)
                 d1.selectbox("استان محل تولد", provinces, index=provinces.index(main.birth_province_id),
-                             key=f"mem-fix-bprov-{mid}", format_func=PROVINCE_NAMES_FA.get)
+                             key=f"mem-fix-bprov-{mid}", format_func=PROVINCE_NAMES_FA.get, placeholder="یکی را برگزینید")
             proofs = [None, *RESIDENCE_PROOFS_FA]
             d2.selectbox("مدرک سکونت (برای متولدان استان دیگر)", proofs, index=proofs.index(main.residence_proof)
                          if main.residence_proof in proofs else 0, key=f"mem-fix-proof-{mid}",
-                         format_func=lambda p: "—" if p is None else RESIDENCE_PROOFS_FA[p])
-            st.text_area("دلیل اصلاح", key="mem-fix-main-reason", max_chars=2000)
+                         format_func=lambda p: "—" if p is None else RESIDENCE_PROOFS_FA[p], placeholder="یکی را برگزینید")
+            long_text("دلیل اصلاح", "mem-fix-main-reason")
             st.button("ثبت اصلاح اطلاعات اصلی", key="mem-fix-main", on_click=_fix_main, args=(mid, seen))
 
         with st.expander("اطلاعات تحصیلی", expanded=bool(profile.educations)):
@@ -318,7 +319,7 @@ if may_correct:
             else:
                 edus = {e.id: e for e in profile.educations}
                 eid = st.selectbox("مدرک", list(edus), key="mem-fix-edu-pick",
-                                   format_func=lambda i: f"{edus[i].level_label} — {edus[i].field}")
+                                   format_func=lambda i: f"{edus[i].level_label} — {edus[i].field}", placeholder="یکی را برگزینید")
                 e = edus[eid]
                 seen_edu = {"level": e.level, "field": e.field, "specialisation": e.specialisation,
                             "university": e.university, "graduated_on": e.graduated_on,
@@ -326,7 +327,7 @@ if may_correct:
                 levels = list(DEGREE_LEVELS_FA)
                 f1, f2, f3 = st.columns(3)
                 f1.selectbox("مقطع", levels, index=levels.index(e.level), key=f"mem-fix-edu-level-{eid}",
-                             format_func=DEGREE_LEVELS_FA.get)
+                             format_func=DEGREE_LEVELS_FA.get, placeholder="یکی را برگزینید")
                 f2.text_input("رشته", value=e.field, key=f"mem-fix-edu-field-{eid}")
                 f3.text_input("گرایش", value=e.specialisation or "", key=f"mem-fix-edu-spec-{eid}")
                 g1, g2, g3 = st.columns(3)
@@ -334,7 +335,7 @@ if may_correct:
                 with g2:
                     jalali_date_input("تاریخ دانش‌آموختگی", key=f"mem-fix-edu-grad-{eid}", default=e.graduated_on)
                 g3.text_input("کد استعلام / تأییدیه", value=e.verification_code or "", key=f"mem-fix-edu-code-{eid}")
-                st.text_area("دلیل اصلاح", key="mem-fix-edu-reason", max_chars=2000)
+                long_text("دلیل اصلاح", "mem-fix-edu-reason")
                 st.button("ثبت اصلاح مدرک", key="mem-fix-edu", on_click=_fix_education, args=(eid, seen_edu))
 
         with st.expander("اقامتگاه قانونی"):
@@ -343,8 +344,8 @@ if may_correct:
                 st.info("نشانی دیگری برای تعیین به‌عنوان اقامتگاه قانونی نیست.")
             else:
                 aid = st.selectbox("نشانی تازهٔ اقامتگاه قانونی", list(others), key="mem-fix-addr-pick",
-                                   format_func=lambda i: others[i].label)
-                st.text_area("دلیل تغییر", key="mem-fix-addr-reason", max_chars=2000)
+                                   format_func=lambda i: others[i].label, placeholder="یکی را برگزینید")
+                long_text("دلیل تغییر", "mem-fix-addr-reason")
                 st.button("تعیین به‌عنوان اقامتگاه قانونی", key="mem-fix-addr", on_click=_fix_address, args=(aid,))
 
         with st.expander("فعال یا غیرفعال کردن اطلاعات تماس"):
@@ -353,9 +354,9 @@ if may_correct:
             else:
                 cons = {c.id: c for c in profile.contacts}
                 cid = st.selectbox("اطلاعات تماس", list(cons), key="mem-fix-contact-pick",
-                                   format_func=lambda i: f"{CONTACT_KINDS_FA.get(cons[i].kind)}: {cons[i].value} "
-                                                         f"({'فعال' if cons[i].is_active else 'غیرفعال'})")
-                st.text_area("دلیل تغییر", key="mem-fix-contact-reason", max_chars=2000)
+                                   format_func=lambda i: f"{CONTACT_KINDS_FA.get(cons[i].kind)}: {fa_code(cons[i].value)} "
+                                                         f"({'فعال' if cons[i].is_active else 'غیرفعال'})", placeholder="یکی را برگزینید")
+                long_text("دلیل تغییر", "mem-fix-contact-reason")
                 active = cons[cid].is_active
                 st.button("غیرفعال کردن" if active else "فعال کردن", key="mem-fix-contact", on_click=_fix_contact,
                           args=(cid, not active))

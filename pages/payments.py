@@ -8,12 +8,12 @@ from domain.fees import ITEM_LABELS_FA
 from domain.jalali import (TEHRAN, format_jalali_date, format_jalali_datetime, now_tehran, parse_jalali_date,
                           to_gregorian)
 from domain.processes import PROCESSES
-from domain.text import format_rial, format_toman, normalize_text, parse_amount_rial, to_persian_digits as fa
+from domain.text import fa_code, format_rial, format_toman, normalize_text, parse_amount_rial, to_persian_digits as fa
 from logic import payments as pay
 from logic import workflow as wf
 from logic.fees import FINANCE_STATUS_FA
 from ui.session import db_session, engine, require_page
-from ui.widgets import jalali_date_input, run_action, show_flash
+from ui.widgets import jalali_date_input, long_text, run_action, show_flash
 
 actor = require_page(__file__)
 st.title("پرداخت‌ها")
@@ -43,14 +43,14 @@ with tab_approve:
     if not pending:
         st.info("مبلغی در انتظار تأیید امور مالی نیست.")
     else:
-        st.dataframe([{"کد رهگیری": fa(p.tracking_code), "عضو": p.member_name, "کد ملی": fa(p.national_id),
+        st.dataframe([{"کد رهگیری": fa_code(p.tracking_code), "عضو": p.member_name, "کد ملی": fa_code(p.national_id),
                        "مبلغ (ریال)": format_rial(p.total), "کارشناس": p.assessed_by or "—",
                        "زمان تعیین": format_jalali_datetime(p.assessed_at),
                        "مهلت": format_jalali_datetime(p.stage_due_at)} for p in pending],
                      hide_index=True, width="stretch")
         pick = st.selectbox("درخواست", range(len(pending)), key="pay-pending",
-                            format_func=lambda i: f"{fa(pending[i].tracking_code)} — {pending[i].member_name} — "
-                                                  f"{format_rial(pending[i].total)} ریال")
+                            format_func=lambda i: f"{fa_code(pending[i].tracking_code)} — {pending[i].member_name} — "
+                                                  f"{format_rial(pending[i].total)} ریال", placeholder="یکی را برگزینید")
         choice = pending[pick or 0]
         with st.container(border=True):
             st.markdown(f"**{choice.member_name}** — نسخهٔ {fa(choice.assessment_version)} از مبلغ تعیین‌شده")
@@ -69,15 +69,15 @@ with tab_approve:
             def approve(p=choice, n=len(checklist)):
                 ticks = [bool(st.session_state.get(f"pay-check-{p.request_id}-{i}")) for i in range(n)]
                 run_action(wf.approve, engine(), actor, p.request_id, p.version, checklist=ticks,
-                           success=f"مبلغ درخواست {fa(p.tracking_code)} تأیید شد و لینک پرداخت برای عضو فعال می‌شود.")
+                           success=f"مبلغ درخواست {fa_code(p.tracking_code)} تأیید شد و لینک پرداخت برای عضو فعال می‌شود.")
 
             def reject(p=choice):
                 run_action(wf.reject, engine(), actor, p.request_id, p.version,
                            st.session_state.get("pay-reject-reason", ""),
-                           success=f"مبلغ درخواست {fa(p.tracking_code)} رد شد و درخواست بسته شد.")
+                           success=f"مبلغ درخواست {fa_code(p.tracking_code)} رد شد و درخواست بسته شد.")
 
             st.button("تأیید مبلغ", key="pay-approve", type="primary", on_click=approve)
-            st.text_input("دلیل رد (الزامی)", key="pay-reject-reason", max_chars=2000)
+            long_text("دلیل رد (الزامی)", "pay-reject-reason", area=False)
             st.button("رد مبلغ", key="pay-reject", on_click=reject)
 
 # --- recording a confirmed payment ---------------------------------------------------------------
@@ -86,7 +86,7 @@ with tab_record:
         waiting = pay.awaiting_payment(session, actor)
     with st.expander(f"درخواست‌های در انتظار پرداخت ({fa(len(waiting))})", expanded=False):
         if waiting:
-            st.dataframe([{"کد رهگیری": fa(w.tracking_code), "نوع": PROCESSES[w.type_code].name_fa,
+            st.dataframe([{"کد رهگیری": fa_code(w.tracking_code), "نوع": PROCESSES[w.type_code].name_fa,
                            "عضو": w.member_name, "مبلغ": amount(w.total),
                            "از": format_jalali_datetime(w.since)} for w in waiting], hide_index=True, width="stretch")
         else:
@@ -157,7 +157,7 @@ with tab_import:
     st.button("بارگذاری و ثبت", key="pay-import", type="primary", on_click=import_file)
     results = st.session_state.get("pay-import-result")
     if results:
-        st.dataframe([{"سطر": fa(r.line), "کد رهگیری": fa(r.tracking_code), "مرجع بانکی": r.bank_reference,
+        st.dataframe([{"سطر": fa(r.line), "کد رهگیری": fa_code(r.tracking_code), "مرجع بانکی": fa_code(r.bank_reference),
                        "مبلغ": fa(r.amount), "نتیجه": pay.IMPORT_STATUS_FA[r.status], "پیام": r.message}
                       for r in results], hide_index=True, width="stretch")
 
@@ -166,7 +166,7 @@ with tab_recent:
     with db_session() as session:
         recent = pay.recent_payments(session, actor)
     if recent:
-        st.dataframe([{"کد رهگیری": fa(p.tracking_code), "عضو": p.member_name, "مرجع بانکی": p.bank_reference,
+        st.dataframe([{"کد رهگیری": fa_code(p.tracking_code), "عضو": p.member_name, "مرجع بانکی": fa_code(p.bank_reference),
                        "مبلغ (ریال)": format_rial(p.amount), "زمان پرداخت": format_jalali_datetime(p.paid_at),
                        "منبع": pay.SOURCE_FA.get(p.source, p.source), "ثبت‌کننده": p.recorded_by or "درگاه"}
                       for p in recent], hide_index=True, width="stretch")

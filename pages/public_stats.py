@@ -26,7 +26,7 @@ provinces, fresh = read(rel.published_provinces)
 freshness.caption(fresh)
 options = ["all"] + [rel.NATIONAL if p is None else p for p in provinces]
 labels = {"all": "همه", rel.NATIONAL: rel.NATIONAL_FA + " (سراسری)", **PROVINCE_NAMES_FA}
-scope = st.selectbox("استان", options, format_func=labels.get, key="public-province")
+scope = st.selectbox("استان", options, format_func=labels.get, key="public-province", placeholder="یکی را برگزینید")
 
 releases, fresh = read(lambda session: rel.published_releases(session, None if scope == "all" else scope), fresh)
 if not releases:
@@ -50,7 +50,7 @@ by_id = {r.id: r for r in releases}
 asked = st.query_params.get("release", "")
 ids = list(by_id)
 index = ids.index(int(asked)) if asked.isdigit() and int(asked) in by_id else 0
-chosen = st.selectbox("انتشار", ids, index=index, key="public-release", format_func=lambda i, d=by_id: d[i].label)
+chosen = st.selectbox("انتشار", ids, index=index, key="public-release", format_func=lambda i, d=by_id: d[i].label, placeholder="یکی را برگزینید")
 st.query_params["release"] = str(chosen)
 release = by_id[chosen]
 

@@ -9,12 +9,13 @@ from domain.calendar import SLA_LABELS_FA, SlaStatus
 from domain.errors import DomainError
 from domain.jalali import format_jalali_date, now_tehran, to_jalali
 from domain.processes import PROCESSES
+from domain.text import fa_code
 from domain.text import to_persian_digits as fa
 from logic import queue as q
 from logic import workflow as wf
 from logic.export import CSV_MIME, XLSX_MIME
 from ui.session import db_session, engine, require_page
-from ui.widgets import jalali_date_input, run_action, show_flash
+from ui.widgets import int_box, jalali_date_input, run_action, show_flash
 
 actor = require_page(__file__)
 
@@ -36,7 +37,7 @@ with db_session() as session:
 ALL_LABEL = "همه"
 # Pixel widths that fit the table in the main area of a laptop screen without scrolling sideways.
 COLUMN_WIDTHS = {"کارشناس": 95, "زمان باقی‌مانده": 120, "تاریخ ثبت": 85, "مرحله": 155, "نوع درخواست": 125,
-                 "عضو": 110, "کد رهگیری": 105}
+                 "عضو": 110, "کد رهگیری": 120}
 STAGE_NAMES = {s.code: s.name_fa for p in reversed(PROCESSES.values()) for s in p.stages}
 
 views = q.available_views(actor)
@@ -53,12 +54,12 @@ view = st.radio("نما", views, index=views.index(first), key="queue-view", hor
 with st.container(border=True):
     c1, c2, c3 = st.columns(3)
     type_code = c1.selectbox("نوع درخواست", [None, *PROCESSES], key="queue-type",
-                             format_func=lambda c: ALL_LABEL if c is None else PROCESSES[c].name_fa)
+                             format_func=lambda c: ALL_LABEL if c is None else PROCESSES[c].name_fa, placeholder="یکی را برگزینید")
     stages = ({s.code: s.name_fa for s in PROCESSES[type_code].stages} if type_code else STAGE_NAMES)
     stage_code = c2.selectbox("مرحله", [None, *stages], key="queue-stage",
-                              format_func=lambda c: ALL_LABEL if c is None else stages[c])
+                              format_func=lambda c: ALL_LABEL if c is None else stages[c], placeholder="یکی را برگزینید")
     sla = c3.selectbox("وضعیت مهلت", [None, *q.SLA_FILTERS], key="queue-sla",
-                       format_func=lambda s: ALL_LABEL if s is None else SLA_LABELS_FA[SlaStatus(s)])
+                       format_func=lambda s: ALL_LABEL if s is None else SLA_LABELS_FA[SlaStatus(s)], placeholder="یکی را برگزینید")
     d1, d2, d3 = st.columns(3)
     with d1:
         submitted_from = jalali_date_input("ثبت‌شده از تاریخ", key="queue-from")
@@ -67,8 +68,8 @@ with st.container(border=True):
     search = d3.text_input("جستجو", key="queue-search", max_chars=100,
                            placeholder="کد ملی، شماره عضویت، نام یا کد رهگیری")
     s1, s2 = st.columns(2)
-    sort = s1.selectbox("ترتیب", list(q.SORTS_FA), key="queue-sort", format_func=q.SORTS_FA.get)
-    page_size = s2.selectbox("ردیف در هر صفحه", [25, 50, 100], key="queue-page-size", format_func=fa)
+    sort = s1.selectbox("ترتیب", list(q.SORTS_FA), key="queue-sort", format_func=q.SORTS_FA.get, placeholder="یکی را برگزینید")
+    page_size = s2.selectbox("ردیف در هر صفحه", [25, 50, 100], key="queue-page-size", format_func=fa, placeholder="یکی را برگزینید")
 
 # Any change of view or filter starts again from the first page.
 signature = (view, type_code, stage_code, sla, submitted_from, submitted_to, search, sort, page_size)
@@ -113,7 +114,7 @@ else:
         "مرحله": [r.stage_name for r in rows],
         "نوع درخواست": [r.type_name for r in rows],
         "عضو": [r.member_name for r in rows],
-        "کد رهگیری": [fa(r.tracking_code) for r in rows],
+        "کد رهگیری": [fa_code(r.tracking_code) for r in rows],
     })
     breached = [r.sla == SlaStatus.BREACHED.value for r in rows]
     styled = table.style.apply(lambda col: ["color: #c62828; font-weight: bold" if b else "" for b in breached],
@@ -132,7 +133,7 @@ else:
 st.caption(f"{q.count_label(result.total)} درخواست — صفحهٔ {fa(result.page)} از {fa(result.pages)}"
            + ("+ (برای دیدن بقیه، فیلتر را محدودتر کنید)" if result.capped else ""))
 st.session_state["queue-page"] = result.page  # the service may have clamped it
-st.number_input("صفحه", min_value=1, max_value=result.pages, step=1, key="queue-page")
+int_box("صفحه", "queue-page", 1, result.pages)
 
 picks = [(r.id, r.version) for r in selected]
 a1, a2 = st.columns(2)

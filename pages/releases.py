@@ -6,11 +6,12 @@ import streamlit as st
 from domain.errors import DomainError
 from domain.jalali import format_jalali_date, format_jalali_datetime, now_tehran, to_jalali
 from domain.reference import PROVINCE_NAMES_FA
+from domain.text import ltr
 from domain.text import to_persian_digits as fa
 from logic import releases as rel
 from ui.release_view import show_snapshot
 from ui.session import db_session, engine, require_page
-from ui.widgets import jalali_date_input, run_action, show_flash
+from ui.widgets import jalali_date_input, long_text, run_action, show_flash
 
 actor = require_page(__file__)
 st.title("انتشار آمار")
@@ -37,7 +38,7 @@ with compose_tab:
         if actor.is_central:
             province_options = [None, *PROVINCE_NAMES_FA]
             st.selectbox("استان", province_options, key="rel-province",
-                         format_func=lambda p: rel.NATIONAL_FA if p is None else PROVINCE_NAMES_FA[p])
+                         format_func=lambda p: rel.NATIONAL_FA if p is None else PROVINCE_NAMES_FA[p], placeholder="یکی را برگزینید")
         else:
             st.caption(f"استان: {PROVINCE_NAMES_FA[actor.province_id]}")
         c1, c2 = st.columns(2)
@@ -46,12 +47,12 @@ with compose_tab:
         with c2:
             period_to = jalali_date_input("پایان دوره", key="rel-to", default=today)
         st.multiselect("جدول‌ها", list(rel.TABLES), default=list(rel.TABLES), key="rel-tables",
-                       format_func=lambda k: rel.TABLES[k].title_fa)
+                       format_func=lambda k: rel.TABLES[k].title_fa, placeholder="برگزینید")
         st.selectbox("اصلاحیهٔ انتشار", [None, *[r.id for r in correctable]], key="rel-supersedes",
                      format_func=lambda i: "— (انتشار تازه، نه اصلاحیه)" if i is None else
                      next(r.label for r in correctable if r.id == i),
-                     help="اگر این انتشار عددهای انتشار پیشینی را اصلاح می‌کند، آن را برگزینید و دلیل را بنویسید.")
-        st.text_area("یادداشت / دلیل اصلاح", key="rel-note", max_chars=2000)
+                     help="اگر این انتشار عددهای انتشار پیشینی را اصلاح می‌کند، آن را برگزینید و دلیل را بنویسید.", placeholder="یکی را برگزینید")
+        note = long_text("یادداشت / دلیل اصلاح", "rel-note", in_form=True)
         submitted = st.form_submit_button("پیش‌نمایش", key="rel-preview", type="primary")
 
     if submitted:
@@ -60,7 +61,7 @@ with compose_tab:
                   "period_from": period_from, "period_to": period_to,
                   "tables": list(st.session_state.get("rel-tables", [])),
                   "supersedes_id": st.session_state.get("rel-supersedes"),
-                  "note": st.session_state.get("rel-note", "")}
+                  "note": note}
         try:
             with db_session() as session:
                 snapshot = rel.preview(session, actor, title=params["title"], province_id=params["province_id"],
@@ -90,7 +91,7 @@ with drafts_tab:
     else:
         drafts_by_id = {r.id: r for r in drafts}
         chosen = st.selectbox("پیش‌نویس", list(drafts_by_id), key="rel-draft-choice",
-                              format_func=lambda i, d=drafts_by_id: d[i].label)
+                              format_func=lambda i, d=drafts_by_id: d[i].label, placeholder="یکی را برگزینید")
         draft = drafts_by_id[chosen]
         st.caption(f"تهیه‌کننده: {draft.composed_by_name}، {format_jalali_datetime(draft.composed_at)}")
         if draft.supersedes_id is not None:
@@ -120,7 +121,7 @@ with published_tab:
                       for r in published], hide_index=True, width="stretch")
         published_by_id = {r.id: r for r in published}
         chosen = st.selectbox("انتشار", list(published_by_id), key="rel-published-choice",
-                              format_func=lambda i, d=published_by_id: d[i].label)
+                              format_func=lambda i, d=published_by_id: d[i].label, placeholder="یکی را برگزینید")
         shown = published_by_id[chosen]
         if shown.superseded_by_id:
             st.warning(f"این انتشار با انتشار شمارهٔ {fa(shown.superseded_by_id)} («{shown.superseded_by_title}») "
@@ -128,5 +129,5 @@ with published_tab:
         with db_session() as session:
             snapshot = rel.board_snapshot(session, actor, chosen)
         show_snapshot(snapshot, key=f"published-{chosen}", release_id=chosen)
-        st.caption(f"نشانی عمومی: /public?release={chosen} — منتشرشده در "
+        st.caption(f"نشانی عمومی: {ltr(f'/public?release={chosen}')} — منتشرشده در "
                    f"{format_jalali_date(shown.published_at)}")

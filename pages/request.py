@@ -21,7 +21,7 @@ from ui import request_widgets as widgets
 from ui.document_viewer import show_document
 from ui.fee_form import render_fee_form
 from ui.session import db_session, engine, first_view, require_page, viewed
-from ui.widgets import run_action, show_flash
+from ui.widgets import long_text, run_action, show_flash
 
 ACTION_LABELS = {"approve": "تأیید و ارسال به مرحلهٔ بعد", "reject": "رد درخواست",
                  "return": "بازگشت به عضو برای اصلاح", "complete": "صدور انجام شد"}
@@ -130,7 +130,7 @@ if view.documents:
     widgets.documents_table(view)
     by_id = {d.id: d for d in view.documents}
     pick = st.selectbox("مدرک برای نمایش", list(by_id), key="req-doc-pick",
-                        format_func=lambda i: f"{by_id[i].type_label} — {by_id[i].file_name}")
+                        format_func=lambda i: f"{by_id[i].type_label} — {by_id[i].file_name}", placeholder="یکی را برگزینید")
     try:
         with db_session() as session:
             meta, content = docs.read_document(session, actor, pick, audit=first_view("document", pick))
@@ -143,7 +143,7 @@ if view.documents:
         with st.container(border=True):
             st.radio("نظر دربارهٔ این مدرک", ["accepted", "rejected"], key="req-doc-verdict-choice",
                      format_func=VERDICT_LABELS_FA.get, horizontal=True)
-            st.text_input("دلیل رد مدرک (برای رد الزامی است)", key="req-doc-reason", max_chars=2000)
+            long_text("دلیل رد مدرک (برای رد الزامی است)", "req-doc-reason", area=False)
             st.button("ثبت نظر دربارهٔ مدرک", key="req-doc-verdict", on_click=_verdict)
 else:
     st.info("مدرکی برای این درخواست بارگذاری نشده است.")
@@ -164,14 +164,13 @@ else:
     if rejected:
         st.warning("مدرک الزامی ردشده دارد: " + "، ".join(d.type_label for d in rejected)
                    + ". درخواست را رد کنید یا برای اصلاح به عضو بازگردانید.")
-    st.text_area("دلیل (برای رد یا بازگشت الزامی است؛ برای تأیید، یادداشت اختیاری)", key="req-reason",
-                 max_chars=2000)
+    long_text("دلیل (برای رد یا بازگشت الزامی است؛ برای تأیید، یادداشت اختیاری)", "req-reason")
     if perm.refer_to:
         st.checkbox(f"ارجاع به «{perm.refer_to}» همراه با تأیید", key="req-refer")
     if perm.grants_by_points:  # seed 002, note 2: the top ranks' conditions not met, the rank the points give
         st.selectbox("رتبهٔ اعطایی", [None, *GRANTABLE_RANKS], key="req-granted-rank",
                      format_func=lambda r: "رتبهٔ درخواستی (شرایط دو رتبهٔ نهایی احراز شد)" if r is None
-                     else f"رتبهٔ {fa(r)} بر اساس امتیاز کسب‌شده")
+                     else f"رتبهٔ {fa(r)} بر اساس امتیاز کسب‌شده", placeholder="یکی را برگزینید")
     st.checkbox("تأیید می‌کنم", key="req-confirm")
     labels = {**ACTION_LABELS, **(COMMITTEE_LABELS if view.header.stage_kind is StageKind.COMMITTEE else {})}
     for column, action in zip(st.columns(len(perm.actions)), perm.actions):
@@ -183,7 +182,7 @@ else:
 st.subheader("تاریخچه")
 widgets.timeline(view)
 with st.container(border=True):
-    st.text_area("یادداشت روی پرونده", key="req-comment", max_chars=2000)
+    long_text("یادداشت روی پرونده", "req-comment")
     st.button("افزودن یادداشت", key="req-comment-add", on_click=_comment, args=(view.request_id,))
 
 
@@ -206,7 +205,7 @@ def _upload(request_id: int) -> None:
 
 if actor.has(*UPLOADER_ROLES) and view.header.status in ("open", "returned"):
     with st.expander("بارگذاری مدرک"):
-        st.selectbox("نوع مدرک", list(DOCUMENT_TYPES_FA), format_func=DOCUMENT_TYPES_FA.get, key="req-upload-type")
+        st.selectbox("نوع مدرک", list(DOCUMENT_TYPES_FA), format_func=DOCUMENT_TYPES_FA.get, key="req-upload-type", placeholder="یکی را برگزینید")
         st.file_uploader("فایل PDF، JPEG یا PNG (حداکثر ۵ مگابایت؛ نوع فایل از محتوای آن تشخیص داده می‌شود)",
                          type=["pdf", "jpg", "jpeg", "png"], key="req-upload")
         st.button("بارگذاری", key="req-upload-add", on_click=_upload, args=(view.request_id,))

@@ -8,7 +8,7 @@ from domain.reference import PROVINCE_NAMES_FA, TEHRAN_ID
 from domain.text import format_rial, parse_amount_rial, to_persian_digits as fa
 from logic import tariffs as tar
 from ui.session import db_session, engine, require_page
-from ui.widgets import run_action, show_flash
+from ui.widgets import long_text, run_action, show_flash
 
 actor = require_page(__file__)
 st.title("تعرفه‌ها")
@@ -30,7 +30,7 @@ this_year = to_jalali(now_tehran()).year
 if actor.province_id is None:
     province = st.selectbox("استان", list(PROVINCE_NAMES_FA), key="tariff-province",
                             index=list(PROVINCE_NAMES_FA).index(TEHRAN_ID), format_func=PROVINCE_NAMES_FA.get,
-                            on_change=reset_form)
+                            on_change=reset_form, placeholder="یکی را برگزینید")
 else:
     province = actor.province_id
     st.caption(f"استان {PROVINCE_NAMES_FA[province]}")
@@ -53,7 +53,7 @@ else:
 st.subheader("ثبت یا تغییر تعرفه")
 years = sorted(set(by_year) | {this_year, this_year + 1}, reverse=True)
 year = st.selectbox("سال", years, index=years.index(this_year), format_func=fa, key="tariff-year",
-                    on_change=reset_form)
+                    on_change=reset_form, placeholder="یکی را برگزینید")
 existing = by_year.get(year)
 base = existing or by_year.get(year - 1)
 if existing is None:
@@ -75,7 +75,7 @@ with st.container(border=True):
     if existing is not None and existing.used:
         st.warning(f"تعرفهٔ سال {fa(year)} در مبلغ‌های تعیین‌شده به کار رفته است. برای تغییر آن دلیل را بنویسید؛ "
                    "مبلغ‌های تعیین‌شدهٔ پیشین تغییر نمی‌کنند.")
-        st.text_input("دلیل تغییر", key="tariff-reason", max_chars=2000)
+        long_text("دلیل تغییر", "tariff-reason", area=False)
 
 
 def save(province_id: int, jalali_year: int, seen, expect_new: bool) -> None:
@@ -112,8 +112,8 @@ if actor.province_id is None and "admin" in actor.roles:
     if rules:
         with st.container(border=True):
             rule = st.selectbox("قاعده", rules, key="disc-choice",
-                                format_func=lambda r: f"{r.name_fa} ({'فعال' if r.is_active else 'غیرفعال'})")
-            st.text_input("دلیل تغییر وضعیت", key="disc-reason", max_chars=2000)
+                                format_func=lambda r: f"{r.name_fa} ({'فعال' if r.is_active else 'غیرفعال'})", placeholder="یکی را برگزینید")
+            long_text("دلیل تغییر وضعیت", "disc-reason", area=False)
             st.button("غیرفعال کردن" if rule.is_active else "فعال کردن", key="disc-toggle",
                       on_click=lambda: run_action(tar.set_discount_rule_active, engine(), actor, rule.id,
                                                   not rule.is_active, st.session_state.get("disc-reason", "")))

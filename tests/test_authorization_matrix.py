@@ -239,8 +239,8 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(engine, db_url):
-    wipe(engine)  # what other modules left; this module then writes nothing that lasts
+def world(engine, owner_engine, db_url):
+    wipe(owner_engine)  # what other modules left; this module then writes nothing that lasts
     url = make_url(db_url)
     conn = HeldConnection.connect(url.set(drivername="postgresql").render_as_string(hide_password=False),
                                   options="-c timezone=Asia/Tehran")

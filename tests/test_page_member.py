@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from domain.jalali import TEHRAN
 from domain.national_id import make_national_id, national_id_in_province
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
-from domain.text import to_persian_digits
+from domain.text import fa_code, to_persian_digits
 from tests.apptest import app, sign_in, signed_in, texts
 from tests.factories import (audit_rows, file_request, make_full_member, make_staff, national_id_of, req_row,
                              step)
@@ -63,14 +63,14 @@ def test_every_section_of_a_full_member(db_url, db, world):
     nid = national_id_of(db, world["id"])
     text = all_text(at)
     # Main information.
-    assert f"علی کریمی — کد ملی {to_persian_digits(nid)}" in texts(at.subheader)
+    assert f"علی کریمی — کد ملی {fa_code(nid)}" in texts(at.subheader)
     for fragment in ("**نام پدر:** حسن", "**استان محل تولد:** اصفهان", "**مدرک سکونت:** لیست بیمه",
                      "**رشته:** عمران", "**وضعیت:** فعال", "**تاریخ تولد:** ۱۳۶۴/۰۱/۱۳"):
         assert fragment in text, fragment
     # Education, with the degree scan in the viewer.
     edu = table(at, "mem-edu-table")
     assert list(edu["مقطع"]) == ["کارشناسی پیوسته", "کارشناسی ارشد"]
-    assert list(edu["گرایش"]) == ["سازه", "ژئوتکنیک"] and list(edu["کد استعلام"])[0] == "۱۲۳۴۵۶۷۸۹۰۱۲"
+    assert list(edu["گرایش"]) == ["سازه", "ژئوتکنیک"] and list(edu["کد استعلام"])[0] == fa_code("123456789012")
     assert list(edu["تصویر مدرک"]) == ["دارد", "ندارد"]
     assert all(v.startswith("دارد") for v in edu["شرط عضویت"])
     assert at.selectbox(key="mem-degree-pick").value == world["scan"]
@@ -93,10 +93,10 @@ def test_every_section_of_a_full_member(db_url, db, world):
     assert list(table(at, "mem-children-table")["نام"]) == ["پارسا", "نیلوفر"]
     # Licences.
     assert list(table(at, "mem-work-licences")["وضعیت"]) == ["معتبر"]
-    assert list(table(at, "mem-article32")["شماره"]) == [to_persian_digits(f"A{world['id']:08d}")]
+    assert list(table(at, "mem-article32")["شماره"]) == [fa_code(f"A{world['id']:08d}")]
     # Validity history and requests with their links.
     validity = table(at, "mem-validity-table")
-    assert list(validity["درخواست"]) == [to_persian_digits(world["renewal"].tracking_code), "—"]
+    assert list(validity["درخواست"]) == [fa_code(world["renewal"].tracking_code), "—"]
     requests = table(at, "mem-requests-table")
     assert set(requests["پرونده"]) == {f"/request?code={world['renewal'].tracking_code}",
                                        f"/request?code={world['transfer'].tracking_code}"}
@@ -183,7 +183,7 @@ def test_correcting_the_national_id_the_page_was_opened_by_keeps_the_member_on_s
     at.button(key="mem-fix-main").click().run()
     assert not at.exception and not at.error
     assert national_id_of(db, world["id"]) == "0013542419"
-    assert "علی کریمی — کد ملی ۰۰۱۳۵۴۲۴۱۹" in texts(at.subheader)
+    assert f"علی کریمی — کد ملی {fa_code('0013542419')}" in texts(at.subheader)
     (event,) = audit_rows(db, "member_corrected")
     # The ID was issued in Tehran (prefix 001): the birth province follows it.
     assert event["data"]["new"] == {"national_id": "0013542419", "birth_province_id": TEHRAN_ID}
@@ -306,11 +306,11 @@ def test_a_licence_issued_by_a_request_shows_with_its_request_and_the_record_his
     code = complete(db, world["id"], "licence_issue", {"competencies": ["design"]})
     at = open_member(db_url, id=world["id"])
     licences = table(at, "mem-work-licences")
-    issued = licences[licences["درخواست صدور"] == to_persian_digits(code)]
+    issued = licences[licences["درخواست صدور"] == fa_code(code)]
     assert len(issued) == 1 and list(issued["پرونده"]) == [f"/request?code={code}"]
     assert list(issued["صلاحیت‌ها"]) == ["طراحی"] and list(issued["وضعیت"]) == ["معتبر"]
     record = table(at, "mem-record-table")
-    assert list(record["تغییر"]) == ["صدور پروانه"] and list(record["درخواست"]) == [to_persian_digits(code)]
+    assert list(record["تغییر"]) == ["صدور پروانه"] and list(record["درخواست"]) == [fa_code(code)]
     assert list(record["پرونده"]) == [f"/request?code={code}"]
     assert list(record["شرح"])[0].startswith("پروانهٔ شمارهٔ W")
 

@@ -8,6 +8,7 @@ import pytest
 
 from domain.jalali import format_jalali_date, last_day_of_jalali_year, now_tehran, to_gregorian, to_jalali
 from domain.reference import TEHRAN_ID
+from domain.text import fa_code
 from logic import fees
 from logic import workflow as wf
 from tests.apptest import signed_in, texts
@@ -155,7 +156,7 @@ def test_recent_payments_and_requests_waiting_are_listed(db_url, db, people):
     from logic.payments import confirm_payment
     confirm_payment(db, people["finance"], rid, "REF000301", 1_500_000)
     at = open_page(db_url)
-    assert table_with(at, "مرجع بانکی")["مرجع بانکی"][0] == "REF000301"
+    assert table_with(at, "مرجع بانکی")["مرجع بانکی"][0] == fa_code("REF000301")
 
 
 @pytest.mark.parametrize("role", ["expert", "admin"])

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from domain.jalali import now_tehran
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
+from domain.text import fa_code as code_fa
 from domain.text import to_persian_digits
 from logic import workflow as wf
 from logic.export import CSV_MIME, XLSX_MIME
@@ -52,7 +53,7 @@ def shown_codes(at):
 
 
 def fa_code(out):
-    return to_persian_digits(out.tracking_code)
+    return code_fa(out.tracking_code)
 
 
 def select_rows(at, *positions):

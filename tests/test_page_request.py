@@ -81,7 +81,7 @@ def test_the_page_shows_header_member_documents_and_timeline(db_url, db, world, 
     assert list(timeline["اقدام"]) == ["ثبت درخواست"] and list(timeline["شخص"]) == ["عضو/سامانه"]
     # The first document (a PNG) is shown with a zoom slider and a download button.
     assert at.selectbox(key="req-doc-pick").value == case["png"]
-    assert len(at.image) == 1 and at.slider(key=f"doc-zoom-{case['png']}").value == 700
+    assert len(at.image) == 1 and at.select_slider(key=f"doc-zoom-{case['png']}").value == 700
     assert [b.key for b in at.get("download_button")] == [f"doc-download-{case['png']}"]
     # The PDF opens inline: st.pdf with streamlit-pdf, else the browser's viewer fed from the bytes.
     at.selectbox(key="req-doc-pick").select(case["pdf"]).run()

@@ -26,7 +26,8 @@ from logic import analytics as an
 from logic import kpi
 from logic import releases as rel
 from logic import workflow as wf
-from logic.auth import load_actor
+from db.models import StaffUser
+from logic.auth import actor_from_row
 from tests.apptest import app, texts
 from tests.factories import compose
 from ui import freshness
@@ -61,7 +62,7 @@ def standby_env(pair, monkeypatch):
 
 def actor(engine, username):
     with session_scope(engine) as s:
-        return load_actor(s, username)
+        return actor_from_row(s.scalar(sa.select(StaffUser).where(StaffUser.username == username)))
 
 
 def kpis(engine, who, now=None):

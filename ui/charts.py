@@ -44,7 +44,8 @@ def nice_ticks(top: float, count: int = 5) -> list[float]:
     return [round(i * step, 10) for i in range(int(math.ceil(top / step)) + 1)]
 
 
-def _value_axis(values: Sequence[float], suffix: str = "") -> dict:
+def value_axis(values: Sequence[float], suffix: str = "") -> dict:
+    """A value axis whose tick labels are Persian numbers (Plotly itself prints Latin digits)."""
     top = max([v for v in values if v is not None] or [0])
     ticks = nice_ticks(top)
     digits = 0 if all(float(t).is_integer() for t in ticks) else 1
@@ -58,7 +59,7 @@ def _layout(fig: go.Figure, title: str, y_title: str, values: Sequence[float], *
         title={"text": title, "x": 1, "xanchor": "right"}, font={"family": FONT},
         legend={"orientation": "h", "x": 1, "xanchor": "right", "y": -0.25}, barmode=barmode,
         margin={"l": 10, "r": 10, "t": 50, "b": 10}, hoverlabel={"font": {"family": FONT}},
-        yaxis={"title": {"text": y_title}, "side": "right", **_value_axis(values, suffix)},
+        yaxis={"title": {"text": y_title}, "side": "right", **value_axis(values, suffix)},
         xaxis={"type": "category", "automargin": True},
     )
     return fig
@@ -162,15 +163,15 @@ def period_picker(key: str, now) -> Period | None:
         except Exception as exc:  # ValidationError: the end is before the start
             st.error(getattr(exc, "message", str(exc)))
             return None
-    year = c1.selectbox("سال", years, key=f"{key}-year", format_func=to_persian_digits)
+    year = c1.selectbox("سال", years, key=f"{key}-year", format_func=to_persian_digits, placeholder="یکی را برگزینید")
     if kind == "year":
         return periods.year_period(year)
     if kind == "season":
         season = c2.selectbox("فصل", [1, 2, 3, 4], index=(today.month - 1) // 3, key=f"{key}-season",
-                              format_func=lambda s: periods.SEASONS_FA[s - 1])
+                              format_func=lambda s: periods.SEASONS_FA[s - 1], placeholder="یکی را برگزینید")
         return periods.season_period(year, season)
     month = c2.selectbox("ماه", list(range(1, 13)), index=today.month - 1, key=f"{key}-month",
-                         format_func=lambda m: JALALI_MONTHS_FA[m - 1])
+                         format_func=lambda m: JALALI_MONTHS_FA[m - 1], placeholder="یکی را برگزینید")
     return periods.month_period(year, month)
 
 
@@ -188,7 +189,7 @@ def province_picker(key: str, actor) -> int | None:
     names = {pid: name for pid, _, name in PROVINCES}
     index = options.index(asked_id) if asked_id in options else 0
     return st.selectbox("استان", options, index=index, key=f"{key}-province",
-                        format_func=lambda p: "همهٔ استان‌ها (مقایسه)" if p is None else names[p])
+                        format_func=lambda p: "همهٔ استان‌ها (مقایسه)" if p is None else names[p], placeholder="یکی را برگزینید")
 
 
 def cached(key: str, ttl_seconds: float, build):

@@ -17,13 +17,15 @@ import json
 
 import streamlit as st
 
+from domain.text import to_persian_digits as fa
 from logic.documents import DocumentInfo
+from ui.theme import right_to_left_browser
 from ui.widgets import plain
 
 PDF_HEIGHT = 720
 # Above this, sending the file inline makes the page heavy; the download button still works.
 INLINE_PDF_LIMIT = 10 * 1024 * 1024
-ZOOM_MIN, ZOOM_MAX, ZOOM_DEFAULT = 200, 1600, 700
+ZOOM_MIN, ZOOM_MAX, ZOOM_DEFAULT, ZOOM_STEP = 200, 1600, 700, 50
 
 _PDF_FRAME = """<div id="{box}"></div>
 <script>
@@ -43,8 +45,15 @@ def _has_pdf_component() -> bool:
 
 
 def _show_image(doc: DocumentInfo, content: bytes) -> None:
-    width = st.slider("بزرگ‌نمایی (عرض به پیکسل)", ZOOM_MIN, ZOOM_MAX, ZOOM_DEFAULT, step=50,
-                      key=f"doc-zoom-{doc.id}")
+    # A select slider, for its Persian-digit labels (st.slider prints Latin ones).
+    widths = list(range(ZOOM_MIN, ZOOM_MAX + 1, ZOOM_STEP))
+    if right_to_left_browser():
+        # The slider widget lays its values out by the browser's language: in a Persian browser the
+        # first value sits at the right and → steps back toward it. Listed largest first, moving
+        # right (or pressing →) makes the image larger there too.
+        widths.reverse()
+    width = st.select_slider("بزرگ‌نمایی (عرض به پیکسل)", widths, value=ZOOM_DEFAULT, format_func=fa,
+                             key=f"doc-zoom-{doc.id}")
     try:
         # Keep the scan's own format: "auto" would re-encode an RGB PNG as a lossy JPEG.
         st.image(content, width=width, caption=doc.file_name,

@@ -19,7 +19,7 @@ from domain.processes import FeeRule, StageKind
 from domain.text import format_rial, format_toman, normalize_text, parse_amount_rial, to_persian_digits as fa
 from logic import fees
 from ui.session import db_session, engine
-from ui.widgets import plain, run_action, show_flash
+from ui.widgets import long_text, plain, run_action, show_flash
 
 KEY = "fee"
 
@@ -89,7 +89,7 @@ def _renewal_form(view: fees.FeeView, actor: Actor) -> None:
     default = valid.year + current.years if current and current.years else min(max(this_year, first), last)
     disabled = not view.can_edit
     through = st.selectbox("تمدید تا پایان سال", options, index=options.index(default) if default in options else 0,
-                           format_func=fa, key=f"{KEY}-through-year", disabled=disabled)
+                           format_func=fa, key=f"{KEY}-through-year", disabled=disabled, placeholder="یکی را برگزینید")
     debt_text = st.text_input("بدهی پیشین (ریال)", value=format_rial(current.prior_debt) if current else "۰",
                               key=f"{KEY}-prior-debt", disabled=disabled,
                               help="بدهی‌ای که از بررسی پرداخت‌های پیشین عضو به دست آمده است؛ رقم فارسی یا لاتین، "
@@ -97,8 +97,7 @@ def _renewal_form(view: fees.FeeView, actor: Actor) -> None:
     debt, debt_error = _parse_debt(debt_text)
     if debt_error:
         st.error(debt_error)
-    st.text_area("یادداشت (دلیل بدهی، سال‌های پرداخت‌شده...)", value=(current.note or "") if current else "",
-                 key=f"{KEY}-note", max_chars=2000, disabled=disabled)
+    long_text("یادداشت (دلیل بدهی، سال‌های پرداخت‌شده...)", f"{KEY}-note", value=(current.note or "") if current else "", disabled=disabled)
     quote = None
     try:
         quote = renewal_quote(valid, through, view.annual_fees, debt or 0, view.discounts)
@@ -115,8 +114,7 @@ def _renewal_form(view: fees.FeeView, actor: Actor) -> None:
         if current and current.total != quote.total:
             st.caption(f"مبلغ تعیین‌شدهٔ فعلی: {_amount(current.total)}")
     if current:
-        st.text_input("دلیل اصلاح مبلغ (برای نسخهٔ تازه الزامی است)", key=f"{KEY}-reason", max_chars=2000,
-                      disabled=disabled)
+        long_text("دلیل اصلاح مبلغ (برای نسخهٔ تازه الزامی است)", f"{KEY}-reason", area=False, disabled=disabled)
     st.button("ثبت مبلغ" if current is None else "ثبت نسخهٔ اصلاح‌شده", key=f"{KEY}-save", type="primary",
               disabled=disabled or quote is None or debt_error is not None,
               on_click=_save_renewal, args=(actor, view.request_id, view.version))
@@ -144,11 +142,11 @@ def _licence_form(view: fees.FeeView, actor: Actor) -> None:
     disabled = not view.can_edit
     c1, c2 = st.columns(2)
     start = c1.selectbox("از سال", options, index=options.index(start_default) if start_default in options else 5,
-                         format_func=fa, key=f"{KEY}-lic-from", disabled=disabled)
+                         format_func=fa, key=f"{KEY}-lic-from", disabled=disabled, placeholder="یکی را برگزینید")
     # The member's own years by default (seed 002: the expert sets the years, each free or paid).
     asked = len(chosen) if chosen else (view.requested_years or 1)
     count = c2.selectbox("تعداد سال", [1, 2, 3, 4, 5], index=min(max(asked, 1), 5) - 1, format_func=fa,
-                         key=f"{KEY}-lic-count", disabled=disabled)
+                         key=f"{KEY}-lic-count", disabled=disabled, placeholder="یکی را برگزینید")
     fee = view.licence_renewal_fees.get(this_year)
     if fee is None:
         st.error(f"تعرفهٔ سال {fa(this_year)} برای این استان ثبت نشده است.")
@@ -163,11 +161,9 @@ def _licence_form(view: fees.FeeView, actor: Actor) -> None:
         st.caption(f"تعرفهٔ تمدید پروانه برای هر سال (تعرفهٔ سال {fa(this_year)}): {_amount(fee)}")
         _lines_table(lines)
         _total("مبلغ قابل پرداخت", sum(line["amount"] for line in lines))
-    st.text_area("یادداشت", value=(current.note or "") if current else "", key=f"{KEY}-note", max_chars=2000,
-                 disabled=disabled)
+    long_text("یادداشت", f"{KEY}-note", value=(current.note or "") if current else "", disabled=disabled)
     if current:
-        st.text_input("دلیل اصلاح مبلغ (برای نسخهٔ تازه الزامی است)", key=f"{KEY}-reason", max_chars=2000,
-                      disabled=disabled)
+        long_text("دلیل اصلاح مبلغ (برای نسخهٔ تازه الزامی است)", f"{KEY}-reason", area=False, disabled=disabled)
     st.button("ثبت سال‌ها و مبلغ" if current is None else "ثبت نسخهٔ اصلاح‌شده", key=f"{KEY}-save", type="primary",
               disabled=disabled or fee is None, on_click=_save_licence, args=(actor, view.request_id, view.version))
 

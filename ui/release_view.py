@@ -11,6 +11,7 @@ from domain.text import format_number
 from domain.text import to_persian_digits as fa
 from logic import releases as rel
 from logic.export import CSV_MIME, XLSX_MIME
+from ui.charts import fa_number, value_axis
 from ui.widgets import plain
 
 FONT = "Vazirmatn, Noto Sans Arabic, Tahoma, sans-serif"
@@ -39,18 +40,25 @@ def table_frame(table: dict) -> pd.DataFrame:
     return pd.DataFrame(data, dtype=object)
 
 
-def _layout(fig: go.Figure, title: str, *, counts: bool = True) -> go.Figure:
-    """Persian font, categories read right to left, whole-number ticks for counts."""
+def _layout(fig: go.Figure, title: str, *, counts: bool = True, suffix: str = "") -> go.Figure:
+    """Persian font, categories read right to left, Persian numbers on the value axis and in hovers
+    (Plotly prints Latin digits for its own ticks and hover values)."""
     fig.update_layout(title={"text": title, "x": 1, "xanchor": "right"}, font={"family": FONT},
                       margin={"l": 10, "r": 10, "t": 50, "b": 10}, legend={"orientation": "h"}, height=360,
-                      separators="٫٬")
-    fig.update_xaxes(autorange="reversed")
-    fig.update_yaxes(side="right", rangemode="tozero")
+                      hoverlabel={"font": {"family": FONT}})
+    fig.update_xaxes(autorange="reversed", type="category")
+    values = [y for trace in fig.data for y in (trace.y or ()) if y is not None]
     if counts:
-        fig.update_yaxes(tickformat=",d")
-        top = max((y for trace in fig.data for y in (trace.y or ()) if y is not None), default=0)
-        if top <= 10:
-            fig.update_yaxes(dtick=1)
+        axis = value_axis(values)
+        if max(values, default=0) <= 4:  # whole steps for small counts, never ۰٫۵
+            axis = {**axis, "tickvals": [0, 1, 2, 3, 4, 5], "ticktext": [fa(t) for t in range(6)], "range": [0, 5.25]}
+    else:
+        ticks = list(range(0, 101, 20))
+        axis = {"tickmode": "array", "tickvals": ticks, "ticktext": [fa(t) + suffix for t in ticks], "range": [0, 100]}
+    fig.update_yaxes(side="right", **axis)
+    for trace in fig.data:
+        trace.customdata = [fa_number(y, 0 if counts else 1) + suffix for y in (trace.y or ())]
+        trace.hovertemplate = "%{x}<br>" + (trace.name or "") + ": %{customdata}<extra></extra>"
     return fig
 
 
@@ -87,9 +95,7 @@ def table_chart(table: dict) -> go.Figure | None:
 
 def services_share_chart(table: dict) -> go.Figure:
     fig = go.Figure([go.Bar(x=table["rows"], y=[_number(r[2]) for r in table["cells"]], name=table["columns"][2])])
-    fig = _layout(fig, table["columns"][2], counts=False)
-    fig.update_yaxes(range=[0, 100], ticksuffix="٪")
-    return fig
+    return _layout(fig, table["columns"][2], counts=False, suffix="٪")
 
 
 def methodology(snapshot: dict) -> None:

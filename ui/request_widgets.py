@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from domain.text import fa_code
 from domain.text import to_persian_digits as fa
 from logic.request_view import MemberCard, RequestView, Sla
 from ui.widgets import plain, sla_badge
@@ -15,7 +16,7 @@ def _badge(title: str, sla: Sla) -> str:
 
 def header(view: RequestView) -> None:
     h = view.header
-    st.subheader(f"{h.type_name} — کد رهگیری {fa(h.tracking_code)}")
+    st.subheader(f"{h.type_name} — کد رهگیری {fa_code(h.tracking_code)}")
     c1, c2, c3, c4 = st.columns(4)
     c1.markdown(f"**مرحله**  \n{h.stage_name}")
     c2.markdown(f"**وضعیت**  \n{h.status_label}")
@@ -29,7 +30,7 @@ def member_card(m: MemberCard) -> None:
     with st.container(border=True):
         st.markdown(f"**عضو: {plain(m.full_name)}**")
         c1, c2, c3 = st.columns(3)
-        c1.markdown(f"کد ملی: {fa(m.national_id)}  \nشمارهٔ عضویت: {fa(m.membership_no) if m.membership_no else '—'}")
+        c1.markdown(f"کد ملی: {fa_code(m.national_id)}  \nشمارهٔ عضویت: {fa_code(m.membership_no) if m.membership_no else '—'}")
         c2.markdown(f"رشته: {m.field_label}  \nپایه: {m.grade_label}")
         c3.markdown(f"اعتبار عضویت تا: {m.valid_until_fa}  \nوضعیت: {m.status_label} ({m.province_name})")
         if m.licences:

@@ -1,4 +1,5 @@
-"""Right-to-left Persian look for every page."""
+"""Right-to-left Persian look for every page, and Persian text in place of Streamlit's own English
+where a widget has no parameter for it."""
 from __future__ import annotations
 
 import streamlit as st
@@ -28,8 +29,40 @@ h1, h2, h3, h4, h5, [data-testid="stHeading"], [data-testid="stCaptionContainer"
 .sla-breached, .sla-missed { background: #fde7e9; color: #a4262c; font-weight: 600; }
 .sla-paused { background: #eef0f3; color: #4b5563; }
 .sla-no_limit { background: #f3f4f6; color: #374151; }
+
+/* A time is hours then minutes, left to right: the time field lays its parts out with flexbox, which
+   follows the page's right-to-left direction and showed 02:23 as «۲۳:۰۲». */
+[data-testid="stTimeInputTimeDisplay"] [role="group"] { direction: ltr; justify-content: flex-end; }
+
+/* Streamlit's English where no parameter exists: the uploader's button, its size-and-type line and
+   its error under a refused file; the "Press Enter to apply" hints (our own boxes count in Persian). */
+[data-testid="stFileUploaderDropzone"] [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p {
+  font-size: 0; }
+[data-testid="stFileUploaderDropzone"] [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p::after {
+  content: "انتخاب فایل"; font-size: 1rem; }
+[data-testid="stFileUploaderDropzoneInstructions"] span { font-size: 0; }
+[data-testid="stFileUploaderDropzoneInstructions"] span::after {
+  content: "یا فایل را اینجا رها کنید — هر فایل حداکثر ۵ مگابایت"; font-size: .875rem; }
+[data-testid="stFileUploaderFileErrorMessage"] { font-size: 0; }
+[data-testid="stFileUploaderFileErrorMessage"]::after {
+  content: "این فایل پذیرفته نشد: حجم آن بیش از ۵ مگابایت یا نوع آن جز نوع‌های گفته‌شده است."; font-size: .875rem; }
+[data-testid="stFileUploaderFileData"] small { display: none; }
+[data-testid="InputInstructions"] { display: none; }
+/* Plotly's tool bar has only English tooltips; each chart's data has its own downloads under it. */
+[data-testid="stPlotlyChart"] .modebar-container { display: none !important; }
+/* Inline code (a file's column names) is a left-to-right run of its own inside Persian text. */
+[data-testid="stMarkdownContainer"] code { direction: ltr; unicode-bidi: isolate; }
 </style>
 """
+
+# Languages written right to left (the slider widget of the browser lays values out by them).
+_RTL_LANGUAGES = frozenset({"fa", "ar", "he", "ur", "ps", "ckb", "ku", "yi", "dv", "ug", "sd"})
+
+
+def right_to_left_browser() -> bool:
+    """Whether the browser's language is written right to left (None in tests: no browser)."""
+    locale = getattr(st.context, "locale", None) or ""
+    return locale.replace("_", "-").split("-")[0].lower() in _RTL_LANGUAGES
 
 
 def apply_theme() -> None:

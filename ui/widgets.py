@@ -10,6 +10,8 @@ import streamlit as st
 from domain.calendar import SLA_LABELS_FA, SlaStatus
 from domain.errors import DomainError, ValidationError
 from domain.jalali import format_jalali_date, parse_jalali_date, to_gregorian
+from domain.text import fa_message, normalize_digits_only
+from domain.text import to_persian_digits as fa
 
 
 # Characters Streamlit's Markdown gives a meaning: emphasis, links and images, code, headings, lists,
@@ -49,11 +51,11 @@ def run_action(fn, *args, success: str | None = None, **kwargs):
     try:
         result = fn(*args, **kwargs)
     except DomainError as exc:
-        st.session_state["flash"] = ("error", exc.message)
+        st.session_state["flash"] = ("error", fa_message(exc.message))
         return None
     message = success or getattr(result, "message", None)
     if message:
-        st.session_state["flash"] = ("success", message)
+        st.session_state["flash"] = ("success", fa_message(message))
     return result
 
 
@@ -65,4 +67,66 @@ def show_flash() -> None:
     flash = st.session_state.pop("flash", None)
     if flash:
         kind, message = flash
-        (slot.success if kind == "success" else slot.error)(message)
+        (slot.success if kind == "success" else slot.error)(fa_message(message))
+
+
+LONG_TEXT_LIMIT = 2000
+
+
+def _cut(key: str, limit: int) -> None:
+    value = st.session_state.get(key) or ""
+    if len(value) > limit:
+        st.session_state[key] = value[:limit]
+        st.session_state[f"{key}--cut"] = len(value)
+
+
+def _cut_notice(length: int, limit: int) -> None:
+    st.warning(f"متن واردشده {fa(length)} نویسه بود و بیش از {fa(limit)} نویسه پذیرفته نمی‌شود؛ "
+               f"{fa(limit)} نویسهٔ نخست نگه داشته شد. پایان متن را بازبینی کنید.")
+
+
+def long_text(label: str, key: str, *, limit: int = LONG_TEXT_LIMIT, area: bool = True, in_form: bool = False,
+              value: str | None = None, **kwargs) -> str:
+    """A note or reason box with a Persian counter. Streamlit's `max_chars` shows an English counter
+    and makes the browser drop a paste that is too long (the box is left empty, without a word), so the
+    box takes any length and text over `limit` is cut to it, with a message saying so. Inside a form
+    (no callbacks there) the returned text is cut and the message shown in the same way."""
+    if value is not None and key not in st.session_state:
+        st.session_state[key] = value  # not `value=`: the cut writes the key, which must not clash with it
+    widget = st.text_area if area else st.text_input
+    if in_form:
+        text = widget(label, key=key, **kwargs) or ""
+        cut = len(text) if len(text) > limit else None
+        text = text[:limit]
+    else:
+        text = widget(label, key=key, on_change=_cut, args=(key, limit), **kwargs) or ""
+        cut = st.session_state.pop(f"{key}--cut", None)
+    if cut:
+        _cut_notice(cut, limit)
+    st.caption(f"{fa(len(text))} از {fa(limit)} نویسه")
+    return text
+
+
+def int_box(label: str, key: str, low: int, high: int, *, default: int | None = None, help: str | None = None,
+            disabled: bool = False) -> int:
+    """A whole number typed with Persian or Latin digits and shown with Persian ones (Streamlit's
+    number input shows Latin digits and has no way to change them). `st.session_state[key]` holds the
+    number; a number out of range is brought into it, and text that is no number is reported."""
+    box = f"{key}-box"
+
+    def typed() -> None:
+        text = normalize_digits_only(st.session_state.get(box) or "")
+        if text.isdigit():
+            st.session_state[key] = min(max(int(text), low), high)
+        else:
+            st.session_state[f"{key}--bad"] = True
+
+    current = st.session_state.get(key, low if default is None else default)
+    current = min(max(int(current), low), high)
+    st.session_state[key] = current
+    st.session_state[box] = fa(current)
+    st.text_input(label, key=box, on_change=typed, disabled=disabled,
+                  help=help or f"عددی از {fa(low)} تا {fa(high)}")
+    if st.session_state.pop(f"{key}--bad", False):
+        st.error(f"عددی از {fa(low)} تا {fa(high)} وارد کنید.")
+    return current

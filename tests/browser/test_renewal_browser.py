@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from domain.jalali import format_jalali_date, last_day_of_jalali_year, now_tehran, to_gregorian, to_jalali
 from domain.reference import TEHRAN_ID
-from domain.text import format_rial, to_persian_digits as fa
+from domain.text import fa_code, format_rial, to_persian_digits as fa
 from logic import tariffs
 from tests.browser.conftest import login_and_keep_cookie, open_page
 from tests.factories import FEES, PASSWORD, file_request, make_member, make_staff, set_finance_required
@@ -117,7 +117,7 @@ def test_a_lapsed_member_is_renewed_from_fee_determination_to_extended_validity(
         expect(approve_tab).to_contain_text(f"اعتبار پس از پرداخت: {new_end}")
         approve_tab.get_by_text("مبلغ تعیین‌شده با تعرفهٔ مصوب مطابقت دارد", exact=True).click()
         approve_tab.get_by_role("button", name="تأیید مبلغ", exact=True).click()
-        success(fin, f"مبلغ درخواست {fa(code)} تأیید شد")
+        success(fin, f"مبلغ درخواست {fa_code(code)} تأیید شد")
         expect(fin.get_by_role("tabpanel", name="تأیید مبلغ")).to_contain_text("مبلغی در انتظار تأیید امور مالی نیست.")
         assert tuple(request_row(db, renewal["request_id"])) == ("open", "payment")
 
@@ -137,7 +137,7 @@ def test_a_lapsed_member_is_renewed_from_fee_determination_to_extended_validity(
         # --- what the user sees afterwards ---------------------------------------------------------
         fin.goto(f"{app_url}/request?code={code}")
         header = main(fin)
-        expect(header).to_contain_text(f"کد رهگیری {fa(code)}")
+        expect(header).to_contain_text(f"کد رهگیری {fa_code(code)}")
         expect(header).to_contain_text("پایان‌یافته")
         expect(header).to_contain_text(f"اعتبار عضویت تا: {new_end}")
 
