@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from db.models import StaffUser
 from domain.actor import Actor
 from domain.errors import DomainError
+from domain.text import to_persian_digits
 
 DEMO_COOKIE_KEY = "demo-cookie-key-not-for-production"
 MIN_COOKIE_KEY_LENGTH = 32
