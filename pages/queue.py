@@ -9,6 +9,7 @@ from domain.calendar import SLA_LABELS_FA, SlaStatus
 from domain.errors import DomainError
 from domain.jalali import format_jalali_date, now_tehran, to_jalali
 from domain.processes import PROCESSES
+from domain.reference import PROVINCE_NAMES_FA
 from domain.text import fa_code
 from domain.text import to_persian_digits as fa
 from logic import queue as q
@@ -34,6 +35,15 @@ eng = engine()
 with db_session() as session:
     counts = q.view_counts(session, actor, now)
 
+# The filters outlive a visit to a request screen (Streamlit drops a widget's state when another page
+# runs): each run keeps them under their own keys and a return, by the back button or the sidebar,
+# puts them back, so the expert finds the queue as they left it.
+FILTER_KEYS = ("queue-view", "queue-type", "queue-stage", "queue-sla", "queue-search", "queue-sort", "queue-desc",
+               "queue-page-size", "queue-province")
+for k in FILTER_KEYS:
+    if k not in st.session_state and f"kept-{k}" in st.session_state:
+        st.session_state[k] = st.session_state[f"kept-{k}"]
+
 ALL_LABEL = "همه"
 # Pixel widths that fit the table in the main area of a laptop screen without scrolling sideways.
 COLUMN_WIDTHS = {"کارشناس": 95, "زمان باقی‌مانده": 120, "تاریخ ثبت": 85, "مرحله": 155, "نوع درخواست": 125,
@@ -48,7 +58,9 @@ if not counts["mine"] and q.takes_work(actor):
     first = "group"
 elif not counts["mine"] and q.is_manager(actor):
     first = "all"
-view = st.radio("نما", views, index=views.index(first), key="queue-view", horizontal=True,
+# (A value kept from an earlier visit leads: no default then, or Streamlit would warn about both.)
+view = st.radio("نما", views, index=0 if "queue-view" in st.session_state else views.index(first), key="queue-view",
+                horizontal=True,
                 format_func=lambda v: f"{q.VIEWS_FA[v]} ({q.count_label(counts[v])})")
 
 with st.container(border=True):
@@ -66,20 +78,30 @@ with st.container(border=True):
     with d2:
         submitted_to = jalali_date_input("تا تاریخ", key="queue-to")
     search = d3.text_input("جستجو", key="queue-search", max_chars=100,
-                           placeholder="کد ملی، شماره عضویت، نام یا کد رهگیری")
-    s1, s2 = st.columns(2)
+                           placeholder="کد ملی، شماره عضویت، نام یا کد رهگیری (یا چند رقم آغاز یا پایان آن)")
+    s1, s2, s3, s4 = st.columns([3, 2, 3, 2])
     sort = s1.selectbox("ترتیب", list(q.SORTS_FA), key="queue-sort", format_func=q.SORTS_FA.get, placeholder="یکی را برگزینید")
-    page_size = s2.selectbox("ردیف در هر صفحه", [25, 50, 100], key="queue-page-size", format_func=fa, placeholder="یکی را برگزینید")
+    descending = s2.toggle("نزولی", key="queue-desc", help="از بزرگ به کوچک (دیرترین مهلت، تازه‌ترین ثبت، …)")
+    page_size = s3.selectbox("ردیف در هر صفحه", [25, 50, 100], key="queue-page-size", format_func=fa, placeholder="یکی را برگزینید")
+    province_id = None
+    if actor.is_central:  # central staff work every province: narrow to one when needed
+        province_id = s4.selectbox("استان", [None, *sorted(PROVINCE_NAMES_FA, key=PROVINCE_NAMES_FA.get)],
+                                   key="queue-province", placeholder="یکی را برگزینید",
+                                   format_func=lambda p: ALL_LABEL if p is None else PROVINCE_NAMES_FA[p])
+for k in FILTER_KEYS:
+    if k in st.session_state:
+        st.session_state[f"kept-{k}"] = st.session_state[k]
 
 # Any change of view or filter starts again from the first page.
-signature = (view, type_code, stage_code, sla, submitted_from, submitted_to, search, sort, page_size)
+signature = (view, type_code, stage_code, sla, submitted_from, submitted_to, search, sort, descending, page_size,
+             province_id)
 if st.session_state.get("queue-signature") != signature:
     st.session_state["queue-signature"] = signature
     st.session_state["queue-page"] = 1
 
 flt = q.QueueFilter(view=view, type_code=type_code, stage_code=stage_code, sla=sla, submitted_from=submitted_from,
-                    submitted_to=submitted_to, search=search, sort=sort, page=st.session_state.get("queue-page", 1),
-                    page_size=page_size)
+                    submitted_to=submitted_to, search=search, sort=sort, descending=descending, province_id=province_id,
+                    page=st.session_state.get("queue-page", 1), page_size=page_size)
 try:
     with db_session() as session:
         result = q.queue_page(session, actor, flt, now)
@@ -116,19 +138,27 @@ else:
         "عضو": [r.member_name for r in rows],
         "کد رهگیری": [fa_code(r.tracking_code) for r in rows],
     })
+    if actor.is_central:
+        table.insert(len(table.columns) - 1, "استان", [PROVINCE_NAMES_FA[r.province_id] for r in rows])
     breached = [r.sla == SlaStatus.BREACHED.value for r in rows]
     styled = table.style.apply(lambda col: ["color: #c62828; font-weight: bold" if b else "" for b in breached],
                                subset=["زمان باقی‌مانده"])
     # The key follows the rows shown (ids and versions): after an action or a page change the old
     # selection, which Streamlit keeps by row position, cannot point at different requests.
     shown = hashlib.sha1(repr([(r.id, r.version) for r in rows]).encode()).hexdigest()[:12]
+    # Ticking rows selects them for the actions below; a click on any cell opens that request here,
+    # in this tab and session (the «باز کردن» link still opens a new tab for whoever wants one).
     event = st.dataframe(
-        styled, key=f"queue-table-{shown}", on_select="rerun", selection_mode="multi-row", hide_index=True,
+        styled, key=f"queue-table-{shown}", on_select="rerun", selection_mode=["multi-row", "single-cell"],
+        hide_index=True,
         width="stretch",
         column_config={"پرونده": st.column_config.LinkColumn("پرونده", display_text="باز کردن", width=65),
                        **{name: st.column_config.TextColumn(name, width=w) for name, w in COLUMN_WIDTHS.items()}},
     )
     selected = [rows[i] for i in event.selection.rows if i < len(rows)]
+    cells = getattr(event.selection, "cells", None) or []
+    if cells and cells[0][0] < len(rows):
+        st.switch_page("pages/request.py", query_params={"code": rows[cells[0][0]].tracking_code})
 
 st.caption(f"{q.count_label(result.total)} درخواست — صفحهٔ {fa(result.page)} از {fa(result.pages)}"
            + ("+ (برای دیدن بقیه، فیلتر را محدودتر کنید)" if result.capped else ""))

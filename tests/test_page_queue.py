@@ -193,3 +193,43 @@ def test_roles_without_a_queue_cannot_open_it(db_url, db, world, role):
     direct.run()
     assert "شما به این صفحه دسترسی ندارید." in texts(direct.error)
     assert "کارتابل" not in texts(direct.title) and not direct.dataframe
+
+
+def test_a_click_on_a_row_opens_the_request_in_the_same_session(db_url, db, world):
+    staff, reqs = world
+    at = open_queue(db_url, "t.manager")
+    at.session_state[at.dataframe[0].key] = {"selection": {"rows": [], "columns": [], "cells": [[1, "عضو"]]}}
+    at.run()
+    assert not at.exception
+    assert "پروندهٔ درخواست" in texts(at.title)
+    assert at.query_params.get("code") == reqs["B"].tracking_code
+
+
+def test_the_queue_keeps_its_filters_across_a_visit_to_a_request(db_url, db, world):
+    staff, reqs = world
+    at = open_queue(db_url, "t.manager")
+    at.text_input(key="queue-search").input(reqs["B"].tracking_code[-5:]).run()
+    at.toggle(key="queue-desc").set_value(True).run()
+    assert shown_codes(at) == [fa_code(reqs["B"])]  # the last digits of a code find it
+    at.switch_page("pages/request.py").run()
+    at.switch_page("pages/queue.py").run()  # back
+    assert at.text_input(key="queue-search").value == reqs["B"].tracking_code[-5:]
+    assert at.toggle(key="queue-desc").value is True
+    assert shown_codes(at) == [fa_code(reqs["B"])]
+
+
+def test_sorting_both_ways_and_central_staff_narrow_to_a_province(db_url, db, world):
+    staff, reqs = world
+    at = open_queue(db_url, "t.manager")
+    at.selectbox(key="queue-sort").set_value("submitted").run()
+    ascending = shown_codes(at)
+    at.toggle(key="queue-desc").set_value(True).run()
+    assert shown_codes(at) == list(reversed(ascending))
+    assert not [s for s in at.selectbox if s.key == "queue-province"]  # a province's manager has no such filter
+    make_staff(db, "c.manager", ["central_expert", "manager"], None, "مدیر مرکزی")
+    at = open_queue(db_url, "c.manager")
+    at.radio(key="queue-view").set_value("all").run()
+    assert "استان" in at.dataframe[0].value.columns and len(shown_codes(at)) == 4
+    at.selectbox(key="queue-province").set_value(ISFAHAN_ID).run()
+    assert shown_codes(at) == [fa_code(reqs["F"])]
+    assert list(at.dataframe[0].value["استان"]) == ["اصفهان"]
