@@ -28,7 +28,7 @@ from logic import releases as rel
 from logic import workflow as wf
 from db.models import StaffUser
 from logic.auth import actor_from_row
-from tests.apptest import app, texts
+from tests.apptest import app, texts, sign_in
 from tests.factories import compose
 from ui import freshness
 
@@ -222,9 +222,7 @@ def test_a_read_on_the_standby_leaves_compaction_to_the_primary(standby_env, mon
 
 def open_kpi(pair, monkeypatch, username="tehran.manager"):
     monkeypatch.setenv("DATABASE_URL", pair.primary_url)  # restored after the test
-    at = app(pair.primary_url)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = username
+    at = sign_in(app(pair.primary_url), pair.primary_url, username)
     at.run()
     at.switch_page("pages/kpi.py").run()
     assert not at.exception, at.exception

@@ -52,6 +52,9 @@ h1, h2, h3, h4, h5, [data-testid="stHeading"], [data-testid="stCaptionContainer"
 [data-testid="stPlotlyChart"] .modebar-container { display: none !important; }
 /* Inline code (a file's column names) is a left-to-right run of its own inside Persian text. */
 [data-testid="stMarkdownContainer"] code { direction: ltr; unicode-bidi: isolate; }
+/* The request screen's decision panel stays in view while the documents beside it scroll. */
+[data-testid="stColumn"]:has(> div > .st-key-req-panel), [data-testid="stColumn"]:has(.st-key-req-panel) {
+  position: sticky; top: 3.75rem; align-self: flex-start; max-height: calc(100vh - 4.5rem); overflow-y: auto; }
 </style>
 """
 

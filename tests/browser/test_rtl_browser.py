@@ -15,9 +15,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def world(engine):
-    wipe(engine)
-    return latin_world.build(engine)
+def world(owner_engine):
+    wipe(owner_engine)
+    return latin_world.build(owner_engine)  # the world sets payment times, which the app role may not
 
 
 def left(locator) -> float:
@@ -74,6 +74,7 @@ def test_moving_the_zoom_slider_right_makes_the_image_larger(world, page, app_ur
 def test_a_pasted_note_over_the_limit_is_cut_with_a_message(world, page, app_url):
     login_and_keep_cookie(page, app_url, world["users"]["expert"], PASSWORD)
     page.goto(f"{app_url}/request?code={world['codes']['new']}")
+    page.get_by_role("tab", name="یادداشت روی پرونده").click()
     box = page.locator(".st-key-req-comment textarea")
     note = ("پرونده بررسی شد و مدارک کامل است. " * 80)[:2500]
     box.fill(note)   # what a paste does: the whole text at once
