@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from bench.run import RESULTS, ROOT
 
@@ -82,6 +83,7 @@ def _cases(url: str, runs: int) -> dict:
             codes = c.execute(sa.text(
                 "SELECT tracking_code FROM request WHERE province_id = :p AND status = 'open' "
                 "AND stage_code = 'initial_review' AND assignee_id IS NULL "
+                "AND type_code IN ('new_membership', 'legacy_registration') "
                 "ORDER BY stage_due_at NULLS LAST LIMIT :n"), {"n": runs * 2, "p": TEHRAN_ID}).scalars().all()
             member = c.execute(sa.text("SELECT id FROM member WHERE province_id = :p AND status = 'active' "
                                        "ORDER BY id LIMIT 1"), {"p": TEHRAN_ID}).scalar()
@@ -96,11 +98,16 @@ def _decide(page, note) -> int:
     """On an open request: tick the checklist and the confirmation, approve; returns the clicks."""
     approve = page.locator(".st-key-req-approve button")
     clicks = 0
-    boxes = page.locator("[class*='st-key-req-check-'], .st-key-req-confirm")
+    # One box for the whole checklist where the screen has it (the two-pane screen), else each item.
+    whole = page.locator(".st-key-req-check-all")
+    boxes = page.locator(".st-key-req-check-all, .st-key-req-confirm") if whole.count() else \
+        page.locator("[class*='st-key-req-check-'], .st-key-req-confirm")
     for k in range(boxes.count()):
         boxes.nth(k).locator("label").click()
         clicks += 1
-        page.wait_for_selector(SETTLED)
+        expect(boxes.nth(k).locator("input")).to_be_checked(timeout=60_000)
+    for box in page.locator("[class*='st-key-req-check-'] input").all():
+        expect(box).to_be_checked(timeout=60_000)
     note("browser_approve_ms", _timed(lambda: (approve.click(),
                                                _settle(page, page.locator("[data-testid='stAlertContentSuccess']")))))
     return clicks + 1

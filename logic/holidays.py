@@ -95,6 +95,12 @@ def add_closure(engine: sa.Engine, actor: Actor, day: date | str, name: str, *,
         n = _recompute(s, _affected_provinces(s, province_id), _day_start(day))
         record(s, actor, "holiday_added", "holiday", h.id, province_id=province_id,
                data={"day": day.isoformat(), "name": name, "recomputed": n})
+        provinces = _affected_provinces(s, province_id)
+        working = s.scalar(sa.select(sa.func.count()).select_from(ProvinceSetting).where(
+            ProvinceSetting.province_id.in_(provinces), ProvinceSetting.workdays.any(day.weekday())))
+    if not working:  # a day the weekly schedule already closes: nothing moves, and the admin should know
+        return CalendarChange(1, n, "تعطیلی ثبت شد؛ این روز در برنامهٔ هفتگی "
+                                    f"{'این استان' if province_id else 'استان‌ها'} از پیش تعطیل است و مهلتی تغییر نکرد.")
     return CalendarChange(1, n, f"تعطیلی ثبت شد و مهلت {fa(n)} درخواست باز دوباره محاسبه شد.")
 
 

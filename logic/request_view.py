@@ -110,6 +110,7 @@ class MemberCard:
     valid_until_fa: str
     province_name: str
     licences: tuple[Licence, ...]   # valid work licences only
+    status: str = "active"
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,7 @@ def _member(session: Session, member_id: int, now: datetime) -> MemberCard:
         membership_no=m.membership_no, field_label=FIELDS_FA.get(m.field, m.field),
         grade_label=GRADES_FA.get(m.grade, "—") if m.grade else "—",
         status_label=MEMBER_STATUSES_FA.get(m.status, m.status), valid_until_fa=format_jalali_date(m.valid_until),
-        province_name=PROVINCE_NAMES_FA.get(m.province_id, str(m.province_id)),
+        province_name=PROVINCE_NAMES_FA.get(m.province_id, str(m.province_id)), status=m.status,
         licences=tuple(Licence(w.licence_no, FIELDS_FA.get(w.field, w.field), GRADES_FA.get(w.grade, str(w.grade)),
                                "، ".join(COMPETENCIES_FA.get(c, c) for c in w.competencies),
                                format_jalali_date(w.expires_on)) for w in licences),

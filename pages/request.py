@@ -222,6 +222,11 @@ with decision_pane, st.container(key="req-panel"):
         if checks > 1:
             st.checkbox("همهٔ موارد فهرست بررسی شد", key="req-check-all", on_change=_tick_all, args=(checks,))
         ticks = [st.checkbox(item, key=f"req-check-{i}") for i, item in enumerate(view.checklist)]
+        # A guard rail: approving for a member who is no longer a member in good standing here (a
+        # renewal of a lapsed membership is what renewals are for).
+        lapsed_renewal = view.member.status == "lapsed" and view.header.type_code == "membership_renewal"
+        if view.member.status in ("lapsed", "transferred", "resigned", "expelled") and not lapsed_renewal:
+            st.warning(f"وضعیت عضویت این عضو «{view.member.status_label}» است؛ پیش از تأیید آن را بررسی کنید.")
         rejected = view.rejected_required_documents
         if rejected:
             st.warning("مدرک الزامی ردشده دارد: " + "، ".join(d.type_label for d in rejected)

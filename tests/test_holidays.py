@@ -99,3 +99,11 @@ def test_changing_the_working_week_recomputes_deadlines(db, admins):
         hol.update_office_hours(db, admins["tehran"], TEHRAN_ID, workdays=set(), opens=time(8), closes=time(14))
     with pytest.raises(ValidationError):
         hol.update_office_hours(db, admins["tehran"], TEHRAN_ID, workdays={5}, opens=time(15), closes=time(14))
+
+
+def test_a_closure_on_a_day_the_week_already_closes_says_so(db, admins):
+    # 1405/09/06 is a Friday: Tehran's week (Saturday to Wednesday) is closed that day anyway.
+    change = hol.add_closure(db, admins["tehran"], "1405/09/06", "تعطیلی", province_id=TEHRAN_ID)
+    assert "از پیش تعطیل" in change.message and change.recomputed == 0
+    change = hol.add_closure(db, admins["tehran"], "1405/09/08", "تعطیلی", province_id=TEHRAN_ID)  # Sunday
+    assert "از پیش تعطیل" not in change.message

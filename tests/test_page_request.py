@@ -318,3 +318,16 @@ def test_typed_text_is_shown_as_text_not_markdown(db_url, db, world, case):
     shown = [m.value for m in at.markdown]
     assert any(plain(image) in m for m in shown) and not any(image in m for m in shown)
     assert plain("**b** :red[x] $x$ <img>") == r"\*\*b\*\* \:red\[x\] \$x\$ \<img\>"
+
+
+def test_approving_for_a_member_whose_membership_lapsed_is_warned_but_a_renewal_is_not(db_url, db, world):
+    member = make_member(db, TEHRAN_ID)
+    card = file_request(db, member, "licence_renewal", submitted_at=now_tehran() - timedelta(days=1))
+    with db.begin() as c:  # the membership lapses while the request waits
+        c.execute(sa.text("UPDATE member SET status = 'lapsed', valid_until = current_date - 30 WHERE id = :m"),
+                  {"m": member})
+    at = open_request(db_url, "t.expert", card.tracking_code)
+    assert any("اعتبار منقضی" in w for w in texts(at.warning))
+    renewal = file_request(db, member, "membership_renewal", submitted_at=now_tehran() - timedelta(days=1))
+    at = open_request(db_url, "t.expert", renewal.tracking_code)
+    assert not any("وضعیت عضویت این عضو" in w for w in texts(at.warning))
