@@ -51,6 +51,11 @@ COLUMN_WIDTHS = {"کارشناس": 95, "زمان باقی‌مانده": 120, "�
 STAGE_NAMES = {s.code: s.name_fa for p in reversed(PROCESSES.values()) for s in p.stages}
 
 views = q.available_views(actor)
+# A link to a view (the home page's figures: /queue?view=overdue) opens the queue on it.
+asked = st.query_params.get("view")
+if asked in views:
+    st.session_state["queue-view"] = asked
+    del st.query_params["view"]  # once: afterwards the radio leads
 # First visit: my own work if I hold any, else what I can take (a manager: the whole province).
 # (Only the first render uses `index`: the key keeps the user's choice afterwards.)
 first = "mine"

@@ -519,6 +519,10 @@ WALKS: dict[str, Walk] = {
 # Functions of logic/ that take an actor but are not a service a screen calls: the checks themselves,
 # and steps that run inside a service's own transaction after its checks.
 NOT_SERVICES = {
+    "dashboard.role_figures": "the home page's figures, composed only from services that have rows here and "
+                              "check role and province themselves (queue.view_counts, "
+                              "payments.pending_finance_approvals, payments.awaiting_payment, "
+                              "releases.board_releases), each called only for a role it allows",
     "assessments.save_assessment": "a fee determination's write, inside fees.determine_*",
     "audit.record": "the audit row, inside the caller's transaction",
     "audit.record_export": "the export's audit row, inside export_file",
