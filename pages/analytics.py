@@ -12,7 +12,7 @@ from ui.session import require_page
 actor = require_page(__file__)
 st.title("تحلیل‌ها")
 now = now_tehran()
-report = charts.period_report("analytics", actor, an.analytics_report)
+report = charts.period_report("analytics", actor, an.analytics_report, last_complete_month=True)
 
 scope = "همهٔ استان‌ها" if len(report.provinces) > 1 else PROVINCE_NAMES_FA[report.provinces[0]]
 st.caption(f"{scope} — {report.period.label}")

@@ -46,9 +46,16 @@ def open_page(db_url, username, **query):
     return at
 
 
+def last_complete_month(now):
+    """What the page opens on: the month before the current one."""
+    j = to_jalali(now)
+    year, month = (j.year, j.month - 1) if j.month > 1 else (j.year - 1, 12)
+    return periods.month_period(year, month)
+
+
 def expected(db, actor, province_id=None, period=None):
     now = now_tehran()
-    period = period or periods.current_month(now)
+    period = period or last_complete_month(now)
     with session_scope(db) as s:
         return an.analytics_report(s, actor, period, now, province_id)
 

@@ -140,13 +140,18 @@ def show_table(table: Table, key: str, stamp: str) -> None:
 PERIOD_KINDS = {"month": "ماه", "season": "فصل", "year": "سال", "range": "بازهٔ دو تاریخ"}
 
 
-def period_picker(key: str, now) -> Period | None:
+def period_picker(key: str, now, *, last_complete_month: bool = False) -> Period | None:
     """A Jalali period: a month, a season, a year, or two dates (both included). None while the
-    dates typed are incomplete or impossible (the widget says why)."""
+    dates typed are incomplete or impossible (the widget says why). It opens on the current month,
+    or with `last_complete_month` on the one before (analytics: on the 11th the current month is
+    mostly empty)."""
     from domain.jalali import JALALI_MONTHS_FA, to_jalali
     from ui.widgets import jalali_date_input
 
     today = to_jalali(now)
+    first_year, first_month = today.year, today.month
+    if last_complete_month:
+        first_year, first_month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
     kind = st.radio("دوره", list(PERIOD_KINDS), format_func=PERIOD_KINDS.get, horizontal=True, key=f"{key}-kind")
     years = list(range(today.year, today.year - 6, -1))
     c1, c2 = st.columns(2)
@@ -163,14 +168,15 @@ def period_picker(key: str, now) -> Period | None:
         except Exception as exc:  # ValidationError: the end is before the start
             st.error(getattr(exc, "message", str(exc)))
             return None
-    year = c1.selectbox("سال", years, key=f"{key}-year", format_func=to_persian_digits, placeholder="یکی را برگزینید")
+    year = c1.selectbox("سال", years, index=years.index(first_year), key=f"{key}-year", format_func=to_persian_digits,
+                        placeholder="یکی را برگزینید")
     if kind == "year":
         return periods.year_period(year)
     if kind == "season":
         season = c2.selectbox("فصل", [1, 2, 3, 4], index=(today.month - 1) // 3, key=f"{key}-season",
                               format_func=lambda s: periods.SEASONS_FA[s - 1], placeholder="یکی را برگزینید")
         return periods.season_period(year, season)
-    month = c2.selectbox("ماه", list(range(1, 13)), index=today.month - 1, key=f"{key}-month",
+    month = c2.selectbox("ماه", list(range(1, 13)), index=first_month - 1, key=f"{key}-month",
                          format_func=lambda m: JALALI_MONTHS_FA[m - 1], placeholder="یکی را برگزینید")
     return periods.month_period(year, month)
 
@@ -210,7 +216,8 @@ def cached(key: str, ttl_seconds: float, build):
 REPORT_CACHE_SECONDS = 30
 
 
-def period_report(key: str, actor, compute, ttl_seconds: float = REPORT_CACHE_SECONDS):
+def period_report(key: str, actor, compute, ttl_seconds: float = REPORT_CACHE_SECONDS, *,
+                  last_complete_month: bool = False):
     """The KPI and analytics pages' common head: a bordered box with the period and province pickers
     and a refresh button, then `compute(session, actor, period, now, province_id)` cached for
     `ttl_seconds` (see `cached`), read from the standby when there is one (`ui.session.read`) with
@@ -222,7 +229,7 @@ def period_report(key: str, actor, compute, ttl_seconds: float = REPORT_CACHE_SE
     from ui.session import read
 
     with st.container(border=True):
-        period = period_picker(key, now_tehran())
+        period = period_picker(key, now_tehran(), last_complete_month=last_complete_month)
         province_id = province_picker(key, actor)
         refresh = st.button("به‌روزرسانی", key=f"{key}-refresh", icon=":material/refresh:")
     if period is None:
