@@ -35,6 +35,14 @@ m[2].metric("در آستانهٔ تأخیر", fa(at_risk))
 m[3].metric("مرحله‌ها در مهلت", "—" if not verdicts else fa(100 * met / verdicts, 1) + "٪")
 m[4].metric("درخواست‌ها در مهلت", "—" if not closed else fa(100 * closed_met / closed, 1) + "٪")
 m[5].metric("درخواست‌های انجام‌شده", fa(sum(r.closed for r in report.requests if r.status == "completed")))
+st.caption("«کارهای باز»: همهٔ درخواست‌های باز، چه نزد کارشناسان و چه در انتظار عضو (پرداخت، اصلاح)؛ همان «همهٔ "
+           "درخواست‌های باز» کارتابل مدیر و «درخواست‌های در جریان» پیشخوان، در همین لحظه.")
+if report.provinces and not report.is_national and actor.province_id is not None:
+    # Each headline figure opens the matching list of the manager's queue.
+    links = st.columns(3)
+    for col, (label, view) in zip(links, (("فهرست کارهای باز", "all"), ("فهرست گذشته از مهلت", "overdue"),
+                                          ("فهرست در آستانهٔ تأخیر", "at_risk"))):
+        col.page_link("pages/queue.py", label=label, icon=":material/list:", query_params={"view": view})
 
 names = ["کارهای باز", "انجام در مهلت", "زمان چرخه", "کارشناسان", "تأخیرها"]
 if report.is_national:
@@ -46,8 +54,8 @@ with tabs["کارهای باز"]:
     labels = [f"{r['type']} — {r['stage']}" for r in table.rows]
     series = [("نزد عضو", [r["paused"] for r in table.rows])] + [
         (label, [r[f"age{i}"] for r in table.rows]) for i, label in enumerate(kpi.AGE_LABELS_FA)]
-    st.plotly_chart(charts.bars("کارهای باز به تفکیک مرحله و سن مرحله (روز کاری)", labels, series,
-                                y_title="تعداد", stacked=True), key="kpi-backlog-chart")
+    st.plotly_chart(charts.hbars("کارهای باز به تفکیک نوع درخواست، مرحله و سن مرحله (روز کاری)", labels, series,
+                                 x_title="تعداد", stacked=True), key="kpi-backlog-chart")
     charts.show_table(table, "kpi-backlog", stamp)
 
 with tabs["انجام در مهلت"]:

@@ -162,3 +162,12 @@ def test_staff_who_are_not_managers_cannot_open_it(db_url, db, role):
     direct.run()
     assert "شما به این صفحه دسترسی ندارید." in texts(direct.error)
     assert "شاخص‌های عملکرد" not in texts(direct.title) and not direct.metric
+
+
+def test_the_headline_figures_lead_to_the_matching_queue_and_say_what_open_means(db_url, db, data):
+    at = open_kpi(db_url, "t.manager")
+    links = {link.proto.query_string for link in at.get("page_link") if link.proto.page.endswith("queue")}
+    assert {"view=all", "view=overdue", "view=at_risk"} <= links
+    assert any("«کارهای باز»: همهٔ درخواست‌های باز" in c for c in texts(at.caption))
+    # The backlog is drawn as horizontal bars, their long Persian labels read in full.
+    assert any('"orientation":"h"' in c.proto.spec.replace(" ", "") for c in at.get("plotly_chart"))

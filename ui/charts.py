@@ -84,6 +84,30 @@ def bars(title: str, categories: Sequence[str], series: Sequence[tuple[str, Sequ
     return fig
 
 
+def hbars(title: str, categories: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *,
+          x_title: str = "", stacked: bool = False) -> go.Figure:
+    """Horizontal bars, one row per category (long Persian labels read in full at the right), a
+    fixed height per row, and the legend above the bars so that it covers none of them."""
+    fig = go.Figure()
+    for i, (name, values) in enumerate(series):
+        # The hover names the category from customdata too: Plotly prints its own values in Latin digits.
+        fig.add_bar(y=list(categories), x=[v if v is not None else 0 for v in values], name=name, orientation="h",
+                    marker_color=COLORS[i % len(COLORS)], customdata=list(zip(categories, _hover(values))),
+                    hovertemplate="%{customdata[0]}<br>" + name + ": %{customdata[1]}<extra></extra>")
+    totals = ([sum(v or 0 for v in col) for col in zip(*(vals for _, vals in series))] if stacked
+              else [v or 0 for _, vals in series for v in vals])
+    fig.update_layout(
+        title={"text": title, "x": 1, "xanchor": "right"}, font={"family": FONT}, barmode="stack" if stacked else "group",
+        legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom"},
+        margin={"l": 10, "r": 10, "t": 90, "b": 10}, hoverlabel={"font": {"family": FONT}},
+        height=120 + 28 * max(len(categories), 1),
+        xaxis={"title": {"text": x_title}, "autorange": "reversed", **value_axis(totals)},
+        yaxis={"type": "category", "automargin": True, "side": "right", "autorange": "reversed",
+               "categoryorder": "array", "categoryarray": list(categories)},
+    )
+    return fig
+
+
 def month_lines(title: str, months: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *,
                 y_title: str = "", digits: int = 1, suffix: str = "") -> go.Figure:
     """Lines over Jalali months (labels such as «مهر ۱۴۰۵», oldest first)."""
