@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from domain.jalali import now_tehran
 from domain.reference import TEHRAN_ID
 from domain.text import to_persian_digits as fa
-from tests.browser.conftest import login_and_keep_cookie, open_page
+from tests.browser.conftest import login_and_keep_cookie, open_page, screenshot_path
 from tests.factories import PASSWORD, add_document, file_request, make_member, make_staff, tiny_pdf, tiny_png
 
 pytestmark = pytest.mark.browser
@@ -63,6 +63,7 @@ def test_two_documents_approved_in_five_clicks_and_the_next_task_opens_here(db, 
         expect(box).to_be_checked()
     click(page, page.locator(".st-key-req-confirm label"), clicks)
     expect(page.locator(".st-key-req-confirm input")).to_be_checked()
+    page.screenshot(path=screenshot_path("screenshot-request.png"), full_page=True)
     approve_next = page.locator(".st-key-req-approve-next button").first
     try:
         expect(approve_next).to_be_enabled()
@@ -110,3 +111,15 @@ def test_back_from_a_request_returns_to_the_filtered_queue(db, page, app_url, ca
     expect(page.locator(".st-key-queue-search input")).to_have_value(case["later"].tracking_code[-5:])
     expect(page.locator(GRID)).to_contain_text(fa(case["later"].tracking_code[-5:]))
     expect(page.locator(GRID)).not_to_contain_text(fa(case["urgent"].tracking_code[-5:]))
+
+
+def test_the_manager_reads_the_kpi_page_and_its_figures_lead_to_the_queue(db, page, app_url, case):
+    make_staff(db, "tehran.manager", ["manager"], TEHRAN_ID, "مدیر تهران")
+    login_and_keep_cookie(page, app_url, "tehran.manager", PASSWORD)
+    open_page(page, "شاخص‌های عملکرد")
+    expect(page.locator(".js-plotly-plot").first).to_be_visible()
+    page.wait_for_selector(SETTLED)
+    page.screenshot(path=screenshot_path("screenshot-kpi.png"), full_page=True)
+    page.get_by_role("link", name="فهرست گذشته از مهلت").click()
+    expect(page.get_by_role("heading", name="کارتابل")).to_be_visible()
+    expect(page.locator(".st-key-queue-view input[type='radio']").nth(2)).to_be_checked()  # «گذشته از مهلت»

@@ -58,7 +58,6 @@ def test_expert_takes_the_next_task_reads_documents_ticks_and_approves(db, page,
     expect(page.locator("[data-testid='stMain']")).to_contain_text("کریمی")
 
     page.locator("[data-testid='stImage'] img").first.wait_for()
-    page.screenshot(path=screenshot_path("screenshot-request.png"), full_page=True)
 
     approve = page.locator(".st-key-req-approve button")
     expect(approve).to_be_disabled()
