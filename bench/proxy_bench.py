@@ -96,14 +96,19 @@ async def _expert(browser, url: str, username: str, codes: list[str], until: flo
     page = await context.new_page()
     page.set_default_timeout(60_000)
     await page.goto(url)
+    settled = "[data-testid='stApp'][data-test-script-state='notRunning']"
+    await page.wait_for_selector(settled)
     await page.get_by_label("نام کاربری").fill(username)
     await page.get_by_label("گذرواژه").fill(PASSWORD)
-    await page.get_by_role("button", name="ورود").click()
-    try:
-        await page.get_by_role("button", name="خروج").wait_for()
-    except Exception:
-        await page.screenshot(path=f"/tmp/proxy-bench-{username}.png")
-        raise
+    for attempt in range(3):  # a click that lands while six sessions start at once can be lost: again
+        await page.get_by_role("button", name="ورود").click()
+        try:
+            await page.get_by_role("button", name="خروج").wait_for(timeout=20_000)
+            break
+        except Exception:  # noqa: BLE001 - playwright's timeout
+            if attempt == 2:
+                await page.screenshot(path=f"/tmp/proxy-bench-{username}.png")
+                raise
     while not any(c["name"] == "nezam_backoffice_session" for c in await context.cookies()):
         await page.wait_for_timeout(100)
     done = 0
@@ -114,7 +119,10 @@ async def _expert(browser, url: str, username: str, codes: list[str], until: flo
         await page.goto(f"{url}/request?code={code}")
         approve = page.locator(".st-key-req-approve button")
         await approve.wait_for()
-        boxes = page.locator("[class*='st-key-req-check-'], .st-key-req-confirm")
+        # One box for the whole checklist where the screen has it, else each item; then the confirmation.
+        whole = page.locator(".st-key-req-check-all")
+        boxes = page.locator(".st-key-req-check-all, .st-key-req-confirm") if await whole.count() else \
+            page.locator("[class*='st-key-req-check-'], .st-key-req-confirm")
         for k in range(await boxes.count()):
             box = boxes.nth(k)
             await box.locator("label").click()

@@ -79,7 +79,7 @@ def _act(action: str, request_id: int, version: int, kind: StageKind, checks: in
         state["flash"] = ("error", "برای انجام این اقدام، ابتدا «تأیید می‌کنم» را تیک بزنید.")
         return
     reason = state.get("req-reason") or ""
-    ticks = [bool(state.get(f"req-check-{i}")) for i in range(checks)]
+    ticks = [bool(state.get("req-check-all")) or bool(state.get(f"req-check-{i}")) for i in range(checks)]
     committee = kind is StageKind.COMMITTEE
     if action == "approve" and committee:
         call = (wf.committee_decision, dict(granted=True, reason=reason or None, checklist=ticks))
@@ -125,11 +125,6 @@ def _step_document(ids: list[int], step: int) -> None:
     state = st.session_state
     here = ids.index(state["req-doc-pick"]) if state.get("req-doc-pick") in ids else 0
     state["req-doc-pick"] = ids[(here + step) % len(ids)]
-
-
-def _tick_all(checks: int) -> None:
-    for i in range(checks):
-        st.session_state[f"req-check-{i}"] = bool(st.session_state.get("req-check-all"))
 
 
 def _act_and_next(request_id: int, version: int, kind: StageKind, checks: int) -> None:
@@ -219,9 +214,14 @@ with decision_pane, st.container(key="req-panel"):
         if view.header.stage_kind is StageKind.FEE:
             render_fee_form(actor, view.request_id)
         checks = len(view.checklist)
-        if checks > 1:
-            st.checkbox("همهٔ موارد فهرست بررسی شد", key="req-check-all", on_change=_tick_all, args=(checks,))
-        ticks = [st.checkbox(item, key=f"req-check-{i}") for i, item in enumerate(view.checklist)]
+        # One box for the whole list: while it is ticked the items are shown done, not as boxes of their
+        # own (boxes ticked by a callback could be unticked again by a click sent before the browser
+        # saw them change).
+        if checks > 1 and st.checkbox("همهٔ موارد فهرست بررسی شد", key="req-check-all"):
+            st.markdown("\n".join(f"- ✓ {item}" for item in view.checklist))
+            ticks = [True] * checks
+        else:
+            ticks = [st.checkbox(item, key=f"req-check-{i}") for i, item in enumerate(view.checklist)]
         # A guard rail: approving for a member who is no longer a member in good standing here (a
         # renewal of a lapsed membership is what renewals are for).
         lapsed_renewal = view.member.status == "lapsed" and view.header.type_code == "membership_renewal"
