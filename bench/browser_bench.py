@@ -68,8 +68,15 @@ def _login(page, base: str, username: str) -> None:
 
 
 def _sidebar(page, link: str, heading: str) -> None:
-    page.get_by_role("link", name=link).first.click()
-    _settle(page, page.get_by_role("heading", name=heading))
+    """Follow a sidebar link; again if the click landed in the run the login's own rerun replaced."""
+    for attempt in range(4):
+        page.get_by_role("link", name=link).first.click()
+        try:
+            _settle(page, page.get_by_role("heading", name=heading), timeout=8_000 if attempt < 3 else 60_000)
+            return
+        except Exception:  # noqa: BLE001 - playwright's timeout
+            if attempt == 3:
+                raise
 
 
 def _cases(url: str, runs: int) -> dict:
@@ -96,7 +103,7 @@ def _cases(url: str, runs: int) -> dict:
 
 def _decide(page, note) -> int:
     """On an open request: tick the checklist and the confirmation, approve; returns the clicks."""
-    approve = page.locator(".st-key-req-approve button")
+    approve = page.locator(".st-key-req-approve[data-stale='false'] button")
     clicks = 0
     # One box for the whole checklist where the screen has it (the two-pane screen), else each item.
     whole = page.locator(".st-key-req-check-all")
@@ -181,7 +188,7 @@ def measure(url: str, runs: int = 5, port: int = 8791) -> dict:
 
 def _settle_request(page, base: str, code: str) -> None:
     page.goto(f"{base}/request?code={code}")
-    _settle(page, page.locator(".st-key-req-approve button"))
+    _settle(page, page.locator(".st-key-req-approve[data-stale='false'] button"))
 
 
 def main(argv: list[str] | None = None) -> int:

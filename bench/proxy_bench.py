@@ -117,7 +117,7 @@ async def _expert(browser, url: str, username: str, codes: list[str], until: flo
             break
         start = time.monotonic()
         await page.goto(f"{url}/request?code={code}")
-        approve = page.locator(".st-key-req-approve button")
+        approve = page.locator(".st-key-req-approve[data-stale='false'] button")
         await approve.wait_for()
         # One box for the whole checklist where the screen has it, else each item; then the confirmation.
         whole = page.locator(".st-key-req-check-all")
