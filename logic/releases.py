@@ -557,6 +557,15 @@ class ReleaseSummary:
         return period_label(self.period_from, self.period_to)
 
     @property
+    def status_fa(self) -> str:
+        """Whether a published release stands, was corrected, or corrects another (the public lists)."""
+        if self.superseded_by_id is not None:
+            return f"اصلاح‌شده با انتشار شمارهٔ {fa(self.superseded_by_id)}"
+        if self.supersedes_id is not None:
+            return f"اصلاحیهٔ انتشار شمارهٔ {fa(self.supersedes_id)}"
+        return "جاری"
+
+    @property
     def label(self) -> str:
         return f"{fa(self.id)}. {self.title} — {self.province}، {self.period}"
 

@@ -34,16 +34,9 @@ if not releases:
     st.stop()
 
 
-def status_text(r: rel.ReleaseSummary) -> str:
-    if r.superseded_by_id is not None:
-        return f"اصلاح‌شده با انتشار شمارهٔ {fa(r.superseded_by_id)}"
-    if r.supersedes_id is not None:
-        return f"اصلاحیهٔ انتشار شمارهٔ {fa(r.supersedes_id)}"
-    return "جاری"
-
 
 st.table(pd.DataFrame([{"شماره": fa(r.id), "عنوان": r.title, "استان": r.province, "دوره": r.period,
-                        "تاریخ انتشار": format_jalali_date(r.published_at), "وضعیت": status_text(r)}
+                        "تاریخ انتشار": format_jalali_date(r.published_at), "وضعیت": r.status_fa}
                        for r in releases]), hide_index=True)
 
 by_id = {r.id: r for r in releases}

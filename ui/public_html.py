@@ -27,13 +27,6 @@ def _page(title: str, body: str) -> str:
             f"<style>{_STYLE}</style></head><body>{body}</body></html>")
 
 
-def _status(r: rel.ReleaseSummary) -> str:
-    if r.superseded_by_id is not None:
-        return f"اصلاح‌شده با انتشار شمارهٔ {fa(r.superseded_by_id)}"
-    if r.supersedes_id is not None:
-        return f"اصلاحیهٔ انتشار شمارهٔ {fa(r.supersedes_id)}"
-    return "جاری"
-
 
 def index_html(releases: list[rel.ReleaseSummary]) -> str:
     """Every published release, newest first, each linking to its own page."""
@@ -42,7 +35,7 @@ def index_html(releases: list[rel.ReleaseSummary]) -> str:
         return _page("آمار منتشرشده", head + "<p>هنوز آماری منتشر نشده است.</p>")
     rows = "".join(
         f'<tr><td><a href="{r.id}">{fa(r.id)}</a></td><td>{escape(r.title)}</td><td>{escape(r.province)}</td>'
-        f"<td>{escape(r.period)}</td><td>{format_jalali_date(r.published_at)}</td><td>{_status(r)}</td></tr>"
+        f"<td>{escape(r.period)}</td><td>{format_jalali_date(r.published_at)}</td><td>{r.status_fa}</td></tr>"
         for r in releases)
     table = ("<table><tr><th>شماره</th><th>عنوان</th><th>استان</th><th>دوره</th><th>تاریخ انتشار</th>"
              f"<th>وضعیت</th></tr>{rows}</table>")
@@ -64,7 +57,7 @@ def release_html(summary: rel.ReleaseSummary, snapshot: dict) -> str:
     """One release: its facts, the note, the methodology and every table, as published."""
     parts = [f'<p><a href="./">همهٔ انتشارها</a></p><h1>{escape(summary.title)}</h1>',
              f"<p>{escape(summary.province)}، {escape(summary.period)}؛ منتشرشده در "
-             f"{format_jalali_date(summary.published_at)} — {_status(summary)}</p>"]
+             f"{format_jalali_date(summary.published_at)} — {summary.status_fa}</p>"]
     if snapshot.get("note"):
         parts.append(f'<p class="note">{escape(rel.note_label(snapshot))}: {escape(snapshot["note"])}</p>')
     parts.append("<h2>روش تهیه و قاعدهٔ محرمانگی</h2><ul>"

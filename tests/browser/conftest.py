@@ -120,3 +120,16 @@ def login_and_keep_cookie(page, app_url: str, username: str, password: str) -> N
             return
         page.wait_for_timeout(100)
     raise AssertionError("the login cookie was never set")
+
+
+def tick_and_approve(page) -> None:
+    """On an open request at the initial review: tick the checklist and the confirmation, approve,
+    and wait for the app's confirmation."""
+    approve = page.locator(".st-key-req-approve button")
+    for box in page.locator(".st-key-req-check-0, .st-key-req-check-1, .st-key-req-check-2, "
+                            ".st-key-req-check-3").all():
+        box.locator("label").click()
+    page.locator(".st-key-req-confirm label").click()
+    expect(approve).to_be_enabled()
+    approve.click()
+    expect(page.locator("[data-testid='stAlertContentSuccess']").first).to_be_visible()

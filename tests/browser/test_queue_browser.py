@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from domain.jalali import now_tehran
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
-from tests.browser.conftest import login_and_keep_cookie, open_page, screenshot_path
+from tests.browser.conftest import login_and_keep_cookie, open_page, screenshot_path, tick_and_approve
 from tests.factories import PASSWORD, add_document, file_request, make_member, make_staff, tiny_pdf, tiny_png
 
 pytestmark = pytest.mark.browser
@@ -59,15 +59,8 @@ def test_expert_takes_the_next_task_reads_documents_ticks_and_approves(db, page,
 
     page.locator("[data-testid='stImage'] img").first.wait_for()
 
-    approve = page.locator(".st-key-req-approve button")
-    expect(approve).to_be_disabled()
-    for box in page.locator(".st-key-req-check-0, .st-key-req-check-1, .st-key-req-check-2, "
-                            ".st-key-req-check-3").all():
-        box.locator("label").click()
-    page.locator(".st-key-req-confirm label").click()
-    expect(approve).to_be_enabled()
-    approve.click()
-    expect(page.locator("[data-testid='stAlertContentSuccess']").first).to_be_visible()
+    expect(page.locator(".st-key-req-approve button")).to_be_disabled()
+    tick_and_approve(page)
     assert tuple(status_of(db, case["urgent"].request_id)) == ("open", "final_review")
 
     open_page(page, "کارتابل")

@@ -24,7 +24,7 @@ from playwright.sync_api import expect
 
 from domain.jalali import now_tehran
 from domain.reference import TEHRAN_ID
-from tests.browser.conftest import _free_port, open_page
+from tests.browser.conftest import _free_port, open_page, tick_and_approve
 from tests.conftest import ROOT, wipe
 from tests.factories import add_document, file_request, make_member, make_staff, tiny_pdf, tiny_png
 
@@ -161,15 +161,8 @@ def _decided(engine, request_id: int) -> str:
 
 def _approve(page, url: str, tracking_code: str) -> None:
     page.goto(f"{url}/request?code={tracking_code}")
-    approve = page.locator(".st-key-req-approve button")
-    expect(approve).to_be_visible()
-    for box in page.locator(".st-key-req-check-0, .st-key-req-check-1, .st-key-req-check-2, "
-                            ".st-key-req-check-3").all():
-        box.locator("label").click()
-    page.locator(".st-key-req-confirm label").click()
-    expect(approve).to_be_enabled()
-    approve.click()
-    expect(page.locator("[data-testid='stAlertContentSuccess']").first).to_be_visible()
+    expect(page.locator(".st-key-req-approve button")).to_be_visible()
+    tick_and_approve(page)
 
 
 def test_a_killed_app_process_costs_a_sign_in_and_nothing_else(served, browser, engine):
