@@ -272,6 +272,11 @@ class Histories:
         `timeline` is the plan's (`_fit_timeline`): when it was submitted and when each step happened."""
         ctx, m = self.ctx, self.members
         i = spec.member
+        if m.pid[i] != spec.pid:
+            # An earlier request of this member (a transfer) moved them after this one was planned:
+            # the request is filed in, and worked by the staff of, the province they are in now.
+            self._plan(spec)
+            timeline = self._fit_timeline(spec, ctx.calendars[m.pid[i]])
         mid, pid = m.ids[i], m.pid[i]
         cal = ctx.calendars[pid]
         submitted, times = timeline

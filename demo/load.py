@@ -42,11 +42,11 @@ from domain.reference import PROVINCES
 
 DEFAULT_SEED = 1404
 DEFAULT_REQUESTS = 3000
-MAX_MEMBERS = 1_000_000
+MAX_MEMBERS = 2_000_000
 SCALES: dict[str, tuple[int, int | None]] = {
     "small": (DEFAULT_REQUESTS, None),
     "million": (1_000_000, 400_000),
-    "national": (5_000_000, 1_000_000),
+    "national": (5_000_000, 2_000_000),
 }
 CHUNK_REQUESTS = 10_000
 CHUNK_MEMBERS = 4_000
@@ -436,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demo", description="Load demo data into an empty database.")
     parser.add_argument("--scale", choices=sorted(SCALES), default="small",
                         help="small: 3,000 requests; million: 1,000,000 requests and 400,000 members; "
-                             "national: 5,000,000 requests and 1,000,000 members")
+                             "national: 5,000,000 requests and 2,000,000 members")
     parser.add_argument("--requests", type=int, help="number of requests (overrides --scale)")
     parser.add_argument("--members", type=int, help="number of members (default: about requests / 2)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (same seed, same data)")

@@ -120,6 +120,7 @@ class Spec:
     renews_year: int | None = None  # a yearly renewal: filed around the end of this validity year
     ahead: bool = True              # may pay for a year beyond the current one
     top_rank: bool = False          # a rating asking for one of the two top ranks (the central review)
+    pid: int | None = None          # the province the plan was made in (the member's then)
 
 
 class Planner:
@@ -282,7 +283,7 @@ class Planner:
         own action with its data).
         """
         ctx, rng = self.ctx, self.rng
-        pid = self.members.pid[spec.member]
+        pid = spec.pid = self.members.pid[spec.member]
         cal = ctx.calendars[pid]
         dh = cal.day_hours
         if spec.type_code == "rating":
