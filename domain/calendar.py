@@ -33,6 +33,7 @@ from enum import Enum
 from zoneinfo import ZoneInfo
 
 from domain.errors import ValidationError
+from domain.text import to_persian_digits
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 
@@ -365,6 +366,12 @@ class BusinessCalendar:
             position += min(max(into_day, 0), self.day_us)
         return position
 
+    def whole_working_days_between(self, start: Moment, end: Moment) -> int:
+        """Whole office days of working time from `start` to `end`, towards zero (negative when `end`
+        is earlier): a part of a day is not a day, so "one day left" means at least a full office day."""
+        us = self.working_us_between(start, end)
+        return us // self.day_us if us >= 0 else -(-us // self.day_us)
+
     def __repr__(self) -> str:
         return (f"BusinessCalendar(workdays={sorted(self.workdays)}, opens={self.opens}, "
                 f"closes={self.closes}, holidays=<{len(self.holidays)} dates>)")
@@ -422,3 +429,14 @@ def closed_status(closed_at: datetime, due_at: datetime | None) -> SlaStatus:
     if due_at is None or to_tehran_naive(closed_at) <= to_tehran_naive(due_at):
         return SlaStatus.MET
     return SlaStatus.MISSED
+
+
+def working_days_left_fa(cal: BusinessCalendar, now: datetime, due_at: datetime) -> str:
+    """The time to a deadline for people: «۳ روز کاری مانده», «کمتر از یک روز کاری مانده», «۲ روز
+    کاری گذشته». Whole office days (see `whole_working_days_between`); past or not is decided by the
+    clock, not by working time, so a deadline missed this afternoon reads «کمتر از یک روز کاری
+    گذشته» in the evening although no working time has passed since."""
+    past = to_tehran_naive(due_at) < to_tehran_naive(now)
+    days = abs(cal.whole_working_days_between(now, due_at))
+    amount = "کمتر از یک" if days == 0 else to_persian_digits(days)
+    return f"{amount} روز کاری {'گذشته' if past else 'مانده'}"

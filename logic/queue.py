@@ -26,12 +26,12 @@ from sqlalchemy.orm import Session
 from db.engine import session_scope
 from db.models import Member, Request, RequestStage, RequestType, StaffUser
 from domain.actor import Actor
-from domain.calendar import SLA_LABELS_FA, SlaStatus
+from domain.calendar import SLA_LABELS_FA, SlaStatus, working_days_left_fa
 from domain.errors import DomainError, PermissionDenied, ValidationError
-from domain.jalali import TEHRAN, format_jalali_datetime, now_tehran
+from domain.jalali import TEHRAN, format_jalali_date, format_jalali_datetime, now_tehran
 from domain.processes import Status, process, stages_for_role
-from domain.roles import REQUEST_VIEWERS, Role
-from domain.text import format_number, normalize_text, to_persian_digits
+from domain.roles import REQUEST_VIEWERS, Role, role_label
+from domain.text import fa_code, format_number, normalize_text, to_persian_digits
 from logic import workflow as wf
 from logic.audit import record_export
 from logic.calendar import calendar_for
@@ -114,6 +114,7 @@ class QueueRow:
     assignee_id: int | None
     assignee_name: str | None
     remaining_hours: float | None  # working hours to the stage deadline; negative once breached
+    days_left: str | None = None  # «۳ روز کاری مانده» / «۲ روز کاری گذشته»; None without a deadline
 
 
 @dataclass(frozen=True)
@@ -343,18 +344,24 @@ def _rows_select(actor: Actor, flt: QueueFilter, now: datetime) -> sa.Select:
 
 
 class _Clock:
-    """Working hours left per row, with one calendar per province met (usually one)."""
+    """Working time left per row, with one calendar per province met (usually one)."""
 
     def __init__(self, session: Session, now: datetime):
         self.session, self.now, self.calendars = session, now, {}
 
-    def remaining(self, province_id: int, due: datetime | None) -> float | None:
-        if due is None:
-            return None
+    def _calendar(self, province_id: int):
         cal = self.calendars.get(province_id)
         if cal is None:
             cal = self.calendars[province_id] = calendar_for(self.session, province_id)
-        return round(cal.working_hours_between(self.now, due), 2)
+        return cal
+
+    def remaining(self, province_id: int, due: datetime | None) -> float | None:
+        if due is None:
+            return None
+        return round(self._calendar(province_id).working_hours_between(self.now, due), 2)
+
+    def days_left(self, province_id: int, due: datetime | None) -> str | None:
+        return None if due is None else working_days_left_fa(self._calendar(province_id), self.now, due)
 
 
 # --- queries ------------------------------------------------------------------------------------
@@ -397,7 +404,9 @@ def queue_page(session: Session, actor: Actor, flt: QueueFilter, now: datetime) 
     page = min(max(1, int(flt.page)), pages)  # a narrower filter must not leave the user on an empty page
     result = session.execute(_rows_select(actor, flt, now).limit(size).offset((page - 1) * size)).all()
     clock = _Clock(session, now)
-    rows = [QueueRow(**r._mapping, remaining_hours=clock.remaining(r.province_id, r.stage_due_at)) for r in result]
+    # Only the page's rows (at most MAX_PAGE_SIZE) meet the calendar.
+    rows = [QueueRow(**r._mapping, remaining_hours=clock.remaining(r.province_id, r.stage_due_at),
+                     days_left=clock.days_left(r.province_id, r.stage_due_at)) for r in result]
     return QueuePage(rows, total, page, pages)
 
 
@@ -517,6 +526,74 @@ def format_remaining(hours: float | None, sla: str | None = None) -> str:
     if text == "-0":
         text = "0"
     return f"{to_persian_digits(text)} ساعت کاری"
+
+
+def format_due(row: QueueRow) -> str:
+    """The «مهلت» cell: the stage deadline's Jalali date and the whole working days to it or past it
+    («۱۴۰۵/۰۹/۱۱ — ۲ روز کاری مانده»), or why there is none (paused, no limit)."""
+    if row.stage_due_at is None or row.days_left is None:
+        return SLA_LABELS_FA[SlaStatus(row.sla)]
+    return f"{format_jalali_date(row.stage_due_at)} — {row.days_left}"
+
+
+def _codes(rows: Sequence[QueueRow], most: int = 3) -> str:
+    shown = "، ".join(fa_code(r.tracking_code) for r in rows[:most])
+    return shown + (f" و {to_persian_digits(len(rows) - most)} ردیف دیگر" if len(rows) > most else "")
+
+
+NOTHING_SELECTED = "نخست یک یا چند ردیف را در جدول تیک بزنید."
+
+
+def claim_blocker(actor: Actor, rows: Sequence[QueueRow]) -> str | None:
+    """Why «برداشتن» cannot take the selected rows (the button's help), or None when it can."""
+    if not rows:
+        return NOTHING_SELECTED
+    others = [r for r in rows if r.assignee_id not in (None, actor.id)]
+    if others:
+        names = "، ".join(sorted({r.assignee_name or "همکار دیگری" for r in others}))
+        return (f"ردیف‌های {_codes(others)} را {names} برداشته است؛ کار دیگران را فقط مدیر می‌تواند "
+                "ارجاع کند. آن ردیف‌ها را از انتخاب بردارید.")
+    if all(r.assignee_id == actor.id for r in rows):
+        return "همهٔ ردیف‌های انتخاب‌شده از پیش در دست شماست."
+    return None
+
+
+def unclaim_blocker(actor: Actor, rows: Sequence[QueueRow]) -> str | None:
+    """Why «رها کردن» cannot release the selected rows, or None when it can."""
+    if not rows:
+        return NOTHING_SELECTED
+    free = [r for r in rows if r.assignee_id is None]
+    if free:
+        return f"ردیف‌های {_codes(free)} در دست کسی نیست؛ آن‌ها را از انتخاب بردارید."
+    if not is_manager(actor):
+        others = [r for r in rows if r.assignee_id != actor.id]
+        if others:
+            return (f"ردیف‌های {_codes(others)} را همکار دیگری برداشته است؛ رها کردن کار دیگران با مدیر "
+                    "است.")
+    return None
+
+
+def assign_blocker(rows: Sequence[QueueRow], choices: int) -> str | None:
+    """Why nobody can be picked to take all the selected rows (`choices` is how many can), or None.
+    The roles come from the stages, as `assignable_staff` reads them."""
+    if not rows:
+        return NOTHING_SELECTED
+    stages = [(r, process(r.type_code).stage(r.stage_code)) for r in rows]
+    members = [r for r, st in stages if st.role is None]
+    if members:
+        return f"ردیف‌های {_codes(members)} در نوبت عضو است و به کارمندی ارجاع نمی‌شود."
+    if choices:
+        return None
+    by_role: dict[str, list[QueueRow]] = {}
+    for r, st in stages:
+        by_role.setdefault(str(st.role), []).append(r)
+    if len(by_role) > 1:
+        parts = "؛ ".join(f"{role_label(role)} برای {_codes(rs)}" for role, rs in by_role.items())
+        return (f"ردیف‌های انتخاب‌شده نقش‌های گوناگونی می‌خواهند ({parts}) و هیچ کارمند فعالی همهٔ این "
+                "نقش‌ها را ندارد؛ ردیف‌های هر نقش را جداگانه ارجاع کنید.")
+    role = role_label(next(iter(by_role)))
+    return (f"کارمند فعالی با نقش «{role}» که بتواند این ردیف‌ها را بگیرد نیست (یا بررسی اولیهٔ آن‌ها با "
+            "خود او بوده است).")
 
 
 EXPORT_COLUMNS: list[tuple[str, str]] = [

@@ -16,7 +16,7 @@ from logic import queue as q
 from logic import workflow as wf
 from logic.export import CSV_MIME, XLSX_MIME
 from ui.session import db_session, engine, require_page
-from ui.widgets import int_box, jalali_date_input, run_action, show_flash
+from ui.widgets import jalali_date_input, page_picker, run_action, show_flash
 
 actor = require_page(__file__)
 
@@ -40,14 +40,22 @@ with db_session() as session:
 # puts them back, so the expert finds the queue as they left it.
 FILTER_KEYS = ("queue-view", "queue-type", "queue-stage", "queue-sla", "queue-search", "queue-sort", "queue-desc",
                "queue-page-size", "queue-province")
-for k in FILTER_KEYS:
+for k in (*FILTER_KEYS, "queue-page"):
     if k not in st.session_state and f"kept-{k}" in st.session_state:
         st.session_state[k] = st.session_state[f"kept-{k}"]
 
 ALL_LABEL = "همه"
 # Pixel widths that fit the table in the main area of a laptop screen without scrolling sideways.
-COLUMN_WIDTHS = {"کارشناس": 95, "زمان باقی‌مانده": 120, "تاریخ ثبت": 85, "مرحله": 155, "نوع درخواست": 125,
+COLUMN_WIDTHS = {"کارشناس": 95, "وضعیت مهلت": 105, "مهلت": 185, "تاریخ ثبت": 85, "مرحله": 155, "نوع درخواست": 125,
                  "عضو": 110, "کد رهگیری": 120}
+# Text colour and a light background per deadline status; the status is always written out too.
+SLA_STYLES = {
+    SlaStatus.ON_TIME.value: "color: #1b5e20; background-color: #e8f5e9",
+    SlaStatus.AT_RISK.value: "color: #8a4b00; background-color: #fff3e0",
+    SlaStatus.BREACHED.value: "color: #b71c1c; background-color: #ffebee; font-weight: bold",
+    SlaStatus.PAUSED.value: "color: #455a64; background-color: #eceff1",
+    SlaStatus.NO_LIMIT.value: "color: #455a64",
+}
 STAGE_NAMES = {s.code: s.name_fa for p in reversed(PROCESSES.values()) for s in p.stages}
 
 views = q.available_views(actor)
@@ -129,6 +137,8 @@ if q.takes_work(actor):
 
 rows = result.rows
 selected = []
+# The actions on ticked rows sit above the table (filled in below, once the table says what is ticked).
+actions = st.container()
 if not rows:
     st.info("در این نما با این فیلترها درخواستی نیست.")
 else:
@@ -136,7 +146,8 @@ else:
     table = pd.DataFrame({
         "پرونده": [f"/request?code={r.tracking_code}" for r in rows],
         "کارشناس": [r.assignee_name or "—" for r in rows],
-        "زمان باقی‌مانده": [q.format_remaining(r.remaining_hours, r.sla) for r in rows],
+        "وضعیت مهلت": [SLA_LABELS_FA[SlaStatus(r.sla)] for r in rows],
+        "مهلت": [q.format_due(r) for r in rows],
         "تاریخ ثبت": [format_jalali_date(r.submitted_at) for r in rows],
         "مرحله": [r.stage_name for r in rows],
         "نوع درخواست": [r.type_name for r in rows],
@@ -145,13 +156,17 @@ else:
     })
     if actor.is_central:
         table.insert(len(table.columns) - 1, "استان", [PROVINCE_NAMES_FA[r.province_id] for r in rows])
-    breached = [r.sla == SlaStatus.BREACHED.value for r in rows]
-    styled = table.style.apply(lambda col: ["color: #c62828; font-weight: bold" if b else "" for b in breached],
-                               subset=["زمان باقی‌مانده"])
+    # The status is written out and coloured (the colour alone would leave out whoever cannot tell
+    # red from green); a breached deadline's date is red too.
+    status_style = [SLA_STYLES.get(r.sla, "") for r in rows]
+    styled = (table.style
+              .apply(lambda col: status_style, subset=["وضعیت مهلت"])
+              .apply(lambda col: [SLA_STYLES[r.sla] if r.sla == SlaStatus.BREACHED.value else "" for r in rows],
+                     subset=["مهلت"]))
     # The key follows the rows shown (ids and versions): after an action or a page change the old
     # selection, which Streamlit keeps by row position, cannot point at different requests.
     shown = hashlib.sha1(repr([(r.id, r.version) for r in rows]).encode()).hexdigest()[:12]
-    # Ticking rows selects them for the actions below; a click on any cell opens that request here,
+    # Ticking rows selects them for the actions above; a click on any cell opens that request here,
     # in this tab and session (the «باز کردن» link still opens a new tab for whoever wants one).
     event = st.dataframe(
         styled, key=f"queue-table-{shown}", on_select="rerun", selection_mode=["multi-row", "single-cell"],
@@ -168,26 +183,38 @@ else:
 st.caption(f"{q.count_label(result.total)} درخواست — صفحهٔ {fa(result.page)} از {fa(result.pages)}"
            + ("+ (برای دیدن بقیه، فیلتر را محدودتر کنید)" if result.capped else ""))
 st.session_state["queue-page"] = result.page  # the service may have clamped it
-int_box("صفحه", "queue-page", 1, result.pages)
+page_picker("queue-page", result.pages)
+st.session_state["kept-queue-page"] = result.page
 
 picks = [(r.id, r.version) for r in selected]
-a1, a2 = st.columns(2)
-if q.takes_work(actor):
-    a1.button(f"برداشتن ({fa(len(picks))})", key="queue-claim", disabled=not picks, on_click=run_action,
-              args=(q.claim_selected, eng, actor, picks))
-a2.button(f"رها کردن ({fa(len(picks))})", key="queue-unclaim", disabled=not picks, on_click=run_action,
-          args=(q.unclaim_selected, eng, actor, picks))
-
-if q.is_manager(actor):
-    with st.container(border=True):
+with actions:
+    # Each button says why it is disabled (its help), so nobody is left guessing.
+    a1, a2, a3 = st.columns([2, 2, 5], vertical_alignment="bottom")
+    if q.takes_work(actor):
+        why = q.claim_blocker(actor, selected)
+        a1.button(f"برداشتن ({fa(len(picks))})", key="queue-claim", disabled=why is not None, on_click=run_action,
+                  args=(q.claim_selected, eng, actor, picks), help=why or "ردیف‌های انتخاب‌شده را برمی‌دارد.",
+                  width="stretch")
+    why = q.unclaim_blocker(actor, selected)
+    a2.button(f"رها کردن ({fa(len(picks))})", key="queue-unclaim", disabled=why is not None, on_click=run_action,
+              args=(q.unclaim_selected, eng, actor, picks), width="stretch",
+              help=why or "ردیف‌های انتخاب‌شده را به کارتابل گروه بازمی‌گرداند.")
+    if q.is_manager(actor):
         with db_session() as session:
             choices = {c.id: c.full_name for c in q.assignable_staff(session, actor, [r.id for r in selected])}
-        target = st.selectbox("ارجاع ردیف‌های انتخاب‌شده به", list(choices), key="queue-assignee", index=None,
-                              format_func=choices.get, disabled=not choices,
-                              placeholder="کارشناسی که نقش و استان لازم را دارد")
-        st.button("ارجاع", key="queue-assign", disabled=not (picks and target in choices), on_click=run_action,
-                  args=(wf.assign, eng, actor, [r.id for r in selected], target),
-                  kwargs={"success": f"{fa(len(picks))} درخواست به {choices.get(target, '')} ارجاع شد."})
+        why = q.assign_blocker(selected, len(choices))
+        with a3:
+            b1, b2 = st.columns([4, 1], vertical_alignment="bottom")
+            target = b1.selectbox("ارجاع ردیف‌های انتخاب‌شده به", list(choices), key="queue-assignee", index=None,
+                                  format_func=choices.get, disabled=not choices, help=why,
+                                  placeholder="کارشناسی که نقش و استان لازم را دارد")
+            if why is None and target not in choices:
+                why = "نخست کارشناسی را که کار به او ارجاع می‌شود برگزینید."
+            b2.button("ارجاع", key="queue-assign", disabled=why is not None, on_click=run_action,
+                      args=(wf.assign, eng, actor, [r.id for r in selected], target), help=why,
+                      kwargs={"success": f"{fa(len(picks))} درخواست به {choices.get(target, '')} ارجاع شد."})
+            if selected and why:
+                st.caption(why)  # also in words beside the button, not only on hover
 
 # Exports are built only when a button is pressed (a callable), from the whole filtered set.
 stamp = str(to_jalali(now)).replace("-", "")

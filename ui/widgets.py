@@ -130,3 +130,24 @@ def int_box(label: str, key: str, low: int, high: int, *, default: int | None = 
     if st.session_state.pop(f"{key}--bad", False):
         st.error(f"عددی از {fa(low)} تا {fa(high)} وارد کنید.")
     return current
+
+
+def _turn_page(key: str, step: int, pages: int) -> None:
+    st.session_state[key] = min(max(int(st.session_state.get(key, 1)) + step, 1), pages)
+
+
+def page_picker(key: str, pages: int) -> int:
+    """Previous / next buttons around a list of the pages (Persian digits): a number box made people
+    type or spin through pages. `st.session_state[key]` holds the page; one out of range is brought
+    into it."""
+    current = min(max(int(st.session_state.get(key, 1)), 1), pages)
+    st.session_state[key] = current  # before the widget is made, so this is its value
+    back, middle, forward = st.columns([2, 3, 2], vertical_alignment="bottom")
+    # Right to left: the previous page is on the right.
+    back.button("صفحهٔ قبل", key=f"{key}-prev", icon=":material/chevron_right:", disabled=current <= 1,
+                on_click=_turn_page, args=(key, -1, pages), width="stretch")
+    middle.selectbox("صفحه", list(range(1, pages + 1)), key=key, placeholder="صفحه را برگزینید",
+                     format_func=lambda p: f"صفحهٔ {fa(p)} از {fa(pages)}", disabled=pages == 1)
+    forward.button("صفحهٔ بعد", key=f"{key}-next", icon=":material/chevron_left:", disabled=current >= pages,
+                   on_click=_turn_page, args=(key, 1, pages), width="stretch")
+    return current
