@@ -3,21 +3,21 @@ selected rows, next task, the manager's assignment, exports, and who may open it
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from streamlit.delta_generator import DeltaGenerator
 from openpyxl import load_workbook
 
-from domain.jalali import now_tehran
+from domain.jalali import TEHRAN, now_tehran
 from domain.reference import ISFAHAN_ID, TEHRAN_ID
 from domain.text import fa_code as code_fa
 from domain.text import to_persian_digits
 from logic import workflow as wf
 from logic.export import CSV_MIME, XLSX_MIME
 from tests.apptest import app, sign_in, signed_in, texts
-from tests.factories import file_request, make_member, make_staff
+from tests.factories import file_request, make_member, make_staff, step
 
 
 @pytest.fixture
@@ -233,3 +233,78 @@ def test_sorting_both_ways_and_central_staff_narrow_to_a_province(db_url, db, wo
     at.selectbox(key="queue-province").set_value(ISFAHAN_ID).run()
     assert shown_codes(at) == [fa_code(reqs["F"])]
     assert list(at.dataframe[0].value["استان"]) == ["اصفهان"]
+
+
+def test_the_due_column_shows_the_jalali_deadline_and_working_days(db_url, db, world, monkeypatch):
+    staff, reqs = world
+    # Saturday 7 Azar 1405, 10:00 in Tehran; offices work Saturday to Wednesday, 07:30-14:30.
+    saturday = datetime(2026, 11, 28, 10, 0, tzinfo=TEHRAN)
+    monkeypatch.setattr("domain.jalali.now_tehran", lambda: saturday)
+    with db.begin() as c:
+        # A: due Wednesday 11 Azar at closing, a full day from turning at risk: four whole days and a part.
+        c.execute(sa.text("UPDATE request SET stage_due_at = '2026-12-02 14:30+03:30', "
+                          "stage_risk_at = '2026-12-02 07:30+03:30' WHERE id = :i"), {"i": reqs["A"].request_id})
+        # B: was due Sunday 1 Azar at 11:00: 3.5 h that day, Monday to Wednesday, 2.5 h this morning.
+        c.execute(sa.text("UPDATE request SET stage_due_at = '2026-11-22 11:00+03:30', "
+                          "stage_risk_at = '2026-11-22 09:00+03:30' WHERE id = :i"), {"i": reqs["B"].request_id})
+    at = open_queue(db_url, "t.manager")
+    table = at.dataframe[0].value
+    due = dict(zip(table["کد رهگیری"], table["مهلت"]))
+    status = dict(zip(table["کد رهگیری"], table["وضعیت مهلت"]))
+    assert due[fa_code(reqs["A"])] == "۱۴۰۵/۰۹/۱۱ — ۴ روز کاری مانده"
+    assert status[fa_code(reqs["A"])] == "در مهلت"
+    assert due[fa_code(reqs["B"])] == "۱۴۰۵/۰۹/۰۱ — ۳ روز کاری گذشته"
+    assert status[fa_code(reqs["B"])] == "تأخیر"
+    assert "زمان باقی‌مانده" not in table.columns  # raw hours are gone
+
+
+def test_reassignment_is_disabled_with_the_reason_when_the_rows_need_different_roles(db_url, db, world):
+    staff, reqs = world
+    at = open_queue(db_url, "t.manager")
+    assert "نخست یک یا چند ردیف" in at.button(key="queue-assign").help  # nothing ticked yet
+    step(db, {"expert": staff["expert"]}, reqs["C"].request_id, now_tehran())  # C moves on to the final review
+    at.run()
+    codes = shown_codes(at)
+    select_rows(at, codes.index(fa_code(reqs["A"])), codes.index(fa_code(reqs["C"])))
+    button = at.button(key="queue-assign")
+    assert button.disabled
+    assert "نقش‌های گوناگونی" in button.help and "کارشناس استان" in button.help \
+        and "کارشناس بررسی نهایی" in button.help
+    assert any("نقش‌های گوناگونی" in c for c in texts(at.caption))  # said on the page too, not only on hover
+    # One role again: the picker offers its holders and, once one is chosen, the button works.
+    select_rows(at, codes.index(fa_code(reqs["A"])))
+    at.selectbox(key="queue-assignee").select(staff["expert"].id).run()
+    assert not at.button(key="queue-assign").disabled
+
+
+def test_claiming_rows_someone_else_holds_is_disabled_and_says_who(db_url, db, world):
+    staff, reqs = world
+    make_staff(db, "t.lead", ["expert", "manager"], TEHRAN_ID, "سرپرست")  # sees the whole province and claims
+    wf.claim(db, staff["expert2"], reqs["A"].request_id)
+    at = open_queue(db_url, "t.lead")
+    at.radio(key="queue-view").set_value("all").run()
+    codes = shown_codes(at)
+    select_rows(at, codes.index(fa_code(reqs["A"])), codes.index(fa_code(reqs["B"])))
+    claim = at.button(key="queue-claim")
+    assert claim.disabled and "کارشناس دوم" in claim.help and code_fa(reqs["A"].tracking_code) in claim.help
+    assert at.button(key="queue-unclaim").disabled  # B is held by nobody: nothing to release
+    assert "در دست کسی نیست" in at.button(key="queue-unclaim").help
+    select_rows(at, codes.index(fa_code(reqs["B"])))
+    assert not at.button(key="queue-claim").disabled
+
+
+def test_pages_are_picked_from_a_list_with_previous_and_next(db_url, db, world):
+    staff, reqs = world
+    for i in range(26):
+        file_request(db, make_member(db, TEHRAN_ID, last_name=f"عضو{i}"), "legacy_registration")
+    at = open_queue(db_url, "t.manager")
+    assert at.selectbox(key="queue-page").value == 1
+    assert at.selectbox(key="queue-page").options == ["صفحهٔ ۱ از ۲", "صفحهٔ ۲ از ۲"]
+    assert at.button(key="queue-page-prev").disabled
+    first = shown_codes(at)
+    at.button(key="queue-page-next").click().run()
+    assert at.selectbox(key="queue-page").value == 2 and at.button(key="queue-page-next").disabled
+    second = shown_codes(at)
+    assert len(first) == 25 and len(second) == 4 and not set(first) & set(second)
+    at.selectbox(key="queue-page").set_value(1).run()
+    assert shown_codes(at) == first
