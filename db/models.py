@@ -117,6 +117,21 @@ class StaffSession(Base):
     )
 
 
+class SavedQueueFilter(Base):
+    """A queue filter a member of staff saved under a name of their own (migration 0020): the view,
+    the filters and the sort, as the page's widgets hold them."""
+    __tablename__ = "saved_queue_filter"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_user.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.Text)
+    filters: Mapped[dict] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default=sa.func.now())
+    __table_args__ = (
+        sa.UniqueConstraint("staff_user_id", "name"),
+        sa.CheckConstraint("length(name) BETWEEN 1 AND 60", name="name"),
+    )
+
+
 class LoginThrottle(Base):
     """Recent failed logins, shared by every app process: one row per typed username
     (`user:<name>`) and one for all of them (`all`)."""

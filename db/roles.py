@@ -43,6 +43,7 @@ APP_GRANTS: dict[str, tuple[str, ...]] = {
     # Sign-in (0017): sessions are issued, touched and revoked; throttle rows come and go.
     "staff_session": WRITE, "login_throttle": FULL,
     "blob_preview": APPEND,  # a large scan's screen copy (0018), made once
+    "saved_queue_filter": FULL,  # a person's own named queue filters (0020): saved and deleted
 }
 DEFAULT_GRANT = FULL  # a table not listed above (see the module docstring)
 

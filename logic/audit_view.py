@@ -28,6 +28,7 @@ AUDIT_ACTIONS_FA = {
     "password_changed": "تغییر گذرواژه", "holiday_added": "افزودن تعطیلی", "holiday_removed": "حذف تعطیلی",
     "official_holidays_loaded": "بارگذاری تعطیلات رسمی", "office_hours_changed": "تغییر ساعات کاری",
     "members_exported": "خروجی فهرست اعضا", "queue_exported": "خروجی کارتابل",
+    "queue_filter_saved": "ذخیرهٔ فیلتر کارتابل", "queue_filter_deleted": "حذف فیلتر کارتابل",
     "member_viewed": "مشاهدهٔ پروندهٔ عضو", "document_viewed": "مشاهده یا دریافت مدرک",
     "release_composed": "تهیهٔ انتشار آمار", "release_published": "انتشار آمار", "release_discarded": "کنار گذاشتن انتشار",
     "tariff_created": "ثبت تعرفه", "tariff_changed": "تغییر تعرفه", "discount_rule_added": "افزودن قاعدهٔ تخفیف",

@@ -13,6 +13,7 @@ from domain.reference import PROVINCE_NAMES_FA
 from domain.text import fa_code
 from domain.text import to_persian_digits as fa
 from logic import queue as q
+from logic import saved_filters as sf
 from logic import workflow as wf
 from logic.export import CSV_MIME, XLSX_MIME
 from ui.session import db_session, engine, require_page
@@ -34,12 +35,12 @@ now = now_tehran()
 eng = engine()
 with db_session() as session:
     counts = q.view_counts(session, actor, now)
+    saved = {f.id: f for f in sf.list_filters(session, actor)}
 
 # The filters outlive a visit to a request screen (Streamlit drops a widget's state when another page
 # runs): each run keeps them under their own keys and a return, by the back button or the sidebar,
 # puts them back, so the expert finds the queue as they left it.
-FILTER_KEYS = ("queue-view", "queue-type", "queue-stage", "queue-sla", "queue-search", "queue-sort", "queue-desc",
-               "queue-page-size", "queue-province")
+FILTER_KEYS = tuple(f"queue-{k}" for k in sf.FIELDS)
 for k in (*FILTER_KEYS, "queue-page"):
     if k not in st.session_state and f"kept-{k}" in st.session_state:
         st.session_state[k] = st.session_state[f"kept-{k}"]
@@ -71,6 +72,51 @@ if not counts["mine"] and q.takes_work(actor):
     first = "group"
 elif not counts["mine"] and q.is_manager(actor):
     first = "all"
+# --- saved filters: applied, saved and deleted in callbacks (before the widgets they set are made) ---
+SAVED_DEFAULTS = {"type": None, "stage": None, "sla": None, "search": "", "from": "", "to": "", "sort": "due",
+                  "desc": False, "page-size": 25, "province": None}
+
+
+def apply_saved() -> None:
+    chosen = saved.get(st.session_state.get("queue-saved"))
+    if chosen is None:
+        return
+    for k in sf.FIELDS:
+        if k in chosen.filters:
+            st.session_state[f"queue-{k}"] = chosen.filters[k]
+        elif k in SAVED_DEFAULTS:  # the view stays as it is when the saved one is no longer offered
+            st.session_state[f"queue-{k}"] = SAVED_DEFAULTS[k]
+
+
+def save_current() -> None:
+    filters = {k: st.session_state.get(f"queue-{k}", SAVED_DEFAULTS.get(k)) for k in sf.FIELDS}
+    if not actor.is_central:
+        del filters["province"]
+    outcome = run_action(sf.save_filter, eng, actor, st.session_state.get("queue-saved-name", ""), filters)
+    if outcome is not None:
+        st.session_state["queue-saved"] = outcome.id
+        st.session_state["queue-saved-name"] = ""
+
+
+def delete_chosen() -> None:
+    if run_action(sf.delete_filter, eng, actor, st.session_state.get("queue-saved")) is not None:
+        st.session_state["queue-saved"] = None
+
+
+if st.session_state.get("queue-saved") not in saved:
+    st.session_state["queue-saved"] = None  # deleted meanwhile (another tab)
+with st.container(border=True):
+    f1, f2, f3, f4 = st.columns([4, 2, 4, 2], vertical_alignment="bottom")
+    f1.selectbox("فیلترهای ذخیره‌شده", list(saved), key="queue-saved", index=None, on_change=apply_saved,
+                 format_func=lambda i: fa(saved[i].name), disabled=not saved,
+                 placeholder="فیلتری را برگزینید" if saved else "هنوز فیلتری ذخیره نکرده‌اید")
+    f2.button("حذف فیلتر", key="queue-saved-delete", icon=":material/delete:", on_click=delete_chosen,
+              disabled=st.session_state.get("queue-saved") is None, width="stretch",
+              help="فیلتر برگزیده را از فهرست شما برمی‌دارد." if saved else "فیلتری برای حذف نیست.")
+    f3.text_input("نام فیلتر تازه", key="queue-saved-name", placeholder="مثلاً «تأخیرهای تمدید»")
+    f4.button("ذخیرهٔ فیلتر", key="queue-saved-save", icon=":material/bookmark_add:", on_click=save_current,
+              width="stretch", help="نما، فیلترها و ترتیب کنونی را با این نام نگه می‌دارد.")
+
 # (A value kept from an earlier visit leads: no default then, or Streamlit would warn about both.)
 view = st.radio("نما", views, index=0 if "queue-view" in st.session_state else views.index(first), key="queue-view",
                 horizontal=True,

@@ -41,7 +41,8 @@ from domain.processes import PROCESSES
 from domain.reference import DOCUMENT_TYPES_FA, ISFAHAN_ID, TEHRAN_ID
 from domain.roles import Role
 from logic import (analytics, audit_view, auth, dashboard, documents, fees, holidays, kpi, member_changes, members,
-                   payments, queue, releases, request_view, sessions, staff, tariffs, uploads)
+                   payments, queue, releases, request_view, saved_filters, sessions, staff, tariffs,
+                   uploads)
 from logic import workflow as wf
 from tests.conftest import ROOT, wipe
 from tests.factories import (ALL_TABLES, FIRST, LAST, PASSWORD, SAT_0800, add_document, file_request,
@@ -319,6 +320,12 @@ def mine(w, a, pid) -> tuple[int, queue.QueueFilter]:
     return rid, queue.QueueFilter(view="mine", search=w.code(rid))
 
 
+def own_filter(w, a) -> int:
+    """A saved queue filter of the actor's own (inserted directly: the walk is of the other service)."""
+    return w.sql("INSERT INTO saved_queue_filter (staff_user_id, name, filters) VALUES (:a, 'فیلتر من', "
+                 "'{\"view\": \"mine\"}') RETURNING id", a=a.id)
+
+
 def payment_csv(w, a, pid):
     rid = w.request(pid, "membership_renewal", "payment")
     total = w.sql("SELECT total FROM fee_assessment WHERE request_id = :r ORDER BY version DESC LIMIT 1", r=rid)
@@ -470,6 +477,12 @@ WALKS: dict[str, Walk] = {
     "releases.preview": Walk(lambda w, a, pid: read(w, lambda s: releases.preview(s, a, **release_args(pid)))),
     "request_view.load_request": Walk(lambda w, a, pid: read(
         w, lambda s: request_view.load_request(s, a, w.request(pid), now_tehran()))),
+    "saved_filters.delete_filter": Walk(lambda w, a, pid: saved_filters.delete_filter(
+        w.engine, a, w.target("saved_queue_filter", own_filter(w, a))), neutral=True),
+    "saved_filters.list_filters": Walk(lambda w, a, pid: seen(own_filter(w, a) in {
+        f.id for f in read(w, lambda s: saved_filters.list_filters(s, a))}), neutral=True),
+    "saved_filters.save_filter": Walk(lambda w, a, pid: saved_filters.save_filter(
+        w.engine, a, "فیلتر آزمایشی", {"view": "mine", "sla": "breached"}), neutral=True),
     "staff.change_own_password": Walk(lambda w, a, pid: staff.change_own_password(
         w.engine, a, PASSWORD, NEW_PASSWORD), neutral=True),
     "staff.create_staff": Walk(lambda w, a, pid: staff.create_staff(
@@ -533,6 +546,8 @@ NOT_SERVICES = {
     "member_changes.may_correct": "a check (the profile's edit buttons)",
     "members.require_viewer": "a check",
     "queue.available_views": "the views' names, no data",
+    "queue.claim_blocker": "why the claim button is disabled, from rows the page already read; no data",
+    "queue.unclaim_blocker": "why the release button is disabled, from rows the page already read; no data",
     "queue.is_manager": "a check",
     "queue.takes_work": "a check",
     "scope.province_clause": "a check",
