@@ -12,7 +12,7 @@ from domain.text import to_persian_digits as fa
 from logic import members as mem
 from logic.export import CSV_MIME, XLSX_MIME
 from ui.session import db_session, engine, require_page
-from ui.widgets import int_box
+from ui.widgets import int_box, open_clicked_row
 
 actor = require_page(__file__)
 st.title("اعضا")
@@ -94,13 +94,16 @@ else:
         "کد ملی": [fa_code(r.national_id) for r in rows],
         "شمارهٔ عضویت": [fa_code(r.membership_no) if r.membership_no else "—" for r in rows],
     })
-    st.dataframe(pd.DataFrame(columns), key="mem-table", hide_index=True, width="stretch",
-                 column_config={"پرونده": st.column_config.LinkColumn("پرونده", display_text="باز کردن", width=65),
-                                # The key columns are the rightmost, the first cut off when the grid is
-                                # wider than the page: fixed widths that fit their codes keep them whole.
-                                "شمارهٔ عضویت": st.column_config.TextColumn("شمارهٔ عضویت", width=135),
-                                "کد ملی": st.column_config.TextColumn("کد ملی", width=105),
-                                "نام": st.column_config.TextColumn("نام", width=130)})
+    config = {"پرونده": st.column_config.LinkColumn("پرونده", display_text="باز کردن", width=65),
+              # The key columns are the rightmost, the first cut off when the grid is
+              # wider than the page: fixed widths that fit their codes keep them whole.
+              "شمارهٔ عضویت": st.column_config.TextColumn("شمارهٔ عضویت", width=135),
+              "کد ملی": st.column_config.TextColumn("کد ملی", width=105),
+              "نام": st.column_config.TextColumn("نام", width=130)}
+    # A click on a row opens the member here, in this tab (the «باز کردن» link opens a new one).
+    event = st.dataframe(pd.DataFrame(columns), key="mem-table", hide_index=True, width="stretch",
+                         on_select="rerun", selection_mode="single-cell", column_config=config)
+    open_clicked_row(event, columns["پرونده"])
 
 st.caption(f"{format_number(result.total)} عضو — صفحهٔ {fa(result.page)} از {fa(result.pages)}")
 st.session_state["mem-page"] = result.page  # the service may have clamped it

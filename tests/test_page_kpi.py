@@ -133,6 +133,14 @@ def test_the_breached_list_links_to_the_request_screen(db_url, db, data):
     assert linked, "the breached and at-risk lists are shown"
     links = [v for f in linked for v in f["پیوند پرونده"]]
     assert links and all(v.startswith("/request?code=") for v in links)
+    # A click on a row opens that request in this tab and session.
+    rep = report(db, data["t.manager"])
+    which, items = ("breached", rep.breached) if rep.breached else ("at_risk", rep.at_risk)
+    at.session_state[f"kpi-{which}-table"] = {"selection": {"rows": [], "columns": [], "cells": [[0, "مرحله"]]}}
+    at.run()
+    assert not at.exception, at.exception
+    assert "پروندهٔ درخواست" in texts(at.title)
+    assert at.query_params.get("code") == items[0].tracking_code
 
 
 def test_periods_month_season_year_and_two_dates(db_url, db, data):

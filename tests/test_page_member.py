@@ -107,6 +107,17 @@ def test_every_section_of_a_full_member(db_url, db, world):
     assert at.query_params.get("id") == str(world["id"])
 
 
+def test_a_click_on_a_request_row_opens_it_in_the_same_session(db_url, db, world):
+    at = open_member(db_url, id=world["id"])
+    links = list(table(at, "mem-requests-table")["پرونده"])
+    row = links.index(f"/request?code={world['transfer'].tracking_code}")
+    at.session_state["mem-requests-table"] = {"selection": {"rows": [], "columns": [], "cells": [[row, "وضعیت"]]}}
+    at.run()
+    assert not at.exception, at.exception
+    assert "پروندهٔ درخواست" in texts(at.title)
+    assert at.query_params.get("code") == world["transfer"].tracking_code
+
+
 def test_open_by_national_id_in_persian_digits(db_url, db, world):
     at = open_member(db_url)
     assert "کد ملی یا شمارهٔ عضویت را وارد کنید" in all_text(at)

@@ -77,6 +77,11 @@ def test_the_directory_lists_own_province_members_with_links(db_url, db, world):
     assert f"/member?id={world['ali']}" in list(table["پرونده"])
     assert f"/member?id={world['isfahan']}" not in list(table["پرونده"])
     assert "۳ عضو" in " ".join(texts(at.caption))
+    # A click on a row opens that member's profile in this tab and session.
+    at.session_state["mem-table"] = {"selection": {"rows": [], "columns": [], "cells": [[1, "نام"]]}}
+    at.run()
+    assert not at.exception, at.exception
+    assert "پروندهٔ عضو" in texts(at.title) and at.query_params.get("id") == str(world["ali"])
 
 
 @pytest.mark.parametrize("form", [str, fa, ar])

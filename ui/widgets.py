@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from urllib.parse import parse_qsl, urlsplit
 
 import jdatetime
 import streamlit as st
@@ -151,3 +152,21 @@ def page_picker(key: str, pages: int) -> int:
     forward.button("صفحهٔ بعد", key=f"{key}-next", icon=":material/chevron_left:", disabled=current >= pages,
                    on_click=_turn_page, args=(key, 1, pages), width="stretch")
     return current
+
+
+# The app's addresses that tables link to, and the page script each one runs.
+_LINKED_PAGES = {"/request": "pages/request.py", "/member": "pages/member.py"}
+
+
+def open_clicked_row(event, links: list[str | None]) -> None:
+    """A click on any cell of a table opens its row's link («/request?code=…») here, in this tab and
+    session, as the queue does: the LinkColumn opens a new tab, which starts a new session (signed in
+    again from the cookie) and leaves the back button nothing to return to. Use with
+    `on_select="rerun", selection_mode="single-cell"`; `links` is in the table's row order."""
+    cells = (getattr(event.selection, "cells", None) or []) if event is not None else []
+    if not cells or cells[0][0] >= len(links) or not links[cells[0][0]]:
+        return
+    url = urlsplit(links[cells[0][0]])
+    page = _LINKED_PAGES.get(url.path)
+    if page:
+        st.switch_page(page, query_params=dict(parse_qsl(url.query)))
