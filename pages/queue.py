@@ -103,8 +103,12 @@ def delete_chosen() -> None:
         st.session_state["queue-saved"] = None
 
 
-if st.session_state.get("queue-saved") not in saved:
-    st.session_state["queue-saved"] = None  # deleted meanwhile (another tab)
+# The picker shows the saved filter in force: once a filter is changed (or the saved one was deleted
+# in another tab) it shows none, so picking the same one again applies it again.
+chosen = saved.get(st.session_state.get("queue-saved"))
+if chosen is None or any(st.session_state.get(f"queue-{k}", SAVED_DEFAULTS.get(k)) != v
+                         for k, v in chosen.filters.items()):
+    st.session_state["queue-saved"] = None
 with st.container(border=True):
     f1, f2, f3, f4 = st.columns([4, 2, 4, 2], vertical_alignment="bottom")
     f1.selectbox("فیلترهای ذخیره‌شده", list(saved), key="queue-saved", index=None, on_change=apply_saved,

@@ -53,6 +53,11 @@ def test_a_saved_filter_comes_back_after_signing_out_and_in(db_url, db, people):
     assert again.selectbox(key="queue-sla").value == "breached"
     assert again.toggle(key="queue-desc").value is True
     assert again.text_input(key="queue-search").value == "رضا"
+    assert again.selectbox(key="queue-saved").value == mine(db, people["a"])[0].id  # the one in force
+    again.toggle(key="queue-desc").set_value(False).run()  # changed: no saved filter is in force any more
+    assert again.selectbox(key="queue-saved").value is None
+    again.selectbox(key="queue-saved").select(mine(db, people["a"])[0].id).run()  # so it can be applied again
+    assert again.toggle(key="queue-desc").value is True
     assert [r["data"]["name"] for r in audit_rows(db, "queue_filter_saved")] == ["تأخیرهای من"]
 
 

@@ -91,3 +91,24 @@ def test_another_provinces_request_is_not_found_even_by_url(db, page, app_url, c
     page.goto(f"{app_url}/request?code={case['elsewhere'].tracking_code}")
     expect(page.get_by_text("درخواست پیدا نشد.")).to_be_visible()
     expect(page.get_by_text("اصفهانی")).to_have_count(0)
+
+
+def test_a_row_of_a_members_requests_opens_in_the_same_tab_and_back_returns(db, page, app_url, case):
+    with db.connect() as c:
+        member_id = c.execute(sa.text("SELECT member_id FROM request WHERE id = :i"),
+                              {"i": case["urgent"].request_id}).scalar()
+    login_and_keep_cookie(page, app_url, "tehran.expert", PASSWORD)
+    page.goto(f"{app_url}/member?id={member_id}")
+    page.get_by_role("tab", name="درخواست‌ها").click()
+    grid = page.locator(".st-key-mem-requests-table [data-testid='stDataFrame']")
+    grid.wait_for()
+    pages_before = len(page.context.pages)
+    # The grid is drawn on a canvas: click the middle of its first row (below the header row).
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + 35 + 17)
+    expect(page).to_have_url(re.compile(rf"/request\?code={case['urgent'].tracking_code}"))
+    expect(page.locator(".st-key-req-approve button")).to_be_visible()
+    assert len(page.context.pages) == pages_before  # the same tab, no new one
+    page.go_back()
+    expect(page).to_have_url(re.compile(rf"/member\?id={member_id}"))
+    expect(page.get_by_role("heading", name="پروندهٔ عضو")).to_be_visible()
