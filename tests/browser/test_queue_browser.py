@@ -110,5 +110,8 @@ def test_a_row_of_a_members_requests_opens_in_the_same_tab_and_back_returns(db, 
     expect(page.locator(".st-key-req-approve button")).to_be_visible()
     assert len(page.context.pages) == pages_before  # the same tab, no new one
     page.go_back()
-    expect(page).to_have_url(re.compile(rf"/member\?id={member_id}"))
+    # Back on the same member's profile. (Streamlit 1.67 writes the new page's query parameters into
+    # the entry it leaves, so the address reads /member?code=…; the page keeps its member in the session.)
+    expect(page).to_have_url(re.compile(r"/member\?"))
     expect(page.get_by_role("heading", name="پروندهٔ عضو")).to_be_visible()
+    expect(page.locator("[data-testid='stMain']")).to_contain_text("علی کریمی")
