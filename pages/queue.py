@@ -47,8 +47,9 @@ for k in (*FILTER_KEYS, "queue-page"):
 
 ALL_LABEL = "همه"
 # Pixel widths that fit the table in the main area of a laptop screen without scrolling sideways.
-COLUMN_WIDTHS = {"کارشناس": 95, "وضعیت مهلت": 105, "مهلت": 185, "تاریخ ثبت": 85, "مرحله": 155, "نوع درخواست": 125,
-                 "عضو": 110, "کد رهگیری": 120}
+# The deadline's text («۱۴۰۵/۰۹/۱۱ — ۲ روز کاری مانده») needs its 200; the names give way to it.
+COLUMN_WIDTHS = {"کارشناس": 75, "وضعیت مهلت": 100, "مهلت": 200, "تاریخ ثبت": 75, "مرحله": 95, "نوع درخواست": 95,
+                 "عضو": 85, "کد رهگیری": 110}
 # Text colour and a light background per deadline status; the status is always written out too.
 SLA_STYLES = {
     SlaStatus.ON_TIME.value: "color: #1b5e20; background-color: #e8f5e9",
@@ -211,7 +212,7 @@ else:
     status_style = [SLA_STYLES.get(r.sla, "") for r in rows]
     styled = (table.style
               .apply(lambda col: status_style, subset=["وضعیت مهلت"])
-              .apply(lambda col: [SLA_STYLES[r.sla] if r.sla == SlaStatus.BREACHED.value else "" for r in rows],
+              .apply(lambda col: ["color: #b71c1c" if r.sla == SlaStatus.BREACHED.value else "" for r in rows],
                      subset=["مهلت"]))
     # The key follows the rows shown (ids and versions): after an action or a page change the old
     # selection, which Streamlit keeps by row position, cannot point at different requests.
@@ -222,7 +223,7 @@ else:
         styled, key=f"queue-table-{shown}", on_select="rerun", selection_mode=["multi-row", "single-cell"],
         hide_index=True,
         width="stretch",
-        column_config={"پرونده": st.column_config.LinkColumn("پرونده", display_text="باز کردن", width=65),
+        column_config={"پرونده": st.column_config.LinkColumn("پرونده", display_text="باز کردن", width=55),
                        **{name: st.column_config.TextColumn(name, width=w) for name, w in COLUMN_WIDTHS.items()}},
     )
     selected = [rows[i] for i in event.selection.rows if i < len(rows)]
