@@ -170,12 +170,20 @@ class Member(Base):
         sa.Index("ix_member_province_joined", "province_id", "joined_on"),  # new members per month (0007)
         sa.Index("ix_member_active_kpi", "id", postgresql_include=["province_id", "field", "grade"],
                  postgresql_where=sa.text("status = 'active'")),  # licence holders by field and grade (0007)
-        # Name search by word prefix; 'simple' keeps Persian words as they are written (0012).
-        sa.Index("ix_member_name_fts", sa.text(member_name_words()), postgresql_using="gin"),
         sa.Index("ix_member_national_id_prefix", "national_id", postgresql_ops={"national_id": "text_pattern_ops"}),
         sa.Index("ix_member_national_id_suffix", sa.func.reverse(sa.literal_column("national_id")).label("nid_reversed"),
                  postgresql_ops={"nid_reversed": "text_pattern_ops"}),
     )
+
+
+class MemberNameWord(Base):
+    """The words of each member's name (the lexemes of `member_name_words`), one row per word, kept
+    by the trigger `member_name_word_sync` (0021): the name search reads member ids from the primary
+    key's "C"-ordered words by prefix range, without visiting the member table."""
+    __tablename__ = "member_name_word"
+    word: Mapped[str] = mapped_column(sa.Text(collation="C"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("member.id", ondelete="CASCADE"), primary_key=True,
+                                           index=True)
 
 
 class Education(Base):

@@ -11,13 +11,13 @@ The search is index-friendly:
   (unique index; "08-0000123" also when typed without its dash) and the contact mobile (partial
   index `ix_contact_mobile`, in its 09…, 9…, 98… and +98… forms), combined so that PostgreSQL can
   OR the three index scans;
-- words are a prefix full-text search on the GIN index `ix_member_name_fts`
-  (`db.models.member_name_words`): every word must begin a word of the name ("عل کری" finds
-  «علی کریمی»). A ZWNJ typed inside a word is left out and the index holds names both split at
-  their ZWNJs and joined without them, so «علی‌اکبر» is found with or without the half-space.
-  Words are normalised (Arabic ي/ك typed become Persian ی/ک, and the Arabic spelling is searched
-  too, for names stored from an Arabic keyboard) and reduced to letters and digits before they go
-  into the tsquery, so no operator typed can reach it.
+- words are prefixes of the name's words: every word typed must begin a word of the name ("عل کری"
+  finds «علی کریمی»). The words of a name are the lexemes of `db.models.member_name_words` (the name
+  split at its ZWNJs and joined without them, so «علی‌اکبر» is found with or without the
+  half-space; a ZWNJ typed inside a word is left out), kept one row per word in `member_name_word`
+  (migration 0021) and read by range scans of its primary key (`name_member_ids`). Words are
+  normalised (Arabic ي/ك typed become Persian ی/ک, and the Arabic spelling is searched too, for
+  names stored from an Arabic keyboard) and reduced to letters and digits.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from db.engine import session_scope
 from db.models import (Address, Contact, Document, Education, FamilyMember, Member, RecordChange, Request,
-                       ValidityChange, WorkLicence, member_name_words)
+                       MemberNameWord, ValidityChange, WorkLicence)
 from domain import member_rules as rules
 from domain import outcomes
 from domain.actor import Actor
@@ -120,27 +120,52 @@ def _words(text: str) -> list[str]:
     return words
 
 
-def name_tsquery(text: str) -> str | None:
-    """A safe prefix tsquery for the words typed: "'علی':* & ('کریمی':* | 'كريمي':*)". Only
-    letters, digits and ZWNJ survive, so no tsquery operator or quote typed can reach PostgreSQL.
-    Punctuation between letters separates words, as PostgreSQL's parser splits the stored names
-    ("O'Brien" is the words o and brien); combining marks are dropped, as before."""
+def name_terms(text: str) -> list[tuple[str, ...]]:
+    """The words typed, each with its spellings: ("علی", "علي") for «علی» (names stored from an Arabic
+    keyboard are found too). Only letters and digits survive (see `_words`), at most MAX_SEARCH_WORDS."""
     terms = []
     for word in _words(search_key(text))[:MAX_SEARCH_WORDS]:
         arabic = word.translate(_TO_ARABIC_LETTERS)
-        variants = [word] if arabic == word else [word, arabic]
+        terms.append((word,) if arabic == word else (word, arabic))
+    return terms
+
+
+def name_tsquery(text: str) -> str | None:
+    """The matching rule as a full-text query: "'علی':* & ('کریمی':* | 'كريمي':*)" against
+    `db.models.member_name_words`. `name_member_ids` answers the same question from
+    `member_name_word`; the tests compare the two. Only letters, digits and ZWNJ survive, so no
+    tsquery operator or quote typed can reach PostgreSQL. Punctuation between letters separates
+    words, as PostgreSQL's parser splits the stored names ("O'Brien" is the words o and brien);
+    combining marks are dropped, as before."""
+    terms = []
+    for variants in name_terms(text):
         alternatives = " | ".join(f"'{v}':*" for v in variants)
         terms.append(f"({alternatives})" if len(variants) > 1 else alternatives)
     return " & ".join(terms) or None
 
 
+# The largest code point: every word that begins with p sorts (in "C" order) from p up to p + this.
+_LAST_CHAR = "\U0010ffff"
+
+
+def name_member_ids(text: str) -> sa.Select | None:
+    """Ids of the members every typed word begins a word of the name of (with either spelling):
+    one index-only range scan of member_name_word's primary key per word, intersected. The words are
+    the lexemes of the tsvector `name_tsquery` is matched against (migration 0021), so this finds
+    exactly the members that query finds, without visiting the member table."""
+    terms = name_terms(text)
+    if not terms:
+        return None
+    word = MemberNameWord.word
+    selects = [sa.select(MemberNameWord.member_id).where(
+        sa.or_(*(sa.and_(word >= v, word < v + _LAST_CHAR) for v in variants))) for variants in terms]
+    return selects[0] if len(selects) == 1 else sa.intersect(*selects)
+
+
 def name_condition(q: str) -> sa.ColumnElement[bool]:
-    tsq = name_tsquery(q)
-    if tsq is None:
-        return sa.false()
-    # Written out exactly as the index expression, so the planner matches ix_member_name_fts.
-    return sa.text(f"{member_name_words('member.')} @@ to_tsquery('simple', :member_name_tsq)").bindparams(
-        member_name_tsq=tsq)
+    """`member.id IN (name_member_ids)`, for the directory."""
+    ids = name_member_ids(q)
+    return sa.false() if ids is None else Member.id.in_(ids)
 
 
 def search_condition(text: str) -> sa.ColumnElement[bool] | None:
@@ -728,5 +753,6 @@ def format_days_left(days: int | None) -> str:
 __all__ = [
     "ArchiveDocument", "MemberFilter", "MemberPage", "MemberProfile", "MemberRow", "NOT_FOUND", "VIEWER_ROLES",
     "count_members", "expiring_filter", "export_file", "export_rows", "find_member_id", "format_days_left",
-    "load_profile", "member_page", "name_condition", "name_tsquery", "search_condition", "search_hint",
+    "load_profile", "member_page", "name_condition", "name_member_ids", "name_terms", "name_tsquery",
+    "search_condition", "search_hint",
 ]
