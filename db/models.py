@@ -447,9 +447,9 @@ class Request(Base):
         sa.Index("ix_request_open_code_suffix", sa.func.reverse(sa.literal_column("tracking_code")).label("code_reversed"),
                  postgresql_ops={"code_reversed": "text_pattern_ops"}, postgresql_where=sa.text("status = 'open'")),
         # The group view and "next task" (migration 0008): unclaimed work in due order, filtered on
-        # the included columns without visiting the heap.
+        # the included columns without visiting the heap; the member for a name search (0021).
         sa.Index("ix_request_unclaimed", "province_id", "stage_due_at", "id",
-                 postgresql_include=["type_code", "stage_code", "initial_reviewer_id", "stage_risk_at"],
+                 postgresql_include=["type_code", "stage_code", "initial_reviewer_id", "stage_risk_at", "member_id"],
                  postgresql_where=sa.text("status = 'open' AND assignee_id IS NULL")),
         sa.Index("ix_request_assignee", "assignee_id", "stage_due_at", postgresql_where=sa.text("status = 'open'")),
         sa.Index("ix_request_province_submitted", "province_id", "submitted_at"),

@@ -236,7 +236,7 @@ def _starts_or_ends(column, digits: str) -> sa.ColumnElement[bool]:
     return sa.or_(column.like(f"{digits}%"), sa.func.reverse(column).like(f"{digits[::-1]}%"))
 
 
-def _search_condition(text: str) -> sa.ColumnElement[bool] | None:
+def _search_condition(session: Session, text: str) -> sa.ColumnElement[bool] | None:
     """National ID, tracking code and membership number by equality (index lookups); else the name,
     as the member directory matches it: every word typed begins a word of the name (prefix ranges
     over member_name_word), so "رضا" finds رضا and رضایی at any table size."""
@@ -253,17 +253,26 @@ def _search_condition(text: str) -> sa.ColumnElement[bool] | None:
                                             Member.membership_no.in_(numbers))))
         return sa.or_(Request.tracking_code == digits,
                       _member_is(sa.or_(Member.national_id == digits, Member.membership_no.in_(numbers))))
-    return _member_named(q)
+    return _member_named(session, q)
 
 
-def _member_named(q: str) -> sa.ColumnElement[bool]:
-    """`request.member_id IN (<members named so, or with this membership number>)`. The ids come
-    from member_name_word's primary key alone (logic.members.name_member_ids), so even a name that
-    a fortieth of the country has costs a range scan, and the planner can walk the view's index in
-    the page's order and stop at the page (a hashed semi-join) instead of sorting every match."""
-    by_number = sa.select(Member.id).where(Member.membership_no == q)
+def _member_named(session: Session, q: str) -> sa.ColumnElement[bool]:
+    """`request.member_id IN (<members named so, or with this membership number>)`.
+
+    The ids come from member_name_word's primary key alone (logic.members.name_member_ids), so even
+    a name a fortieth of the country bears is one range scan. The planner then walks the view's
+    index in the page's order, tests each request's member against the hashed ids and stops at the
+    page (ix_request_unclaimed carries member_id, 0021), or for a rare name looks up the few
+    members' requests; either way nothing sorts every match. The membership number (free text on
+    legacy records) is looked up first: in the same IN list it would hide the name side's row
+    estimate from the planner, which then always chose the member-by-member lookup."""
+    number_id = session.scalar(sa.select(Member.id).where(Member.membership_no == q))
     by_name = name_member_ids(q)
-    return Request.member_id.in_(by_number if by_name is None else sa.union_all(by_name, by_number))
+    if by_name is None:
+        return sa.false() if number_id is None else Request.member_id == number_id
+    if number_id is not None:
+        by_name = sa.union_all(by_name, sa.select(sa.literal(number_id, sa.BigInteger)))
+    return Request.member_id.in_(by_name)
 
 
 def _require_queue(actor: Actor) -> None:
@@ -287,7 +296,7 @@ def _validate(actor: Actor, flt: QueueFilter) -> None:
         raise ValidationError("تاریخ پایان بازهٔ ثبت نمی‌تواند پیش از تاریخ شروع آن باشد.")
 
 
-def _where(actor: Actor, flt: QueueFilter, now: datetime,
+def _where(session: Session, actor: Actor, flt: QueueFilter, now: datetime,
            view_part: sa.ColumnElement[bool] | None = None) -> list[sa.ColumnElement[bool]]:
     """The filter's conditions; `view_part` replaces the view's condition by one of its parts."""
     _validate(actor, flt)
@@ -306,7 +315,7 @@ def _where(actor: Actor, flt: QueueFilter, now: datetime,
     if flt.submitted_to:
         conds.append(Request.submitted_at < datetime.combine(flt.submitted_to + timedelta(days=1), time(0),
                                                              tzinfo=TEHRAN))
-    search = _search_condition(flt.search)
+    search = _search_condition(session, flt.search)
     if search is not None:
         conds.append(search)
     return conds
@@ -332,7 +341,7 @@ def _order(sort: str, descending: bool = False) -> list:
     return keys[sort]
 
 
-def _rows_select(actor: Actor, flt: QueueFilter, now: datetime) -> sa.Select:
+def _rows_select(session: Session, actor: Actor, flt: QueueFilter, now: datetime) -> sa.Select:
     return (
         sa.select(
             Request.id, Request.tracking_code, Request.version, Request.province_id,
@@ -347,7 +356,7 @@ def _rows_select(actor: Actor, flt: QueueFilter, now: datetime) -> sa.Select:
         .join(RequestStage, sa.and_(RequestStage.type_code == Request.type_code,
                                     RequestStage.code == Request.stage_code))
         .outerjoin(StaffUser, StaffUser.id == Request.assignee_id)
-        .where(*_where(actor, flt, now))
+        .where(*_where(session, actor, flt, now))
         .order_by(*_order(flt.sort, flt.descending))
     )
 
@@ -396,7 +405,7 @@ def count_matching(session: Session, actor: Actor, flt: QueueFilter, now: dateti
     """How many requests match, capped at COUNT_CAP + 1."""
     _validate(actor, flt)
     parts = _view_parts(actor, now)[flt.view]
-    counts = [_capped_count(_where(actor, flt, now, part)) for part in parts]
+    counts = [_capped_count(_where(session, actor, flt, now, part)) for part in parts]
     return int(session.scalar(sa.select(_sum_capped(counts))) or 0)
 
 
@@ -405,7 +414,7 @@ def queue_page(session: Session, actor: Actor, flt: QueueFilter, now: datetime) 
     total = count_matching(session, actor, flt, now)
     pages = max(1, math.ceil(total / size))
     page = min(max(1, int(flt.page)), pages)  # a narrower filter must not leave the user on an empty page
-    result = session.execute(_rows_select(actor, flt, now).limit(size).offset((page - 1) * size)).all()
+    result = session.execute(_rows_select(session, actor, flt, now).limit(size).offset((page - 1) * size)).all()
     clock = _Clock(session, now)
     rows = [QueueRow(**r._mapping, remaining_hours=clock.remaining(r.province_id, r.stage_due_at)) for r in result]
     return QueuePage(rows, total, page, pages)
@@ -547,7 +556,7 @@ EXPORT_COLUMNS: list[tuple[str, str]] = [
 def export_rows(session: Session, actor: Actor, flt: QueueFilter, now: datetime,
                 limit: int = 100_000) -> Iterator[dict]:
     """The whole filtered set (not one page) as display rows, streamed with a server-side cursor."""
-    stmt = _rows_select(actor, flt, now).limit(limit)
+    stmt = _rows_select(session, actor, flt, now).limit(limit)
     clock = _Clock(session, now)
     for r in session.execute(stmt, execution_options={"yield_per": 2000}):
         hours = clock.remaining(r.province_id, r.stage_due_at)

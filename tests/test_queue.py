@@ -186,7 +186,7 @@ def test_search_by_national_id_in_persian_digits_tracking_code_membership_number
     assert page(db, m, view="all", search="%").total == 0
 
 
-def _named_by_fulltext(text: str) -> sa.ColumnElement[bool]:
+def _named_by_fulltext(session, text: str) -> sa.ColumnElement[bool]:
     """The name search as migrations 0006 and 0012 served it (a full-text prefix match over the
     member's name, then its requests): the reference the word table must agree with."""
     from db.models import Member, Request, member_name_words

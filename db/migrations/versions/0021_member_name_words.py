@@ -48,17 +48,25 @@ END $$"""
 FILL = f"INSERT INTO member_name_word (word, member_id) SELECT unnest(tsvector_to_array({_words()})), id FROM member"
 
 
+def _unclaimed_index(include: list[str]) -> None:
+    op.drop_index("ix_request_unclaimed", table_name="request")
+    op.create_index("ix_request_unclaimed", "request", ["province_id", "stage_due_at", "id"], postgresql_include=include,
+                    postgresql_where=sa.text("status = 'open' AND assignee_id IS NULL"))
+
+
 def upgrade() -> None:
     op.create_table(
         "member_name_word",
-        sa.Column("word", sa.Text(collation="C"), primary_key=True),
-        sa.Column("member_id", sa.BigInteger, sa.ForeignKey("member.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("word", sa.Text(collation="C"), nullable=False),
+        sa.Column("member_id", sa.BigInteger, sa.ForeignKey("member.id", ondelete="CASCADE"), nullable=False),
     )
+    op.execute(FILL)  # before the keys: one sorted build each instead of millions of insertions
+    op.create_primary_key("pk_member_name_word", "member_name_word", ["word", "member_id"])
     op.create_index("ix_member_name_word_member_id", "member_name_word", ["member_id"])
-    op.execute(FILL)
     op.execute(SYNC)
     op.execute("CREATE TRIGGER member_name_word_sync AFTER INSERT OR UPDATE OF first_name, last_name ON member "
                "FOR EACH ROW EXECUTE FUNCTION member_name_word_sync()")
+    _unclaimed_index(["type_code", "stage_code", "initial_reviewer_id", "stage_risk_at", "member_id"])
     # Nothing reads the GIN index any more; one index fewer to maintain on every member written.
     op.drop_index("ix_member_name_fts", table_name="member")
     roles.apply(op.get_bind())  # read-only for the app; the trigger function runs as the owner
@@ -69,3 +77,4 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION member_name_word_sync()")
     op.drop_table("member_name_word")
     op.create_index("ix_member_name_fts", "member", [sa.text(_words())], postgresql_using="gin")
+    _unclaimed_index(["type_code", "stage_code", "initial_reviewer_id", "stage_risk_at"])
