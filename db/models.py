@@ -182,8 +182,10 @@ class MemberNameWord(Base):
     key's "C"-ordered words by prefix range, without visiting the member table."""
     __tablename__ = "member_name_word"
     word: Mapped[str] = mapped_column(sa.Text(collation="C"), primary_key=True)
-    member_id: Mapped[int] = mapped_column(sa.ForeignKey("member.id", ondelete="CASCADE"), primary_key=True,
-                                           index=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("member.id", ondelete="CASCADE"), primary_key=True)
+    # A request's member tested word by word (logic.members.name_words_match), index-only; and the
+    # trigger's delete when a name is corrected.
+    __table_args__ = (sa.Index("ix_member_name_word_member_id", "member_id", "word"),)
 
 
 class Education(Base):

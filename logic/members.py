@@ -162,6 +162,22 @@ def name_member_ids(text: str) -> sa.Select | None:
     return selects[0] if len(selects) == 1 else sa.intersect(*selects)
 
 
+def name_words_match(member_id: sa.ColumnElement[int], text: str) -> sa.ColumnElement[bool]:
+    """The same match tested for one row's member: for each typed word, an index-only probe of
+    member_name_word (member_id, word). Written `EXISTS (…) IS TRUE` on purpose: PostgreSQL turns a
+    bare EXISTS into a join, which loses the order the rows are read in; as a test on each row it
+    keeps it, so a query walking an index in the page's order stops at the page. (The planner may
+    still hash the words instead of probing, when they fit in memory.)"""
+    terms = name_terms(text)
+    if not terms:
+        return sa.false()
+    word = MemberNameWord.word
+    return sa.and_(*(sa.exists().where(
+        MemberNameWord.member_id == member_id,
+        sa.or_(*(sa.and_(word >= v, word < v + _LAST_CHAR) for v in variants))).is_(sa.true())
+        for variants in terms))
+
+
 def name_condition(q: str) -> sa.ColumnElement[bool]:
     """`member.id IN (name_member_ids)`, for the directory."""
     ids = name_member_ids(q)
@@ -754,5 +770,5 @@ __all__ = [
     "ArchiveDocument", "MemberFilter", "MemberPage", "MemberProfile", "MemberRow", "NOT_FOUND", "VIEWER_ROLES",
     "count_members", "expiring_filter", "export_file", "export_rows", "find_member_id", "format_days_left",
     "load_profile", "member_page", "name_condition", "name_member_ids", "name_terms", "name_tsquery",
-    "search_condition", "search_hint",
+    "name_words_match", "search_condition", "search_hint",
 ]

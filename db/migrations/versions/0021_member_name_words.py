@@ -62,7 +62,7 @@ def upgrade() -> None:
     )
     op.execute(FILL)  # before the keys: one sorted build each instead of millions of insertions
     op.create_primary_key("pk_member_name_word", "member_name_word", ["word", "member_id"])
-    op.create_index("ix_member_name_word_member_id", "member_name_word", ["member_id"])
+    op.create_index("ix_member_name_word_member_id", "member_name_word", ["member_id", "word"])
     op.execute(SYNC)
     op.execute("CREATE TRIGGER member_name_word_sync AFTER INSERT OR UPDATE OF first_name, last_name ON member "
                "FOR EACH ROW EXECUTE FUNCTION member_name_word_sync()")
