@@ -165,6 +165,8 @@ class Member(Base):
         sa.CheckConstraint(_in("status", MEMBER_STATUSES_FA), name="status"),
         sa.CheckConstraint("status = 'applicant' OR membership_no IS NOT NULL", name="member_has_number"),
         sa.CheckConstraint("birth_province_id = province_id OR residence_proof IS NOT NULL", name="residence_proof"),
+        # The directory's name search by word prefix; 'simple' keeps Persian words as written (0012).
+        sa.Index("ix_member_name_fts", sa.text(member_name_words()), postgresql_using="gin"),
         sa.Index("ix_member_province_name", "province_id", "last_name", "first_name"),
         sa.Index("ix_member_province_valid_until", "province_id", "valid_until"),
         sa.Index("ix_member_province_joined", "province_id", "joined_on"),  # new members per month (0007)

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from db.engine import session_scope
 from db.models import (Address, Contact, Document, Education, FamilyMember, Member, RecordChange, Request,
-                       MemberNameWord, ValidityChange, WorkLicence)
+                       MemberNameWord, ValidityChange, WorkLicence, member_name_words)
 from domain import member_rules as rules
 from domain import outcomes
 from domain.actor import Actor
@@ -132,8 +132,8 @@ def name_terms(text: str) -> list[tuple[str, ...]]:
 
 def name_tsquery(text: str) -> str | None:
     """The matching rule as a full-text query: "'علی':* & ('کریمی':* | 'كريمي':*)" against
-    `db.models.member_name_words`. `name_member_ids` answers the same question from
-    `member_name_word`; the tests compare the two. Only letters, digits and ZWNJ survive, so no
+    `db.models.member_name_words` (the directory's search). `name_member_ids` answers the same
+    question from `member_name_word` (the queue's); the tests compare the two. Only letters, digits and ZWNJ survive, so no
     tsquery operator or quote typed can reach PostgreSQL. Punctuation between letters separates
     words, as PostgreSQL's parser splits the stored names ("O'Brien" is the words o and brien);
     combining marks are dropped, as before."""
@@ -148,18 +148,43 @@ def name_tsquery(text: str) -> str | None:
 _LAST_CHAR = "\U0010ffff"
 
 
-def name_member_ids(text: str) -> sa.Select | None:
+def _has_word_beginning(v: str) -> sa.Exists:
+    return sa.exists().where(MemberNameWord.word >= v, MemberNameWord.word < v + _LAST_CHAR)
+
+
+def spellings_in_use(session: Session, terms: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """`terms` without the Arabic spellings no stored name has a word beginning with (one index probe
+    each): the same matches, and a query of one range per word, whose row count the planner can
+    estimate (it guesses 200 rows for a UNION, and then looked up member by member)."""
+    others = sorted({v for variants in terms for v in variants[1:]})
+    if not others:
+        return terms
+    row = session.execute(sa.select(*(_has_word_beginning(v) for v in others))).one()
+    used = {v for v, present in zip(others, row) if present}
+    return [(variants[0], *(v for v in variants[1:] if v in used)) for variants in terms]
+
+
+def name_member_ids(text: str, session: Session | None = None) -> sa.Select | None:
     """Ids of the members every typed word begins a word of the name of (with either spelling):
     one index-only range scan of member_name_word's primary key per word, intersected. The words are
     the lexemes of the tsvector `name_tsquery` is matched against (migration 0021), so this finds
-    exactly the members that query finds, without visiting the member table."""
+    exactly the members that query finds, without visiting the member table. With `session`, the
+    spellings no name uses are left out first (`spellings_in_use`)."""
     terms = name_terms(text)
     if not terms:
         return None
-    word = MemberNameWord.word
-    selects = [sa.select(MemberNameWord.member_id).where(
-        sa.or_(*(sa.and_(word >= v, word < v + _LAST_CHAR) for v in variants))) for variants in terms]
-    return selects[0] if len(selects) == 1 else sa.intersect(*selects)
+    if session is not None:
+        terms = spellings_in_use(session, terms)
+    per_word = [_begins(variants) for variants in terms]
+    return per_word[0] if len(per_word) == 1 else sa.intersect(*per_word)
+
+
+def _begins(variants: tuple[str, ...]) -> sa.Select:
+    """Members with a word beginning with one of the spellings: a UNION ALL of one range each (an OR
+    of the ranges is read through a bitmap, which visits the table)."""
+    ranges = [sa.select(MemberNameWord.member_id).where(MemberNameWord.word >= v, MemberNameWord.word < v + _LAST_CHAR)
+              for v in variants]
+    return ranges[0] if len(ranges) == 1 else sa.union_all(*ranges)
 
 
 def name_words_match(member_id: sa.ColumnElement[int], text: str) -> sa.ColumnElement[bool]:
@@ -179,9 +204,15 @@ def name_words_match(member_id: sa.ColumnElement[int], text: str) -> sa.ColumnEl
 
 
 def name_condition(q: str) -> sa.ColumnElement[bool]:
-    """`member.id IN (name_member_ids)`, for the directory."""
-    ids = name_member_ids(q)
-    return sa.false() if ids is None else Member.id.in_(ids)
+    """The directory's name match: the full-text query over ix_member_name_fts (0012). The directory
+    counts every match exactly and pages by name, and its plans over member_name_word were faster for
+    a common name but slower for a single letter (docs/BENCHMARKS.md), so it keeps this one."""
+    tsq = name_tsquery(q)
+    if tsq is None:
+        return sa.false()
+    # Written out exactly as the index expression, so the planner matches ix_member_name_fts.
+    return sa.text(f"{member_name_words('member.')} @@ to_tsquery('simple', :member_name_tsq)").bindparams(
+        member_name_tsq=tsq)
 
 
 def search_condition(text: str) -> sa.ColumnElement[bool] | None:

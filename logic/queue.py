@@ -278,7 +278,7 @@ def _member_named(session: Session, q: str, *, walk: bool = False) -> sa.ColumnE
     by_number = sa.false() if number_id is None else Request.member_id == number_id
     if walk:
         return sa.or_(name_words_match(Request.member_id, q), by_number)
-    by_name = name_member_ids(q)
+    by_name = name_member_ids(q, session)
     if by_name is None:
         return by_number
     if number_id is not None:

@@ -67,8 +67,6 @@ def upgrade() -> None:
     op.execute("CREATE TRIGGER member_name_word_sync AFTER INSERT OR UPDATE OF first_name, last_name ON member "
                "FOR EACH ROW EXECUTE FUNCTION member_name_word_sync()")
     _unclaimed_index(["type_code", "stage_code", "initial_reviewer_id", "stage_risk_at", "member_id"])
-    # Nothing reads the GIN index any more; one index fewer to maintain on every member written.
-    op.drop_index("ix_member_name_fts", table_name="member")
     roles.apply(op.get_bind())  # read-only for the app; the trigger function runs as the owner
 
 
@@ -76,5 +74,4 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER member_name_word_sync ON member")
     op.execute("DROP FUNCTION member_name_word_sync()")
     op.drop_table("member_name_word")
-    op.create_index("ix_member_name_fts", "member", [sa.text(_words())], postgresql_using="gin")
     _unclaimed_index(["type_code", "stage_code", "initial_reviewer_id", "stage_risk_at"])
