@@ -14,10 +14,12 @@ The search is index-friendly:
 - words are prefixes of the name's words: every word typed must begin a word of the name ("عل کری"
   finds «علی کریمی»). The words of a name are the lexemes of `db.models.member_name_words` (the name
   split at its ZWNJs and joined without them, so «علی‌اکبر» is found with or without the
-  half-space; a ZWNJ typed inside a word is left out), kept one row per word in `member_name_word`
-  (migration 0021) and read by range scans of its primary key (`name_member_ids`). Words are
-  normalised (Arabic ي/ك typed become Persian ی/ک, and the Arabic spelling is searched too, for
-  names stored from an Arabic keyboard) and reduced to letters and digits.
+  half-space; a ZWNJ typed inside a word is left out). The directory matches them with a prefix
+  tsquery on the GIN index `ix_member_name_fts` (`name_condition`); the queue reads the same words
+  from `member_name_word` (migration 0021) by range scans of its primary key (`name_member_ids`).
+  Words are normalised (Arabic ي/ك typed become Persian ی/ک, and the Arabic spelling is searched
+  too, for names stored from an Arabic keyboard) and reduced to letters and digits, so no tsquery
+  operator typed can reach PostgreSQL.
 """
 from __future__ import annotations
 
@@ -133,10 +135,10 @@ def name_terms(text: str) -> list[tuple[str, ...]]:
 def name_tsquery(text: str) -> str | None:
     """The matching rule as a full-text query: "'علی':* & ('کریمی':* | 'كريمي':*)" against
     `db.models.member_name_words` (the directory's search). `name_member_ids` answers the same
-    question from `member_name_word` (the queue's); the tests compare the two. Only letters, digits and ZWNJ survive, so no
-    tsquery operator or quote typed can reach PostgreSQL. Punctuation between letters separates
-    words, as PostgreSQL's parser splits the stored names ("O'Brien" is the words o and brien);
-    combining marks are dropped, as before."""
+    question from `member_name_word` (the queue's); the tests compare the two. Only letters and
+    digits survive, so no tsquery operator or quote typed can reach PostgreSQL. Punctuation between
+    letters separates words, as PostgreSQL's parser splits the stored names ("O'Brien" is the words
+    o and brien); combining marks are dropped, as before."""
     terms = []
     for variants in name_terms(text):
         alternatives = " | ".join(f"'{v}':*" for v in variants)
