@@ -180,17 +180,29 @@ class Member(Base):
         sa.CheckConstraint(_in("status", MEMBER_STATUSES_FA), name="status"),
         sa.CheckConstraint("status = 'applicant' OR membership_no IS NOT NULL", name="member_has_number"),
         sa.CheckConstraint("birth_province_id = province_id OR residence_proof IS NOT NULL", name="residence_proof"),
+        # The directory's name search by word prefix; 'simple' keeps Persian words as written (0012).
+        sa.Index("ix_member_name_fts", sa.text(member_name_words()), postgresql_using="gin"),
         sa.Index("ix_member_province_name", "province_id", "last_name", "first_name"),
         sa.Index("ix_member_province_valid_until", "province_id", "valid_until"),
         sa.Index("ix_member_province_joined", "province_id", "joined_on"),  # new members per month (0007)
         sa.Index("ix_member_active_kpi", "id", postgresql_include=["province_id", "field", "grade"],
                  postgresql_where=sa.text("status = 'active'")),  # licence holders by field and grade (0007)
-        # Name search by word prefix; 'simple' keeps Persian words as they are written (0012).
-        sa.Index("ix_member_name_fts", sa.text(member_name_words()), postgresql_using="gin"),
         sa.Index("ix_member_national_id_prefix", "national_id", postgresql_ops={"national_id": "text_pattern_ops"}),
         sa.Index("ix_member_national_id_suffix", sa.func.reverse(sa.literal_column("national_id")).label("nid_reversed"),
                  postgresql_ops={"nid_reversed": "text_pattern_ops"}),
     )
+
+
+class MemberNameWord(Base):
+    """The words of each member's name (the lexemes of `member_name_words`), one row per word, kept
+    by the trigger `member_name_word_sync` (0021): the name search reads member ids from the primary
+    key's "C"-ordered words by prefix range, without visiting the member table."""
+    __tablename__ = "member_name_word"
+    word: Mapped[str] = mapped_column(sa.Text(collation="C"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("member.id", ondelete="CASCADE"), primary_key=True)
+    # A request's member tested word by word (logic.members.name_words_match), index-only; and the
+    # trigger's delete when a name is corrected.
+    __table_args__ = (sa.Index("ix_member_name_word_member_id", "member_id", "word"),)
 
 
 class Education(Base):
@@ -454,9 +466,9 @@ class Request(Base):
         sa.Index("ix_request_open_code_suffix", sa.func.reverse(sa.literal_column("tracking_code")).label("code_reversed"),
                  postgresql_ops={"code_reversed": "text_pattern_ops"}, postgresql_where=sa.text("status = 'open'")),
         # The group view and "next task" (migration 0008): unclaimed work in due order, filtered on
-        # the included columns without visiting the heap.
+        # the included columns without visiting the heap; the member for a name search (0021).
         sa.Index("ix_request_unclaimed", "province_id", "stage_due_at", "id",
-                 postgresql_include=["type_code", "stage_code", "initial_reviewer_id", "stage_risk_at"],
+                 postgresql_include=["type_code", "stage_code", "initial_reviewer_id", "stage_risk_at", "member_id"],
                  postgresql_where=sa.text("status = 'open' AND assignee_id IS NULL")),
         sa.Index("ix_request_assignee", "assignee_id", "stage_due_at", postgresql_where=sa.text("status = 'open'")),
         sa.Index("ix_request_province_submitted", "province_id", "submitted_at"),

@@ -44,12 +44,14 @@ APP_GRANTS: dict[str, tuple[str, ...]] = {
     "staff_session": WRITE, "login_throttle": FULL,
     "blob_preview": APPEND,  # a large scan's screen copy (0018), made once
     "saved_queue_filter": FULL,  # a person's own named queue filters (0020): saved and deleted
+    "member_name_word": READ,  # the name search's words (0021), kept by a trigger from member's names
 }
 DEFAULT_GRANT = FULL  # a table not listed above (see the module docstring)
 
 # Functions that write what the app may not: they run with the owner's rights, with a fixed search_path.
 # The app calls kpi_rebuild() and kpi_compact() (they TRUNCATE and DELETE rollups); the rest are triggers.
-DEFINER_FUNCTIONS = "proname LIKE 'kpi\\_%' OR proname LIKE 'audit\\_event\\_chain%'"
+DEFINER_FUNCTIONS = ("proname LIKE 'kpi\\_%' OR proname LIKE 'audit\\_event\\_chain%' "
+                     "OR proname = 'member_name_word_sync'")
 APP_CALLS = ("kpi_rebuild", "kpi_compact")
 
 # Triggers that guard data: ENABLE ALWAYS, so `session_replication_role = replica` does not skip them.

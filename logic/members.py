@@ -11,13 +11,15 @@ The search is index-friendly:
   (unique index; "08-0000123" also when typed without its dash) and the contact mobile (partial
   index `ix_contact_mobile`, in its 09…, 9…, 98… and +98… forms), combined so that PostgreSQL can
   OR the three index scans;
-- words are a prefix full-text search on the GIN index `ix_member_name_fts`
-  (`db.models.member_name_words`): every word must begin a word of the name ("عل کری" finds
-  «علی کریمی»). A ZWNJ typed inside a word is left out and the index holds names both split at
-  their ZWNJs and joined without them, so «علی‌اکبر» is found with or without the half-space.
+- words are prefixes of the name's words: every word typed must begin a word of the name ("عل کری"
+  finds «علی کریمی»). The words of a name are the lexemes of `db.models.member_name_words` (the name
+  split at its ZWNJs and joined without them, so «علی‌اکبر» is found with or without the
+  half-space; a ZWNJ typed inside a word is left out). The directory matches them with a prefix
+  tsquery on the GIN index `ix_member_name_fts` (`name_condition`); the queue reads the same words
+  from `member_name_word` (migration 0021) by range scans of its primary key (`name_member_ids`).
   Words are normalised (Arabic ي/ك typed become Persian ی/ک, and the Arabic spelling is searched
-  too, for names stored from an Arabic keyboard) and reduced to letters and digits before they go
-  into the tsquery, so no operator typed can reach it.
+  too, for names stored from an Arabic keyboard) and reduced to letters and digits, so no tsquery
+  operator typed can reach PostgreSQL.
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from db.engine import session_scope
 from db.models import (Address, Contact, Document, Education, FamilyMember, Member, RecordChange, Request,
-                       ValidityChange, WorkLicence, member_name_words)
+                       MemberNameWord, ValidityChange, WorkLicence, member_name_words)
 from domain import member_rules as rules
 from domain import outcomes
 from domain.actor import Actor
@@ -120,21 +122,93 @@ def _words(text: str) -> list[str]:
     return words
 
 
-def name_tsquery(text: str) -> str | None:
-    """A safe prefix tsquery for the words typed: "'علی':* & ('کریمی':* | 'كريمي':*)". Only
-    letters, digits and ZWNJ survive, so no tsquery operator or quote typed can reach PostgreSQL.
-    Punctuation between letters separates words, as PostgreSQL's parser splits the stored names
-    ("O'Brien" is the words o and brien); combining marks are dropped, as before."""
+def name_terms(text: str) -> list[tuple[str, ...]]:
+    """The words typed, each with its spellings: ("علی", "علي") for «علی» (names stored from an Arabic
+    keyboard are found too). Only letters and digits survive (see `_words`), at most MAX_SEARCH_WORDS."""
     terms = []
     for word in _words(search_key(text))[:MAX_SEARCH_WORDS]:
         arabic = word.translate(_TO_ARABIC_LETTERS)
-        variants = [word] if arabic == word else [word, arabic]
+        terms.append((word,) if arabic == word else (word, arabic))
+    return terms
+
+
+def name_tsquery(text: str) -> str | None:
+    """The matching rule as a full-text query: "'علی':* & ('کریمی':* | 'كريمي':*)" against
+    `db.models.member_name_words` (the directory's search). `name_member_ids` answers the same
+    question from `member_name_word` (the queue's); the tests compare the two. Only letters and
+    digits survive, so no tsquery operator or quote typed can reach PostgreSQL. Punctuation between
+    letters separates words, as PostgreSQL's parser splits the stored names ("O'Brien" is the words
+    o and brien); combining marks are dropped, as before."""
+    terms = []
+    for variants in name_terms(text):
         alternatives = " | ".join(f"'{v}':*" for v in variants)
         terms.append(f"({alternatives})" if len(variants) > 1 else alternatives)
     return " & ".join(terms) or None
 
 
+# The largest code point: every word that begins with p sorts (in "C" order) from p up to p + this.
+_LAST_CHAR = "\U0010ffff"
+
+
+def _has_word_beginning(v: str) -> sa.Exists:
+    return sa.exists().where(MemberNameWord.word >= v, MemberNameWord.word < v + _LAST_CHAR)
+
+
+def spellings_in_use(session: Session, terms: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """`terms` without the Arabic spellings no stored name has a word beginning with (one index probe
+    each): the same matches, and a query of one range per word, whose row count the planner can
+    estimate (it guesses 200 rows for a UNION, and then looked up member by member)."""
+    others = sorted({v for variants in terms for v in variants[1:]})
+    if not others:
+        return terms
+    row = session.execute(sa.select(*(_has_word_beginning(v) for v in others))).one()
+    used = {v for v, present in zip(others, row) if present}
+    return [(variants[0], *(v for v in variants[1:] if v in used)) for variants in terms]
+
+
+def name_member_ids(text: str, session: Session | None = None) -> sa.Select | None:
+    """Ids of the members every typed word begins a word of the name of (with either spelling):
+    one index-only range scan of member_name_word's primary key per word, intersected. The words are
+    the lexemes of the tsvector `name_tsquery` is matched against (migration 0021), so this finds
+    exactly the members that query finds, without visiting the member table. With `session`, the
+    spellings no name uses are left out first (`spellings_in_use`)."""
+    terms = name_terms(text)
+    if not terms:
+        return None
+    if session is not None:
+        terms = spellings_in_use(session, terms)
+    per_word = [_begins(variants) for variants in terms]
+    return per_word[0] if len(per_word) == 1 else sa.intersect(*per_word)
+
+
+def _begins(variants: tuple[str, ...]) -> sa.Select:
+    """Members with a word beginning with one of the spellings: a UNION ALL of one range each (an OR
+    of the ranges is read through a bitmap, which visits the table)."""
+    ranges = [sa.select(MemberNameWord.member_id).where(MemberNameWord.word >= v, MemberNameWord.word < v + _LAST_CHAR)
+              for v in variants]
+    return ranges[0] if len(ranges) == 1 else sa.union_all(*ranges)
+
+
+def name_words_match(member_id: sa.ColumnElement[int], text: str) -> sa.ColumnElement[bool]:
+    """The same match tested for one row's member: for each typed word, an index-only probe of
+    member_name_word (member_id, word). Written `EXISTS (…) IS TRUE` on purpose: PostgreSQL turns a
+    bare EXISTS into a join, which loses the order the rows are read in; as a test on each row it
+    keeps it, so a query walking an index in the page's order stops at the page. (The planner may
+    still hash the words instead of probing, when they fit in memory.)"""
+    terms = name_terms(text)
+    if not terms:
+        return sa.false()
+    word = MemberNameWord.word
+    return sa.and_(*(sa.exists().where(
+        MemberNameWord.member_id == member_id,
+        sa.or_(*(sa.and_(word >= v, word < v + _LAST_CHAR) for v in variants))).is_(sa.true())
+        for variants in terms))
+
+
 def name_condition(q: str) -> sa.ColumnElement[bool]:
+    """The directory's name match: the full-text query over ix_member_name_fts (0012). The directory
+    counts every match exactly and pages by name, and its plans over member_name_word were faster for
+    a common name but slower for a single letter (docs/BENCHMARKS.md), so it keeps this one."""
     tsq = name_tsquery(q)
     if tsq is None:
         return sa.false()
@@ -728,5 +802,6 @@ def format_days_left(days: int | None) -> str:
 __all__ = [
     "ArchiveDocument", "MemberFilter", "MemberPage", "MemberProfile", "MemberRow", "NOT_FOUND", "VIEWER_ROLES",
     "count_members", "expiring_filter", "export_file", "export_rows", "find_member_id", "format_days_left",
-    "load_profile", "member_page", "name_condition", "name_tsquery", "search_condition", "search_hint",
+    "load_profile", "member_page", "name_condition", "name_member_ids", "name_terms", "name_tsquery",
+    "name_words_match", "search_condition", "search_hint",
 ]

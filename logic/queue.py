@@ -37,7 +37,7 @@ from logic.audit import record_export
 from logic.calendar import calendar_for
 from logic.events import Outcome
 from logic.export import CountedRows, export_csv, export_xlsx
-from logic.members import name_condition
+from logic.members import name_member_ids, name_words_match
 from logic.scope import province_clause
 from logic.sla_sql import stage_status, status_filter
 
@@ -237,11 +237,17 @@ def _starts_or_ends(column, digits: str) -> sa.ColumnElement[bool]:
     return sa.or_(column.like(f"{digits}%"), sa.func.reverse(column).like(f"{digits[::-1]}%"))
 
 
-def _search_condition(text: str) -> sa.ColumnElement[bool] | None:
-    """National ID, tracking code and membership number by equality (index lookups); else the name,
-    as the member directory matches it: every word typed begins a word of the name (full-text prefix
-    match over ix_member_name_fts), so "رضا" finds رضا and رضایی at any table size."""
+def _name_query(text: str) -> str | None:
+    """The normalised text when it is searched as a name (not as a number), else None."""
     q = normalize_text(text)  # Persian/Arabic digits to ASCII, ي/ك to ی/ک
+    return q if q and not _IDENTIFIER.fullmatch(q) else None
+
+
+def _search_condition(session: Session, text: str, *, walk: bool = False) -> sa.ColumnElement[bool] | None:
+    """National ID, tracking code and membership number by equality (index lookups); else the name,
+    as the member directory matches it: every word typed begins a word of the name (prefix ranges
+    over member_name_word), so "رضا" finds رضا and رضایی at any table size. `walk`: see `_member_named`."""
+    q = normalize_text(text)
     if not q:
         return None
     if _IDENTIFIER.fullmatch(q):
@@ -254,7 +260,31 @@ def _search_condition(text: str) -> sa.ColumnElement[bool] | None:
                                             Member.membership_no.in_(numbers))))
         return sa.or_(Request.tracking_code == digits,
                       _member_is(sa.or_(Member.national_id == digits, Member.membership_no.in_(numbers))))
-    return _member_is(sa.or_(name_condition(q), Member.membership_no == q))
+    return _member_named(session, q, walk=walk)
+
+
+def _member_named(session: Session, q: str, *, walk: bool = False) -> sa.ColumnElement[bool]:
+    """The request's member is named so (every typed word begins a word of the name), or has this
+    membership number (free text on legacy records, looked up first).
+
+    By default `request.member_id IN (<ids>)`, the ids read from member_name_word's primary key alone
+    (logic.members.name_member_ids): the planner hashes them and walks the view's index
+    (ix_request_unclaimed carries member_id, 0021), or looks up the requests of a few members. The
+    number's id is added to that list only when there is one: in every case it would hide the name
+    side's row estimate from the planner, which then always looked up member by member.
+
+    `walk`: a test on each request instead, which keeps the order of the index the view is read in,
+    so a page stops after its rows (`queue_page` uses it when more than COUNT_CAP match)."""
+    number_id = session.scalar(sa.select(Member.id).where(Member.membership_no == q))
+    by_number = sa.false() if number_id is None else Request.member_id == number_id
+    if walk:
+        return sa.or_(name_words_match(Request.member_id, q), by_number)
+    by_name = name_member_ids(q, session)
+    if by_name is None:
+        return by_number
+    if number_id is not None:
+        by_name = sa.union_all(by_name, sa.select(sa.literal(number_id, sa.BigInteger)))
+    return Request.member_id.in_(by_name)
 
 
 def _require_queue(actor: Actor) -> None:
@@ -278,10 +308,17 @@ def _validate(actor: Actor, flt: QueueFilter) -> None:
         raise ValidationError("تاریخ پایان بازهٔ ثبت نمی‌تواند پیش از تاریخ شروع آن باشد.")
 
 
-def _where(actor: Actor, flt: QueueFilter, now: datetime,
-           view_part: sa.ColumnElement[bool] | None = None) -> list[sa.ColumnElement[bool]]:
-    """The filter's conditions; `view_part` replaces the view's condition by one of its parts."""
+def _where(session: Session, actor: Actor, flt: QueueFilter, now: datetime,
+           view_part: sa.ColumnElement[bool] | None = None, *, ids: Sequence[int] | None = None,
+           walk: bool = False) -> list[sa.ColumnElement[bool]]:
+    """The filter's conditions; `view_part` replaces the view's condition by one of its parts. `ids`:
+    the requests the filter was found to match a moment ago in this transaction (`queue_page`),
+    which replace it (with the province scope kept); `walk`: see `_member_named`."""
     _validate(actor, flt)
+    if ids is not None:
+        # Only the ids: with the filter repeated, the planner expected one row of the 25 to 1,000 and
+        # joined the staff table row by row.
+        return [province_clause(actor, Request.province_id), Request.id.in_(ids)]
     view = _view_conditions(actor, now)[flt.view] if view_part is None else view_part
     conds = [province_clause(actor, Request.province_id), _is_open(), view]
     if flt.province_id is not None:
@@ -297,7 +334,7 @@ def _where(actor: Actor, flt: QueueFilter, now: datetime,
     if flt.submitted_to:
         conds.append(Request.submitted_at < datetime.combine(flt.submitted_to + timedelta(days=1), time(0),
                                                              tzinfo=TEHRAN))
-    search = _search_condition(flt.search)
+    search = _search_condition(session, flt.search, walk=walk)
     if search is not None:
         conds.append(search)
     return conds
@@ -323,7 +360,8 @@ def _order(sort: str, descending: bool = False) -> list:
     return keys[sort]
 
 
-def _rows_select(actor: Actor, flt: QueueFilter, now: datetime) -> sa.Select:
+def _rows_select(session: Session, actor: Actor, flt: QueueFilter, now: datetime, *,
+                 ids: Sequence[int] | None = None, walk: bool = False) -> sa.Select:
     return (
         sa.select(
             Request.id, Request.tracking_code, Request.version, Request.province_id,
@@ -338,7 +376,7 @@ def _rows_select(actor: Actor, flt: QueueFilter, now: datetime) -> sa.Select:
         .join(RequestStage, sa.and_(RequestStage.type_code == Request.type_code,
                                     RequestStage.code == Request.stage_code))
         .outerjoin(StaffUser, StaffUser.id == Request.assignee_id)
-        .where(*_where(actor, flt, now))
+        .where(*_where(session, actor, flt, now, ids=ids, walk=walk))
         .order_by(*_order(flt.sort, flt.descending))
     )
 
@@ -393,16 +431,38 @@ def count_matching(session: Session, actor: Actor, flt: QueueFilter, now: dateti
     """How many requests match, capped at COUNT_CAP + 1."""
     _validate(actor, flt)
     parts = _view_parts(actor, now)[flt.view]
-    counts = [_capped_count(_where(actor, flt, now, part)) for part in parts]
+    counts = [_capped_count(_where(session, actor, flt, now, part)) for part in parts]
     return int(session.scalar(sa.select(_sum_capped(counts))) or 0)
 
 
+def _matching_ids(session: Session, actor: Actor, flt: QueueFilter, now: datetime) -> list[int]:
+    """The ids of the matching requests, up to COUNT_CAP + 1 per part of the view: the count's own
+    scan, returning what it found instead of only how many."""
+    _validate(actor, flt)
+    found = [sa.select(Request.id).where(*_where(session, actor, flt, now, part)).limit(COUNT_CAP + 1)
+             for part in _view_parts(actor, now)[flt.view]]
+    return list(session.scalars(found[0] if len(found) == 1 else sa.union_all(*found)))
+
+
 def queue_page(session: Session, actor: Actor, flt: QueueFilter, now: datetime) -> QueuePage:
+    """One page of the filter's rows and their (capped) count.
+
+    A name search (a common first name matches a fortieth of the country) is counted by collecting
+    the matching ids, at most COUNT_CAP + 1: up to the cap the page is then those rows, read by
+    primary key and sorted, so the matches are looked for once; past it they are dense enough that
+    walking the view in the page's order, testing each request's member, reaches the page soon."""
     size = min(max(1, int(flt.page_size)), MAX_PAGE_SIZE)
-    total = count_matching(session, actor, flt, now)
+    ids: list[int] | None = None
+    if _name_query(flt.search) is not None:
+        ids = _matching_ids(session, actor, flt, now)
+        total = min(len(ids), COUNT_CAP + 1)
+    else:
+        total = count_matching(session, actor, flt, now)
     pages = max(1, math.ceil(total / size))
     page = min(max(1, int(flt.page)), pages)  # a narrower filter must not leave the user on an empty page
-    result = session.execute(_rows_select(actor, flt, now).limit(size).offset((page - 1) * size)).all()
+    rows_select = _rows_select(session, actor, flt, now, ids=None if ids is None or is_capped(total) else ids,
+                               walk=ids is not None)
+    result = session.execute(rows_select.limit(size).offset((page - 1) * size)).all()
     clock = _Clock(session, now)
     # Only the page's rows (at most MAX_PAGE_SIZE) meet the calendar.
     rows = [QueueRow(**r._mapping, remaining_hours=clock.remaining(r.province_id, r.stage_due_at),
@@ -614,7 +674,7 @@ EXPORT_COLUMNS: list[tuple[str, str]] = [
 def export_rows(session: Session, actor: Actor, flt: QueueFilter, now: datetime,
                 limit: int = 100_000) -> Iterator[dict]:
     """The whole filtered set (not one page) as display rows, streamed with a server-side cursor."""
-    stmt = _rows_select(actor, flt, now).limit(limit)
+    stmt = _rows_select(session, actor, flt, now).limit(limit)
     clock = _Clock(session, now)
     for r in session.execute(stmt, execution_options={"yield_per": 2000}):
         hours = clock.remaining(r.province_id, r.stage_due_at)

@@ -23,8 +23,8 @@ from db.roles import APP_ROLE, truncate
 DATA_TABLES = (
     "payment", "fee_assessment", "validity_change", "record_change", "stage_visit", "request_event", "document",
     "education", "contact", "address", "family_member", "work_licence", "request", "blob_preview", "blob",
-    "member", "audit_event", "stat_release", "fee_tariff", "holiday", "staff_session", "login_throttle",
-    "saved_queue_filter", "staff_user",
+    "member_name_word", "member", "audit_event", "stat_release", "fee_tariff", "holiday", "staff_session",
+    "login_throttle", "saved_queue_filter", "staff_user",
 )  # emptying audit_event restarts its hash chain (db.roles.truncate_sql)
 
 

@@ -147,6 +147,17 @@ def test_search_with_a_half_space_finds_a_name_stored_without_one(db, staff):
     assert ids_for(db, staff["expert"], "علی اکبر") == set()  # a space is two words; this name has one
 
 
+def test_a_corrected_name_is_found_by_its_new_words_only(db, staff, owner_engine):
+    mid = make_member(db, TEHRAN_ID, first_name="علی‌اکبر", last_name="کاظمی")
+    with db.begin() as c:  # the app corrects the name; the trigger (run as the owner) rewrites its words
+        c.execute(sa.text("UPDATE member SET last_name = 'نادری' WHERE id = :m"), {"m": mid})
+    assert ids_for(db, staff["expert"], "علیاکبر نادری") == {mid}
+    assert ids_for(db, staff["expert"], "کاظمی") == set()
+    with owner_engine.connect() as c:
+        words = set(c.scalars(sa.text("SELECT word FROM member_name_word WHERE member_id = :m"), {"m": mid}))
+    assert words == {"علی", "اکبر", "علیاکبر", "نادری"}
+
+
 @pytest.mark.parametrize("typed", ["علی' | '", "a:* & !b", "(علی", "علی)|(", "'", "\\", "!!!", "&", ":*", "<->"])
 def test_tsquery_operators_typed_are_harmless(db, staff, people, typed):
     found = ids_for(db, staff["expert"], typed)  # no SQL error

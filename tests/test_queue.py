@@ -190,6 +190,68 @@ def test_search_by_national_id_in_persian_digits_tracking_code_membership_number
     assert page(db, m, view="all", search="%").total == 0
 
 
+def _named_by_fulltext(session, text: str) -> sa.ColumnElement[bool]:
+    """The name search as migrations 0006 and 0012 served it (a full-text prefix match over the
+    member's name, then its requests): the reference the word table must agree with."""
+    from db.models import Member, Request, member_name_words
+    from logic.members import name_tsquery
+
+    tsq = name_tsquery(text)
+    by_name = sa.false() if tsq is None else sa.text(
+        f"{member_name_words('member.')} @@ to_tsquery('simple', :tsq)").bindparams(tsq=tsq)
+    ids = sa.select(sa.func.array_agg(Member.id)).where(sa.or_(by_name, Member.membership_no == text))
+    return Request.member_id == sa.any_(sa.cast(ids.scalar_subquery(), sa.ARRAY(sa.BigInteger)))
+
+
+def _page_as_before(s, actor, flt: q.QueueFilter) -> tuple[list[int], int, int]:
+    """queue_page as it was: the capped count, then the page read with the search's condition."""
+    total = q.count_matching(s, actor, flt, NOW)
+    pages = max(1, -(-total // flt.page_size))
+    offset = (min(flt.page, pages) - 1) * flt.page_size
+    rows = s.execute(q._rows_select(s, actor, flt, NOW).limit(flt.page_size).offset(offset)).all()
+    return [r.id for r in rows], total, pages
+
+
+def test_name_search_finds_the_same_rows_in_the_same_order_as_the_full_text_match(db, staff, monkeypatch):
+    """Names with and without their half-space, stored with Arabic ي/ك, a name inside another
+    («رضا» begins «رضایی» and the «رضا» of «محمد‌رضا», not «محمدرضا»), several requests of one member
+    and equal deadlines (ordered by id): every search gives the page, order and count of before."""
+    names = [("علی‌اکبر", "محمد‌زاده"), ("علیاکبر", "محمدزاده"), ("علي", "كاظمي"), ("رضا", "نوری"),
+             ("زهرا", "رضایی"), ("محمدرضا", "کریمی"), ("محمد‌رضا", "کریمی"), ("علی", "رضازاده"),
+             ("O'Brien", "Smith"), ("مریم", "احمدی")]
+    made = []
+    for i, (first, last) in enumerate(names * 3):
+        at = MON + timedelta(hours=8, minutes=20 * (i % 7))  # equal deadlines, several per name
+        made.append(submit(db, at, first=first, last=last).request_id)
+    card = make_member(db, TEHRAN_ID, first_name="رضا", last_name="کاظمی")  # active: has a membership number
+    file_request(db, card, "card_reissue", submitted_at=MON)
+    with db.connect() as c:
+        membership_no = c.execute(sa.text("SELECT membership_no FROM member WHERE id = :m"), {"m": card}).scalar()
+    searches = ["رضا", "رضا نوری", "علی", "علي", "علی‌اکبر", "علیاکبر", "علی اکبر", "علی‌اک", "اکبر", "زاده",
+                "محمد‌زاده", "محمدزاده", "كاظمي", "کاظمی", "عل كا", "محمدر", "محمد", "o'brien", "BRIEN", "smi o",
+                "!!", "رضایی زهرا", "ی", membership_no, "نیست"]
+    actors = [(staff["expert"], "group"), (staff["expert"], "due_today"), (staff["manager"], "all"),
+              (staff["manager"], "due_today")]
+    seen = capped = 0
+    # A cap of 3 takes the other way to a page: walking the view in order, testing each row's member.
+    for cap in (q.COUNT_CAP, 3):
+        monkeypatch.setattr(q, "COUNT_CAP", cap)
+        for actor, view in actors:
+            for text in searches:
+                for size, pg in ((25, 1), (2, 2)):
+                    flt = q.QueueFilter(view=view, search=text, page_size=size, page=pg)
+                    with session_scope(db) as s:
+                        now = q.queue_page(s, actor, flt, NOW)
+                    with monkeypatch.context() as mp:
+                        mp.setattr(q, "_member_named", lambda s, text, walk=False: _named_by_fulltext(s, text))
+                        with session_scope(db) as s:
+                            before = _page_as_before(s, actor, flt)
+                    assert (ids(now), now.total, now.pages) == before, (cap, view, text, size)
+                    seen += len(now.rows)
+                    capped += now.capped
+    assert seen > 100 and capped > 10  # the searches found something to compare, both ways
+
+
 def test_sort_orders(db, staff, world):
     m = staff["manager"]
     assert ids(page(db, m, view="all", sort="submitted")) == rids(world, "A", "G", "E", "C", "B", "D")
