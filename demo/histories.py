@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from functools import partial
 
 from demo.context import JALALI, TARIFF_YEARS, jalali_year
-from demo.rows import DIGITS4, NULL, data_text, json_text, opt, ts_us, units_text
+from demo.rows import DIGITS4, NULL, data_text, flat_json, json_text, opt, ts_us, units_text
 from domain import outcomes as o
 from domain import processes as p
 from domain.calendar import from_wall
@@ -31,6 +32,8 @@ from domain.processes import PROCESSES, STAGE_INDEX, Status
 from domain.reference import ADMISSION_GRADE
 
 _SUBMIT = Action(SUBMIT)
+_action = partial(tuple.__new__, Action)  # Action(...) positionally, without its generated __new__
+_DECLARES = {code: o.declares(proc.effects) for code, proc in PROCESSES.items()}  # read per request
 _CLAIM = Action(CLAIM)
 _MET = {None: NULL, True: "t", False: "f"}
 _STATUS = {status: status.value for status in Status}  # plain text: formatting an enum is slow
@@ -292,9 +295,10 @@ class Histories:
         if draft is None:  # what submit decides on: the type and province (the moment is `now`'s)
             draft = self._drafts[(type_code, pid)] = RequestState.draft(type_code, pid, submitted)
         h.state = draft
-        data = h.data = self._request_data(spec, submitted)
+        data, h.parsed = self._request_data(spec, submitted)
+        h.data = data
         # What the member declared, which submission checks (as logic.workflow.submit passes it).
-        submit = Action(SUBMIT, data=self._data(h)) if o.declares(proc.effects) else _SUBMIT
+        submit = _action((SUBMIT, None, None, False, None, h.parsed)) if _DECLARES[type_code] else _SUBMIT
         try:
             apply(h, submit, None, submitted, submitted_s, self._submit_facts(h, submitted))
         except ValidationError:
@@ -308,10 +312,10 @@ class Histories:
             else:
                 raise
             mid = m.ids[i]
-            if o.declares(proc.effects):  # what the member declared may name the member (an old number)
-                data = h.data = self._request_data(spec, submitted)
-                h.parsed = None
-                submit = Action(SUBMIT, data=self._data(h))
+            if _DECLARES[type_code]:  # what the member declared may name the member (an old number)
+                data, h.parsed = self._request_data(spec, submitted)
+                h.data = data
+                submit = _action((SUBMIT, None, None, False, None, h.parsed))
             apply(h, submit, None, submitted, submitted_s, self._submit_facts(h, submitted))
         if proc.needs_paid_dues:  # the request relied on it: no later fitting may lapse it before then
             self._relied[i] = max(self._relied.get(i, 0), jalali_year(submitted))
@@ -333,7 +337,7 @@ class Histories:
                     self._out_payment.append(f"{rid}\t{rid}\t{rid}\t{ref}\t{total}\t{left_s}\tdemo\t{NULL}\t{left_s}\n")
                     h.payment_data = {"bank_reference": ref, "amount": total, "payment_id": rid}
                     h.payment_text = f"{{\"bank_reference\":\"{ref}\",\"amount\":{total},\"payment_id\":{rid}}}"
-                    action = Action(PAYMENT_CONFIRMED, data=h.payment_data)
+                    action = _action((PAYMENT_CONFIRMED, None, None, False, None, h.payment_data))
                 apply(h, action, None, left, left_s)
                 continue
             if claimed is not None:
@@ -534,7 +538,7 @@ class Histories:
     def _change(self, h: History, kind: str, licence_id: int | None = None, **details) -> None:
         """The record's history row of a change (logic.effects._change)."""
         m, i = self.members, h.i
-        details = json_text({k: v for k, v in details.items() if v is not None})
+        details = flat_json(details)
         self._out_record.append(f"{m.ids[i]}\t{h.rid}\t{kind}\t{h.at_s}\t{m.pid[i]}\t{opt(licence_id)}\t{details}\n")
 
     def _validity(self, h: History, new: date) -> None:

@@ -233,6 +233,8 @@ class BusinessCalendar:
 
     def working_us_between(self, start: Moment, end: Moment) -> int:
         """Office microseconds from `start` to `end`; negative when `end` is earlier."""
+        if type(start) is int and type(end) is int:  # wall microseconds: no conversion to skip
+            return self.wall_position(end) - self.wall_position(start)
         return self.position(end) - self.position(start)
 
     def position(self, moment: Moment) -> int:
