@@ -36,6 +36,10 @@ _action = partial(tuple.__new__, Action)  # Action(...) positionally, without it
 _DECLARES = {code: o.declares(proc.effects) for code, proc in PROCESSES.items()}  # read per request
 _CLAIM = Action(CLAIM)
 _MET = {None: NULL, True: "t", False: "f"}
+# The kinds of licence a member holds, by (holds a work licence, holds an Article 32 licence).
+_HELD = {(work, a32): frozenset(kind for kind, flag in (("work", work), ("article32", a32)) if flag)
+         for work in (False, True) for a32 in (False, True)}
+_NOTHING_HELD = _HELD[(False, False)]
 _STATUS = {status: status.value for status in Status}  # plain text: formatting an enum is slow
 
 
@@ -215,9 +219,10 @@ class Histories:
         if not (proc.renewal_window or proc.needs_paid_dues or proc.renews_licence):
             return self._facts_for(h.finance, None, None)
         year = self._valid_year_at(i, submitted)
-        held = frozenset(kind for kind, flag in (("work", m.licence[i] or (i, "work") in self._held),
-                                                 ("article32", m.article32[i] or (i, "article32") in self._held))
-                         if flag) if proc.renews_licence else frozenset()
+        held = _NOTHING_HELD
+        if proc.renews_licence:
+            held = _HELD[(bool(m.licence[i] or (i, "work") in self._held),
+                          bool(m.article32[i] or (i, "article32") in self._held))]
         window = self.ctx.renewal_window.get(h.pid, 60)
         key = (h.finance, year, window, held)
         facts = self._renewal_facts.get(key)
@@ -243,15 +248,16 @@ class Histories:
         def raisable(j: int) -> bool:
             return j not in self._validity_changed and j not in self._validity_log
 
-        def free(j: int) -> bool:
-            return (m.pid[j] == m.pid[i] and m.status[j] == "active" and (j, spec.type_code) not in self._in_progress
-                    and j not in self._movers)
+        def free(j: int) -> bool:  # j of the member's province
+            return m.status[j] == "active" and (j, spec.type_code) not in self._in_progress and j not in self._movers
         if i in self._movers:  # a transfer's member files nothing else here: its validity is free to fit
             m.valid_year[i] = year
             return i
-        candidates = [j for j in range(len(m.ids)) if free(j) and valid(j)]
+        pid = m.pid[i]
+        local = [j for j, q in enumerate(m.pid) if q == pid]  # the province's members, in order
+        candidates = [j for j in local if free(j) and valid(j)]
         if not candidates and not raisable(i):
-            candidates = [j for j in range(len(m.ids)) if free(j) and raisable(j)]
+            candidates = [j for j in local if free(j) and raisable(j)]
         if candidates:
             key = (i, spec.type_code)
             i = spec.member = self.pick(candidates)
@@ -404,8 +410,9 @@ class Histories:
             return bool(log) and log[-1][0] <= submitted and log[-1][2] <= lapsed and m.valid_year[j] == log[-1][2]
         if not lowerable(i):
             key = (i, spec.type_code)
-            free = [j for j in range(len(m.ids)) if m.pid[j] == m.pid[i] and m.status[j] != "applicant"
-                    and (j, spec.type_code) not in self._in_progress and j not in self._movers]
+            pid, status, in_progress, movers = m.pid[i], m.status, self._in_progress, self._movers
+            free = [j for j, q in enumerate(m.pid) if q == pid and status[j] != "applicant"
+                    and (j, spec.type_code) not in in_progress and j not in movers]
             candidates = [j for j in free if open_now(j) or lowerable(j)]
             if not candidates:
                 # A province with few members in the chunk: one whose service earlier this year needed
