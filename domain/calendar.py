@@ -239,7 +239,10 @@ class BusinessCalendar:
     def working_us_between(self, start: Moment, end: Moment) -> int:
         """Office microseconds from `start` to `end`; negative when `end` is earlier."""
         if type(start) is int and type(end) is int:  # wall microseconds: no conversion to skip
-            return self.wall_position(end) - self.wall_position(start)
+            # The start first: a replay's segment starts where its last deadline was counted from,
+            # and its end is where the next deadline counts from (`_last_position` hits both times).
+            before = self.wall_position(start)
+            return self.wall_position(end) - before
         return self.position(end) - self.position(start)
 
     def position(self, moment: Moment) -> int:
