@@ -56,11 +56,15 @@ class JalaliYears:
 
 
 JALALI = JalaliYears()
+# Each Jalali year's first midnight as a wall time: a year is one bisect of the wall time itself
+# (a midnight is at or before a moment exactly when its day is at or before the moment's day).
+_YEAR_STARTS_WALL = [(ordinal - _WALL_EPOCH_ORDINAL) * US_PER_DAY for ordinal in JALALI.starts]
+_FIRST_YEAR_BEFORE = JALALI.first - 1
 
 
 def jalali_year(wall: int) -> int:
     """`JALALI.year_of` the wall time's day."""
-    return JALALI.first + bisect_right(JALALI.starts, _WALL_EPOCH_ORDINAL + wall // US_PER_DAY) - 1
+    return _FIRST_YEAR_BEFORE + bisect_right(_YEAR_STARTS_WALL, wall)
 
 
 @dataclass

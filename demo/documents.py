@@ -36,35 +36,43 @@ class RequestContents:
     """The data and documents of a chunk's requests (a mixin of the chunk builder: `ctx`, `rng`,
     `members`, `out`, the quick draws)."""
 
-    def _request_data(self, spec, submitted: int) -> str:
-        """The type's own fields (`Process.data_fields`), as JSON (`submitted` is a wall time)."""
+    def _request_data(self, spec, submitted: int) -> tuple[str, dict]:
+        """The type's own fields (`Process.data_fields`), as JSON (`submitted` is a wall time), and
+        as the dict that JSON parses to (what the submission and the effects read: made here, not
+        parsed back from the text)."""
         rng, m, i = self.rng, self.members, spec.member
         t = spec.type_code
         if t == "legacy_registration":
             year = m.valid_year[i] or 1390
             number = m.number[i] or membership_number(m.pid[i], m.ids[i])
-            return (f"{{\"old_membership_no\":\"{number}\","
-                    f"\"old_valid_until\":\"{JALALI.ends[year].isoformat()}\"}}")
+            until = JALALI.ends[year].isoformat()
+            return (f"{{\"old_membership_no\":\"{number}\",\"old_valid_until\":\"{until}\"}}",
+                    {"old_membership_no": number, "old_valid_until": until})
         if t in ("membership_renewal", "licence_renewal", "article32_renewal"):
-            return f"{{\"renewal_years\":{self.between(1, 3)}}}"
+            years = self.between(1, 3)
+            return f"{{\"renewal_years\":{years}}}", {"renewal_years": years}
         if t == "transfer":
             dest = self.between(1, len(PROVINCES) - 1)
             dest += dest >= m.pid[i]  # any province but the member's own
             plaque = PERSIAN_NUMBERS[self.between(1, 300)]
             address = f"{CITIES_FA[dest][0][0]}، {self.pick(STREETS_FA)}، پلاک {plaque}"
-            return f"{{\"destination_province\":{dest},\"destination_address\":\"{address}\"}}"
+            return (f"{{\"destination_province\":{dest},\"destination_address\":\"{address}\"}}",
+                    {"destination_province": dest, "destination_address": address})
         if t == "rating":
             kind = "consultant" if rng.random() < 0.5 else "contractor"
             rank = self.between(1, 2) if spec.top_rank else self.between(3, 5)  # the plan chose the path
-            return f"{{\"rating_kind\":\"{kind}\",\"requested_rank\":{rank}}}"
+            return (f"{{\"rating_kind\":\"{kind}\",\"requested_rank\":{rank}}}",
+                    {"rating_kind": kind, "requested_rank": rank})
         if t in ("rating_registration", "rating_correction"):
             kind = "consultant" if rng.random() < 0.5 else "contractor"
-            expiry = wall_date(submitted) + timedelta(days=self.between(60, 1000))
-            return (f"{{\"rating_kind\":\"{kind}\",\"rank\":{self.between(1, 5)},"
-                    f"\"licence_expiry\":\"{expiry.isoformat()}\"}}")
+            expiry = (wall_date(submitted) + timedelta(days=self.between(60, 1000))).isoformat()
+            rank = self.between(1, 5)
+            return (f"{{\"rating_kind\":\"{kind}\",\"rank\":{rank},\"licence_expiry\":\"{expiry}\"}}",
+                    {"rating_kind": kind, "rank": rank, "licence_expiry": expiry})
         if t == "licence_issue":
-            return f"{{\"competencies\":{COMPETENCY_JSON[competencies(self.rng)]}}}"
-        return "{}"
+            chosen = competencies(self.rng)
+            return f"{{\"competencies\":{COMPETENCY_JSON[chosen]}}}", {"competencies": list(chosen)}
+        return "{}", {}
 
 
     def _document_choices(self, type_code: str) -> tuple:

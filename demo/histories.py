@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from functools import partial
 
 from demo.context import JALALI, TARIFF_YEARS, jalali_year
-from demo.rows import DIGITS4, NULL, data_text, json_text, opt, ts_us, units_text
+from demo.rows import DIGITS4, NULL, data_text, flat_json, json_text, opt, ts_us, units_text
 from domain import outcomes as o
 from domain import processes as p
 from domain.calendar import from_wall
@@ -31,8 +32,14 @@ from domain.processes import PROCESSES, STAGE_INDEX, Status
 from domain.reference import ADMISSION_GRADE
 
 _SUBMIT = Action(SUBMIT)
+_action = partial(tuple.__new__, Action)  # Action(...) positionally, without its generated __new__
+_DECLARES = {code: o.declares(proc.effects) for code, proc in PROCESSES.items()}  # read per request
 _CLAIM = Action(CLAIM)
 _MET = {None: NULL, True: "t", False: "f"}
+# The kinds of licence a member holds, by (holds a work licence, holds an Article 32 licence).
+_HELD = {(work, a32): frozenset(kind for kind, flag in (("work", work), ("article32", a32)) if flag)
+         for work in (False, True) for a32 in (False, True)}
+_NOTHING_HELD = _HELD[(False, False)]
 _STATUS = {status: status.value for status in Status}  # plain text: formatting an enum is slow
 
 
@@ -212,9 +219,10 @@ class Histories:
         if not (proc.renewal_window or proc.needs_paid_dues or proc.renews_licence):
             return self._facts_for(h.finance, None, None)
         year = self._valid_year_at(i, submitted)
-        held = frozenset(kind for kind, flag in (("work", m.licence[i] or (i, "work") in self._held),
-                                                 ("article32", m.article32[i] or (i, "article32") in self._held))
-                         if flag) if proc.renews_licence else frozenset()
+        held = _NOTHING_HELD
+        if proc.renews_licence:
+            held = _HELD[(bool(m.licence[i] or (i, "work") in self._held),
+                          bool(m.article32[i] or (i, "article32") in self._held))]
         window = self.ctx.renewal_window.get(h.pid, 60)
         key = (h.finance, year, window, held)
         facts = self._renewal_facts.get(key)
@@ -240,15 +248,16 @@ class Histories:
         def raisable(j: int) -> bool:
             return j not in self._validity_changed and j not in self._validity_log
 
-        def free(j: int) -> bool:
-            return (m.pid[j] == m.pid[i] and m.status[j] == "active" and (j, spec.type_code) not in self._in_progress
-                    and j not in self._movers)
+        def free(j: int) -> bool:  # j of the member's province
+            return m.status[j] == "active" and (j, spec.type_code) not in self._in_progress and j not in self._movers
         if i in self._movers:  # a transfer's member files nothing else here: its validity is free to fit
             m.valid_year[i] = year
             return i
-        candidates = [j for j in range(len(m.ids)) if free(j) and valid(j)]
+        pid = m.pid[i]
+        local = [j for j, q in enumerate(m.pid) if q == pid]  # the province's members, in order
+        candidates = [j for j in local if free(j) and valid(j)]
         if not candidates and not raisable(i):
-            candidates = [j for j in range(len(m.ids)) if free(j) and raisable(j)]
+            candidates = [j for j in local if free(j) and raisable(j)]
         if candidates:
             key = (i, spec.type_code)
             i = spec.member = self.pick(candidates)
@@ -292,9 +301,10 @@ class Histories:
         if draft is None:  # what submit decides on: the type and province (the moment is `now`'s)
             draft = self._drafts[(type_code, pid)] = RequestState.draft(type_code, pid, submitted)
         h.state = draft
-        data = h.data = self._request_data(spec, submitted)
+        data, h.parsed = self._request_data(spec, submitted)
+        h.data = data
         # What the member declared, which submission checks (as logic.workflow.submit passes it).
-        submit = Action(SUBMIT, data=self._data(h)) if o.declares(proc.effects) else _SUBMIT
+        submit = _action((SUBMIT, None, None, False, None, h.parsed)) if _DECLARES[type_code] else _SUBMIT
         try:
             apply(h, submit, None, submitted, submitted_s, self._submit_facts(h, submitted))
         except ValidationError:
@@ -308,10 +318,10 @@ class Histories:
             else:
                 raise
             mid = m.ids[i]
-            if o.declares(proc.effects):  # what the member declared may name the member (an old number)
-                data = h.data = self._request_data(spec, submitted)
-                h.parsed = None
-                submit = Action(SUBMIT, data=self._data(h))
+            if _DECLARES[type_code]:  # what the member declared may name the member (an old number)
+                data, h.parsed = self._request_data(spec, submitted)
+                h.data = data
+                submit = _action((SUBMIT, None, None, False, None, h.parsed))
             apply(h, submit, None, submitted, submitted_s, self._submit_facts(h, submitted))
         if proc.needs_paid_dues:  # the request relied on it: no later fitting may lapse it before then
             self._relied[i] = max(self._relied.get(i, 0), jalali_year(submitted))
@@ -333,7 +343,7 @@ class Histories:
                     self._out_payment.append(f"{rid}\t{rid}\t{rid}\t{ref}\t{total}\t{left_s}\tdemo\t{NULL}\t{left_s}\n")
                     h.payment_data = {"bank_reference": ref, "amount": total, "payment_id": rid}
                     h.payment_text = f"{{\"bank_reference\":\"{ref}\",\"amount\":{total},\"payment_id\":{rid}}}"
-                    action = Action(PAYMENT_CONFIRMED, data=h.payment_data)
+                    action = _action((PAYMENT_CONFIRMED, None, None, False, None, h.payment_data))
                 apply(h, action, None, left, left_s)
                 continue
             if claimed is not None:
@@ -400,8 +410,9 @@ class Histories:
             return bool(log) and log[-1][0] <= submitted and log[-1][2] <= lapsed and m.valid_year[j] == log[-1][2]
         if not lowerable(i):
             key = (i, spec.type_code)
-            free = [j for j in range(len(m.ids)) if m.pid[j] == m.pid[i] and m.status[j] != "applicant"
-                    and (j, spec.type_code) not in self._in_progress and j not in self._movers]
+            pid, status, in_progress, movers = m.pid[i], m.status, self._in_progress, self._movers
+            free = [j for j, q in enumerate(m.pid) if q == pid and status[j] != "applicant"
+                    and (j, spec.type_code) not in in_progress and j not in movers]
             candidates = [j for j in free if open_now(j) or lowerable(j)]
             if not candidates:
                 # A province with few members in the chunk: one whose service earlier this year needed
@@ -534,7 +545,7 @@ class Histories:
     def _change(self, h: History, kind: str, licence_id: int | None = None, **details) -> None:
         """The record's history row of a change (logic.effects._change)."""
         m, i = self.members, h.i
-        details = json_text({k: v for k, v in details.items() if v is not None})
+        details = flat_json(details)
         self._out_record.append(f"{m.ids[i]}\t{h.rid}\t{kind}\t{h.at_s}\t{m.pid[i]}\t{opt(licence_id)}\t{details}\n")
 
     def _validity(self, h: History, new: date) -> None:

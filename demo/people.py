@@ -445,7 +445,8 @@ class MemberRows:
             held = self._held[(i, kind)] = [Licence(
                 lid, kind, licence_number(kind, m.pid[i], m.field[i], lid), m.field[i], m.grade[i] or ADMISSION_GRADE,
                 competencies(self.rng) if work else (), issued, add_jalali_years(issued, 5 if work else 3), None)]
-        return max(held, key=_latest)  # as logic.effects renews: the one that expires last
+        # as logic.effects renews: the one that expires last
+        return held[0] if len(held) == 1 else max(held, key=_latest)
 
     def issue_licence(self, i: int, issued: date, held: tuple[str, ...], request_id: int) -> Licence:
         """A work licence a request issued."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from json.encoder import encode_basestring
 from datetime import date, datetime, timedelta
 
 from domain.calendar import US_PER_DAY, WALL_EPOCH
@@ -110,6 +111,22 @@ def data_text(data) -> str:
 
 def json_text(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def flat_json(fields: dict) -> str:
+    """`json_text` of the fields that are not None, when every value is a string or an integer and
+    every key a plain identifier (a record change's details): joined here, with json's own string
+    encoder, instead of a JSONEncoder per row."""
+    parts = []
+    for key, value in fields.items():
+        kind = type(value)
+        if kind is str:
+            parts.append(f"\"{key}\":{encode_basestring(value)}")
+        elif kind is int:
+            parts.append(f"\"{key}\":{value}")
+        elif value is not None:
+            return json_text({k: v for k, v in fields.items() if v is not None})
+    return "{" + ",".join(parts) + "}"
 
 
 # --- the tables ----------------------------------------------------------------------------------

@@ -107,6 +107,11 @@ class BusinessCalendar:
     gives), so one instance can be shared across threads and sessions.
     """
 
+    # The last wall time asked for and its position (one tuple, replaced whole, so a thread never
+    # reads half of another's): a step of a request asks for the same moment two or three times
+    # (the segment's end, then the next deadline from it; the next step's segment start).
+    _last_position: tuple[int | None, int] = (None, 0)
+
     def __init__(
         self,
         workdays: Iterable[int] = IRAN_WORKDAYS,
@@ -234,6 +239,11 @@ class BusinessCalendar:
 
     def working_us_between(self, start: Moment, end: Moment) -> int:
         """Office microseconds from `start` to `end`; negative when `end` is earlier."""
+        if type(start) is int and type(end) is int:  # wall microseconds: no conversion to skip
+            # The start first: a replay's segment starts where its last deadline was counted from,
+            # and its end is where the next deadline counts from (`_last_position` hits both times).
+            before = self.wall_position(start)
+            return self.wall_position(end) - before
         return self.position(end) - self.position(start)
 
     def position(self, moment: Moment) -> int:
@@ -252,13 +262,18 @@ class BusinessCalendar:
     # ------------------------------------------------------ wall microseconds
     def wall_position(self, wall: int) -> int:
         """The position of a wall time."""
+        last = self._last_position
+        if last[0] == wall:
+            return last[1]
         k, t = divmod(wall, US_PER_DAY)
         block = self._blocks.get(k >> _BLOCK_SHIFT) or self._build_block(k >> _BLOCK_SHIFT)
         i = k & _BLOCK_MASK
         into = t - block[1][i]
+        position = block[0][i]
         if into > 0:
-            return block[0][i] + (into if into < self.day_us else self.day_us)
-        return block[0][i]
+            position += into if into < self.day_us else self.day_us
+        self._last_position = (wall, position)
+        return position
 
     def wall_add(self, wall: int, us: int) -> int:
         """The wall time `us` working microseconds after `wall` (at least 1 µs when `us` > 0; a

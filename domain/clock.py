@@ -38,17 +38,20 @@ def units_of_us(us: int) -> int:
     return units
 
 
-_DAY_UNITS: dict[tuple, int] = {}
+_DAY_UNITS: dict[tuple[int, int], tuple[int | Fraction | None, int]] = {}
 
 
 def units_of_days(days: int | Fraction | None, cal: BusinessCalendar) -> int:
     """A limit in working days (half a day for «کمتر از ۱ روز») as units of the calendar's office day;
     nothing for no limit."""
-    key = (days, cal.day_us)
-    units = _DAY_UNITS.get(key)
-    if units is None:  # a handful of limits and office days: worth remembering
-        units = _DAY_UNITS[key] = units_of_us(round((days or 0) * cal.day_us))
-    return units
+    # A handful of limits and office days: worth remembering. Keyed by the limit's identity (the
+    # stages' limits are long-lived objects; hashing a Fraction runs Python code); the entry holds
+    # the limit itself, so an id another object takes later is never mistaken for it.
+    key = (id(days), cal.day_us)
+    entry = _DAY_UNITS.get(key)
+    if entry is None or entry[0] is not days:
+        entry = _DAY_UNITS[key] = (days, units_of_us(round((days or 0) * cal.day_us)))
+    return entry[1]
 
 
 def units_to_hours(units: int) -> Decimal:
@@ -83,6 +86,8 @@ def due(cal: BusinessCalendar, start: Moment, limit: int, used: int) -> Moment:
     """The deadline of a clock that started at `start` with `used` of its `limit` units spent (at
     its start when nothing is left)."""
     left = limit - used
+    if type(start) is int:  # wall microseconds (a bulk replay): straight to the tables
+        return cal.wall_add(start, left * US_PER_UNIT if left > 0 else 0)
     return cal.add_working_us(start, left * US_PER_UNIT if left > 0 else 0)
 
 

@@ -302,10 +302,10 @@ def _stop_clock(state: RequestState, stage: Stage, cal: BusinessCalendar, now: M
     process_used = state.process_hours_used + (0 if stage.outside_total else segment)
     if outcome == RETURN:
         # A return pauses the stage: that segment is not a finished stage, so it has no verdict.
-        return VisitClosed(outcome, actor_id, segment, None), used, process_used
+        return _closed((outcome, actor_id, segment, None)), used, process_used
     # A stage without a limit has no verdict either.
     met = None if stage.limit_days is None else used <= units_of_days(stage.limit_days, cal)
-    return VisitClosed(outcome, actor_id, used, met), 0, process_used
+    return _closed((outcome, actor_id, used, met)), 0, process_used
 
 
 def _met_sla(proc: Process, cal: BusinessCalendar, process_used: int) -> bool | None:
@@ -342,9 +342,10 @@ def _advance(state: RequestState, proc: Process, stage: Stage, index: int, cal: 
 
 def _close(state: RequestState, proc: Process, cal: BusinessCalendar, now: Moment, process_used: int,
            stage_used: int) -> RequestState:
-    return state._replace(status=_REJECTED, version=state.version + 1, assignee_id=None, closed_at=now,
-                          stage_hours_used=stage_used, process_hours_used=process_used,
-                          met_sla=_met_sla(proc, cal, process_used))
+    (type_code, province_id, stage_code, _, version, entered_at, _, _, _, reviewer, referred, tracking,
+     started_at, _, _) = state
+    return _state((type_code, province_id, stage_code, _REJECTED, version + 1, entered_at, stage_used, process_used,
+                   None, reviewer, referred, tracking, started_at, now, _met_sla(proc, cal, process_used)))
 
 
 # --- the actions --------------------------------------------------------------------------------
@@ -376,19 +377,22 @@ def _submit(state, action, actor, facts, cal, now):
     proc = process(state.type_code)
     if facts.open_same_type:
         raise InvalidTransition(f"این عضو یک درخواست «{proc.name_fa}» در جریان دارد.")
-    if proc.renewal_window and facts.valid_until is not None:
-        _renewal_window_check(facts.valid_until, facts.renewal_window_days, tehran_day(now))
-    if proc.needs_paid_dues and facts.valid_until is not None and facts.valid_until < tehran_day(now):
-        raise ValidationError(DUES_UNPAID)
+    valid_until = facts.valid_until
+    if valid_until is not None:
+        if proc.renewal_window:
+            _renewal_window_check(valid_until, facts.renewal_window_days, tehran_day(now))
+        if proc.needs_paid_dues and valid_until < tehran_day(now):
+            raise ValidationError(DUES_UNPAID)
     check_declared(proc.effects, action.data, state.province_id)
     if proc.renews_licence and proc.renews_licence not in facts.licences_held:
         raise ValidationError(f"برای «{proc.name_fa}» عضو باید {LICENCE_KINDS_FA[proc.renews_licence]} "
                               "ثبت‌شده‌ای داشته باشد؛ پروانه‌ای برای تمدید در پروندهٔ او نیست.")
     first = proc.stages[0]
-    new = RequestState(state.type_code, state.province_id, first.code, _OPEN, 1, now,
-                       tracking_code=state.tracking_code, clock_started_at=cal.next_opening(now))
-    return Transition(new, Event(SUBMIT, None, first.code, bump=False), None, _open_visit(proc, first, cal, now, 0),
-                      (), "درخواست ثبت شد.", first.on_enter if facts.assessment_total is None else ())
+    new = _state((state.type_code, state.province_id, first.code, _OPEN, 1, now, 0, 0, None, None, False,
+                  state.tracking_code, cal.next_opening(now), None, None))
+    return _transition((new, _event((SUBMIT, None, first.code, None, None, False)), None,
+                        _open_visit(proc, first, cal, now, 0), (), "درخواست ثبت شد.",
+                        first.on_enter if facts.assessment_total is None else ()))
 
 
 def _approve(state, action, actor, facts, cal, now):
@@ -428,10 +432,10 @@ def _reject(state, action, actor, facts, cal, now):
         raise ValidationError("مبلغی برای تأیید تعیین نشده است.")
     closed, stage_used, process_used = _stop_clock(state, stage, cal, now, actor.id, REJECT)
     committee = stage.kind is _COMMITTEE
-    event = Event("committee_decision" if committee else REJECT, stage.code, None, reason,
-                  {"granted": False} if committee else None)
-    return Transition(_close(state, proc, cal, now, process_used, stage_used), event, closed, None,
-                      stage.on_reject, "درخواست رد شد.")
+    event = _event(("committee_decision" if committee else REJECT, stage.code, None, reason,
+                    {"granted": False} if committee else None, True))
+    return _transition((_close(state, proc, cal, now, process_used, stage_used), event, closed, None,
+                        stage.on_reject, "درخواست رد شد.", ()))
 
 
 def _return(state, action, actor, facts, cal, now):
@@ -439,10 +443,12 @@ def _return(state, action, actor, facts, cal, now):
     _, stage, _ = stage_of(state)
     check_can_act(actor, state, stage, RETURN)
     closed, stage_used, process_used = _stop_clock(state, stage, cal, now, actor.id, RETURN)
-    new = state._replace(status=_RETURNED, version=state.version + 1, assignee_id=None,
-                         stage_hours_used=stage_used, process_hours_used=process_used)
-    return Transition(new, Event(RETURN, stage.code, stage.code, reason), closed, None, (),
-                      "درخواست برای اصلاح به عضو بازگردانده شد.")
+    (type_code, province_id, stage_code, _, version, entered_at, _, _, _, reviewer, referred, tracking, started_at,
+     closed_at, met) = state
+    new = _state((type_code, province_id, stage_code, _RETURNED, version + 1, entered_at, stage_used, process_used,
+                  None, reviewer, referred, tracking, started_at, closed_at, met))
+    return _transition((new, _event((RETURN, stage.code, stage.code, reason, None, True)), closed, None, (),
+                        "درخواست برای اصلاح به عضو بازگردانده شد.", ()))
 
 
 def _complete(state, action, actor, facts, cal, now):
@@ -458,8 +464,12 @@ def _claim(state, action, actor, facts, cal, now):
     if state.assignee_id is not None:
         raise InvalidTransition(f"این کار را {facts.assignee_name or 'همکار دیگری'} برداشته است.")
     check_can_act(actor, state, stage, None)
-    new = state._replace(assignee_id=actor.id, version=state.version + 1)
-    return Transition(new, Event(CLAIM, stage.code, stage.code), message="کار برداشته شد.")
+    (type_code, province_id, stage_code, status, version, entered_at, stage_used, process_used, _, reviewer, referred,
+     tracking, started_at, closed_at, met) = state
+    new = _state((type_code, province_id, stage_code, status, version + 1, entered_at, stage_used, process_used,
+                  actor.id, reviewer, referred, tracking, started_at, closed_at, met))
+    return _transition((new, _event((CLAIM, stage.code, stage.code, None, None, True)), None, None, (),
+                        "کار برداشته شد.", ()))
 
 
 def _unclaim(state, action, actor, facts, cal, now):
@@ -508,9 +518,12 @@ def _resubmit(state, action, actor, facts, cal, now):
     if state.status != _RETURNED:
         raise InvalidTransition("فقط درخواستی که برای اصلاح بازگشته است دوباره ارسال می‌شود.")
     proc, stage, _ = stage_of(state)
-    new = state._replace(status=_OPEN, version=state.version + 1, stage_entered_at=now)
-    return Transition(new, Event(RESUBMIT, stage.code, stage.code), None,
-                      _open_visit(proc, stage, cal, now, state.stage_hours_used), (), "درخواست دوباره ارسال شد.")
+    (type_code, province_id, stage_code, _, version, _, stage_used, process_used, assignee, reviewer, referred,
+     tracking, started_at, closed_at, met) = state
+    new = _state((type_code, province_id, stage_code, _OPEN, version + 1, now, stage_used, process_used, assignee,
+                  reviewer, referred, tracking, started_at, closed_at, met))
+    return _transition((new, _event((RESUBMIT, stage.code, stage.code, None, None, True)), None,
+                        _open_visit(proc, stage, cal, now, stage_used), (), "درخواست دوباره ارسال شد.", ()))
 
 
 def _member_completed(state, action, actor, facts, cal, now):
