@@ -230,6 +230,7 @@ def measure(url: str, runs: int = 5, port: int = 8791) -> dict:
                         _settle(page, page.locator("[data-testid='stMain'] [data-testid='stTable']")))))
                     ctx.close()
             browser.close()
+        peak = _peak_rss_mb(proc.pid)
     finally:
         proc.terminate()
         try:
@@ -237,7 +238,18 @@ def measure(url: str, runs: int = 5, port: int = 8791) -> dict:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    return {k: round(statistics.median(v), 1) for k, v in times.items()}
+    return {**{k: round(statistics.median(v), 1) for k, v in times.items()}, "browser_app_peak_rss_mb": peak}
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    """The app process's peak resident memory (issue #18 item 5: under 400 MB serving every page)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
 
 
 def server_times(url: str, runs: int = 5) -> dict:
