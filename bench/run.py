@@ -2,7 +2,11 @@
 write bench/results.json.
 
     python -m bench.run [--sizes 50000,1000000] [--database-url URL] [--no-load] [--no-standby] [--no-proxy]
-                        [--existing URL ...]
+                        [--no-browser] [--existing URL ...]
+
+On the largest size (and each --existing database) the browser pass (bench/browser_bench.py) adds
+browser_<page>_ms, the median click-to-settled time in Chromium, and server_<page>_ms, one script
+run of the same page in AppTest; `--no-browser` skips it.
 
 After the sizes, the load run (bench/load_bench.py: 32 workers, 2,000 concurrent decisions) reports
 decisions_per_s; the standby run (bench/standby.py, its own primary and standby) the KPI service's
@@ -74,7 +78,15 @@ def page_run_ms(url: str, page: str, username: str, runs: int = 5) -> float:
     return round(statistics.median(times), 1)
 
 
-def measure_size(server_url: str, requests: int, now: datetime) -> dict:
+def browser_figures(url: str, runs: int = 5) -> dict:
+    """The browser pass (issue #18 item 1): click-to-settled medians in Chromium and, beside each,
+    the server time of one script run (bench/browser_bench.py)."""
+    from bench.browser_bench import measure, server_times
+
+    return {**measure(url, runs), **server_times(url, runs)}
+
+
+def measure_size(server_url: str, requests: int, now: datetime, browser: bool = False) -> dict:
     from bench.queue_bench import _tehran_actor, measure_queue
     from demo import load_demo
 
@@ -91,13 +103,15 @@ def measure_size(server_url: str, requests: int, now: datetime) -> dict:
         row = {"requests": requests, "demo_load_s": load_s, **after_load, **measure_queue(engine, actor, now)}
         row["queue_page_run_ms"] = page_run_ms(url, "pages/queue.py", "tehran.expert")
         row.update(_kpi_figures(url, now))
+        if browser:
+            row.update(browser_figures(url))
         return row
     finally:
         engine.dispose()
         drop_database(server_url, name)
 
 
-def measure_existing(url: str, now: datetime) -> dict:
+def measure_existing(url: str, now: datetime, browser: bool = False) -> dict:
     """The same figures on a database that already holds demo data (say, 5 million requests loaded
     once with `python -m demo --scale national`): no load, nothing dropped."""
     from bench.queue_bench import _tehran_actor, measure_queue
@@ -111,6 +125,8 @@ def measure_existing(url: str, now: datetime) -> dict:
         row = {"requests": row.pop("requests"), **row}
         row["queue_page_run_ms"] = page_run_ms(url, "pages/queue.py", "tehran.expert")
         row.update(_kpi_figures(url, now))
+        if browser:
+            row.update(browser_figures(url))
         return row
     finally:
         engine.dispose()
@@ -158,18 +174,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip decisions through nginx with one and two app processes (bench/proxy_bench.py)")
     parser.add_argument("--no-standby", action="store_true",
                         help="skip the read standby run (bench/standby.py, about a minute and a half)")
+    parser.add_argument("--no-browser", action="store_true",
+                        help="skip the browser pass (Chromium click-to-settled times and AppTest server times of "
+                             "every page, on the largest size and each --existing database)")
     parser.add_argument("--existing", action="append", default=[], metavar="URL",
                         help="also measure this already-loaded database (repeatable; nothing is loaded or dropped)")
     args = parser.parse_args(argv)
     server = normalize_url(args.database_url) if args.database_url else embedded_url(DATA_DIR / "pg-bench")
     now = now_tehran()
     rows = []
-    for size in (int(s) for s in args.sizes.split(",") if s.strip()):
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    for size in sizes:
         print(f"measuring at {size:,} requests ...", flush=True)
-        rows.append(measure_size(server, size, now))
+        rows.append(measure_size(server, size, now, browser=not args.no_browser and size == max(sizes)))
     for url in args.existing:
         print(f"measuring the existing database {make_url(normalize_url(url)).database} ...", flush=True)
-        rows.append(measure_existing(normalize_url(url), now))
+        rows.append(measure_existing(normalize_url(url), now, browser=not args.no_browser))
     if rows:
         print_table(rows)
     load = None

@@ -102,6 +102,14 @@ def _view(document_id: int) -> None:
         st.error(exc.message)
 
 
+@st.fragment
+def _document_pane(label: str, key: str, names: dict[int, str]) -> None:
+    """A document picker and its viewer: choosing another document (or zooming) reruns this part
+    alone (issue #18), not the profile's queries and the other tabs."""
+    pick = st.selectbox(label, list(names), key=key, format_func=names.get, placeholder="یکی را برگزینید")
+    _view(pick)
+
+
 # The screen of the request that made a change (its code is shown in Persian digits beside it).
 REQUEST_LINK = st.column_config.LinkColumn("پرونده", display_text="باز کردن", width=65)
 
@@ -137,9 +145,8 @@ with tabs[1]:
     scanned = [e for e in profile.educations if e.document_id]
     if scanned:
         by_id = {e.document_id: e for e in scanned}
-        pick = st.selectbox("تصویر مدرک تحصیلی", list(by_id), key="mem-degree-pick",
-                            format_func=lambda i: f"{by_id[i].level_label} — {by_id[i].field}", placeholder="یکی را برگزینید")
-        _view(pick)
+        _document_pane("تصویر مدرک تحصیلی", "mem-degree-pick", {i: f"{e.level_label} — {e.field}"
+                                                                 for i, e in by_id.items()})
 
 # --- contacts and addresses ---------------------------------------------------------------------
 with tabs[2]:
@@ -168,9 +175,8 @@ with tabs[3]:
     if degree_docs:
         st.caption("تصویر مدارک تحصیلی در بخش «اطلاعات تحصیلی» نمایش داده می‌شود.")
     if viewable:
-        pick = st.selectbox("مدرک برای نمایش", list(viewable), key="mem-doc-pick",
-                            format_func=lambda i: f"{viewable[i].info.type_label} — {viewable[i].info.file_name}", placeholder="یکی را برگزینید")
-        _view(pick)
+        _document_pane("مدرک برای نمایش", "mem-doc-pick", {i: f"{d.info.type_label} — {d.info.file_name}"
+                                                          for i, d in viewable.items()})
 
 # --- family -------------------------------------------------------------------------------------
 with tabs[4]:

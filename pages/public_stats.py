@@ -11,8 +11,8 @@ from domain.text import to_persian_digits as fa
 from logic import releases as rel
 from ui import freshness
 from ui.boot import leave_legacy_pages_mode
-from ui.release_view import show_snapshot
-from ui.session import read
+from ui.release_view import prerendered, show_snapshot
+from ui.session import engine, read
 
 leave_legacy_pages_mode()
 
@@ -55,5 +55,8 @@ if release.superseded_by_id is not None:
 if release.supersedes_id is not None:
     st.info(f"این انتشار اصلاحیهٔ انتشار شمارهٔ {fa(release.supersedes_id)} («{release.supersedes_title}») است.")
 
-snapshot, _ = read(lambda session: rel.published_snapshot(session, release.id), fresh)
-show_snapshot(snapshot, key=f"public-{release.id}", release_id=release.id, heading=False)
+# Frozen at publication: rendered once per app process and release, and served from there.
+snapshot, shown = prerendered(engine().url.render_as_string(hide_password=True), release.id,
+                              release.published_at.isoformat(),
+                              lambda: read(lambda session: rel.published_snapshot(session, release.id), fresh)[0])
+show_snapshot(snapshot, key=f"public-{release.id}", release_id=release.id, heading=False, shown=shown)

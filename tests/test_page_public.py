@@ -176,3 +176,33 @@ def test_a_release_stored_with_the_old_small_mark_shows_the_one_mark(db_url, db,
     issued = next(df.value for df in at.table if "پایه ۱" in df.value.columns)
     assert issued[issued["رشته"] == "معماری"].iloc[0]["پایه ۳"] == "×"
     assert any("اکنون «×» است" in m for m in texts(at.markdown))
+
+
+def test_a_release_is_rendered_once_and_every_visitor_sees_the_live_rendering(db_url, published, db, monkeypatch):
+    """Issue #18: a published release is frozen, so the page draws it from a copy rendered once per
+    app process; what a later visitor gets must be exactly what rendering the stored snapshot gives."""
+    import json
+
+    import plotly.io as pio
+
+    from db.engine import session_scope
+    from ui.release_view import render
+
+    _, release_id = published
+    first = open_public(db_url, release=str(release_id))
+    loads = []
+    original = rel.published_snapshot
+    monkeypatch.setattr(rel, "published_snapshot", lambda s, i: loads.append(i) or original(s, i))
+    second = open_public(db_url, release=str(release_id))
+    assert loads == []  # served from the rendered copy: the snapshot is not read again
+    with session_scope(db) as s:
+        live = render(rel.published_snapshot(s, release_id))
+    charts = [json.loads(c.proto.spec) for c in second.get("plotly_chart")]
+    expected = [json.loads(pio.to_json(f, validate=False))
+                for t in live for f in (t.chart, t.share) if f is not None]
+    assert [c["data"] for c in charts] == [e["data"] for e in expected]
+    assert [c["layout"]["title"] for c in charts] == [e["layout"]["title"] for e in expected]
+    shown = [df.value for df in second.table][1:]  # the first table is the list of releases
+    assert [list(a.columns) for a in shown] == [list(t.frame.columns) for t in live]
+    assert [a.astype(str).values.tolist() for a in shown] == [t.frame.astype(str).values.tolist() for t in live]
+    assert [df.value.to_dict() for df in first.table] == [df.value.to_dict() for df in second.table]

@@ -54,16 +54,30 @@ def value_axis(values: Sequence[float], suffix: str = "") -> dict:
             "range": [0, ticks[-1] * 1.05 if ticks[-1] else 1]}
 
 
-def _layout(fig: go.Figure, title: str, y_title: str, values: Sequence[float], *, suffix: str = "",
-            barmode: str | None = None) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "x": 1, "xanchor": "right"}, font={"family": FONT},
-        legend={"orientation": "h", "x": 1, "xanchor": "right", "y": -0.25}, barmode=barmode,
-        margin={"l": 10, "r": 10, "t": 50, "b": 10}, hoverlabel={"font": {"family": FONT}},
-        yaxis={"title": {"text": y_title}, "side": "right", **value_axis(values, suffix)},
-        xaxis={"type": "category", "automargin": True},
-    )
-    return fig
+def figure(data: list[dict], layout: dict) -> go.Figure:
+    """A figure from plain trace and layout dicts, without Plotly's property validation.
+
+    Building a figure property by property (`add_bar`, `update_layout`) validates every path and
+    took about half a second per chart on the 2-core bench machine (issue #18: the KPI page drew
+    five); a dict is built in microseconds. `tests/domain/test_fast_figures.py` checks that each
+    builder's figure is exactly what the validated construction gives."""
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
+
+
+def _layout(title: str, y_title: str, values: Sequence[float], *, suffix: str = "",
+            barmode: str | None = None, categories: Sequence[str] | None = None) -> dict:
+    layout = {
+        "title": {"text": title, "x": 1, "xanchor": "right"}, "font": {"family": FONT},
+        "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": -0.25},
+        "margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "hoverlabel": {"font": {"family": FONT}},
+        "yaxis": {"title": {"text": y_title}, "side": "right", **value_axis(values, suffix)},
+        "xaxis": {"type": "category", "automargin": True},
+    }
+    if barmode:
+        layout["barmode"] = barmode
+    if categories is not None:
+        layout["xaxis"].update(categoryorder="array", categoryarray=list(categories))
+    return layout
 
 
 def _hover(values: Sequence[float | None], digits: int = 0, suffix: str = "") -> list[str]:
@@ -73,53 +87,49 @@ def _hover(values: Sequence[float | None], digits: int = 0, suffix: str = "") ->
 def bars(title: str, categories: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *,
          y_title: str = "", stacked: bool = False, digits: int = 0, suffix: str = "") -> go.Figure:
     """Bars per category (a Jalali month, a stage, a province) for each named series, in order."""
-    fig = go.Figure()
-    for i, (name, values) in enumerate(series):
-        fig.add_bar(x=list(categories), y=[v if v is not None else 0 for v in values], name=name,
-                    marker_color=COLORS[i % len(COLORS)], customdata=_hover(values, digits, suffix),
-                    hovertemplate="%{x}<br>" + name + ": %{customdata}<extra></extra>")
+    data = [{"type": "bar", "x": list(categories), "y": [v if v is not None else 0 for v in values], "name": name,
+             "marker": {"color": COLORS[i % len(COLORS)]}, "customdata": _hover(values, digits, suffix),
+             "hovertemplate": "%{x}<br>" + name + ": %{customdata}<extra></extra>"}
+            for i, (name, values) in enumerate(series)]
     totals = ([sum(v or 0 for v in col) for col in zip(*(vals for _, vals in series))] if stacked
               else [v or 0 for _, vals in series for v in vals])
-    _layout(fig, title, y_title, totals, suffix=suffix, barmode="stack" if stacked else "group")
-    fig.update_xaxes(categoryorder="array", categoryarray=list(categories))
-    return fig
+    return figure(data, _layout(title, y_title, totals, suffix=suffix, barmode="stack" if stacked else "group",
+                                categories=categories))
 
 
 def hbars(title: str, categories: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *,
           x_title: str = "", stacked: bool = False) -> go.Figure:
     """Horizontal bars, one row per category (long Persian labels read in full at the right), a
     fixed height per row, and the legend above the bars so that it covers none of them."""
-    fig = go.Figure()
-    for i, (name, values) in enumerate(series):
-        # The hover names the category from customdata too: Plotly prints its own values in Latin digits.
-        fig.add_bar(y=list(categories), x=[v if v is not None else 0 for v in values], name=name, orientation="h",
-                    marker_color=COLORS[i % len(COLORS)], customdata=list(zip(categories, _hover(values))),
-                    hovertemplate="%{customdata[0]}<br>" + name + ": %{customdata[1]}<extra></extra>")
+    # The hover names the category from customdata too: Plotly prints its own values in Latin digits.
+    data = [{"type": "bar", "y": list(categories), "x": [v if v is not None else 0 for v in values], "name": name,
+             "orientation": "h", "marker": {"color": COLORS[i % len(COLORS)]},
+             "customdata": [list(pair) for pair in zip(categories, _hover(values))],
+             "hovertemplate": "%{customdata[0]}<br>" + name + ": %{customdata[1]}<extra></extra>"}
+            for i, (name, values) in enumerate(series)]
     totals = ([sum(v or 0 for v in col) for col in zip(*(vals for _, vals in series))] if stacked
               else [v or 0 for _, vals in series for v in vals])
-    fig.update_layout(
-        title={"text": title, "x": 1, "xanchor": "right"}, font={"family": FONT}, barmode="stack" if stacked else "group",
-        legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom"},
-        margin={"l": 10, "r": 10, "t": 90, "b": 10}, hoverlabel={"font": {"family": FONT}},
-        height=120 + 28 * max(len(categories), 1),
-        xaxis={"title": {"text": x_title}, "autorange": "reversed", **value_axis(totals)},
-        yaxis={"type": "category", "automargin": True, "side": "right", "autorange": "reversed",
-               "categoryorder": "array", "categoryarray": list(categories)},
-    )
-    return fig
+    return figure(data, {
+        "title": {"text": title, "x": 1, "xanchor": "right"}, "font": {"family": FONT},
+        "barmode": "stack" if stacked else "group",
+        "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom"},
+        "margin": {"l": 10, "r": 10, "t": 90, "b": 10}, "hoverlabel": {"font": {"family": FONT}},
+        "height": 120 + 28 * max(len(categories), 1),
+        "xaxis": {"title": {"text": x_title}, "autorange": "reversed", **value_axis(totals)},
+        "yaxis": {"type": "category", "automargin": True, "side": "right", "autorange": "reversed",
+                  "categoryorder": "array", "categoryarray": list(categories)},
+    })
 
 
 def month_lines(title: str, months: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *,
                 y_title: str = "", digits: int = 1, suffix: str = "") -> go.Figure:
     """Lines over Jalali months (labels such as «مهر ۱۴۰۵», oldest first)."""
-    fig = go.Figure()
-    for i, (name, values) in enumerate(series):
-        fig.add_scatter(x=list(months), y=list(values), name=name, mode="lines+markers",
-                        line={"color": COLORS[i % len(COLORS)]}, customdata=_hover(values, digits, suffix),
-                        hovertemplate="%{x}<br>" + name + ": %{customdata}<extra></extra>", connectgaps=False)
-    _layout(fig, title, y_title, [v for _, vals in series for v in vals if v is not None], suffix=suffix)
-    fig.update_xaxes(categoryorder="array", categoryarray=list(months))
-    return fig
+    data = [{"type": "scatter", "x": list(months), "y": list(values), "name": name, "mode": "lines+markers",
+             "line": {"color": COLORS[i % len(COLORS)]}, "customdata": _hover(values, digits, suffix),
+             "hovertemplate": "%{x}<br>" + name + ": %{customdata}<extra></extra>", "connectgaps": False}
+            for i, (name, values) in enumerate(series)]
+    return figure(data, _layout(title, y_title, [v for _, vals in series for v in vals if v is not None],
+                                suffix=suffix, categories=months))
 
 
 def display_frame(table: Table) -> pd.DataFrame:

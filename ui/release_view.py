@@ -2,6 +2,9 @@
 charts and downloads. Used by the board's releases page and the public statistics page."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -11,7 +14,7 @@ from domain.text import format_number
 from domain.text import to_persian_digits as fa
 from logic import releases as rel
 from logic.export import CSV_MIME, XLSX_MIME
-from ui.charts import fa_number, value_axis
+from ui.charts import fa_number, figure, value_axis
 from ui.widgets import plain
 
 FONT = "Vazirmatn, Noto Sans Arabic, Tahoma, sans-serif"
@@ -40,14 +43,11 @@ def table_frame(table: dict) -> pd.DataFrame:
     return pd.DataFrame(data, dtype=object)
 
 
-def _layout(fig: go.Figure, title: str, *, counts: bool = True, suffix: str = "") -> go.Figure:
+def _layout(data: list[dict], title: str, *, counts: bool = True, suffix: str = "",
+            barmode: str | None = None) -> go.Figure:
     """Persian font, categories read right to left, Persian numbers on the value axis and in hovers
     (Plotly prints Latin digits for its own ticks and hover values)."""
-    fig.update_layout(title={"text": title, "x": 1, "xanchor": "right"}, font={"family": FONT},
-                      margin={"l": 10, "r": 10, "t": 50, "b": 10}, legend={"orientation": "h"}, height=360,
-                      hoverlabel={"font": {"family": FONT}})
-    fig.update_xaxes(autorange="reversed", type="category")
-    values = [y for trace in fig.data for y in (trace.y or ()) if y is not None]
+    values = [y for trace in data for y in trace["y"] if y is not None]
     if counts:
         axis = value_axis(values)
         if max(values, default=0) <= 4:  # whole steps for small counts, never ۰٫۵
@@ -55,11 +55,17 @@ def _layout(fig: go.Figure, title: str, *, counts: bool = True, suffix: str = ""
     else:
         ticks = list(range(0, 101, 20))
         axis = {"tickmode": "array", "tickvals": ticks, "ticktext": [fa(t) + suffix for t in ticks], "range": [0, 100]}
-    fig.update_yaxes(side="right", **axis)
-    for trace in fig.data:
-        trace.customdata = [fa_number(y, 0 if counts else 1) + suffix for y in (trace.y or ())]
-        trace.hovertemplate = "%{x}<br>" + (trace.name or "") + ": %{customdata}<extra></extra>"
-    return fig
+    for trace in data:
+        trace["type"] = "bar"
+        trace["customdata"] = [fa_number(y, 0 if counts else 1) + suffix for y in trace["y"]]
+        trace["hovertemplate"] = "%{x}<br>" + (trace.get("name") or "") + ": %{customdata}<extra></extra>"
+    layout = {"title": {"text": title, "x": 1, "xanchor": "right"}, "font": {"family": FONT},
+              "margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "legend": {"orientation": "h"}, "height": 360,
+              "hoverlabel": {"font": {"family": FONT}}, "xaxis": {"autorange": "reversed", "type": "category"},
+              "yaxis": {"side": "right", **axis}}
+    if barmode:
+        layout["barmode"] = barmode
+    return figure(data, layout)
 
 
 def _number(value):
@@ -73,29 +79,57 @@ def _has_hidden(table: dict) -> bool:
 def table_chart(table: dict) -> go.Figure | None:
     """Hidden entries never reach a chart: a two-way table with hidden cells is drawn by its
     shown row totals, otherwise by its shown cells. None when there is nothing to draw."""
-    rows = table["rows"]
+    rows = list(table["rows"])
     if table["kind"] != "cross" and not any(_number(v) for row in table["cells"] for v in row[:2]):
         return None
     if table["kind"] == "services":
-        fig = go.Figure([go.Bar(name=table["columns"][0], x=rows, y=[_number(r[0]) for r in table["cells"]]),
-                         go.Bar(name=table["columns"][1], x=rows, y=[_number(r[1]) for r in table["cells"]])])
-        fig.update_layout(barmode="group")
-        return _layout(fig, "درخواست‌های رسیده و رسیدگی‌شده")
+        return _layout([{"name": table["columns"][j], "x": rows, "y": [_number(r[j]) for r in table["cells"]]}
+                        for j in (0, 1)], "درخواست‌های رسیده و رسیدگی‌شده", barmode="group")
     if table["kind"] == "cross" and _has_hidden(table):
         totals = [_number(v) for v in table["row_totals"]]
         if not any(totals):
             return None
-        fig = go.Figure([go.Bar(name="جمع", x=rows, y=totals)])
-        return _layout(fig, f"جمع به تفکیک {table['row_header']}")
-    fig = go.Figure([go.Bar(name=col, x=rows, y=[_number(r[j]) for r in table["cells"]])
-                     for j, col in enumerate(table["columns"])])
-    fig.update_layout(barmode="group")
-    return _layout(fig, table["title"])
+        return _layout([{"name": "جمع", "x": rows, "y": totals}], f"جمع به تفکیک {table['row_header']}")
+    return _layout([{"name": col, "x": rows, "y": [_number(r[j]) for r in table["cells"]]}
+                    for j, col in enumerate(table["columns"])], table["title"], barmode="group")
 
 
 def services_share_chart(table: dict) -> go.Figure:
-    fig = go.Figure([go.Bar(x=table["rows"], y=[_number(r[2]) for r in table["cells"]], name=table["columns"][2])])
-    return _layout(fig, table["columns"][2], counts=False, suffix="٪")
+    return _layout([{"x": list(table["rows"]), "y": [_number(r[2]) for r in table["cells"]],
+                     "name": table["columns"][2]}], table["columns"][2], counts=False, suffix="٪")
+
+
+@dataclass(frozen=True)
+class ShownTable:
+    """One table of a release as the page draws it."""
+    key: str
+    title: str
+    counted: str
+    frame: pd.DataFrame
+    chart: go.Figure | None
+    share: go.Figure | None
+    table: dict
+
+
+def render(snapshot: dict) -> list[ShownTable]:
+    """The release's tables as the page shows them (frames with Persian digits, the charts)."""
+    return [ShownTable(t["key"], t["title"], t["counted"], table_frame(t), table_chart(t),
+                       services_share_chart(t) if t["kind"] == "services"
+                       and any(_number(row[2]) is not None for row in t["cells"]) else None, t)
+            for t in snapshot["tables"]]
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def prerendered(database: str, release_id: int, published_at: str, _load: Callable[[], dict]) -> tuple[dict, list]:
+    """A published release's snapshot and its rendered tables, made once per app process and release.
+
+    A published release never changes (a trigger refuses it), so its tables, frames and charts are
+    the same for every visitor: the public page draws them from here instead of reading the snapshot
+    and building each chart again on every run. The key names the database and the moment of
+    publication as well, so that two databases (tests, a restore) never share an entry; at most 64
+    releases are kept (a few hundred kilobytes each)."""
+    snapshot = _load()
+    return snapshot, render(snapshot)
 
 
 def methodology(snapshot: dict) -> None:
@@ -104,9 +138,9 @@ def methodology(snapshot: dict) -> None:
 
 
 def show_snapshot(snapshot: dict, *, key: str, release_id: int | None = None, downloads: bool = True,
-                  heading: bool = True) -> None:
+                  heading: bool = True, shown: list[ShownTable] | None = None) -> None:
     """The whole release: header facts (unless the page shows them), methodology, and each table
-    with its chart."""
+    with its chart; `shown` is the release already rendered (`prerendered`)."""
     if heading:
         st.markdown(f"**{plain(snapshot['title'])}**  \n{snapshot['province']}، {snapshot['period']['label']}")
     if snapshot.get("note"):  # the note is public: whatever its author typed is shown as text
@@ -117,24 +151,24 @@ def show_snapshot(snapshot: dict, *, key: str, release_id: int | None = None, do
                "رسیدگی‌شده، درصد و میانه منتشر نمی‌شود.")
     name = f"release-{release_id}" if release_id is not None else "release-preview"
     if downloads:
+        # The files are made when a button is pressed (a callable), not on every run.
         c1, c2 = st.columns(2)
-        c1.download_button("دانلود همهٔ جدول‌ها (CSV)", rel.release_csv(snapshot), file_name=f"{name}.csv",
+        c1.download_button("دانلود همهٔ جدول‌ها (CSV)", lambda: rel.release_csv(snapshot), file_name=f"{name}.csv",
                            mime=CSV_MIME, key=f"{key}-csv", on_click="ignore", icon=":material/download:")
-        c2.download_button("دانلود همهٔ جدول‌ها (XLSX)", rel.release_xlsx(snapshot), file_name=f"{name}.xlsx",
+        c2.download_button("دانلود همهٔ جدول‌ها (XLSX)", lambda: rel.release_xlsx(snapshot), file_name=f"{name}.xlsx",
                            mime=XLSX_MIME, key=f"{key}-xlsx", on_click="ignore", icon=":material/download:")
-    for table in snapshot["tables"]:
-        st.subheader(table["title"])
-        st.caption(table["counted"])
+    for item in shown if shown is not None else render(snapshot):
+        st.subheader(item.title)
+        st.caption(item.counted)
         # A static table: it follows the page's right-to-left direction (the interactive grid does not).
-        st.table(table_frame(table), hide_index=True)
-        chart = table_chart(table)
-        if chart is None:
+        st.table(item.frame, hide_index=True)
+        if item.chart is None:
             st.caption("همهٔ عددهای این جدول صفر یا پنهان است؛ نموداری ندارد.")
         else:
-            st.plotly_chart(chart, key=f"{key}-{table['key']}-chart", width="stretch")
-        if table["kind"] == "services" and any(_number(row[2]) is not None for row in table["cells"]):
-            st.plotly_chart(services_share_chart(table), key=f"{key}-{table['key']}-share", width="stretch")
+            st.plotly_chart(item.chart, key=f"{key}-{item.key}-chart", width="stretch")
+        if item.share is not None:
+            st.plotly_chart(item.share, key=f"{key}-{item.key}-share", width="stretch")
         if downloads:
-            st.download_button("دانلود این جدول (CSV)", rel.table_csv(table),
-                               file_name=f"{name}-{table['key']}.csv", mime=CSV_MIME,
-                               key=f"{key}-{table['key']}-csv", on_click="ignore")
+            st.download_button("دانلود این جدول (CSV)", lambda t=item.table: rel.table_csv(t),
+                               file_name=f"{name}-{item.key}.csv", mime=CSV_MIME,
+                               key=f"{key}-{item.key}-csv", on_click="ignore")
