@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
@@ -44,7 +44,7 @@ from domain.calendar import US_PER_HOUR, BusinessCalendar
 from domain.clock import US_PER_UNIT, units_of_days
 from domain.errors import PermissionDenied, ValidationError
 from domain.jalali import TEHRAN, format_jalali_date
-from domain.periods import Month, Period, trend_months
+from domain.periods import Month, Period, months_between, trend_months
 from domain.processes import JUDGED_TYPES, NO_LIMIT_FA, NO_LIMIT_STAGES, PROCESSES, limit_decimal, limit_fa
 from domain.reference import PROVINCE_NAMES_FA, PROVINCES
 from domain.roles import Role
@@ -447,39 +447,74 @@ def _any_params(provinces: Sequence[int]) -> dict:
     return {"p0": provinces[0]} if len(provinces) == 1 else {"pids": list(provinces)}
 
 
+def month_span(first: date, end: date) -> tuple[date, date] | None:
+    """[start, end) of the whole Jalali months inside the days [first, end), or None if there is none."""
+    whole = [m for m in months_between(first, end - timedelta(days=1)) if m.start >= first and m.end <= end]
+    return (whole[0].start, whole[-1].end) if whole else None
+
+
+def period_rows(table: str, columns: str, where: str, first: date, end: date, params: dict,
+                day_as: str | None = None) -> str:
+    """The rows of a daily rollup for the days [first, end): whole Jalali months from its month table
+    (migration 0022: `kpi_visit_day` -> `kpi_visit_month`, `kpi_day` -> `kpi_month`, ...), the days
+    before and after them from the daily table. Every row carries sums, so callers group the result.
+    `day_as` names a column holding the row's day (a month row's first day). Adds its bounds to `params`."""
+    month_table = MONTH_TABLES[table]
+    params.update(pr_d0=first, pr_d1=end)
+    span = month_span(first, end)
+    day_cols = f"{columns}, day AS {day_as}" if day_as else columns
+    if span is None:
+        return f"SELECT {day_cols} FROM {table} WHERE {where} AND day >= :pr_d0 AND day < :pr_d1"
+    params.update(pr_m0=span[0], pr_m1=span[1])
+    month_cols = f"{columns}, month AS {day_as}" if day_as else columns
+    return (f"SELECT {month_cols} FROM {month_table} WHERE {where} AND month >= :pr_m0 AND month < :pr_m1 "
+            f"UNION ALL SELECT {day_cols} FROM {table} WHERE {where} AND day >= :pr_d0 AND day < :pr_m0 "
+            f"UNION ALL SELECT {day_cols} FROM {table} WHERE {where} AND day >= :pr_m1 AND day < :pr_d1")
+
+
+MONTH_TABLES = {"kpi_visit_day": "kpi_visit_month", "kpi_request_day": "kpi_request_month", "kpi_day": "kpi_month",
+                "kpi_visit_hours": "kpi_visit_hours_month"}
+
+
 def stage_compliance(session: Session, provinces: Sequence[int], period: Period) -> list[StageCompliance]:
-    """Finished stage visits of the period per province, type and stage (from the daily rollup)."""
+    """Finished stage visits of the period per province, type and stage (from the rollups)."""
+    params = _any_params(provinces)
     rows = session.execute(sa.text(f"""
         SELECT province_id, type_code, stage_code, sum(decisions) AS decisions, sum(verdicts) AS verdicts,
                sum(met) AS met, sum(returns) AS returns
-        FROM kpi_visit_day WHERE {_any('province_id', provinces)} AND day >= :d0 AND day < :d1
-        GROUP BY 1, 2, 3"""), {"d0": period.first_day, "d1": period.end_day, **_any_params(provinces)})
+        FROM ({period_rows('kpi_visit_day', 'province_id, type_code, stage_code, decisions, verdicts, met, returns',
+                           _any('province_id', provinces), period.first_day, period.end_day, params)}) r
+        GROUP BY 1, 2, 3"""), params)
     return [StageCompliance(r.province_id, r.type_code, r.stage_code, int(r.decisions), int(r.verdicts), int(r.met),
                             int(r.returns)) for r in rows]
 
 
 def request_compliance(session: Session, provinces: Sequence[int], period: Period) -> list[RequestCompliance]:
-    """Requests closed in the period per province, type and status (from the daily rollup)."""
+    """Requests closed in the period per province, type and status (from the rollups)."""
+    params = _any_params(provinces)
     rows = session.execute(sa.text(f"""
         SELECT province_id, type_code, status, sum(closed) AS closed, sum(met) AS met, sum(hours) AS hours
-        FROM kpi_request_day WHERE {_any('province_id', provinces)} AND day >= :d0 AND day < :d1
-        GROUP BY 1, 2, 3"""), {"d0": period.first_day, "d1": period.end_day, **_any_params(provinces)})
+        FROM ({period_rows('kpi_request_day', 'province_id, type_code, status, closed, met, hours',
+                           _any('province_id', provinces), period.first_day, period.end_day, params)}) r
+        GROUP BY 1, 2, 3"""), params)
     return [RequestCompliance(r.province_id, r.type_code, r.status, int(r.closed), int(r.met), r.hours) for r in rows]
 
 
 def compliance_trend(session: Session, provinces: Sequence[int], months: Sequence[Month]) -> list[TrendPoint]:
     """Stage and whole-request compliance per Jalali month. The requests are those judged against a
     process total (`kpi_day.requests_closed` counts only them: types the seed gives no total are not)."""
-    from db.models import KpiDay
-    bucket = month_bucket_sql(KpiDay.day, months).label("b")
-    rows = {r.b: r for r in session.execute(
-        sa.select(bucket, sa.func.sum(KpiDay.visit_verdicts).label("vv"), sa.func.sum(KpiDay.visit_met).label("vm"),
-                  sa.func.sum(KpiDay.requests_closed).label("rc"), sa.func.sum(KpiDay.requests_met).label("rm"))
-        .where(_in_scope(KpiDay.province_id, provinces), KpiDay.day >= months[0].start, KpiDay.day < months[-1].end)
-        .group_by(bucket))}
+    from db.models import KpiMonth
+    # Whole months: the month rollup alone (migration 0022), one row per province and month.
+    rows = {r.month: r for r in session.execute(
+        sa.select(KpiMonth.month, sa.func.sum(KpiMonth.visit_verdicts).label("vv"),
+                  sa.func.sum(KpiMonth.visit_met).label("vm"), sa.func.sum(KpiMonth.requests_closed).label("rc"),
+                  sa.func.sum(KpiMonth.requests_met).label("rm"))
+        .where(_in_scope(KpiMonth.province_id, provinces), KpiMonth.month >= months[0].start,
+               KpiMonth.month < months[-1].end)
+        .group_by(KpiMonth.month))}
     out = []
-    for i, mo in enumerate(months, start=1):
-        r = rows.get(i)
+    for mo in months:
+        r = rows.get(mo.start)
         out.append(TrendPoint(mo, int(r.vv) if r else 0, int(r.vm) if r else 0, int(r.rc) if r else 0,
                               int(r.rm) if r else 0))
     return out
@@ -489,33 +524,168 @@ def cycle_times(session: Session, provinces: Sequence[int], period: Period, cals
                 by_province: bool = False) -> tuple[list[CycleTime], list[CycleTime]]:
     """Median and 90th percentile of the whole process's working days (process hours / the
     province's office-day hours) of requests completed in the period: per type, and per province
-    when asked (one pass, two grouping sets). No median over all types: types with 1- and 14-day
-    limits mixed in one figure would tell nobody anything."""
-    # The working days are computed once per request (not once per grouping set), and types are
-    # grouped byte-wise: both sorts of the month's completed requests stay cheap across 31 provinces.
-    sets = "(c.type_code)" + (", (c.province_id)" if by_province else "")
-    province = "c.province_id" if by_province else "NULL::smallint AS province_id"
-    rows = session.execute(sa.text(f"""
-        SELECT c.type_code, {province}, GROUPING(c.type_code) AS gt, count(*) AS n,
-               percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY c.days) AS pct
-        FROM (SELECT r.type_code COLLATE "C" AS type_code, r.province_id,
-                     r.process_hours_used::float8 / d.day_hours AS days
-              FROM request r
-              JOIN unnest(CAST(:dp AS smallint[]), CAST(:dh AS float8[])) AS d(province_id, day_hours)
-                   ON d.province_id = r.province_id
-              WHERE r.status = 'completed' AND {_any('r.province_id', provinces)}
-                AND r.closed_at >= :start AND r.closed_at < :end
-              OFFSET 0) c
-        GROUP BY GROUPING SETS ({sets})"""),
-        {"dp": list(provinces), "dh": [cals[p].day_hours for p in provinces], "start": period.start, "end": period.end,
-         **_any_params(provinces)})
-    per_type, per_province = [], []
-    for r in rows:
-        (per_type if not r.gt else per_province).append(
-            CycleTime(r.type_code if not r.gt else r.province_id, r.n, r.pct[0], r.pct[1]))
+    when asked. No median over all types: types with 1- and 14-day limits mixed in one figure would
+    tell nobody anything.
+
+    Exactly what percentile_cont gives over every completed request, without sorting them all:
+    `kpi_cycle_month` (migration 0022) counts them per province, month, type and whole hour of
+    process time (the partial months at either end of the period are counted from the requests
+    themselves), which tells where each rank of a percentile lies; only the requests of those hours
+    are read, in order, from `ix_request_completed_hours`."""
+    day_hours = {p: float(cals[p].day_hours) for p in provinces}
+    hist = _cycle_histogram(session, provinces, period)
+    groups: dict[tuple[str, str | int], list[_Bucket]] = defaultdict(list)
+    for (pid, type_code, hour), n in hist.items():
+        groups[("type", type_code)].append(_Bucket(pid, (type_code,), hour, n, day_hours[pid]))
+    if by_province:
+        per_province: dict[tuple[int, int], list[str]] = defaultdict(list)
+        counts: dict[tuple[int, int], int] = defaultdict(int)
+        for (pid, type_code, hour), n in hist.items():
+            per_province[(pid, hour)].append(type_code)
+            counts[(pid, hour)] += n
+        for (pid, hour), types in per_province.items():
+            groups[("province", pid)].append(_Bucket(pid, tuple(sorted(types)), hour, counts[(pid, hour)],
+                                                     day_hours[pid]))
+    # Each probe: the buckets whose requests are read and sorted, and the ranks wanted among them.
+    probes: dict[tuple, list[tuple[tuple[str, str | int], int]]] = defaultdict(list)
+    for key, buckets in groups.items():
+        total = sum(b.n for b in buckets)
+        for rank in _percentile_ranks(total):
+            below, candidates = _rank_window(buckets, rank)
+            probes[(tuple(sorted((b.province_id, b.types, b.hour) for b in candidates)), below)].append((key, rank))
+    values = _probe_ranks(session, probes, period, day_hours)
+    per_type, per_province_out = [], []
+    for key, buckets in groups.items():
+        total = sum(b.n for b in buckets)
+        pct = [_interpolate(values[key], total, q) for q in (0.5, 0.9)]
+        (per_type if key[0] == "type" else per_province_out).append(CycleTime(key[1], total, pct[0], pct[1]))
     per_type.sort(key=lambda c: TYPE_ORDER.get(c.key, 99))
-    per_province.sort(key=lambda c: c.key)
-    return per_type, per_province
+    per_province_out.sort(key=lambda c: c.key)
+    return per_type, per_province_out
+
+
+@dataclass(frozen=True)
+class _Bucket:
+    """Completed requests of one province (and of `types`) whose process hours lie in [hour, hour + 1):
+    their working days lie in [lo, hi)."""
+    province_id: int
+    types: tuple[str, ...]
+    hour: int
+    n: int
+    day_hours: float
+
+    @property
+    def lo(self) -> float:
+        return self.hour / self.day_hours
+
+    @property
+    def hi(self) -> float:
+        # The hour of 32,000 and more is one bucket (HOUR_OF caps it).
+        return math.inf if self.hour >= HOUR_CAP else (self.hour + 1) / self.day_hours
+
+
+HOUR_CAP = 32000
+_HOUR_OF = "least(floor({col}), 32000)::smallint"  # ix_request_completed_hours' expression, as written there
+
+
+def _cycle_histogram(session: Session, provinces: Sequence[int], period: Period) -> dict[tuple[int, str, int], int]:
+    """Completed requests of the period per (province, type, whole hour of process time)."""
+    params = {**_any_params(provinces), "start": period.start, "end": period.end}
+    span = month_span(period.first_day, period.end_day)
+    hour = _HOUR_OF.format(col="process_hours_used")
+    raw = (f"SELECT province_id, type_code, {hour} AS hour, 1 AS n FROM request "
+           f"WHERE status = 'completed' AND {_any('province_id', provinces)} AND closed_at >= {{lo}} AND closed_at < {{hi}}")
+    if span is None:
+        parts = [raw.format(lo=":start", hi=":end")]
+    else:
+        params["m0"], params["m1"] = span
+        params["t0"], params["t1"] = (datetime.combine(d, datetime.min.time(), tzinfo=TEHRAN) for d in span)
+        parts = [f"SELECT province_id, type_code, hour, n FROM kpi_cycle_month WHERE {_any('province_id', provinces)} "
+                 f"AND month >= :m0 AND month < :m1",
+                 raw.format(lo=":start", hi=":t0"), raw.format(lo=":t1", hi=":end")]
+    rows = session.execute(sa.text(f"""
+        SELECT province_id, type_code, hour, sum(n) AS n FROM ({' UNION ALL '.join(parts)}) h
+        GROUP BY 1, 2, 3 HAVING sum(n) <> 0"""), params)
+    return {(r.province_id, r.type_code, r.hour): int(r.n) for r in rows}
+
+
+def _percentile_ranks(total: int) -> set[int]:
+    """The 0-based ranks percentile_cont(0.5) and (0.9) interpolate between."""
+    return {f(q * (total - 1)) for q in (0.5, 0.9) for f in (math.floor, math.ceil)}
+
+
+def _rank_window(buckets: list[_Bucket], rank: int) -> tuple[int, list[_Bucket]]:
+    """(how many values lie in buckets wholly below the value at `rank`, the buckets that may hold it).
+
+    With the same office-day hours everywhere the buckets' day ranges line up and this is the one
+    bucket holding the rank; provinces with other hours shift theirs, and the few that overlap it
+    are read too. The value at `rank` lies in [lo, hi): at least rank + 1 values lie below hi (the
+    buckets ending at or before it), at most rank below lo (those starting before it). A bucket
+    ending at or before lo is wholly below the value, one starting at or after hi wholly above.
+    Hours are stored to 1/10,000, so a value's days never round onto the next bucket's bound."""
+    hi, seen = math.inf, 0
+    for b in sorted(buckets, key=lambda b: b.hi):
+        seen += b.n
+        if seen >= rank + 1:
+            hi = b.hi
+            break
+    lo, seen = -math.inf, 0
+    for b in sorted(buckets, key=lambda b: b.lo):
+        if seen > rank:
+            break
+        lo = b.lo
+        seen += b.n
+    # `lo` is the largest bucket start with at most `rank` values starting before it; the loop above
+    # stopped at the first start with more, after taking the last that qualified.
+    below = sum(b.n for b in buckets if b.hi <= lo)
+    return below, [b for b in buckets if b.hi > lo and b.lo < hi]
+
+
+def _probe_ranks(session: Session, probes: dict, period: Period,
+                 day_hours: dict[int, float]) -> dict[tuple[str, str | int], dict[int, float]]:
+    """Read each probe's buckets in order of working days and pick the wanted ranks (one statement)."""
+    out: dict[tuple[str, str | int], dict[int, float]] = defaultdict(dict)
+    if not probes:
+        return out
+    cp, ct, ch, ci, qi, qskip, qn = [], [], [], [], [], [], []
+    plan = []
+    for i, ((candidates, below), wanted) in enumerate(probes.items()):
+        for pid, types, hour in candidates:
+            for t in types:
+                cp.append(pid), ct.append(t), ch.append(hour), ci.append(i)
+        ranks = [r for _, r in wanted]
+        qi.append(i), qskip.append(min(ranks) - below), qn.append(max(ranks) - min(ranks) + 1)
+        plan.append((min(ranks), wanted))
+    hour = _HOUR_OF.format(col="r.process_hours_used")
+    rows = session.execute(sa.text(f"""
+        SELECT q.i, x.days FROM unnest(CAST(:qi AS int[]), CAST(:qskip AS int[]), CAST(:qn AS int[])) AS q(i, skip, n)
+        CROSS JOIN LATERAL (
+            SELECT r.process_hours_used::float8 / d.day_hours AS days
+            FROM unnest(CAST(:ci AS int[]), CAST(:cp AS smallint[]), CAST(:ct AS text[]), CAST(:ch AS smallint[]))
+                 AS c(i, province_id, type_code, hour)
+            JOIN unnest(CAST(:dp AS smallint[]), CAST(:dh AS float8[])) AS d(province_id, day_hours)
+                 ON d.province_id = c.province_id
+            JOIN request r ON r.status = 'completed' AND r.province_id = c.province_id AND r.type_code = c.type_code
+                 AND {hour} = c.hour AND r.closed_at >= :start AND r.closed_at < :end
+            WHERE c.i = q.i
+            ORDER BY 1 OFFSET q.skip LIMIT q.n) x
+        ORDER BY q.i, x.days"""),
+        {"qi": qi, "qskip": qskip, "qn": qn, "ci": ci, "cp": cp, "ct": ct, "ch": ch,
+         "dp": list(day_hours), "dh": list(day_hours.values()), "start": period.start, "end": period.end})
+    found: dict[int, list[float]] = defaultdict(list)
+    for r in rows:
+        found[r.i].append(r.days)
+    for i, (first, wanted) in enumerate(plan):
+        for key, rank in wanted:
+            out[key][rank] = found[i][rank - first]
+    return out
+
+
+def _interpolate(values: dict[int, float], total: int, q: float) -> float:
+    """percentile_cont(q) from the values at its two ranks, as PostgreSQL interpolates."""
+    pos = q * (total - 1)
+    lo, hi = values[math.floor(pos)], values[math.ceil(pos)]
+    return lo + (hi - lo) * (pos - math.floor(pos))
 
 
 def experts(session: Session, provinces: Sequence[int], period: Period) -> list[ExpertRow]:
@@ -525,7 +695,7 @@ def experts(session: Session, provinces: Sequence[int], period: Period) -> list[
     (a province's own staff are listed when that province is chosen)."""
     national = len(provinces) == len(ALL_PROVINCE_IDS)
     central_ids = None
-    params = {"d0": period.first_day, "d1": _day_start(period.end).date()}
+    params: dict = {}
     if national:
         central_ids = list(session.scalars(sa.text("SELECT id FROM staff_user WHERE province_id IS NULL")))
         who = "actor_id = ANY(:ids)"
@@ -568,9 +738,11 @@ def _expert_stats(session: Session, who: str, params: dict, provinces: Sequence[
     which whole hour of handling time holds the middle decision(s) and at what rank; only those
     visits are read, in order, from ix_stage_visit_hours (one statement for everyone)."""
     people: dict[int, _HourCounts] = {}
+    rows = period_rows("kpi_visit_hours", "actor_id, hour, decisions, verdicts, met", who, period.first_day,
+                       period.end_day, params)
     for r in session.execute(sa.text(f"""
-            SELECT actor_id, hour, sum(decisions) AS d, sum(verdicts) AS v, sum(met) AS m FROM kpi_visit_hours
-            WHERE day >= :d0 AND day < :d1 AND {who} GROUP BY actor_id, hour ORDER BY actor_id, hour"""), params):
+            SELECT actor_id, hour, sum(decisions) AS d, sum(verdicts) AS v, sum(met) AS m FROM ({rows}) r
+            GROUP BY actor_id, hour ORDER BY actor_id, hour"""), params):
         c = people.setdefault(r.actor_id, _HourCounts())
         c.decisions, c.verdicts, c.met = c.decisions + r.d, c.verdicts + r.v, c.met + r.m
         if r.d:
