@@ -188,6 +188,10 @@ def upgrade() -> None:
     $fn$""")
     op.execute("UPDATE kpi_state SET dirty = true WHERE id = 1")  # the new rollups are filled by the next rebuild
     roles.apply(op.get_bind())  # the app role's rights on the new tables and functions (db/roles.py)
+    # The renamed functions kept the grant the app had on their old names: the app calls only the
+    # wrappers (rebuilding the days alone would clear the dirty flag with the months stale).
+    for fn in ("kpi_rebuild_days()", "kpi_compact_days()"):
+        op.execute(f"REVOKE EXECUTE ON FUNCTION {fn} FROM {roles.APP_ROLE}")
 
 
 def downgrade() -> None:
