@@ -467,9 +467,12 @@ def period_rows(table: str, columns: str, where: str, first: date, end: date, pa
         return f"SELECT {day_cols} FROM {table} WHERE {where} AND day >= :pr_d0 AND day < :pr_d1"
     params.update(pr_m0=span[0], pr_m1=span[1])
     month_cols = f"{columns}, month AS {day_as}" if day_as else columns
-    return (f"SELECT {month_cols} FROM {month_table} WHERE {where} AND month >= :pr_m0 AND month < :pr_m1 "
-            f"UNION ALL SELECT {day_cols} FROM {table} WHERE {where} AND day >= :pr_d0 AND day < :pr_m0 "
-            f"UNION ALL SELECT {day_cols} FROM {table} WHERE {where} AND day >= :pr_m1 AND day < :pr_d1")
+    parts = [f"SELECT {month_cols} FROM {month_table} WHERE {where} AND month >= :pr_m0 AND month < :pr_m1"]
+    if first < span[0]:
+        parts.append(f"SELECT {day_cols} FROM {table} WHERE {where} AND day >= :pr_d0 AND day < :pr_m0")
+    if span[1] < end:
+        parts.append(f"SELECT {day_cols} FROM {table} WHERE {where} AND day >= :pr_m1 AND day < :pr_d1")
+    return " UNION ALL ".join(parts)
 
 
 MONTH_TABLES = {"kpi_visit_day": "kpi_visit_month", "kpi_request_day": "kpi_request_month", "kpi_day": "kpi_month",
@@ -533,26 +536,27 @@ def cycle_times(session: Session, provinces: Sequence[int], period: Period, cals
     themselves), which tells where each rank of a percentile lies; only the requests of those hours
     are read, in order, from `ix_request_completed_hours`."""
     day_hours = {p: float(cals[p].day_hours) for p in provinces}
-    hist = _cycle_histogram(session, provinces, period)
-    groups: dict[tuple[str, str | int], list[_Bucket]] = defaultdict(list)
-    for (pid, type_code, hour), n in hist.items():
-        groups[("type", type_code)].append(_Bucket(pid, (type_code,), hour, n, day_hours[pid]))
-    if by_province:
-        per_province: dict[tuple[int, int], list[str]] = defaultdict(list)
-        counts: dict[tuple[int, int], int] = defaultdict(int)
-        for (pid, type_code, hour), n in hist.items():
-            per_province[(pid, hour)].append(type_code)
-            counts[(pid, hour)] += n
-        for (pid, hour), types in per_province.items():
-            groups[("province", pid)].append(_Bucket(pid, tuple(sorted(types)), hour, counts[(pid, hour)],
-                                                     day_hours[pid]))
+    by_length: dict[float, list[int]] = defaultdict(list)
+    for p in provinces:
+        by_length[day_hours[p]].append(p)
+    # Buckets of a group: per type, one per office-day length and hour (provinces with the same day
+    # line up); per province, one per hour. A bucket's cells are the (province, type) pairs whose
+    # requests it counts; a cell without requests costs its probe one index descent.
+    type_cells = {(dh, t): [(p, t) for p in pids] for dh, pids in by_length.items() for t in PROCESSES}
+    province_cells = {p: [(p, t) for t in PROCESSES] for p in provinces}
+    groups: dict[tuple, list[_Bucket]] = defaultdict(list)
+    for type_code, dh, pid, hour, n in _cycle_histogram(session, provinces, period, day_hours, by_province):
+        if pid is None:
+            groups[("type", type_code)].append(_Bucket(hour, dh, int(n), type_cells[(dh, type_code)]))
+        else:
+            groups[("province", pid)].append(_Bucket(hour, day_hours[pid], int(n), province_cells[pid]))
     # Each probe: the buckets whose requests are read and sorted, and the ranks wanted among them.
     probes: dict[tuple, list[tuple[tuple[str, str | int], int]]] = defaultdict(list)
     for key, buckets in groups.items():
         total = sum(b.n for b in buckets)
-        for rank in _percentile_ranks(total):
-            below, candidates = _rank_window(buckets, rank)
-            probes[(tuple(sorted((b.province_id, b.types, b.hour) for b in candidates)), below)].append((key, rank))
+        for rank, (below, candidates) in _rank_windows(buckets, _percentile_ranks(total)).items():
+            probes[(tuple(sorted((pid, t, b.hour) for b in candidates for pid, t in b.cells)), below)].append(
+                (key, rank))
     values = _probe_ranks(session, probes, period, day_hours)
     per_type, per_province_out = [], []
     for key, buckets in groups.items():
@@ -564,33 +568,28 @@ def cycle_times(session: Session, provinces: Sequence[int], period: Period, cals
     return per_type, per_province_out
 
 
-@dataclass(frozen=True)
 class _Bucket:
-    """Completed requests of one province (and of `types`) whose process hours lie in [hour, hour + 1):
-    their working days lie in [lo, hi)."""
-    province_id: int
-    types: tuple[str, ...]
-    hour: int
-    n: int
-    day_hours: float
+    """Completed requests whose process hours lie in [hour, hour + 1) in provinces with `day_hours`
+    office hours a day (the `cells`: province and type): their working days lie in [lo, hi)."""
+    __slots__ = ("hour", "lo", "hi", "n", "cells")
 
-    @property
-    def lo(self) -> float:
-        return self.hour / self.day_hours
-
-    @property
-    def hi(self) -> float:
-        # The hour of 32,000 and more is one bucket (HOUR_OF caps it).
-        return math.inf if self.hour >= HOUR_CAP else (self.hour + 1) / self.day_hours
+    def __init__(self, hour: int, day_hours: float, n: int = 0, cells: list[tuple[int, str]] | None = None):
+        self.hour, self.n, self.cells = hour, n, cells if cells is not None else []
+        self.lo = hour / day_hours
+        # The hour of 32,000 and more is one bucket (the hour expression caps it).
+        self.hi = math.inf if hour >= HOUR_CAP else (hour + 1) / day_hours
 
 
 HOUR_CAP = 32000
 _HOUR_OF = "least(floor({col}), 32000)::smallint"  # ix_request_completed_hours' expression, as written there
 
 
-def _cycle_histogram(session: Session, provinces: Sequence[int], period: Period) -> dict[tuple[int, str, int], int]:
-    """Completed requests of the period per (province, type, whole hour of process time)."""
-    params = {**_any_params(provinces), "start": period.start, "end": period.end}
+def _cycle_histogram(session: Session, provinces: Sequence[int], period: Period, day_hours: dict[int, float],
+                     by_province: bool) -> list:
+    """Completed requests of the period per (type, office-day length, whole hour of process time),
+    and per (province, hour) when asked (rows with a NULL province, and with a NULL type)."""
+    params = {**_any_params(provinces), "start": period.start, "end": period.end,
+              "dp": list(day_hours), "dh": list(day_hours.values())}
     span = month_span(period.first_day, period.end_day)
     hour = _HOUR_OF.format(col="process_hours_used")
     raw = (f"SELECT province_id, type_code, {hour} AS hour, 1 AS n FROM request "
@@ -601,12 +600,19 @@ def _cycle_histogram(session: Session, provinces: Sequence[int], period: Period)
         params["m0"], params["m1"] = span
         params["t0"], params["t1"] = (datetime.combine(d, datetime.min.time(), tzinfo=TEHRAN) for d in span)
         parts = [f"SELECT province_id, type_code, hour, n FROM kpi_cycle_month WHERE {_any('province_id', provinces)} "
-                 f"AND month >= :m0 AND month < :m1",
-                 raw.format(lo=":start", hi=":t0"), raw.format(lo=":t1", hi=":end")]
-    rows = session.execute(sa.text(f"""
-        SELECT province_id, type_code, hour, sum(n) AS n FROM ({' UNION ALL '.join(parts)}) h
-        GROUP BY 1, 2, 3 HAVING sum(n) <> 0"""), params)
-    return {(r.province_id, r.type_code, r.hour): int(r.n) for r in rows}
+                 f"AND month >= :m0 AND month < :m1"]
+        if period.first_day < span[0]:
+            parts.append(raw.format(lo=":start", hi=":t0"))
+        if span[1] < period.end_day:
+            parts.append(raw.format(lo=":t1", hi=":end"))
+    sets = "(h.type_code, d.day_hours, h.hour)" + (", (h.province_id, h.hour)" if by_province else "")
+    province = "h.province_id" if by_province else "NULL::smallint AS province_id"
+    return session.execute(sa.text(f"""
+        SELECT h.type_code, d.day_hours, {province}, h.hour, sum(h.n) AS n
+        FROM ({' UNION ALL '.join(parts)}) h
+        JOIN unnest(CAST(:dp AS smallint[]), CAST(:dh AS float8[])) AS d(province_id, day_hours)
+             ON d.province_id = h.province_id
+        GROUP BY GROUPING SETS ({sets}) HAVING sum(h.n) <> 0"""), params).all()
 
 
 def _percentile_ranks(total: int) -> set[int]:
@@ -623,22 +629,35 @@ def _rank_window(buckets: list[_Bucket], rank: int) -> tuple[int, list[_Bucket]]
     buckets ending at or before it), at most rank below lo (those starting before it). A bucket
     ending at or before lo is wholly below the value, one starting at or after hi wholly above.
     Hours are stored to 1/10,000, so a value's days never round onto the next bucket's bound."""
-    hi, seen = math.inf, 0
-    for b in sorted(buckets, key=lambda b: b.hi):
-        seen += b.n
-        if seen >= rank + 1:
-            hi = b.hi
-            break
-    lo, seen = -math.inf, 0
-    for b in sorted(buckets, key=lambda b: b.lo):
-        if seen > rank:
-            break
-        lo = b.lo
-        seen += b.n
-    # `lo` is the largest bucket start with at most `rank` values starting before it; the loop above
-    # stopped at the first start with more, after taking the last that qualified.
-    below = sum(b.n for b in buckets if b.hi <= lo)
-    return below, [b for b in buckets if b.hi > lo and b.lo < hi]
+    return _rank_windows(buckets, (rank,))[rank]
+
+
+def _rank_windows(buckets: list[_Bucket], ranks: Iterable[int]) -> dict[int, tuple[int, list[_Bucket]]]:
+    """`_rank_window` for several ranks of one group, sorting its buckets once."""
+    by_hi = sorted(buckets, key=lambda b: b.hi)
+    by_lo = sorted(buckets, key=lambda b: b.lo)
+    out = {}
+    for rank in ranks:
+        hi, seen = math.inf, 0
+        for b in by_hi:
+            seen += b.n
+            if seen >= rank + 1:
+                hi = b.hi
+                break
+        # The largest bucket start with at most `rank` values in buckets taken before it.
+        lo, seen = -math.inf, 0
+        for b in by_lo:
+            if seen > rank:
+                break
+            lo = b.lo
+            seen += b.n
+        below = 0
+        for b in by_hi:
+            if b.hi > lo:
+                break
+            below += b.n
+        out[rank] = (below, [b for b in buckets if b.hi > lo and b.lo < hi])
+    return out
 
 
 def _probe_ranks(session: Session, probes: dict, period: Period,
@@ -650,9 +669,8 @@ def _probe_ranks(session: Session, probes: dict, period: Period,
     cp, ct, ch, ci, qi, qskip, qn = [], [], [], [], [], [], []
     plan = []
     for i, ((candidates, below), wanted) in enumerate(probes.items()):
-        for pid, types, hour in candidates:
-            for t in types:
-                cp.append(pid), ct.append(t), ch.append(hour), ci.append(i)
+        for pid, t, hour in candidates:
+            cp.append(pid), ct.append(t), ch.append(hour), ci.append(i)
         ranks = [r for _, r in wanted]
         qi.append(i), qskip.append(min(ranks) - below), qn.append(max(ranks) - min(ranks) + 1)
         plan.append((min(ranks), wanted))
@@ -698,8 +716,10 @@ def experts(session: Session, provinces: Sequence[int], period: Period) -> list[
     params: dict = {}
     if national:
         central_ids = list(session.scalars(sa.text("SELECT id FROM staff_user WHERE province_id IS NULL")))
-        who = "actor_id = ANY(:ids)"
+        # The province condition matches every row; it lets the rollups' keys (province, actor, ...) serve.
+        who = f"actor_id = ANY(:ids) AND {_any('province_id', provinces)}"
         params["ids"] = central_ids
+        params.update(_any_params(provinces))
     else:
         who = f"{_any('province_id', provinces)} AND actor_id IS NOT NULL"
         params.update(_any_params(provinces))

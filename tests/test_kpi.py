@@ -317,12 +317,12 @@ def test_the_cycle_time_rank_window_holds_the_value_of_every_rank(seed):
             hours = Decimal(rng.choice([rng.randrange(0, 40_0000), rng.randrange(0, 3_0000)])) / 10_000
             per_hour[int(hours)].append(float(hours) / day_hours)
         for hour, vs in per_hour.items():
-            buckets.append((kpi._Bucket(pid, ("t",), hour, len(vs), day_hours), vs))
+            buckets.append((kpi._Bucket(hour, day_hours, len(vs), [(pid, "t")]), vs))
             values += vs
     values.sort()
     for rank in range(len(values)):
         below, candidates = kpi._rank_window([b for b, _ in buckets], rank)
-        inside = sorted(v for b, vs in buckets if b in candidates for v in vs)
+        inside = sorted(v for b, vs in buckets if any(b is c for c in candidates) for v in vs)
         assert inside[rank - below] == values[rank]
         assert len(candidates) <= 2 * (1 + seed % 4)  # a bucket or two per province, not the whole range
 
