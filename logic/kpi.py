@@ -5,9 +5,12 @@ Design (docs/ARCHITECTURE.md, "KPIs at national scale"):
 - Additive numbers (counts of finished stage visits and closed requests, met counts, monthly
   trends) come from daily rollups that triggers keep in the same transaction as each decision
   (migration 0007); a period is a range of Tehran days, so any Jalali month, season, year or pair
-  of dates sums whole rows. `ensure_rollups` rebuilds them once after a bulk load.
-- Medians and 90th percentiles are not additive: `percentile_cont` over the period's rows, read
-  from covering indexes (no table visits).
+  of dates sums whole rows. Whole Jalali months are read from the month level of each rollup
+  (migration 0022), so a year sums twelve rows per key. `ensure_rollups` rebuilds them once after a
+  bulk load.
+- Medians and 90th percentiles are not additive: the values `percentile_cont` would give, found
+  from histograms of whole hours (`kpi_visit_hours`, `kpi_cycle_month`) and read for the few rows
+  around each rank only.
 - The open backlog is a snapshot of "now": one index-only pass over the open requests. The age of
   a stage in working days is bucketed exactly without computing it per row: a running stage's
   deadline satisfies pos(due) = pos(entered) + limit - used (pos: working time since an epoch, see

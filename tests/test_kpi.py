@@ -412,7 +412,12 @@ def test_deltas_fold_into_one_row_per_key_without_changing_a_number(db, kpi_worl
     sim = Simulation(db, kpi_world, seed=13)
     sim.run(datetime(2026, 11, 1, 8, 0, tzinfo=TEHRAN), NOW - timedelta(hours=2), steps=200)
     central, period = kpi_world["central.manager"], PERIODS["autumn"]
-    tables = ("kpi_visit_day", "kpi_request_day", "kpi_day", "kpi_licence_day", "kpi_open_day")
+    tables = ("kpi_visit_day", "kpi_request_day", "kpi_day", "kpi_licence_day", "kpi_open_day", "kpi_visit_month",
+              "kpi_request_month", "kpi_month", "kpi_visit_hours_month", "kpi_cycle_month")
+    month_keys = {"kpi_visit_month": "province_id, month, type_code, stage_code",
+                  "kpi_request_month": "province_id, month, type_code, status", "kpi_month": "province_id, month",
+                  "kpi_visit_hours_month": "province_id, actor_id, month, hour",
+                  "kpi_cycle_month": "province_id, month, type_code, hour"}
 
     def deltas():
         with db.connect() as c:
@@ -426,7 +431,7 @@ def test_deltas_fold_into_one_row_per_key_without_changing_a_number(db, kpi_worl
     assert deltas() == 0
     with db.connect() as c:
         for t in tables:
-            keys = {"kpi_open_day": "province_id, type_code, stage_code, due_day, risk_day"}.get(
+            keys = {"kpi_open_day": "province_id, type_code, stage_code, due_day, risk_day", **month_keys}.get(
                 t, "province_id, day" + {"kpi_visit_day": ", type_code, stage_code",
                                           "kpi_request_day": ", type_code, status",
                                           "kpi_licence_day": ", type_code, field, grade"}.get(t, ""))
