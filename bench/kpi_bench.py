@@ -292,6 +292,7 @@ def _pages_memory(url: str) -> dict:
 
     os.environ["DATABASE_URL"] = url
     os.environ["APP_MODE"] = "demo"
+    os.environ["APPTEST"] = "1"  # as tests/apptest.py: no rerun out of the legacy pages mode
     with make_engine(url).connect() as c:
         users = {r[0] for r in c.execute(sa.text(
             "SELECT username FROM staff_user WHERE username IN ('tehran.manager', 'central.manager', 'tehran.board')"))}
