@@ -537,7 +537,11 @@ def cycle_times(session: Session, provinces: Sequence[int], period: Period, cals
     `kpi_cycle_month` (migration 0022) counts them per province, month, type and whole hour of
     process time (the partial months at either end of the period are counted from the requests
     themselves), which tells where each rank of a percentile lies; only the requests of those hours
-    are read, in order, from `ix_request_completed_hours`."""
+    are read, in order, from `ix_request_completed_hours`. A period with fewer than
+    HISTOGRAM_MIN_MONTHS whole months sorts its requests instead (`_cycle_times_sorted`)."""
+    span = month_span(period.first_day, period.end_day)
+    if span is None or len(months_between(span[0], span[1] - timedelta(days=1))) < HISTOGRAM_MIN_MONTHS:
+        return _cycle_times_sorted(session, provinces, period, cals, by_province)
     day_hours = {p: float(cals[p].day_hours) for p in provinces}
     by_length: dict[float, list[int]] = defaultdict(list)
     for p in provinces:
@@ -569,6 +573,42 @@ def cycle_times(session: Session, provinces: Sequence[int], period: Period, cals
     per_type.sort(key=lambda c: TYPE_ORDER.get(c.key, 99))
     per_province_out.sort(key=lambda c: c.key)
     return per_type, per_province_out
+
+
+# From this many whole months on, the histogram is cheaper than sorting the period's requests (at 1M
+# requests, a month across all provinces sorted in a third of the histogram's time; a year in a third
+# of the sort's).
+HISTOGRAM_MIN_MONTHS = 2
+
+
+def _cycle_times_sorted(session: Session, provinces: Sequence[int], period: Period, cals: dict[int, BusinessCalendar],
+                by_province: bool = False) -> tuple[list[CycleTime], list[CycleTime]]:
+    """`cycle_times` by sorting every completed request of the period (the cheaper way for a month)."""
+    # The working days are computed once per request (not once per grouping set), and types are
+    # grouped byte-wise: both sorts of the month's completed requests stay cheap across 31 provinces.
+    sets = "(c.type_code)" + (", (c.province_id)" if by_province else "")
+    province = "c.province_id" if by_province else "NULL::smallint AS province_id"
+    rows = session.execute(sa.text(f"""
+        SELECT c.type_code, {province}, GROUPING(c.type_code) AS gt, count(*) AS n,
+               percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY c.days) AS pct
+        FROM (SELECT r.type_code COLLATE "C" AS type_code, r.province_id,
+                     r.process_hours_used::float8 / d.day_hours AS days
+              FROM request r
+              JOIN unnest(CAST(:dp AS smallint[]), CAST(:dh AS float8[])) AS d(province_id, day_hours)
+                   ON d.province_id = r.province_id
+              WHERE r.status = 'completed' AND {_any('r.province_id', provinces)}
+                AND r.closed_at >= :start AND r.closed_at < :end
+              OFFSET 0) c
+        GROUP BY GROUPING SETS ({sets})"""),
+        {"dp": list(provinces), "dh": [cals[p].day_hours for p in provinces], "start": period.start, "end": period.end,
+         **_any_params(provinces)})
+    per_type, per_province = [], []
+    for r in rows:
+        (per_type if not r.gt else per_province).append(
+            CycleTime(r.type_code if not r.gt else r.province_id, r.n, r.pct[0], r.pct[1]))
+    per_type.sort(key=lambda c: TYPE_ORDER.get(c.key, 99))
+    per_province.sort(key=lambda c: c.key)
+    return per_type, per_province
 
 
 class _Bucket:
