@@ -143,7 +143,8 @@ def _after_load(engine: sa.Engine) -> dict:
     start = time.perf_counter()
     with _admin(engine.url.render_as_string(hide_password=False)).connect() as c:
         c.execute(sa.text("VACUUM (ANALYZE) request, stage_visit, payment, member, work_licence, kpi_visit_day, "
-                          "kpi_request_day, kpi_day, kpi_licence_day, kpi_open_day, kpi_visit_hours"))
+                          "kpi_request_day, kpi_day, kpi_licence_day, kpi_open_day, kpi_visit_hours, kpi_visit_month, "
+                          "kpi_request_month, kpi_month, kpi_visit_hours_month, kpi_cycle_month"))
         size = c.execute(sa.text("SELECT pg_database_size(current_database())")).scalar()
     return {"kpi_rollup_rebuild_s": rebuild_s, "vacuum_analyze_s": round(time.perf_counter() - start, 1),
             "database_gb": round(size / 2**30, 2)}

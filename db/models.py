@@ -489,6 +489,10 @@ class Request(Base):
                  postgresql_where=sa.text("status = 'completed'")),
         sa.Index("ix_request_transfer_in", sa.text("(data->>'destination_province')"), "closed_at",
                  postgresql_where=sa.text("type_code = 'transfer' AND status = 'completed'")),
+        # Cycle-time percentiles (0022): one province's, type's and hour's completed requests of a period.
+        sa.Index("ix_request_completed_hours", "province_id", "type_code",
+                 sa.text("(least(floor(process_hours_used), 32000)::smallint)"), "closed_at",
+                 postgresql_include=["process_hours_used"], postgresql_where=sa.text("status = 'completed'")),
     )
 
 
@@ -814,3 +818,82 @@ class KpiLicenceDay(Base):
     delta_id: Mapped[int] = _delta_id()
     n: Mapped[int] = _count()
     __table_args__ = (_delta_index("kpi_licence_day"),)
+
+
+# --- Month level of the KPI rollups (migration 0022) ---------------------------------------------
+# The same sums as the daily tables per Jalali month (`month`: its first Gregorian day,
+# jalali_month_start(day)), kept by a trigger on each daily table from the delta rows the fact
+# triggers add there; rebuilt from the daily tables by kpi_rebuild(). A period sums its whole months
+# here and its partial months at either end from the daily tables.
+
+class KpiVisitMonth(Base):
+    __tablename__ = "kpi_visit_month"
+    province_id: Mapped[int] = _key(sa.SmallInteger)
+    month: Mapped[date] = _key(sa.Date)
+    type_code: Mapped[str] = _key()
+    stage_code: Mapped[str] = _key()
+    delta_id: Mapped[int] = _delta_id()
+    decisions: Mapped[int] = _count()
+    verdicts: Mapped[int] = _count()
+    met: Mapped[int] = _count()
+    returns: Mapped[int] = _count()
+    __table_args__ = (_delta_index("kpi_visit_month"),)
+
+
+class KpiRequestMonth(Base):
+    __tablename__ = "kpi_request_month"
+    province_id: Mapped[int] = _key(sa.SmallInteger)
+    month: Mapped[date] = _key(sa.Date)
+    type_code: Mapped[str] = _key()
+    status: Mapped[str] = _key()
+    delta_id: Mapped[int] = _delta_id()
+    closed: Mapped[int] = _count()
+    met: Mapped[int] = _count()
+    hours: Mapped[Decimal] = mapped_column(sa.Numeric(16, 4), server_default="0")
+    __table_args__ = (_delta_index("kpi_request_month"),)
+
+
+class KpiMonth(Base):
+    __tablename__ = "kpi_month"
+    province_id: Mapped[int] = _key(sa.SmallInteger)
+    month: Mapped[date] = _key(sa.Date)
+    delta_id: Mapped[int] = _delta_id()
+    visit_verdicts: Mapped[int] = _count()
+    visit_met: Mapped[int] = _count()
+    requests_closed: Mapped[int] = _count()
+    requests_met: Mapped[int] = _count()
+    payments: Mapped[int] = _count()
+    payments_amount: Mapped[int] = mapped_column(sa.BigInteger, server_default="0")
+    renewals_paid: Mapped[int] = _count()
+    renewals_amount: Mapped[int] = mapped_column(sa.BigInteger, server_default="0")
+    transfers_out: Mapped[int] = _count()
+    transfers_in: Mapped[int] = _count()
+    licences_issued: Mapped[int] = _count()
+    licences_renewed: Mapped[int] = _count()
+    __table_args__ = (_delta_index("kpi_month"),)
+
+
+class KpiVisitHoursMonth(Base):
+    __tablename__ = "kpi_visit_hours_month"
+    province_id: Mapped[int] = _key(sa.SmallInteger)
+    actor_id: Mapped[int] = _key(sa.BigInteger)
+    month: Mapped[date] = _key(sa.Date)
+    hour: Mapped[int] = _key(sa.SmallInteger)
+    delta_id: Mapped[int] = _delta_id()
+    decisions: Mapped[int] = _count()
+    verdicts: Mapped[int] = _count()
+    met: Mapped[int] = _count()
+    __table_args__ = (_delta_index("kpi_visit_hours_month"),)
+
+
+class KpiCycleMonth(Base):
+    """Completed requests per province, Jalali month closed, type and whole hour of process time:
+    where each rank of the cycle-time percentiles lies (kept by a trigger on request)."""
+    __tablename__ = "kpi_cycle_month"
+    province_id: Mapped[int] = _key(sa.SmallInteger)
+    month: Mapped[date] = _key(sa.Date)
+    type_code: Mapped[str] = _key()
+    hour: Mapped[int] = _key(sa.SmallInteger)
+    delta_id: Mapped[int] = _delta_id()
+    n: Mapped[int] = _count()
+    __table_args__ = (_delta_index("kpi_cycle_month"),)

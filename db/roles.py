@@ -39,6 +39,8 @@ APP_GRANTS: dict[str, tuple[str, ...]] = {
     "stat_release": FULL,
     "kpi_state": READ, "kpi_visit_hours": READ, "kpi_visit_day": READ, "kpi_request_day": READ,
     "kpi_day": READ, "kpi_open_day": READ, "kpi_licence_day": READ,
+    "kpi_visit_month": READ, "kpi_request_month": READ, "kpi_month": READ, "kpi_visit_hours_month": READ,
+    "kpi_cycle_month": READ,
     "audit_chain_head": READ,
     # Sign-in (0017): sessions are issued, touched and revoked; throttle rows come and go.
     "staff_session": WRITE, "login_throttle": FULL,

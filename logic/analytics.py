@@ -17,13 +17,13 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from db.models import KpiDay, Member
+from db.models import Member
 from domain.actor import Actor
 from domain.jalali import TEHRAN, format_jalali_date
 from domain.periods import Month, Period, months_between
 from domain.reference import FIELDS_FA, GRADES_FA
 from domain.roles import Role
-from logic.kpi import (Table, _any, _any_params, _in_scope, month_bucket_sql, prepare, require_kpi_role,
+from logic.kpi import (Table, _any, _any_params, _in_scope, month_bucket_sql, period_rows, prepare, require_kpi_role,
                        scope_provinces)
 
 ANALYTICS_ROLES = (Role.MANAGER, Role.BOARD)
@@ -76,12 +76,16 @@ def _day_window(period: Period, months: list[Month]) -> tuple[date, date]:
 
 def monthly(session: Session, provinces, period: Period, months: list[Month]) -> list[MonthRow]:
     d0, d1 = _day_window(period, months)
-    bucket = month_bucket_sql(KpiDay.day, months).label("b")
+    # Whole months from the month rollup, the partial ones at either end from the days (0022).
+    columns = ("renewals_paid", "renewals_amount", "payments", "payments_amount", "transfers_out", "transfers_in",
+               "licences_issued", "licences_renewed")
+    params = _any_params(provinces)
+    rows = period_rows("kpi_day", ", ".join(columns), _any("province_id", provinces), d0, d1, params, day_as="day")
+    day = sa.column("day", sa.Date)
+    bucket = month_bucket_sql(day, months)
     day_rows = {r.b: r for r in session.execute(
-        sa.select(bucket, *(sa.func.sum(getattr(KpiDay, c)).label(c) for c in (
-            "renewals_paid", "renewals_amount", "payments", "payments_amount", "transfers_out", "transfers_in",
-            "licences_issued", "licences_renewed")))
-        .where(_in_scope(KpiDay.province_id, provinces), KpiDay.day >= d0, KpiDay.day < d1).group_by(bucket))}
+        sa.select(bucket.label("b"), *(sa.func.sum(sa.column(c)).label(c) for c in columns))
+        .select_from(sa.text(f"({rows}) AS r")).group_by(bucket), params)}
     mbucket = month_bucket_sql(Member.joined_on, months).label("b")
     joined = {r.b: r.n for r in session.execute(
         sa.select(mbucket, sa.func.count().label("n"))
