@@ -290,6 +290,8 @@ def _pages_memory(url: str) -> dict:
     """Run both pages for a provincial and a central manager in AppTest, as the app process would."""
     from streamlit.testing.v1 import AppTest
 
+    from tests.apptest import sign_in  # a live server-side session, as the login form leaves
+
     os.environ["DATABASE_URL"] = url
     os.environ["APP_MODE"] = "demo"
     os.environ["APPTEST"] = "1"  # as tests/apptest.py: no rerun out of the legacy pages mode
@@ -302,7 +304,7 @@ def _pages_memory(url: str) -> dict:
             if page.endswith("kpi.py") and username.endswith("board"):
                 continue
             at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
-            _sign_in(at, url, username)
+            sign_in(at, url, username)
             at.run()
             start = time.perf_counter()
             at.switch_page(page).run()
@@ -310,23 +312,6 @@ def _pages_memory(url: str) -> dict:
             if at.exception:
                 raise RuntimeError(f"{page} as {username}: {at.exception[0].message}")
     return {"max_rss_mb": _max_rss_mb(), "page_runs_ms": timings}
-
-
-def _sign_in(at, url: str, username: str) -> None:
-    """A live server-side session for the user, as the login form leaves (since migration 0017)."""
-    from datetime import timezone
-
-    from db.engine import setting
-    from logic.auth import cookie_key
-    from logic.sessions import start_session
-
-    with session_scope(make_engine(url)) as s:
-        user_id = s.scalar(sa.text("SELECT id FROM staff_user WHERE username = :u"), {"u": username})
-        token = start_session(s, user_id, cookie_key("demo", setting("COOKIE_KEY")), datetime.now(timezone.utc))
-    at.session_state["staff-session"] = token
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = username
-    at.session_state["name"] = username
 
 
 def _naive_trend(actor: Actor, requests: int) -> bool:

@@ -12,7 +12,7 @@ The group view's index (0008) also carries `member_id` now, so a search in the q
 group in due order and test each request's member against those ids without visiting the heap.
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 """
 import sqlalchemy as sa
 from alembic import op

@@ -17,7 +17,7 @@ sorted every completed request of the year for the cycle-time percentiles: 2.1 s
 `kpi_rebuild_days()` / `kpi_compact_days()` and the new ones call them first, then do the months.
 
 Revision ID: 0022
-Revises: 0019
+Revises: 0021
 """
 import importlib.util
 from pathlib import Path
