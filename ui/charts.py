@@ -59,7 +59,7 @@ def figure(data: list[dict], layout: dict) -> go.Figure:
 
     Building a figure property by property (`add_bar`, `update_layout`) validates every path and
     took about half a second per chart on the 2-core bench machine (issue #18: the KPI page drew
-    five); a dict is built in microseconds. `tests/domain/test_fast_figures.py` checks that each
+    five); a dict is built in microseconds. `tests/test_fast_figures.py` checks that each
     builder's figure is exactly what the validated construction gives."""
     return go.Figure({"data": data, "layout": layout}, _validate=False)
 
