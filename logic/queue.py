@@ -576,18 +576,6 @@ def assignable_staff(session: Session, actor: Actor, request_ids: Sequence[int])
 
 # --- display and export -------------------------------------------------------------------------
 
-def format_remaining(hours: float | None, sla: str | None = None) -> str:
-    """"۳٫۵ ساعت کاری", "-۱۰۹ ساعت کاری" once breached, or the paused label. Tenths only below ten
-    hours, where they matter (and the text stays short enough for the table's column)."""
-    if hours is None:  # no deadline: the member's turn, or a stage the seed gives no time
-        return SLA_LABELS_FA[SlaStatus.NO_LIMIT if sla == SlaStatus.NO_LIMIT.value else SlaStatus.PAUSED]
-    text = f"{hours:.1f}" if abs(hours) < 10 else f"{hours:.0f}"
-    text = text.removesuffix(".0").replace(".", "٫")
-    if text == "-0":
-        text = "0"
-    return f"{to_persian_digits(text)} ساعت کاری"
-
-
 def format_due(row: QueueRow) -> str:
     """The «مهلت» cell: the stage deadline's Jalali date and the whole working days to it or past it
     («۱۴۰۵/۰۹/۱۱ — ۲ روز کاری مانده»), or why there is none (paused, no limit)."""
