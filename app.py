@@ -4,7 +4,8 @@ from __future__ import annotations
 import streamlit as st
 
 from logic.auth import ConfigError
-from ui.login import LOGIN_FIELDS, logout_button, make_authenticator, set_cookie_if_pending, show_login_notices
+from ui.login import (LOGIN_FIELDS, delete_cookie_if_pending, logout_button, make_authenticator, set_cookie_if_pending,
+                      show_login_notices)
 from ui.navigation import PAGES, build_navigation
 from ui.session import signed_in_actor, signing_key
 from ui.theme import apply_theme
@@ -46,6 +47,7 @@ if actor is None:
     login_pages = [st.Page(login_page, title="ورود", icon=":material/login:", url_path="login", default=True), public]
     login_pages += [st.Page(login_page, title="ورود", url_path=spec.url_path) for spec in PAGES]
     asked = st.navigation(login_pages, position="hidden")
+    delete_cookie_if_pending(authenticator)
     if asked.url_path not in ("login", public.url_path):
         st.session_state["after_login"] = (asked.url_path, st.query_params.to_dict())
     asked.run()

@@ -77,8 +77,8 @@ def _login(page, base: str, username: str, note=None) -> None:
     if note is not None:
         _settle(page, page.get_by_role("heading", name="پیشخوان"))
         note("browser_login_home_ms", (time.perf_counter() - start) * 1000)
-    # The login's follow-up run stores the session cookie (a component, ui/login.py); a click made
-    # before it has finished waits for it or is swallowed, so the next page's figure starts after it.
+    # The next pages are opened by their address too (a new session): they need the session cookie,
+    # which home's run writes (ui/login.py; before ui/cookies.py, in a follow-up run of its own).
     from logic.sessions import SESSION_COOKIE
 
     page.wait_for_function(f"document.cookie.split('; ').some(c => c.startsWith('{SESSION_COOKIE}='))")

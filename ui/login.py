@@ -19,7 +19,11 @@ from domain.login_policy import ABSOLUTE_TIMEOUT
 from logic.auth import login_credentials
 from logic.login import attempt_login
 from logic.sessions import SESSION_COOKIE, end_session
+from ui.cookies import install as install_page_cookies
 from ui.session import COOKIE_PENDING, ENDED, REFUSAL, TOKEN, db_session, engine, forget_session
+
+install_page_cookies()
+COOKIE_GONE_PENDING = "session-cookie-delete-pending"
 
 # The authenticator's own (username-only) cookie of earlier versions: still read by the widget, so
 # a browser that holds one is signed out and the cookie deleted (it carries no session).
@@ -70,9 +74,13 @@ def logout_button(authenticator: stauth.Authenticate, actor: Actor, key: str) ->
                          callback=lambda _: end_session(engine(), actor, st.session_state.get(TOKEN), key))
     if not st.session_state.get("authentication_status"):
         forget_session()
-        try:
-            authenticator.cookie_controller.cookie_model.cookie_manager.delete(SESSION_COOKIE,
-                                                                               key="delete-session-cookie")
-        except KeyError:  # the component had not reported the cookie yet; the session is revoked anyway
-            pass
+        # Deleted by the login form's run: this run ends here, before the page would get the script.
+        st.session_state[COOKIE_GONE_PENDING] = True
         st.rerun()
+
+
+def delete_cookie_if_pending(authenticator: stauth.Authenticate) -> None:
+    """After a logout, take the session cookie out of the browser (the session itself is already
+    revoked in the database)."""
+    if st.session_state.pop(COOKIE_GONE_PENDING, False):
+        authenticator.cookie_controller.cookie_model.cookie_manager.delete(SESSION_COOKIE, key="delete-session-cookie")

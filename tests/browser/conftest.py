@@ -95,7 +95,7 @@ def login(page, app_url: str, username: str, password: str) -> None:
 
 def open_page(page, link: str, heading: str | None = None) -> None:
     """Follow a sidebar link until the page's heading shows. A click that lands while the previous
-    script run is still finishing (the login cookie's component reruns the page it started on) can
+    script run is still finishing (the login form's own rerun to home) can
     be overridden by that rerun, so the click is repeated until the app has moved, within the usual
     20 s."""
     target = page.get_by_role("heading", name=heading or link)
