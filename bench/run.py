@@ -142,7 +142,7 @@ def _after_load(engine: sa.Engine) -> dict:
     rebuild_s = round(time.perf_counter() - start, 1)
     start = time.perf_counter()
     with _admin(engine.url.render_as_string(hide_password=False)).connect() as c:
-        c.execute(sa.text("VACUUM (ANALYZE) request, stage_visit, payment, member, work_licence, kpi_visit_day, "
+        c.execute(sa.text("VACUUM (ANALYZE) request, stage_visit, payment, member, member_name_word, work_licence, kpi_visit_day, "
                           "kpi_request_day, kpi_day, kpi_licence_day, kpi_open_day, kpi_visit_hours, kpi_visit_month, "
                           "kpi_request_month, kpi_month, kpi_visit_hours_month, kpi_cycle_month"))
         size = c.execute(sa.text("SELECT pg_database_size(current_database())")).scalar()
