@@ -32,7 +32,9 @@ SETTLED = "[data-testid='stApp'][data-test-script-state='notRunning']"
 def _start_app(url: str, port: int) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url, "APP_MODE": "demo"}
     env.pop("APPTEST", None)
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+    # deploy/asgi.py, as `make serve` runs it: app.py plus the public's plain HTML pages at /stats/.
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "deploy" / "asgi.py"),
+                             "--server.port", str(port),
                              "--server.address", "127.0.0.1", "--server.headless", "true",
                              "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -152,8 +154,8 @@ def _cases(url: str, runs: int) -> dict:
     return {"codes": list(codes), "member": member, "release": release}
 
 
-PAGES = ("login_home", "queue", "open_request", "approve", "member", "kpi_province", "kpi_central",
-         "analytics", "public")
+PAGES = ("login_home", "queue", "open_request_same_tab", "open_request", "approve", "member", "kpi_province",
+         "kpi_central", "analytics", "public", "public_stats")
 
 
 def _context(browser):
@@ -182,6 +184,15 @@ def _approve_next(page, note) -> int:
         button.click(), _settle(page, page.locator("[data-testid='stAlertContentSuccess']")),
         _settle(page, page.locator(".st-key-req-approve-next button").first))))
     return clicks + 1
+
+
+def _open_first_row(page) -> None:
+    """Click the middle of the queue's first row (the grid is drawn on a canvas, below its header
+    row): the request opens in this tab."""
+    box = page.locator("[data-testid='stDataFrame']").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + 35 + 17)
+    page.wait_for_url(lambda u: "/request?code=" in u)
+    _settle(page, page.get_by_role("heading", name="پروندهٔ درخواست"))
 
 
 def _fresh_code(url: str, offset: int = 0) -> str | None:
@@ -214,6 +225,8 @@ def measure(url: str, runs: int = 5, port: int = 8791, offset: int = 0) -> dict:
                 ctx, page = _context(browser)
                 _login(page, base, "tehran.expert", timed)
                 timed("browser_queue_ms", _timed(lambda: _sidebar(page, "کارتابل", "کارتابل")))
+                # A click on a row opens its request in this tab (pages/queue.py); its link, a new tab.
+                timed("browser_open_request_same_tab_ms", _timed(lambda: _open_first_row(page)))
                 # Chosen now: the previous pass's «ثبت تأیید و کار بعدی» took the next task.
                 code = _fresh_code(url, offset)
                 if code:
@@ -240,6 +253,11 @@ def measure(url: str, runs: int = 5, port: int = 8791, offset: int = 0) -> dict:
                     timed("browser_public_ms", _timed(lambda: (
                         page.goto(f"{base}/public?release={cases['release']}"),
                         _settle(page, page.locator("[data-testid='stMain'] [data-testid='stTable']")))))
+                    ctx.close()
+                    ctx, page = _context(browser)
+                    timed("browser_public_stats_ms", _timed(lambda: (
+                        page.goto(f"{base}/stats/{cases['release']}"),
+                        page.locator("table").first.wait_for(state="visible"))))
                     ctx.close()
             browser.close()
         peak = _peak_rss_mb(proc.pid)
