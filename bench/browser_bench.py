@@ -35,7 +35,7 @@ def _start_app(url: str, port: int) -> subprocess.Popen:
     # deploy/asgi.py, as `make serve` runs it: app.py plus the public's plain HTML pages at /stats/.
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "deploy" / "asgi.py"),
                              "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true",
+                             "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
                              "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     import urllib.request
