@@ -1,6 +1,7 @@
 """The expert's queue (کارتابل): views with counts, filters, the table, claim / unclaim / assign on
 selected rows, "next task", and export of the whole filtered set."""
 import hashlib
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -21,7 +22,17 @@ from ui.widgets import jalali_date_input, page_picker, run_action, show_flash
 
 actor = require_page(__file__)
 
-# "Next task" claims in its callback; switching pages is done here, in the script body.
+
+def _open_clicked_cell(table_key: str, codes: list[str]) -> None:
+    """A click on a cell opens its request: noted here, so that the run it starts switches page at
+    once instead of reading and drawing the queue again first."""
+    cells = (st.session_state.get(table_key) or {}).get("selection", {}).get("cells") or []
+    if cells and cells[0][0] < len(codes):
+        st.session_state["queue-goto"] = codes[cells[0][0]]
+
+
+# "Next task" claims in its callback, a clicked cell is noted in its; switching pages is done here,
+# in the script body.
 goto = st.session_state.pop("queue-goto", None)
 if goto:
     st.switch_page("pages/request.py", query_params={"code": goto})
@@ -219,8 +230,10 @@ else:
     shown = hashlib.sha1(repr([(r.id, r.version) for r in rows]).encode()).hexdigest()[:12]
     # Ticking rows selects them for the actions above; a click on any cell opens that request here,
     # in this tab and session (the «باز کردن» link still opens a new tab for whoever wants one).
+    table_key = f"queue-table-{shown}"
     event = st.dataframe(
-        styled, key=f"queue-table-{shown}", on_select="rerun", selection_mode=["multi-row", "single-cell"],
+        styled, key=table_key, on_select=partial(_open_clicked_cell, table_key, [r.tracking_code for r in rows]),
+        selection_mode=["multi-row", "single-cell"],
         hide_index=True,
         width="stretch",
         column_config={"پرونده": st.column_config.LinkColumn("پرونده", display_text="باز کردن", width=55),

@@ -115,3 +115,17 @@ def test_a_row_of_a_members_requests_opens_in_the_same_tab_and_back_returns(db, 
     expect(page).to_have_url(re.compile(r"/member\?"))
     expect(page.get_by_role("heading", name="پروندهٔ عضو")).to_be_visible()
     expect(page.locator("[data-testid='stMain']")).to_contain_text("علی کریمی")
+
+
+def test_a_click_on_a_queue_row_opens_its_request_in_the_same_tab(db, page, app_url, case):
+    open_queue(page, app_url)
+    grid = page.locator("[data-testid='stDataFrame']")
+    expect(grid).to_contain_text(case["urgent"].tracking_code)
+    pages_before = len(page.context.pages)
+    # The grid is drawn on a canvas: click the middle of its first row (the most urgent request).
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + 35 + 17)
+    expect(page).to_have_url(re.compile(rf"/request\?code={case['urgent'].tracking_code}"))
+    expect(page.get_by_role("heading", name="پروندهٔ درخواست")).to_be_visible()
+    expect(page.locator("[data-testid='stMain']")).to_contain_text("کریمی")
+    assert len(page.context.pages) == pages_before
