@@ -262,13 +262,17 @@ def measure(url: str, runs: int = 5, port: int = 8791, offset: int = 0) -> dict:
             browser.close()
         peak = _peak_rss_mb(proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_app(proc)
     return {**{k: round(statistics.median(v), 1) for k, v in times.items()}, "browser_app_peak_rss_mb": peak}
+
+
+def stop_app(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _peak_rss_mb(pid: int) -> float | None:

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
 
-from bench.browser_bench import (SETTLED, TIMEOUT_MS, _cases, _context, _login, _settle, _sidebar, _start_app,
-                                 ensure_release)
+from bench.browser_bench import (SETTLED, _cases, _context, _login, _settle, _sidebar, _start_app,
+                                 ensure_release, stop_app)
 
 # Installed before the page's own scripts: script-state switches and long tasks, on the page's clock.
 _OBSERVER = """
@@ -123,11 +122,7 @@ def trace(url: str, which: str, tries: int = 3, port: int = 8792) -> list[dict]:
                     print(f"  try {i}: {row}", file=sys.stderr, flush=True)
             browser.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_app(proc)
     return out
 
 
