@@ -36,9 +36,12 @@ run: demo
 serve: install
 	APP_MODE=$${APP_MODE:-production} $(PY) -m deploy.serve
 
-# The slowest 15 tests are printed at the end, so that the suite stays fast.
+# The slowest 15 tests are printed at the end, so that the suite stays fast. Two worker processes
+# (pytest-xdist), each with its own test database, keep both cores busy while the other waits on
+# PostgreSQL or the browser; a test file stays on one worker, so its module fixtures are built once.
+TEST_WORKERS ?= 2
 test: install
-	$(PY) -m pytest --durations=15 $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 # The README's pictures, from the browser tests (a plain test run writes them under test-results/).
 screenshots: install

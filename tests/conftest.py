@@ -7,6 +7,7 @@ the services under test connect as the app role (`db_url`, `engine`), so its gra
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import uuid
 from pathlib import Path
@@ -30,7 +31,16 @@ DATA_TABLES = (
 
 def server_url() -> str:
     url = os.environ.get("TEST_DATABASE_URL")
-    return normalize_url(url) if url else embedded_url(DATA_DIR / "pg-test")
+    if url:
+        return normalize_url(url)
+    # `make test` runs two worker processes: one starts (and, the first time, initialises and tunes,
+    # which restarts it) the embedded server while the other waits, instead of connecting to it
+    # mid-restart.
+    pgdata = DATA_DIR / "pg-test"
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    with open(pgdata.parent / "pg-test.start-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return embedded_url(pgdata)
 
 
 def create_database(base_url: str, name: str) -> str:
