@@ -40,6 +40,18 @@ def open_kpi(db_url, username, **query):
     return at
 
 
+CHART_KEYS = ("kpi-backlog-chart", "kpi-trend-chart", "kpi-cycle-chart", "kpi-experts-chart", "kpi-provinces-chart")
+
+
+def open_tab(at, label):
+    """Open a tab of the report (only the open tab is drawn)."""
+    assert label in [t.label for t in at.tabs]
+    at.session_state["kpi-tab"] = label
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def metric(at, label):
     return next(m.value for m in at.metric if m.label == label)
 
@@ -61,6 +73,20 @@ def test_a_provincial_manager_sees_the_own_province(db_url, db, data):
     assert any("تهران" in c for c in texts(at.caption))
 
 
+def test_only_the_open_tab_is_drawn_and_another_opens_on_a_click(db_url, db, data):
+    def charts():  # the keys of the charts drawn (an element's id ends with its key)
+        return [key for c in at.get("plotly_chart") for key in CHART_KEYS if c.proto.id.endswith(key)]
+
+    at = open_kpi(db_url, "t.manager")
+    assert charts() == ["kpi-backlog-chart"]
+    assert "به تفکیک مرحله" not in texts(at.subheader)
+    open_tab(at, "انجام در مهلت")
+    assert charts() == ["kpi-trend-chart"]
+    assert "به تفکیک مرحله" in texts(at.subheader)
+    open_tab(at, "تأخیرها")
+    assert not charts() and any("گذشته از مهلت" in h for h in texts(at.subheader))
+
+
 def test_another_province_in_the_link_is_refused_not_shown(db_url, db, data):
     at = open_kpi(db_url, "t.manager", province=str(ISFAHAN_ID))
     assert "شما فقط آمار استان خود را می‌بینید." in texts(at.error)
@@ -68,8 +94,7 @@ def test_another_province_in_the_link_is_refused_not_shown(db_url, db, data):
 
 
 def test_central_staff_compare_provinces_and_can_pick_one(db_url, db, data):
-    at = open_kpi(db_url, "central.manager")
-    assert "مقایسهٔ استان‌ها" in [t.label for t in at.tabs]
+    at = open_tab(open_kpi(db_url, "central.manager"), "مقایسهٔ استان‌ها")
     frames = [d.value for d in at.dataframe]
     comparison = next(f for f in frames if "استان" in f.columns and len(f) == 31)
     assert set(comparison["استان"]) >= {"تهران", "اصفهان", "خراسان رضوی"}
@@ -93,7 +118,9 @@ def test_every_table_downloads_as_csv_and_xlsx_with_the_reported_numbers(db_url,
         return real(self, label, data, *args, **kwargs)
 
     monkeypatch.setattr(DeltaGenerator, "download_button", spy)
-    open_kpi(db_url, "t.manager")
+    at = open_kpi(db_url, "t.manager")
+    for tab in [t.label for t in at.tabs][1:]:
+        open_tab(at, tab)
     expected = report(db, data["t.manager"])
     tables = {t.name: t for t in (kpi.backlog_table(expected), kpi.trend_table(expected),
                                   kpi.stage_compliance_table(expected), kpi.type_compliance_table(expected),
@@ -127,7 +154,7 @@ def test_every_table_downloads_as_csv_and_xlsx_with_the_reported_numbers(db_url,
 
 
 def test_the_breached_list_links_to_the_request_screen(db_url, db, data):
-    at = open_kpi(db_url, "t.manager")
+    at = open_tab(open_kpi(db_url, "t.manager"), "تأخیرها")
     frames = [d.value for d in at.dataframe]
     linked = [f for f in frames if "پیوند پرونده" in f.columns]
     assert linked, "the breached and at-risk lists are shown"

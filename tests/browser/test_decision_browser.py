@@ -120,6 +120,13 @@ def test_the_manager_reads_the_kpi_page_and_its_figures_lead_to_the_queue(db, pa
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
     page.wait_for_selector(SETTLED)
     page.screenshot(path=screenshot_path("screenshot-kpi.png"), full_page=True)
+    # Only the open tab is drawn; another tab draws when it is opened.
+    expect(page.locator(".st-key-kpi-breached-csv")).to_have_count(0)
+    page.get_by_role("tab", name="تأخیرها").click()
+    expect(page.locator(".st-key-kpi-breached-csv")).to_be_visible()
+    expect(page.locator(".st-key-kpi-backlog-chart")).to_have_count(0)
+    page.get_by_role("tab", name="کارهای باز").click()
+    expect(page.locator(".st-key-kpi-backlog-chart")).to_be_visible()
     page.get_by_role("link", name="فهرست گذشته از مهلت").click()
     expect(page.get_by_role("heading", name="کارتابل")).to_be_visible()
     expect(page.locator(".st-key-queue-view input[type='radio']").nth(2)).to_be_checked()  # «گذشته از مهلت»
