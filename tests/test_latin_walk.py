@@ -129,6 +129,8 @@ def cases():
             yield pytest.param(spec.file, role, id=f"{spec.url_path}-{role}")
 
 
+# Pages whose tabs draw only the open one, by the tabs' key.
+STATEFUL_TABS = {"kpi.py": "kpi-tab"}
 REQUEST_FOR = {"expert": "new", "final_reviewer": "final", "head": "final", "central_expert": "central",
                "finance": "finance", "committee": "committee", "rating_committee": "new", "manager": "returned"}
 
@@ -150,6 +152,12 @@ def test_no_latin_on_the_page(db_url, world, page, role):
     at.run()
     assert not at.exception, at.exception
     found = visible_texts(at)
+    if page in STATEFUL_TABS:  # only the open tab is drawn: open each of the others
+        for label in [t.label for t in at.tabs][1:]:
+            at.session_state[STATEFUL_TABS[page]] = label
+            at.run()
+            assert not at.exception, at.exception
+            found += [f"[{label}] {text}" for text in visible_texts(at)]
     assert not found, f"{page} as {role}:\n" + "\n".join(found)
 
 
