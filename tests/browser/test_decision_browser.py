@@ -13,12 +13,11 @@ from playwright.sync_api import expect
 from domain.jalali import now_tehran
 from domain.reference import TEHRAN_ID
 from domain.text import to_persian_digits as fa
-from tests.browser.conftest import login_and_keep_cookie, open_page, screenshot_path
+from tests.browser.conftest import SETTLED, login_and_keep_cookie, open_page, screenshot_path
 from tests.factories import PASSWORD, add_document, file_request, make_member, make_staff, tiny_pdf, tiny_png
 
 pytestmark = pytest.mark.browser
 
-SETTLED = "[data-testid='stApp'][data-test-script-state='notRunning']"
 # The queue's grid as drawn by the latest run (a rerun keeps the previous one, marked stale, a moment).
 GRID = "[data-testid='stElementContainer'][data-stale='false'] [data-testid='stDataFrame']"
 

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from domain.jalali import now_tehran
 from domain.reference import TEHRAN_ID
 from domain.text import to_persian_digits as fa
-from tests.browser.conftest import login_and_keep_cookie, open_page
+from tests.browser.conftest import login_and_keep_cookie, open_page, tick
 from tests.factories import PASSWORD, file_request, make_member, make_staff, step
 
 pytestmark = pytest.mark.browser
@@ -57,11 +57,7 @@ def take_next_task(page, code: str) -> None:
 
 def act(page, button: str, checks: int) -> None:
     """Tick the stage's checklist and «تأیید می‌کنم», then press the stage's button once it is enabled."""
-    for i in range(checks):
-        page.locator(f".st-key-req-check-{i} label").click()
-        expect(page.locator(f".st-key-req-check-{i} input")).to_be_checked()
-    page.locator(".st-key-req-confirm label").click()
-    expect(page.locator(".st-key-req-confirm input")).to_be_checked()
+    tick(page, [*(f"req-check-{i}" for i in range(checks)), "req-confirm"])
     target = page.locator(f".st-key-req-{button} button")
     expect(target).to_be_enabled()
     target.click()
