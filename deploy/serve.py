@@ -144,7 +144,7 @@ def start_worker(port: int, env: dict[str, str], log_dir: Path) -> subprocess.Po
     log = open(log_dir / f"app-{port}.log", "ab")
     cmd = [sys.executable, "-m", "streamlit", "run", str(HERE / "asgi.py"),
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-           "--server.fileWatcherType", "none", "--server.runOnSave", "false",
+           "--server.fileWatcherType", "none", "--server.runOnSave", "false", "--runner.postScriptGC", "false",
            "--client.showErrorDetails", "none", "--browser.gatherUsageStats", "false",
            "--global.developmentMode", "false"]
     # Streamlit takes its cookie secret only from the environment or its config file.
