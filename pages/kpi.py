@@ -107,8 +107,9 @@ sections = {"کارهای باز": backlog, "انجام در مهلت": complian
             "تأخیرها": exceptions}
 if report.is_national:
     sections["مقایسهٔ استان‌ها"] = provinces
-# Only the open tab is drawn: drawing every tab's charts and tables at once was most of the page's
-# time in the browser (1.4-1.6 s of 2 s at 5M). Another tab reruns the page; the report is cached.
+# Only the open tab is drawn: Streamlit draws every tab's content, hidden or not, and five or six
+# charts with their tables kept the browser busy on every visit. Another tab reruns the page; the
+# report comes from the cache.
 for tab, draw in zip(st.tabs(list(sections), key="kpi-tab", on_change="rerun"), sections.values()):
     if tab.open:
         with tab:
