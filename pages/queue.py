@@ -240,6 +240,8 @@ else:
                        **{name: st.column_config.TextColumn(name, width=w) for name, w in COLUMN_WIDTHS.items()}},
     )
     selected = [rows[i] for i in event.selection.rows if i < len(rows)]
+    # A selection that arrived without its callback (set from outside, as AppTest does) opens the
+    # request here, after the table; a click in the browser was already handled by _open_clicked_cell.
     cells = getattr(event.selection, "cells", None) or []
     if cells and cells[0][0] < len(rows):
         st.switch_page("pages/request.py", query_params={"code": rows[cells[0][0]].tracking_code})
