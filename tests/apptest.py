@@ -10,6 +10,22 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import ROOT
 
 
+def _scan_components_once() -> None:
+    """Each new AppTest looks through every installed package's metadata for Streamlit components
+    (0.3 s a time here, in hundreds of tests); the packages don't change while the tests run, so the
+    first answer is kept for the process."""
+    try:
+        from streamlit.components.v2 import manifest_scanner
+    except ImportError:  # a Streamlit without custom components v2: nothing is scanned
+        return
+    scan = manifest_scanner.scan_component_manifests
+    if not hasattr(scan, "cache_info"):
+        manifest_scanner.scan_component_manifests = functools.cache(scan)
+
+
+_scan_components_once()
+
+
 def app(db_url: str, *, page: str = "app.py") -> AppTest:
     os.environ["DATABASE_URL"] = db_url
     os.environ["APP_MODE"] = "demo"

@@ -35,8 +35,11 @@ LOGIN_FIELDS = {"Form name": "ورود کارکنان", "Username": "نام کا
 def make_authenticator(key: str) -> stauth.Authenticate:
     with db_session() as session:
         credentials = login_credentials(session)
+    # login_sleep_time: the widget waits 0.7 s on every signed-out run (each view of the form, each
+    # attempt) for its cookie component to report the cookies; they are read from the request here
+    # (ui.cookies), so there is nothing to wait for. Attempts are slowed by the throttles instead.
     authenticator = stauth.Authenticate(credentials, cookie_name=LEGACY_COOKIE, cookie_key=key,
-                                        cookie_expiry_days=0, auto_hash=False)
+                                        cookie_expiry_days=0, auto_hash=False, login_sleep_time=0)
 
     def check(username: str, password: str) -> bool:
         result = attempt_login(engine(), username, password, key=key)
