@@ -54,16 +54,16 @@ def main(page):
 
 
 def choose(page, select, option: str) -> None:
-    """Pick an option of a Streamlit selectbox. A rerun that lands just after the click (the login
-    cookie component reports back once a page has loaded) closes the list, so open it again."""
+    """Pick an option of a Streamlit selectbox. A rerun that lands while the list is open (the page
+    still settling after it opened) closes the list, before or during the click: open it again."""
     item = page.get_by_role("option", name=option, exact=True)
     for _ in range(5):
         select.click()
         try:
             item.wait_for(timeout=3_000)
+            item.click(timeout=3_000)
         except PlaywrightTimeout:
             continue
-        item.click()
         return
     raise AssertionError(f"the option {option} never showed")
 
