@@ -128,18 +128,24 @@ SETTLED = "[data-testid='stApp'][data-test-script-state='notRunning']"
 def tick(page, keys: list[str]) -> None:
     """Tick the checkboxes with these keys as a person does: each click, then the box seen ticked; once
     the runs they started are over, a box that a run's answer unticked again (the click landed while
-    an earlier box's run was finishing) is ticked once more."""
-    for _ in range(3):
+    an earlier box's run was finishing, or before the box was listening, on a busy machine) is ticked
+    once more, for up to 40 s."""
+    deadline = time.monotonic() + 40
+    while True:
         for key in keys:
             box = page.locator(f".st-key-{key} input")
             if not box.is_checked():
                 page.locator(f".st-key-{key} label").click()
-                expect(box).to_be_checked()
+                try:
+                    expect(box).to_be_checked(timeout=5_000)
+                except AssertionError:
+                    pass  # unticked by a run's answer: the next round ticks it again
         page.wait_for_selector(SETTLED)
         if all(page.locator(f".st-key-{key} input").is_checked() for key in keys):
             return
-    for key in keys:
-        expect(page.locator(f".st-key-{key} input")).to_be_checked()
+        if time.monotonic() > deadline:
+            for key in keys:
+                expect(page.locator(f".st-key-{key} input")).to_be_checked()
 
 
 def tick_and_approve(page) -> None:
