@@ -20,7 +20,8 @@ from logic import member_changes as changes
 from logic import members as mem
 from ui.document_viewer import show_document
 from ui.session import db_session, engine, first_view, require_page, viewed
-from ui.widgets import jalali_date_input, long_text, open_clicked_row, run_action, show_flash
+from ui.widgets import (jalali_date_input, long_text, open_clicked_row, row_click_options, run_action,
+                        show_flash)
 
 actor = require_page(__file__)
 st.title("پروندهٔ عضو")
@@ -120,9 +121,11 @@ def _table(rows: list[dict], key: str, empty: str, **kwargs) -> None:
     if rows:
         frame = pd.DataFrame(rows)
         links = [r.get("پرونده") for r in rows]
-        if any(links):  # a click on a row opens its request in this tab (ui.widgets.open_clicked_row)
-            kwargs |= {"on_select": "rerun", "selection_mode": "single-cell"}
-        event = st.dataframe(frame[frame.columns[::-1]], hide_index=True, width="stretch", key=key, **kwargs)
+        if any(links):  # a click on a row opens its request in this tab
+            kwargs |= row_click_options(key, links)
+        else:
+            kwargs["key"] = key
+        event = st.dataframe(frame[frame.columns[::-1]], hide_index=True, width="stretch", **kwargs)
         if any(links):
             open_clicked_row(event, links)
     else:

@@ -12,7 +12,7 @@ from domain.text import to_persian_digits as fa
 from logic import members as mem
 from logic.export import CSV_MIME, XLSX_MIME
 from ui.session import db_session, engine, require_page
-from ui.widgets import int_box, open_clicked_row
+from ui.widgets import int_box, open_clicked_row, row_click_options
 
 actor = require_page(__file__)
 st.title("اعضا")
@@ -101,8 +101,8 @@ else:
               "کد ملی": st.column_config.TextColumn("کد ملی", width=105),
               "نام": st.column_config.TextColumn("نام", width=130)}
     # A click on a row opens the member here, in this tab (the «باز کردن» link opens a new one).
-    event = st.dataframe(pd.DataFrame(columns), key="mem-table", hide_index=True, width="stretch",
-                         on_select="rerun", selection_mode="single-cell", column_config=config)
+    event = st.dataframe(pd.DataFrame(columns), hide_index=True, width="stretch", column_config=config,
+                         **row_click_options("mem-table", columns["پرونده"]))
     open_clicked_row(event, columns["پرونده"])
 
 st.caption(f"{format_number(result.total)} عضو — صفحهٔ {fa(result.page)} از {fa(result.pages)}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import partial
 from urllib.parse import parse_qsl, urlsplit
 
 import jdatetime
@@ -156,17 +157,43 @@ def page_picker(key: str, pages: int) -> int:
 
 # The app's addresses that tables link to, and the page script each one runs.
 _LINKED_PAGES = {"/request": "pages/request.py", "/member": "pages/member.py"}
+_CLICKED_LINK = "clicked-row-link"
+
+
+def row_click_options(key: str, links: list[str | None]) -> dict:
+    """`st.dataframe` options that make a click on any cell open its row's link («/request?code=…»)
+    here, in this tab and session, as the queue does: the LinkColumn opens a new tab, which starts a
+    new session (signed in again from the cookie) and leaves the back button nothing to return to.
+    The click is noted by the table's callback, so the run it starts opens the link (app.py:
+    `follow_clicked_row`) before this page is read and drawn again. Pass the table's event to
+    `open_clicked_row` after it as well. `links` is in the table's row order."""
+    return {"key": key, "on_select": partial(_note_clicked_row, key, list(links)), "selection_mode": "single-cell"}
+
+
+def _note_clicked_row(key: str, links: list[str | None]) -> None:
+    cells = ((st.session_state.get(key) or {}).get("selection") or {}).get("cells") or []
+    if cells and cells[0][0] < len(links) and links[cells[0][0]]:
+        st.session_state[_CLICKED_LINK] = links[cells[0][0]]
+
+
+def follow_clicked_row() -> None:
+    """Open the row link a table's callback noted (`row_click_options`), if any."""
+    if link := st.session_state.pop(_CLICKED_LINK, None):
+        _open_link(link)
 
 
 def open_clicked_row(event, links: list[str | None]) -> None:
-    """A click on any cell of a table opens its row's link («/request?code=…») here, in this tab and
-    session, as the queue does: the LinkColumn opens a new tab, which starts a new session (signed in
-    again from the cookie) and leaves the back button nothing to return to. Use with
-    `on_select="rerun", selection_mode="single-cell"`; `links` is in the table's row order."""
+    """Open the clicked row's link after its table: a selection that came without its callback (set from
+    outside, as AppTest sets it). A click in the browser was opened before the page ran
+    (`row_click_options`)."""
     cells = (getattr(event.selection, "cells", None) or []) if event is not None else []
-    if not cells or cells[0][0] >= len(links) or not links[cells[0][0]]:
-        return
-    url = urlsplit(links[cells[0][0]])
+    if cells and cells[0][0] < len(links) and links[cells[0][0]]:
+        st.session_state.pop(_CLICKED_LINK, None)  # noted by a callback whose run did not reach app.py (a fragment's)
+        _open_link(links[cells[0][0]])
+
+
+def _open_link(link: str) -> None:
+    url = urlsplit(link)
     page = _LINKED_PAGES.get(url.path)
     if page:
         st.switch_page(page, query_params=dict(parse_qsl(url.query)))
