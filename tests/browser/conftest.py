@@ -146,6 +146,7 @@ def tick(page, keys: list[str]) -> None:
         if time.monotonic() > deadline:
             for key in keys:
                 expect(page.locator(f".st-key-{key} input")).to_be_checked()
+            return
 
 
 def tick_and_approve(page) -> None:
