@@ -121,12 +121,10 @@ def _table(rows: list[dict], key: str, empty: str, **kwargs) -> None:
     if rows:
         frame = pd.DataFrame(rows)
         links = [r.get("پرونده") for r in rows]
-        if any(links):  # a click on a row opens its request in this tab
-            kwargs |= row_click_options(key, links)
-        else:
-            kwargs["key"] = key
+        clickable = any(links)  # a click on a row opens its request in this tab
+        kwargs |= row_click_options(key, links) if clickable else {"key": key}
         event = st.dataframe(frame[frame.columns[::-1]], hide_index=True, width="stretch", **kwargs)
-        if any(links):
+        if clickable:
             open_clicked_row(event, links)
     else:
         st.info(empty)

@@ -1,7 +1,6 @@
 """The expert's queue (کارتابل): views with counts, filters, the table, claim / unclaim / assign on
 selected rows, "next task", and export of the whole filtered set."""
 import hashlib
-from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -18,24 +17,10 @@ from logic import saved_filters as sf
 from logic import workflow as wf
 from logic.export import CSV_MIME, XLSX_MIME
 from ui.session import db_session, engine, require_page
-from ui.widgets import jalali_date_input, page_picker, run_action, show_flash
+from ui.widgets import (jalali_date_input, open_after_callback, open_clicked_row, page_picker, row_click_options,
+                        run_action, show_flash)
 
 actor = require_page(__file__)
-
-
-def _open_clicked_cell(table_key: str, codes: list[str]) -> None:
-    """A click on a cell opens its request: noted here, so that the run it starts switches page at
-    once instead of reading and drawing the queue again first."""
-    cells = (st.session_state.get(table_key) or {}).get("selection", {}).get("cells") or []
-    if cells and cells[0][0] < len(codes):
-        st.session_state["queue-goto"] = codes[cells[0][0]]
-
-
-# "Next task" claims in its callback, a clicked cell is noted in its; switching pages is done here,
-# in the script body.
-goto = st.session_state.pop("queue-goto", None)
-if goto:
-    st.switch_page("pages/request.py", query_params={"code": goto})
 
 st.title("کارتابل")
 show_flash()
@@ -188,7 +173,7 @@ except DomainError as exc:
 def take_next() -> None:
     outcome = run_action(q.next_task, eng, actor)
     if outcome is not None:
-        st.session_state["queue-goto"] = outcome.tracking_code
+        open_after_callback(f"/request?code={outcome.tracking_code}")
     elif "flash" not in st.session_state:
         st.session_state["queue-info"] = "کار آزادی در کارتابل گروه شما نیست."
 
@@ -205,8 +190,9 @@ if not rows:
     st.info("در این نما با این فیلترها درخواستی نیست.")
 else:
     # The grid lays columns out left to right: listed in reverse, they read right to left.
+    links = [f"/request?code={r.tracking_code}" for r in rows]
     table = pd.DataFrame({
-        "پرونده": [f"/request?code={r.tracking_code}" for r in rows],
+        "پرونده": links,
         "کارشناس": [r.assignee_name or "—" for r in rows],
         "وضعیت مهلت": [SLA_LABELS_FA[SlaStatus(r.sla)] for r in rows],
         "مهلت": [q.format_due(r) for r in rows],
@@ -230,21 +216,15 @@ else:
     shown = hashlib.sha1(repr([(r.id, r.version) for r in rows]).encode()).hexdigest()[:12]
     # Ticking rows selects them for the actions above; a click on any cell opens that request here,
     # in this tab and session (the «باز کردن» link still opens a new tab for whoever wants one).
-    table_key = f"queue-table-{shown}"
     event = st.dataframe(
-        styled, key=table_key, on_select=partial(_open_clicked_cell, table_key, [r.tracking_code for r in rows]),
-        selection_mode=["multi-row", "single-cell"],
+        styled, **row_click_options(f"queue-table-{shown}", links, ["multi-row", "single-cell"]),
         hide_index=True,
         width="stretch",
         column_config={"پرونده": st.column_config.LinkColumn("پرونده", display_text="باز کردن", width=55),
                        **{name: st.column_config.TextColumn(name, width=w) for name, w in COLUMN_WIDTHS.items()}},
     )
     selected = [rows[i] for i in event.selection.rows if i < len(rows)]
-    # A selection that arrived without its callback (set from outside, as AppTest does) opens the
-    # request here, after the table; a click in the browser was already handled by _open_clicked_cell.
-    cells = getattr(event.selection, "cells", None) or []
-    if cells and cells[0][0] < len(rows):
-        st.switch_page("pages/request.py", query_params={"code": rows[cells[0][0]].tracking_code})
+    open_clicked_row(event, links)
 
 st.caption(f"{q.count_label(result.total)} درخواست — صفحهٔ {fa(result.page)} از {fa(result.pages)}"
            + ("+ (برای دیدن بقیه، فیلتر را محدودتر کنید)" if result.capped else ""))

@@ -141,6 +141,7 @@ def require_page(page_file: str) -> Actor:
     from logic.auth import ConfigError
     from ui.boot import leave_legacy_pages_mode
     from ui.navigation import spec_for_file
+    from ui.widgets import follow_clicked_row
 
     leave_legacy_pages_mode()
 
@@ -159,6 +160,7 @@ def require_page(page_file: str) -> Actor:
         st.error("شما به این صفحه دسترسی ندارید.")
         st.stop()
     st.session_state["actor"] = actor
+    follow_clicked_row()
     return actor
 
 

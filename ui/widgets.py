@@ -160,24 +160,36 @@ _LINKED_PAGES = {"/request": "pages/request.py", "/member": "pages/member.py"}
 _CLICKED_LINK = "clicked-row-link"
 
 
-def row_click_options(key: str, links: list[str | None]) -> dict:
+def row_click_options(key: str, links: list[str | None], selection_mode: str | list[str] = "single-cell") -> dict:
     """`st.dataframe` options that make a click on any cell open its row's link («/request?code=…»)
-    here, in this tab and session, as the queue does: the LinkColumn opens a new tab, which starts a
-    new session (signed in again from the cookie) and leaves the back button nothing to return to.
-    The click is noted by the table's callback, so the run it starts opens the link (app.py:
-    `follow_clicked_row`) before this page is read and drawn again. Pass the table's event to
-    `open_clicked_row` after it as well. `links` is in the table's row order."""
-    return {"key": key, "on_select": partial(_note_clicked_row, key, list(links)), "selection_mode": "single-cell"}
+    here, in this tab and session: the LinkColumn opens a new tab, which starts a new session (signed
+    in again from the cookie) and leaves the back button nothing to return to. The click is noted by
+    the table's callback, so the run it starts opens the link (`follow_clicked_row`, from app.py and
+    `ui.session.require_page`) before this page is read and drawn again. Pass the table's event to
+    `open_clicked_row` after it as well. `links` is in the table's row order; `selection_mode` must
+    include "single-cell"."""
+    return {"key": key, "on_select": partial(_note_clicked_row, key, list(links)), "selection_mode": selection_mode}
+
+
+def _clicked_link(cells, links: list[str | None]) -> str | None:
+    """The link of the row whose cell was clicked (the first of `cells`), if it has one."""
+    return links[cells[0][0]] if cells and cells[0][0] < len(links) else None
 
 
 def _note_clicked_row(key: str, links: list[str | None]) -> None:
-    cells = ((st.session_state.get(key) or {}).get("selection") or {}).get("cells") or []
-    if cells and cells[0][0] < len(links) and links[cells[0][0]]:
-        st.session_state[_CLICKED_LINK] = links[cells[0][0]]
+    if link := _clicked_link(((st.session_state.get(key) or {}).get("selection") or {}).get("cells"), links):
+        open_after_callback(link)
+
+
+def open_after_callback(link: str) -> None:
+    """From a widget's callback: open this link («/request?code=…») at the start of the run the
+    callback belongs to (`follow_clicked_row`), before the page is read and drawn again."""
+    st.session_state[_CLICKED_LINK] = link
 
 
 def follow_clicked_row() -> None:
-    """Open the row link a table's callback noted (`row_click_options`), if any."""
+    """Open the link a callback noted (`row_click_options`, `open_after_callback`), if any. app.py calls
+    it before the page; `require_page` too, for a page file run on its own (as AppTest runs one)."""
     if link := st.session_state.pop(_CLICKED_LINK, None):
         _open_link(link)
 
@@ -186,10 +198,9 @@ def open_clicked_row(event, links: list[str | None]) -> None:
     """Open the clicked row's link after its table: a selection that came without its callback (set from
     outside, as AppTest sets it). A click in the browser was opened before the page ran
     (`row_click_options`)."""
-    cells = (getattr(event.selection, "cells", None) or []) if event is not None else []
-    if cells and cells[0][0] < len(links) and links[cells[0][0]]:
+    if link := _clicked_link(getattr(event.selection, "cells", None) if event is not None else None, links):
         st.session_state.pop(_CLICKED_LINK, None)  # noted by a callback whose run did not reach app.py (a fragment's)
-        _open_link(links[cells[0][0]])
+        _open_link(link)
 
 
 def _open_link(link: str) -> None:
