@@ -9,7 +9,6 @@ from ui.login import (LOGIN_FIELDS, delete_cookie_if_pending, logout_button, mak
 from ui.navigation import PAGES, build_navigation
 from ui.session import signed_in_actor, signing_key
 from ui.theme import apply_theme
-from ui.widgets import follow_clicked_row
 
 st.set_page_config(page_title="سامانهٔ پیشخوان سازمان نظام مهندسی ساختمان استان", page_icon="🏛️",
                    layout="wide", initial_sidebar_state="expanded")
@@ -67,5 +66,4 @@ target = st.session_state.pop("after_login", None)
 if target and target[0] in pages_by_path and target[0] != "home":
     # Finish the journey the visitor started before logging in; unknown or forbidden pages fall to home.
     st.switch_page(pages_by_path[target[0]], query_params=target[1])
-follow_clicked_row()  # a row clicked in a table opens now, before its page is read and drawn again
 navigation.run()

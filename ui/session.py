@@ -160,7 +160,7 @@ def require_page(page_file: str) -> Actor:
         st.error("شما به این صفحه دسترسی ندارید.")
         st.stop()
     st.session_state["actor"] = actor
-    follow_clicked_row()
+    follow_clicked_row()  # a row clicked in a table opens now, before that page is read and drawn again
     return actor
 
 

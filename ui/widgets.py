@@ -164,7 +164,7 @@ def row_click_options(key: str, links: list[str | None], selection_mode: str | l
     """`st.dataframe` options that make a click on any cell open its row's link («/request?code=…»)
     here, in this tab and session: the LinkColumn opens a new tab, which starts a new session (signed
     in again from the cookie) and leaves the back button nothing to return to. The click is noted by
-    the table's callback, so the run it starts opens the link (`follow_clicked_row`, from app.py and
+    the table's callback, so the run it starts opens the link (`follow_clicked_row`, from
     `ui.session.require_page`) before this page is read and drawn again. Pass the table's event to
     `open_clicked_row` after it as well. `links` is in the table's row order; `selection_mode` must
     include "single-cell"."""
@@ -188,8 +188,8 @@ def open_after_callback(link: str) -> None:
 
 
 def follow_clicked_row() -> None:
-    """Open the link a callback noted (`row_click_options`, `open_after_callback`), if any. app.py calls
-    it before the page; `require_page` too, for a page file run on its own (as AppTest runs one)."""
+    """Open the link a callback noted (`row_click_options`, `open_after_callback`), if any: called by
+    `ui.session.require_page`, at the top of every page."""
     if link := st.session_state.pop(_CLICKED_LINK, None):
         _open_link(link)
 
@@ -199,7 +199,7 @@ def open_clicked_row(event, links: list[str | None]) -> None:
     outside, as AppTest sets it). A click in the browser was opened before the page ran
     (`row_click_options`)."""
     if link := _clicked_link(getattr(event.selection, "cells", None) if event is not None else None, links):
-        st.session_state.pop(_CLICKED_LINK, None)  # noted by a callback whose run did not reach app.py (a fragment's)
+        st.session_state.pop(_CLICKED_LINK, None)  # noted by a callback whose run was a fragment's
         _open_link(link)
 
 
