@@ -20,8 +20,7 @@ from logic import member_changes as changes
 from logic import members as mem
 from ui.document_viewer import show_document
 from ui.session import db_session, engine, first_view, require_page, viewed
-from ui.widgets import (jalali_date_input, long_text, open_clicked_row, row_click_options, run_action,
-                        show_flash)
+from ui.widgets import jalali_date_input, long_text, row_link_table, run_action, show_flash
 
 actor = require_page(__file__)
 st.title("پروندهٔ عضو")
@@ -120,12 +119,9 @@ def _table(rows: list[dict], key: str, empty: str, **kwargs) -> None:
     column of each row is placed last."""
     if rows:
         frame = pd.DataFrame(rows)
-        links = [r.get("پرونده") for r in rows]
-        clickable = any(links)  # a click on a row opens its request in this tab
-        kwargs |= row_click_options(key, links) if clickable else {"key": key}
-        event = st.dataframe(frame[frame.columns[::-1]], hide_index=True, width="stretch", **kwargs)
-        if clickable:
-            open_clicked_row(event, links)
+        # A click on a row opens its request in this tab.
+        row_link_table(frame[frame.columns[::-1]], key, [r.get("پرونده") for r in rows], hide_index=True,
+                       width="stretch", **kwargs)
     else:
         st.info(empty)
 

@@ -12,7 +12,7 @@ from domain.text import to_persian_digits as fa
 from logic import members as mem
 from logic.export import CSV_MIME, XLSX_MIME
 from ui.session import db_session, engine, require_page
-from ui.widgets import int_box, open_clicked_row, row_click_options
+from ui.widgets import int_box, row_link_table
 
 actor = require_page(__file__)
 st.title("اعضا")
@@ -101,9 +101,8 @@ else:
               "کد ملی": st.column_config.TextColumn("کد ملی", width=105),
               "نام": st.column_config.TextColumn("نام", width=130)}
     # A click on a row opens the member here, in this tab (the «باز کردن» link opens a new one).
-    event = st.dataframe(pd.DataFrame(columns), hide_index=True, width="stretch", column_config=config,
-                         **row_click_options("mem-table", columns["پرونده"]))
-    open_clicked_row(event, columns["پرونده"])
+    row_link_table(pd.DataFrame(columns), "mem-table", columns["پرونده"], hide_index=True, width="stretch",
+                   column_config=config)
 
 st.caption(f"{format_number(result.total)} عضو — صفحهٔ {fa(result.page)} از {fa(result.pages)}")
 st.session_state["mem-page"] = result.page  # the service may have clamped it

@@ -17,8 +17,8 @@ from logic import saved_filters as sf
 from logic import workflow as wf
 from logic.export import CSV_MIME, XLSX_MIME
 from ui.session import db_session, engine, require_page
-from ui.widgets import (jalali_date_input, open_after_callback, open_clicked_row, page_picker, row_click_options,
-                        run_action, show_flash)
+from ui.widgets import (jalali_date_input, open_after_callback, page_picker, row_link_table, run_action,
+                        show_flash)
 
 actor = require_page(__file__)
 
@@ -216,15 +216,14 @@ else:
     shown = hashlib.sha1(repr([(r.id, r.version) for r in rows]).encode()).hexdigest()[:12]
     # Ticking rows selects them for the actions above; a click on any cell opens that request here,
     # in this tab and session (the «باز کردن» link still opens a new tab for whoever wants one).
-    event = st.dataframe(
-        styled, **row_click_options(f"queue-table-{shown}", links, ["multi-row", "single-cell"]),
+    event = row_link_table(
+        styled, f"queue-table-{shown}", links, ["multi-row", "single-cell"],
         hide_index=True,
         width="stretch",
         column_config={"پرونده": st.column_config.LinkColumn("پرونده", display_text="باز کردن", width=55),
                        **{name: st.column_config.TextColumn(name, width=w) for name, w in COLUMN_WIDTHS.items()}},
     )
     selected = [rows[i] for i in event.selection.rows if i < len(rows)]
-    open_clicked_row(event, links)
 
 st.caption(f"{q.count_label(result.total)} درخواست — صفحهٔ {fa(result.page)} از {fa(result.pages)}"
            + ("+ (برای دیدن بقیه، فیلتر را محدودتر کنید)" if result.capped else ""))

@@ -19,7 +19,7 @@ from domain.periods import Period
 from domain.text import format_number, to_persian_digits
 from logic.export import CSV_MIME, XLSX_MIME, export_csv, export_xlsx
 from logic.kpi import Table
-from ui.widgets import open_clicked_row, row_click_options
+from ui.widgets import row_link_table
 
 FONT = "Vazirmatn, Noto Sans Arabic, Tahoma, sans-serif"
 COLORS = ("#1e6b35", "#7cb342", "#f9a825", "#ef6c00", "#c62828", "#6d4c41", "#455a64", "#1565c0")
@@ -158,11 +158,8 @@ def show_table(table: Table, key: str, stamp: str) -> None:
         link = next((h for k, h in table.columns if k == "link"), None)
         config = {link: st.column_config.LinkColumn(link, display_text="باز کردن")} if link else None
         # A table of requests (the KPI drill-downs): a click on a row opens it in this tab.
-        links = [row.get("link") for row in table.rows] if link else []
-        clicks = row_click_options(f"{key}-table", links) if link else {"key": f"{key}-table"}
-        event = st.dataframe(display_frame(table), hide_index=True, width="stretch", column_config=config, **clicks)
-        if link:
-            open_clicked_row(event, links)
+        row_link_table(display_frame(table), f"{key}-table", [row.get("link") for row in table.rows] if link else [],
+                       hide_index=True, width="stretch", column_config=config)
     c1, c2 = st.columns(2)
     name = f"{table.name}-{stamp}"
     # The files are made only when a button is pressed (a callable), not on every rerun.

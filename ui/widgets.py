@@ -160,15 +160,26 @@ _LINKED_PAGES = {"/request": "pages/request.py", "/member": "pages/member.py"}
 _CLICKED_LINK = "clicked-row-link"
 
 
-def row_click_options(key: str, links: list[str | None], selection_mode: str | list[str] = "single-cell") -> dict:
-    """`st.dataframe` options that make a click on any cell open its row's link («/request?code=…»)
-    here, in this tab and session: the LinkColumn opens a new tab, which starts a new session (signed
-    in again from the cookie) and leaves the back button nothing to return to. The click is noted by
-    the table's callback, so the run it starts opens the link (`follow_clicked_row`, from
-    `ui.session.require_page`) before this page is read and drawn again. Pass the table's event to
-    `open_clicked_row` after it as well. `links` is in the table's row order; `selection_mode` must
-    include "single-cell"."""
-    return {"key": key, "on_select": partial(_note_clicked_row, key, list(links)), "selection_mode": selection_mode}
+def row_link_table(data, key: str, links: list[str | None], selection_mode: str | list[str] = "single-cell",
+                   **kwargs):
+    """`st.dataframe(data, key=key, **kwargs)` where a click on any cell opens its row's link
+    («/request?code=…») here, in this tab and session: the LinkColumn opens a new tab, which starts a
+    new session (signed in again from the cookie) and leaves the back button nothing to return to.
+
+    The click is noted by the table's callback, so the run it starts opens the link
+    (`follow_clicked_row`, from `ui.session.require_page`) before this page is read and drawn again;
+    a selection that came without its callback (set from outside, as AppTest sets it) is opened here,
+    after the table. `links` is in the table's row order; without any link the table is a plain one.
+    `selection_mode` must include "single-cell". Returns the table's event (or element)."""
+    if not any(links):
+        return st.dataframe(data, key=key, **kwargs)
+    links = list(links)
+    event = st.dataframe(data, key=key, on_select=partial(_note_clicked_row, key, links),
+                         selection_mode=selection_mode, **kwargs)
+    if link := _clicked_link(getattr(event.selection, "cells", None), links):
+        st.session_state.pop(_CLICKED_LINK, None)  # noted by a callback whose run was a fragment's
+        _open_link(link)
+    return event
 
 
 def _clicked_link(cells, links: list[str | None]) -> str | None:
@@ -188,18 +199,9 @@ def open_after_callback(link: str) -> None:
 
 
 def follow_clicked_row() -> None:
-    """Open the link a callback noted (`row_click_options`, `open_after_callback`), if any: called by
+    """Open the link a callback noted (`row_link_table`, `open_after_callback`), if any: called by
     `ui.session.require_page`, at the top of every page."""
     if link := st.session_state.pop(_CLICKED_LINK, None):
-        _open_link(link)
-
-
-def open_clicked_row(event, links: list[str | None]) -> None:
-    """Open the clicked row's link after its table: a selection that came without its callback (set from
-    outside, as AppTest sets it). A click in the browser was opened before the page ran
-    (`row_click_options`)."""
-    if link := _clicked_link(getattr(event.selection, "cells", None) if event is not None else None, links):
-        st.session_state.pop(_CLICKED_LINK, None)  # noted by a callback whose run was a fragment's
         _open_link(link)
 
 
